@@ -1,0 +1,3 @@
+from qa_station.cli import main
+
+raise SystemExit(main())
