@@ -1,0 +1,343 @@
+"""Rule sets: pass/fail tables loaded from TOML files, validated strictly.
+
+The tables are data (shipped under ``grading/rulesets/``) so that an ed.3 or a
+customer table can be added without code. A malformed file is refused with an
+error that names the file, the key and what was expected.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+BUILTIN_PACKAGE = "grading"
+BUILTIN_FOLDER = "rulesets"
+STRADDLE_MODES = ("stricter", "center")
+_RANGE_KEYS = ("from_um", "above_um", "to_um", "below_um")
+DEFAULT_MAX_BLUR_UM = 1.5
+
+
+class RuleFileError(ValueError):
+    """A rule file that cannot be used, with the file and key at fault."""
+
+
+@dataclass(frozen=True)
+class SizeLimit:
+    """At most ``max_count`` features whose size falls in this range."""
+
+    max_count: int
+    from_um: float | None = None
+    above_um: float | None = None
+    to_um: float | None = None
+    below_um: float | None = None
+
+    def matches(self, size_um: float) -> bool:
+        if self.from_um is not None and size_um < self.from_um:
+            return False
+        if self.above_um is not None and size_um <= self.above_um:
+            return False
+        if self.to_um is not None and size_um > self.to_um:
+            return False
+        return not (self.below_um is not None and size_um >= self.below_um)
+
+    def describe(self) -> str:
+        low = self.from_um if self.from_um is not None else self.above_um
+        high = self.to_um if self.to_um is not None else self.below_um
+        if low is not None and high is not None:
+            if self.from_um is not None and self.to_um is not None:
+                return f"{_num(low)}-{_num(high)} um"
+            lo = ">=" if self.from_um is not None else ">"
+            hi = "<=" if self.to_um is not None else "<"
+            return f"{lo} {_num(low)} and {hi} {_num(high)} um"
+        if low is not None:
+            return f"{'>=' if self.from_um is not None else '>'} {_num(low)} um"
+        if high is not None:
+            return f"{'<=' if self.to_um is not None else '<'} {_num(high)} um"
+        return "any size"
+
+    @property
+    def lower_um(self) -> float:
+        """Smallest size this limit can count (for choosing detection resolution)."""
+        if self.from_um is not None:
+            return self.from_um
+        if self.above_um is not None:
+            return self.above_um
+        return 0.0
+
+
+@dataclass(frozen=True)
+class Zone:
+    name: str
+    label: str
+    inner_diameter_um: float
+    outer_diameter_um: float
+    scratch_limits: tuple[SizeLimit, ...]
+    defect_limits: tuple[SizeLimit, ...]
+
+    @property
+    def inner_radius_um(self) -> float:
+        return self.inner_diameter_um / 2.0
+
+    @property
+    def outer_radius_um(self) -> float:
+        return self.outer_diameter_um / 2.0
+
+    def limits(self, kind: str) -> tuple[SizeLimit, ...]:
+        return self.scratch_limits if kind == "scratch" else self.defect_limits
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    name: str
+    title: str
+    version: str
+    fiber: str | None
+    polish: str | None
+    max_um_per_px: float
+    min_feature_um: float
+    max_blur_um: float
+    straddle: str
+    multi_fiber_zones: tuple[str, ...]
+    zones: tuple[Zone, ...]
+    source: str  # "builtin" or the file path it came from
+    sha256: str  # of the file's bytes: certificates print it
+
+    def zones_for(self, multi_fiber: bool) -> tuple[Zone, ...]:
+        """The zones that apply: MT ferrules grade only the multi-fibre zones."""
+        if not multi_fiber:
+            return self.zones
+        return tuple(z for z in self.zones if z.name in self.multi_fiber_zones)
+
+    def zone(self, name: str) -> Zone:
+        for z in self.zones:
+            if z.name == name:
+                return z
+        raise KeyError(name)
+
+
+def _num(x: float) -> str:
+    return f"{x:g}"
+
+
+def builtin_names() -> list[str]:
+    root = resources.files(BUILTIN_PACKAGE).joinpath(BUILTIN_FOLDER)
+    names = []
+    for family in sorted(root.iterdir(), key=lambda p: p.name):
+        if family.is_dir():
+            for f in sorted(family.iterdir(), key=lambda p: p.name):
+                if f.name.endswith(".toml"):
+                    names.append(f"{family.name}/{f.name[: -len('.toml')]}")
+    return names
+
+
+def load_rules(name_or_path: str | Path) -> RuleSet:
+    """Load a built-in rule set by name, or a rule file by path."""
+    text_name = str(name_or_path)
+    if text_name in builtin_names():
+        family, leaf = text_name.split("/")
+        res = resources.files(BUILTIN_PACKAGE).joinpath(BUILTIN_FOLDER, family, f"{leaf}.toml")
+        return parse_rules(res.read_bytes(), origin=f"builtin:{text_name}", source="builtin")
+    path = Path(name_or_path)
+    if not path.is_file():
+        known = ", ".join(builtin_names())
+        raise RuleFileError(
+            f"rules {text_name!r}: neither a built-in rule set ({known}) nor a readable file"
+        )
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise RuleFileError(f"rules file {path}: cannot be read ({exc.strerror})") from None
+    return parse_rules(data, origin=str(path), source=str(path))
+
+
+def parse_rules(data: bytes, origin: str, source: str) -> RuleSet:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise RuleFileError(f"rules file {origin}: not UTF-8 text") from None
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise RuleFileError(f"rules file {origin}: not valid TOML ({exc})") from None
+    v = _Validator(origin)
+    v.keys(
+        doc,
+        "",
+        required={"schema", "name", "max_um_per_px", "zones"},
+        optional={
+            "title",
+            "version",
+            "fiber",
+            "polish",
+            "min_feature_um",
+            "max_blur_um",
+            "straddle",
+            "multi_fiber_zones",
+        },
+    )
+    schema = v.integer(doc, "schema", "", minimum=1)
+    if schema != 1:
+        v.fail("schema", f"schema 1 (this station's rule format); found {schema}")
+    name = v.string(doc, "name", "")
+    zones_raw = doc["zones"]
+    if not isinstance(zones_raw, list) or not zones_raw:
+        v.fail("zones", "a non-empty array of [[zones]] tables")
+    zones = tuple(v.zone(z, f"zones[{i}]") for i, z in enumerate(zones_raw))
+    _check_zone_order(v, zones)
+    names = [z.name for z in zones]
+    multi = doc.get("multi_fiber_zones", ["A", "B"])
+    if not isinstance(multi, list) or not all(isinstance(m, str) for m in multi):
+        v.fail("multi_fiber_zones", "an array of zone names")
+    for m in multi:
+        if m not in names:
+            v.fail(
+                "multi_fiber_zones", f"names of zones defined in this file ({names}); found {m!r}"
+            )
+    straddle = doc.get("straddle", "stricter")
+    if straddle not in STRADDLE_MODES:
+        v.fail("straddle", f"one of {list(STRADDLE_MODES)}; found {straddle!r}")
+    fiber = doc.get("fiber")
+    if fiber is not None and fiber not in ("sm", "mm"):
+        v.fail("fiber", f"'sm' or 'mm'; found {fiber!r}")
+    polish = doc.get("polish")
+    if polish is not None and polish not in ("pc", "apc"):
+        v.fail("polish", f"'pc' or 'apc'; found {polish!r}")
+    return RuleSet(
+        name=name,
+        title=v.string(doc, "title", "", default=name),
+        version=v.string(doc, "version", "", default=""),
+        fiber=fiber,
+        polish=polish,
+        max_um_per_px=v.number(doc, "max_um_per_px", "", positive=True),
+        min_feature_um=v.number(doc, "min_feature_um", "", default=0.0, minimum=0.0),
+        max_blur_um=v.number(doc, "max_blur_um", "", default=DEFAULT_MAX_BLUR_UM, positive=True),
+        straddle=straddle,
+        multi_fiber_zones=tuple(multi),
+        zones=zones,
+        source=source,
+        sha256=hashlib.sha256(data).hexdigest(),
+    )
+
+
+def _check_zone_order(v: _Validator, zones: tuple[Zone, ...]) -> None:
+    seen: set[str] = set()
+    previous_outer = 0.0
+    for i, z in enumerate(zones):
+        if z.name in seen:
+            v.fail(f"zones[{i}].name", f"a zone name not used before; {z.name!r} is repeated")
+        seen.add(z.name)
+        if z.outer_diameter_um <= z.inner_diameter_um:
+            v.fail(
+                f"zones[{i}].outer_diameter_um",
+                f"a value larger than inner_diameter_um ({_num(z.inner_diameter_um)})",
+            )
+        if z.inner_diameter_um < previous_outer - 1e-9:
+            v.fail(
+                f"zones[{i}].inner_diameter_um",
+                f"zones listed outwards without overlap (>= {_num(previous_outer)})",
+            )
+        previous_outer = z.outer_diameter_um
+
+
+class _Validator:
+    def __init__(self, origin: str) -> None:
+        self.origin = origin
+
+    def fail(self, key: str, expected: str) -> None:
+        raise RuleFileError(f"rules file {self.origin}: key '{key}': expected {expected}")
+
+    def keys(self, table: Any, where: str, required: set[str], optional: set[str]) -> None:
+        if not isinstance(table, dict):
+            self.fail(where or "(top level)", "a table")
+        for k in table:
+            if k not in required | optional:
+                allowed = ", ".join(sorted(required | optional))
+                raise RuleFileError(
+                    f"rules file {self.origin}: key '{_join(where, k)}': unknown key; "
+                    f"expected one of {allowed}"
+                )
+        for k in sorted(required):
+            if k not in table:
+                self.fail(_join(where, k), "this key to be present; it is missing")
+
+    def string(self, table: dict, key: str, where: str, default: str | None = None) -> str:
+        if key not in table and default is not None:
+            return default
+        value = table.get(key)
+        if not isinstance(value, str) or not value.strip():
+            self.fail(_join(where, key), f"a non-empty string; found {value!r}")
+        return value
+
+    def integer(self, table: dict, key: str, where: str, minimum: int = 0) -> int:
+        value = table.get(key)
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            self.fail(_join(where, key), f"an integer >= {minimum}; found {value!r}")
+        return value
+
+    def number(
+        self,
+        table: dict,
+        key: str,
+        where: str,
+        default: float | None = None,
+        minimum: float | None = None,
+        positive: bool = False,
+    ) -> float:
+        if key not in table and default is not None:
+            return default
+        value = table.get(key)
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        ok = ok and math.isfinite(value)
+        ok = ok and (minimum is None or value >= minimum) and (not positive or value > 0)
+        if not ok:
+            bound = "> 0" if positive else f">= {_num(minimum)}" if minimum is not None else ""
+            self.fail(
+                _join(where, key), f"a finite number {bound}; found {value!r}".replace("  ", " ")
+            )
+        return float(value)
+
+    def zone(self, raw: Any, where: str) -> Zone:
+        self.keys(
+            raw,
+            where,
+            required={"name", "inner_diameter_um", "outer_diameter_um"},
+            optional={"label", "scratches", "defects"},
+        )
+        return Zone(
+            name=self.string(raw, "name", where),
+            label=self.string(raw, "label", where, default=raw.get("name", "")),
+            inner_diameter_um=self.number(raw, "inner_diameter_um", where, minimum=0.0),
+            outer_diameter_um=self.number(raw, "outer_diameter_um", where, positive=True),
+            scratch_limits=self.limits(raw.get("scratches", []), _join(where, "scratches")),
+            defect_limits=self.limits(raw.get("defects", []), _join(where, "defects")),
+        )
+
+    def limits(self, raw: Any, where: str) -> tuple[SizeLimit, ...]:
+        if not isinstance(raw, list):
+            self.fail(
+                where, "an array of limit tables such as { from_um = 2, to_um = 5, max_count = 5 }"
+            )
+        out = []
+        for i, item in enumerate(raw):
+            here = f"{where}[{i}]"
+            self.keys(item, here, required={"max_count"}, optional=set(_RANGE_KEYS))
+            bounds = {k: self.number(item, k, here, minimum=0.0) for k in _RANGE_KEYS if k in item}
+            if "from_um" in bounds and "above_um" in bounds:
+                self.fail(here, "at most one lower bound (from_um or above_um), not both")
+            if "to_um" in bounds and "below_um" in bounds:
+                self.fail(here, "at most one upper bound (to_um or below_um), not both")
+            low = bounds.get("from_um", bounds.get("above_um"))
+            high = bounds.get("to_um", bounds.get("below_um"))
+            if low is not None and high is not None and high < low:
+                self.fail(here, f"the upper bound ({_num(high)}) not below the lower ({_num(low)})")
+            out.append(SizeLimit(max_count=self.integer(item, "max_count", here), **bounds))
+        return tuple(out)
+
+
+def _join(where: str, key: str) -> str:
+    return f"{where}.{key}" if where else key
