@@ -1,0 +1,1 @@
+"""Acceptance certificates (reportlab), their signatures, and exports for an MES. No Qt."""

@@ -1,0 +1,263 @@
+"""Render an end face as an inspection probe sees it, with its ground truth.
+
+Bright-field reflection: glass cladding bright, ceramic ferrule mid-grey with a
+fine grain, MT plastic darker and grainy, the epoxy ring dark; dirt darkens
+(or brightens) the surface by its contrast. The optical image (everything but
+sensor noise) is separated from ``expose`` so the simulated probe can render a
+scene once and add fresh noise to every frame.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from hardware.optics.scene import (
+    Feature,
+    FeatureTruth,
+    FiberTruth,
+    RenderTruth,
+    Scene,
+    View,
+    scratch_segments,
+)
+from hardware.optics.texture import value_noise
+
+OUTSIDE = 0.05  # beyond the ferrule
+GUIDE_HOLE = 0.04
+CERAMIC = 0.50
+MT_PLASTIC = 0.36
+EPOXY = 0.14
+CLADDING = 0.80
+# Cores are faint in reflected light (index steps of a fraction of a per cent).
+CORE_SM = 0.02  # added to the cladding level
+CORE_MM = -0.018
+EPOXY_WIDTH_UM = {"ceramic": 1.5, "mt": 2.5}
+SUPERSAMPLE = 4
+
+
+@dataclass(frozen=True)
+class RenderedFrame:
+    image: np.ndarray  # uint8, H x W
+    truth: RenderTruth
+
+
+class PixelGrid:
+    """Maps between pixel centres and ferrule micrometres for one view."""
+
+    def __init__(self, view: View) -> None:
+        self.view = view
+        s = view.um_per_px
+        self.sx = -s if view.flip_x else s
+        self.sy = s
+        self.cx_px = (view.width_px - 1) / 2.0
+        self.cy_px = (view.height_px - 1) / 2.0
+        self.x_um = view.center_um[0] + (np.arange(view.width_px) - self.cx_px) * self.sx
+        self.y_um = view.center_um[1] + (np.arange(view.height_px) - self.cy_px) * self.sy
+
+    def to_px(self, x_um: float, y_um: float) -> tuple[float, float]:
+        return (
+            (x_um - self.view.center_um[0]) / self.sx + self.cx_px,
+            (y_um - self.view.center_um[1]) / self.sy + self.cy_px,
+        )
+
+    def points_to_px(self, pts_um: np.ndarray) -> np.ndarray:
+        out = np.empty_like(pts_um, dtype=np.float64)
+        out[:, 0] = (pts_um[:, 0] - self.view.center_um[0]) / self.sx + self.cx_px
+        out[:, 1] = (pts_um[:, 1] - self.view.center_um[1]) / self.sy + self.cy_px
+        return out
+
+    def box(self, x_um: float, y_um: float, radius_um: float) -> tuple[slice, slice] | None:
+        """Rows and columns of the pixels within ``radius_um`` of a point, or None."""
+        px, py = self.to_px(x_um, y_um)
+        r = radius_um / self.view.um_per_px + 2
+        c0, c1 = max(0, math.floor(px - r)), min(self.view.width_px, math.ceil(px + r) + 1)
+        r0, r1 = max(0, math.floor(py - r)), min(self.view.height_px, math.ceil(py + r) + 1)
+        if c0 >= c1 or r0 >= r1:
+            return None
+        return slice(r0, r1), slice(c0, c1)
+
+
+def render(scene: Scene, view: View, seed: int = 0) -> RenderedFrame:
+    """One frame: optics, then sensor noise drawn from ``seed``."""
+    optical = render_optical(scene, view)
+    rng = np.random.default_rng(seed)
+    return RenderedFrame(image=expose(optical, view, rng), truth=truth_for(scene, view))
+
+
+def render_optical(scene: Scene, view: View) -> np.ndarray:
+    """Float32 image in [0, 1] before sensor noise: surface, dirt, light, blur."""
+    grid = PixelGrid(view)
+    img = _ferrule(scene, grid)
+    for hx, hy in scene.guide_holes_um:
+        _disc(img, grid, (hx, hy), scene.guide_hole_diameter_um / 2.0, GUIDE_HOLE)
+    epoxy_w = EPOXY_WIDTH_UM.get(scene.ferrule, 2.0)
+    for fiber in scene.fibers:
+        r_clad = fiber.cladding_diameter_um / 2.0
+        core = CORE_SM if fiber.core_diameter_um < 20 else CORE_MM
+        _disc(img, grid, fiber.center_um, r_clad + epoxy_w, EPOXY)
+        _disc(img, grid, fiber.center_um, r_clad, CLADDING)
+        _disc(img, grid, fiber.center_um, fiber.core_diameter_um / 2.0, CLADDING + core)
+    for feature in scene.features:
+        _feature(img, grid, feature)
+    _illuminate(img, view)
+    sigma_px = view.blur_um / view.um_per_px
+    if sigma_px > 0.2:
+        cv2.GaussianBlur(img, (0, 0), sigma_px, dst=img, borderType=cv2.BORDER_REFLECT)
+    return img
+
+
+def expose(optical: np.ndarray, view: View, rng: np.random.Generator) -> np.ndarray:
+    """Sensor: gain, shot-like and read noise, 8-bit quantisation."""
+    signal = optical * np.float32(view.exposure)
+    noise = rng.standard_normal(signal.shape, dtype=np.float32)
+    # Read noise plus a signal-dependent part, as on a real sensor.
+    scale = np.float32(view.noise) * (np.float32(0.6) + np.float32(0.5) * np.sqrt(signal))
+    out = signal + noise * scale
+    np.clip(out, 0.0, 1.0, out=out)
+    return (out * np.float32(255.0) + np.float32(0.5)).astype(np.uint8)
+
+
+def truth_for(scene: Scene, view: View) -> RenderTruth:
+    grid = PixelGrid(view)
+    s = view.um_per_px
+    fibers = []
+    for i, fiber in enumerate(scene.fibers, start=1):
+        cx, cy = grid.to_px(*fiber.center_um)
+        r_px = fiber.cladding_diameter_um / 2.0 / s
+        inside = (
+            cx - r_px >= -0.5
+            and cy - r_px >= -0.5
+            and cx + r_px <= view.width_px - 0.5
+            and cy + r_px <= view.height_px - 0.5
+        )
+        fibers.append(
+            FiberTruth(
+                number=i,
+                center_um=tuple(fiber.center_um),
+                center_px=(cx, cy),
+                diameter_px=2 * r_px,
+                fully_visible=inside,
+            )
+        )
+    features = []
+    for f in scene.features:
+        outline = f.outline_um()
+        center = grid.to_px(*f.center_um)
+        features.append(
+            FeatureTruth(
+                kind=f.standard_kind,
+                physical=f.kind,
+                size_um=f.size_um,
+                center_um=tuple(f.center_um),
+                center_px=center,
+                outline_um=outline,
+                length_um=f.length_um,
+            )
+        )
+    return RenderTruth(um_per_px=s, fibers=tuple(fibers), features=tuple(features))
+
+
+def _ferrule(scene: Scene, grid: PixelGrid) -> np.ndarray:
+    view = grid.view
+    x, y = grid.x_um, grid.y_um
+    seed = scene.texture_seed
+    if scene.ferrule == "mt":
+        base = MT_PLASTIC
+        tex = 0.055 * value_noise(x, y, 4.0, seed) + 0.03 * value_noise(x, y, 1.5, seed + 1)
+        fleck = value_noise(x, y, 2.5, seed + 2)
+        tex += np.clip(fleck - 0.55, 0.0, None) * 0.35  # glass filler glints
+    else:
+        base = CERAMIC
+        tex = 0.03 * value_noise(x, y, 1.2, seed) + 0.015 * value_noise(x, y, 5.0, seed + 1)
+    img = (np.float32(base) + tex).astype(np.float32)
+    w, h = scene.ferrule_size_um
+    s = view.um_per_px
+    if scene.ferrule == "mt":
+        dx = np.abs(x)[None, :] - w / 2.0
+        dy = np.abs(y)[:, None] - h / 2.0
+        outside_um = np.maximum(dx, dy)
+    else:
+        outside_um = np.hypot(x[None, :], y[:, None]) - w / 2.0
+    if outside_um.max() > -s:
+        cover = np.clip(0.5 - outside_um / s, 0.0, 1.0).astype(np.float32)
+        img = img * cover + np.float32(OUTSIDE) * (1.0 - cover)
+    return img
+
+
+def _disc(img: np.ndarray, grid: PixelGrid, center_um, radius_um: float, level: float) -> None:
+    box = grid.box(center_um[0], center_um[1], radius_um)
+    if box is None:
+        return
+    rows, cols = box
+    dx = grid.x_um[cols] - center_um[0]
+    dy = grid.y_um[rows] - center_um[1]
+    r = np.sqrt(dx[None, :] ** 2 + dy[:, None] ** 2)
+    cover = np.clip((radius_um - r) / grid.view.um_per_px + 0.5, 0.0, 1.0).astype(np.float32)
+    patch = img[rows, cols]
+    patch += (np.float32(level) - patch) * cover
+
+
+def _feature(img: np.ndarray, grid: PixelGrid, f: Feature) -> None:
+    cover, box = (_scratch_cover if f.kind == "scratch" else _blob_cover)(grid, f)
+    if cover is None:
+        return
+    rows, cols = box
+    patch = img[rows, cols]
+    patch *= 1.0 + np.float32(f.contrast) * cover
+
+
+def _blob_cover(grid: PixelGrid, f: Feature):
+    outline = f.outline_um()
+    radius = float(np.max(np.hypot(*(outline - np.asarray(f.center_um)).T)))
+    soft_um = 0.5 + 0.03 * f.size_um if f.kind == "residue" else 0.0
+    box = grid.box(f.center_um[0], f.center_um[1], radius + 3 * soft_um + 1.0)
+    if box is None:
+        return None, None
+    rows, cols = box
+    h, w = rows.stop - rows.start, cols.stop - cols.start
+    pts = grid.points_to_px(outline) - [cols.start, rows.start]
+    k = SUPERSAMPLE
+    # Pixel centre i covers [i - 0.5, i + 0.5]: shift half a pixel into the supersampled grid.
+    poly = np.round((pts + 0.5) * k * 16).astype(np.int32)
+    fine = np.zeros((h * k, w * k), np.uint8)
+    cv2.fillPoly(fine, [poly], 255, lineType=cv2.LINE_8, shift=4)
+    cover = cv2.resize(fine, (w, h), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
+    if soft_um > 0:
+        cv2.GaussianBlur(cover, (0, 0), soft_um / grid.view.um_per_px, dst=cover)
+    return cover, box
+
+
+def _scratch_cover(grid: PixelGrid, f: Feature):
+    s = grid.view.um_per_px
+    box = grid.box(f.center_um[0], f.center_um[1], f.length_um / 2.0 + f.size_um + 1.0)
+    if box is None:
+        return None, None
+    rows, cols = box
+    x = grid.x_um[cols][None, :]
+    y = grid.y_um[rows][:, None]
+    dist = np.full((rows.stop - rows.start, cols.stop - cols.start), np.inf, np.float32)
+    for a, b in scratch_segments(f):
+        ab = b - a
+        length2 = float(ab @ ab) or 1e-12
+        t = np.clip(((x - a[0]) * ab[0] + (y - a[1]) * ab[1]) / length2, 0.0, 1.0)
+        d = np.hypot(x - (a[0] + t * ab[0]), y - (a[1] + t * ab[1]))
+        np.minimum(dist, d, out=dist)
+    # Area coverage across the line (a pixel-wide linear ramp at each edge).
+    cover = np.clip((f.size_um / 2.0 - dist) / s + 0.5, 0.0, 1.0)
+    return cover.astype(np.float32), box
+
+
+def _illuminate(img: np.ndarray, view: View) -> None:
+    if view.light_gradient == 0 and view.vignetting == 0:
+        return
+    u = np.linspace(-1.0, 1.0, view.width_px, dtype=np.float32)[None, :]
+    v = np.linspace(-1.0, 1.0, view.height_px, dtype=np.float32)[:, None]
+    a = math.radians(view.light_angle_deg)
+    field = 1.0 + (view.light_gradient / 2.0) * (u * math.cos(a) + v * math.sin(a))
+    if view.vignetting:
+        field = field * (1.0 - view.vignetting * (u * u + v * v) / 2.0)
+    img *= field.astype(np.float32)
