@@ -33,7 +33,7 @@ from grading.zones import place
 
 SMOOTH_UM = 0.35  # pre-smoothing matched to the smallest features graded
 MARGIN_UM = 8.0  # how far past the last fine zone the fine search looks
-PX_PER_SMALLEST = 10.0  # a zone's smallest failing size spans at least this many pixels
+PX_PER_SMALLEST = 8.0  # a zone's smallest failing size spans at least this many pixels
 SMEAR_UM = 1.5  # second look, smoothed this much, for faint but large residue
 EDGE_BAND_UM = 15.0  # from the end of the fine scratch search to beyond the epoxy ring
 

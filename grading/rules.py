@@ -7,6 +7,7 @@ error that names the file, the key and what was expected.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import tomllib
@@ -124,6 +125,19 @@ def _num(x: float) -> str:
     return f"{x:g}"
 
 
+@functools.cache
+def _builtin(name: str) -> RuleSet:
+    """Built-in tables never change while the station runs: read each once."""
+    family, leaf = name.split("/")
+    res = resources.files(BUILTIN_PACKAGE).joinpath(BUILTIN_FOLDER, family, f"{leaf}.toml")
+    return parse_rules(res.read_bytes(), origin=f"builtin:{name}", source="builtin")
+
+
+@functools.cache
+def builtin_names_cached() -> tuple[str, ...]:
+    return tuple(builtin_names())
+
+
 def builtin_names() -> list[str]:
     root = resources.files(BUILTIN_PACKAGE).joinpath(BUILTIN_FOLDER)
     names = []
@@ -138,10 +152,8 @@ def builtin_names() -> list[str]:
 def load_rules(name_or_path: str | Path) -> RuleSet:
     """Load a built-in rule set by name, or a rule file by path."""
     text_name = str(name_or_path)
-    if text_name in builtin_names():
-        family, leaf = text_name.split("/")
-        res = resources.files(BUILTIN_PACKAGE).joinpath(BUILTIN_FOLDER, family, f"{leaf}.toml")
-        return parse_rules(res.read_bytes(), origin=f"builtin:{text_name}", source="builtin")
+    if text_name in builtin_names_cached():
+        return _builtin(text_name)
     path = Path(name_or_path)
     if not path.is_file():
         known = ", ".join(builtin_names())
