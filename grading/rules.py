@@ -202,7 +202,8 @@ def parse_rules(data: bytes, origin: str, source: str) -> RuleSet:
     zones = tuple(v.zone(z, f"zones[{i}]") for i, z in enumerate(zones_raw))
     _check_zone_order(v, zones)
     names = [z.name for z in zones]
-    multi = doc.get("multi_fiber_zones", ["A", "B"])
+    # By default an MT ferrule is graded on the zones A and B the file defines.
+    multi = doc.get("multi_fiber_zones", [n for n in ("A", "B") if n in names] or names)
     if not isinstance(multi, list) or not all(isinstance(m, str) for m in multi):
         v.fail("multi_fiber_zones", "an array of zone names")
     for m in multi:

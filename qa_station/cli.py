@@ -1,0 +1,38 @@
+"""``qa-station``: the command line. Each command lives in ``qa_station/commands/``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from qa_station import __version__
+from qa_station.commands import grade as grade_cmd
+from qa_station.commands import start as start_cmd
+
+COMMANDS = [grade_cmd]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="qa-station",
+        description="MPO / single-fibre end-face inspection bench. "
+        "With no command: start the station.",
+    )
+    parser.add_argument("--version", action="version", version=f"qa-station {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in COMMANDS:
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args_list = sys.argv[1:] if argv is None else argv
+    parser = build_parser()
+    args = parser.parse_args(args_list)
+    if args.command is None:
+        return start_cmd.run(args)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
