@@ -1,0 +1,204 @@
+"""A barcode scanner in serial (virtual COM) mode: one scanned code per CR- or LF-terminated line.
+
+A bad line (a binary glitch, a wrong baud rate, a scanner left in a mode that
+adds control characters) is reported rather than passed on as a serial
+number, and the scanner keeps working for the next scan.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+from typing import Any
+
+import serial
+
+try:  # a vanished tty makes termios calls fail with termios.error, which is not an OSError
+    import termios
+
+    _PORT_ERRORS: tuple[type[BaseException], ...] = (serial.SerialException, OSError, termios.error)
+except ImportError:  # pragma: no cover - not POSIX
+    _PORT_ERRORS = (serial.SerialException, OSError)
+
+log = logging.getLogger(__name__)
+
+MAX_CODE_CHARS = 64
+_POLL_S = 0.02  # the port's read timeout; read_scan keeps its own deadline
+_LINE_ENDS = (0x0D, 0x0A)
+_MAX_PENDING = 1024  # unterminated bytes kept before giving up on the line (whitespace only)
+
+
+class ScannerError(Exception):
+    """The scanner cannot be used, or sent something that is not a code."""
+
+
+class ScannerDisconnected(ScannerError):
+    """The scanner's port went away (unplugged)."""
+
+
+class SerialBarcodeScanner:
+    """Reads codes from ``port``; partial lines are kept until their line end arrives."""
+
+    def __init__(
+        self,
+        port: str,
+        baudrate: int = 9600,
+        timeout_s: float = 0.5,
+        serial_factory: Callable[..., Any] = serial.Serial,
+    ) -> None:
+        if not isinstance(port, str) or not port:
+            raise ValueError(f"port must be a device path or name, got {port!r}")
+        if isinstance(baudrate, bool) or not isinstance(baudrate, int) or baudrate <= 0:
+            raise ValueError(f"baudrate must be a positive integer, got {baudrate!r}")
+        self._port = port
+        self._baudrate = baudrate
+        self._timeout_s = _seconds(timeout_s)
+        self._factory = serial_factory
+        self._serial: Any = None
+        self._lost: str | None = None
+        self._pending = bytearray()
+        self._skipping = False  # inside an overlong line: drop bytes up to its end
+
+    @property
+    def port(self) -> str:
+        return self._port
+
+    @property
+    def is_open(self) -> bool:
+        return self._serial is not None
+
+    def open(self) -> None:
+        """Open the port; opening an open scanner does nothing."""
+        if self._serial is not None:
+            return
+        try:
+            self._serial = self._factory(
+                self._port,
+                baudrate=self._baudrate,
+                bytesize=serial.EIGHTBITS,
+                parity=serial.PARITY_NONE,
+                stopbits=serial.STOPBITS_ONE,
+                timeout=_POLL_S,
+                exclusive=True,
+            )
+        except (ValueError, *_PORT_ERRORS) as exc:
+            raise ScannerError(f"no scanner at {self._port}: {exc}") from exc
+        self._lost = None
+        self._pending.clear()
+        self._skipping = False
+
+    def close(self) -> None:
+        """Release the port; closing twice is harmless."""
+        self._drop_port()
+        self._lost = None
+
+    def __enter__(self) -> SerialBarcodeScanner:
+        self.open()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def read_scan(self, timeout_s: float | None = None) -> str | None:
+        """The next scanned code, stripped; None when nothing was scanned within the timeout."""
+        port = self._require_open()
+        deadline = time.monotonic() + (
+            self._timeout_s if timeout_s is None else _seconds(timeout_s)
+        )
+        while True:
+            code = self._next_code()
+            if code is not None:
+                return code
+            try:
+                waiting = port.in_waiting
+                if not waiting and time.monotonic() >= deadline:
+                    return None
+                self._pending += port.read(waiting or 1)
+            except _PORT_ERRORS as exc:
+                self._drop_port()
+                self._lost = str(exc) or type(exc).__name__
+                raise ScannerDisconnected(
+                    f"the scanner on {self._port} went away: {self._lost}"
+                ) from exc
+
+    def _next_code(self) -> str | None:
+        """The first complete code in what was received, or None; bad lines raise ScannerError."""
+        while True:
+            end = next((i for i, byte in enumerate(self._pending) if byte in _LINE_ENDS), -1)
+            if end < 0:
+                self._check_unterminated()
+                return None
+            line = bytes(self._pending[:end]).strip()
+            del self._pending[: end + 1]
+            if self._skipping:
+                self._skipping = False
+                continue
+            if line:
+                return self._code(line)
+
+    def _check_unterminated(self) -> None:
+        if self._skipping:
+            self._pending.clear()
+            return
+        partial = bytes(self._pending).strip()
+        if len(partial) > MAX_CODE_CHARS or len(self._pending) > _MAX_PENDING:
+            self._pending.clear()
+            self._skipping = True
+            raise ScannerError(
+                f"the scanner on {self._port} sent more than {MAX_CODE_CHARS} characters "
+                f"without a line end ({_preview(partial)}); a code is at most "
+                f"{MAX_CODE_CHARS} characters followed by CR or LF"
+            )
+
+    def _code(self, line: bytes) -> str:
+        if any(not 0x20 <= byte <= 0x7E for byte in line):
+            raise ScannerError(
+                f"the scanner on {self._port} sent a line with non-printable characters "
+                f"({_preview(line)}); check its baud rate ({self._baudrate}) and that it sends "
+                "plain codes with no prefix or suffix control characters"
+            )
+        if len(line) > MAX_CODE_CHARS:
+            raise ScannerError(
+                f"the scanner on {self._port} sent a {len(line)}-character line "
+                f"({_preview(line)}); a code is at most {MAX_CODE_CHARS} characters"
+            )
+        code = line.decode("ascii")
+        log.debug("scanner on %s: %r", self._port, code)
+        return code
+
+    def _require_open(self) -> Any:
+        if self._serial is not None:
+            return self._serial
+        if self._lost is not None:
+            raise ScannerDisconnected(
+                f"the scanner on {self._port} was disconnected ({self._lost}); open() it again"
+            )
+        raise ScannerError(f"scanner on {self._port} is not open; call open() first")
+
+    def _drop_port(self) -> None:
+        port, self._serial = self._serial, None
+        self._pending.clear()
+        self._skipping = False
+        if port is not None:
+            try:
+                port.close()
+            except _PORT_ERRORS as exc:  # already gone; nothing left to release
+                log.debug("scanner on %s: closing the port failed: %s", self._port, exc)
+
+
+def _seconds(value: float) -> float:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value < 0
+    ):
+        raise ValueError(f"a timeout must be seconds >= 0, got {value!r}")
+    return float(value)
+
+
+def _preview(data: bytes, limit: int = 40) -> str:
+    text = repr(data[:limit])
+    return text if len(data) <= limit else f"{text}... ({len(data)} bytes)"
