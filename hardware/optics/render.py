@@ -28,6 +28,8 @@ from hardware.optics.texture import value_noise
 
 OUTSIDE = 0.05  # beyond the ferrule
 GUIDE_HOLE = 0.04
+GUIDE_PIN = 0.70
+GUIDE_PIN_RIM = 0.25
 CERAMIC = 0.50
 MT_PLASTIC = 0.36
 EPOXY = 0.14
@@ -93,7 +95,12 @@ def render_optical(scene: Scene, view: View) -> np.ndarray:
     grid = PixelGrid(view)
     img = _ferrule(scene, grid)
     for hx, hy in scene.guide_holes_um:
-        _disc(img, grid, (hx, hy), scene.guide_hole_diameter_um / 2.0, GUIDE_HOLE)
+        r = scene.guide_hole_diameter_um / 2.0
+        _disc(img, grid, (hx, hy), r, GUIDE_HOLE)
+        if scene.pins:
+            # A steel pin end-on: a polished bright face inside a dark chamfer.
+            _disc(img, grid, (hx, hy), r * 0.92, GUIDE_PIN_RIM)
+            _disc(img, grid, (hx, hy), r * 0.75, GUIDE_PIN)
     epoxy_w = EPOXY_WIDTH_UM.get(scene.ferrule, 2.0)
     for fiber in scene.fibers:
         r_clad = fiber.cladding_diameter_um / 2.0
@@ -110,15 +117,53 @@ def render_optical(scene: Scene, view: View) -> np.ndarray:
     return img
 
 
-def expose(optical: np.ndarray, view: View, rng: np.random.Generator) -> np.ndarray:
-    """Sensor: gain, shot-like and read noise, 8-bit quantisation."""
+def expose(
+    optical: np.ndarray,
+    view: View,
+    rng: np.random.Generator,
+    noise_scale: np.ndarray | None = None,
+) -> np.ndarray:
+    """Sensor: gain, shot-like and read noise, 8-bit quantisation.
+
+    ``noise_scale`` (from ``noise_scale_for``) may be passed in when many frames
+    are exposed from one optical image, as the simulated probe does.
+    """
+    signal = optical if view.exposure == 1.0 else optical * np.float32(view.exposure)
+    scale = noise_scale if noise_scale is not None else noise_scale_for(optical, view)
+    noise = _noise(signal.shape, rng)
+    out = cv2.multiply(noise, scale)
+    out = cv2.add(out, signal)
+    # Saturating, rounding conversion to 8 bits in one pass (clips below 0 and above 1).
+    return cv2.multiply(out, 255.0, dtype=cv2.CV_8U)
+
+
+def noise_scale_for(optical: np.ndarray, view: View) -> np.ndarray:
+    """Read noise plus a signal-dependent (shot-like) part, as on a real sensor."""
     signal = optical * np.float32(view.exposure)
-    noise = rng.standard_normal(signal.shape, dtype=np.float32)
-    # Read noise plus a signal-dependent part, as on a real sensor.
-    scale = np.float32(view.noise) * (np.float32(0.6) + np.float32(0.5) * np.sqrt(signal))
-    out = signal + noise * scale
-    np.clip(out, 0.0, 1.0, out=out)
-    return (out * np.float32(255.0) + np.float32(0.5)).astype(np.uint8)
+    return np.float32(view.noise) * (np.float32(0.6) + np.float32(0.5) * np.sqrt(np.maximum(signal, 0)))
+
+
+_BANK: dict[tuple[int, int], np.ndarray] = {}
+
+
+def _noise(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
+    """Unit normal noise for one frame, cut at a random place from a larger bank.
+
+    Drawing 1.2 million normals per frame costs more than the rest of a frame;
+    a bank three frames high, entered at a random row and column, gives noise
+    that differs from frame to frame at the cost of a copy.
+    """
+    h, w = shape
+    bank = _BANK.get(shape)
+    if bank is None:
+        bank = np.random.default_rng(12345).standard_normal((3 * h, w + 64), dtype=np.float32)
+        _BANK[shape] = bank
+    r = int(rng.integers(0, 2 * h))
+    c = int(rng.integers(0, 64))
+    out = bank[r : r + h, c : c + w]
+    if rng.random() < 0.5:
+        out = out[::-1]
+    return np.ascontiguousarray(out)
 
 
 def truth_for(scene: Scene, view: View) -> RenderTruth:
@@ -164,28 +209,51 @@ def truth_for(scene: Scene, view: View) -> RenderTruth:
 def _ferrule(scene: Scene, grid: PixelGrid) -> np.ndarray:
     view = grid.view
     x, y = grid.x_um, grid.y_um
+    tex = _texture(scene, x, y)
+    base = MT_PLASTIC if scene.ferrule == "mt" else CERAMIC
+    img = tex + np.float32(base)
+    w, h = scene.ferrule_size_um
+    s = view.um_per_px
+    # Only a view that reaches the ferrule's edge needs the edge drawn.
+    if scene.ferrule == "mt":
+        inside = max(abs(x[0]), abs(x[-1])) < w / 2.0 - s and max(abs(y[0]), abs(y[-1])) < h / 2.0 - s
+    else:
+        corner = max(np.hypot(xx, yy) for xx in (x[0], x[-1]) for yy in (y[0], y[-1]))
+        inside = corner < w / 2.0 - s
+    if inside:
+        return img
+    if scene.ferrule == "mt":
+        outside_um = np.maximum(np.abs(x)[None, :] - w / 2.0, np.abs(y)[:, None] - h / 2.0)
+    else:
+        outside_um = np.hypot(x[None, :], y[:, None]) - w / 2.0
+    cover = np.clip(0.5 - outside_um / s, 0.0, 1.0).astype(np.float32)
+    return img * cover + np.float32(OUTSIDE) * (1.0 - cover)
+
+
+def _texture(scene: Scene, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The ferrule's grain. Fine views compute it at half size and enlarge it once:
+    the finest grain still spans several pixels, at a quarter of the cost."""
+    s = abs(float(x[1] - x[0])) if len(x) > 1 else 1.0
+    finest = 1.5 if scene.ferrule == "mt" else 1.2
+    if finest / s >= 4.0 and len(x) >= 64 and len(y) >= 64:
+        half = _texture(scene, x[::2], y[::2])
+        # Full pixel j lies exactly on half-size sample j / 2 (resize would shift it).
+        m = np.array([[0.5, 0.0, 0.0], [0.0, 0.5, 0.0]])
+        return cv2.warpAffine(
+            half,
+            m,
+            (len(x), len(y)),
+            flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+            borderMode=cv2.BORDER_REPLICATE,
+        )
     seed = scene.texture_seed
     if scene.ferrule == "mt":
-        base = MT_PLASTIC
         tex = 0.055 * value_noise(x, y, 4.0, seed) + 0.03 * value_noise(x, y, 1.5, seed + 1)
         fleck = value_noise(x, y, 2.5, seed + 2)
         tex += np.clip(fleck - 0.55, 0.0, None) * 0.35  # glass filler glints
-    else:
-        base = CERAMIC
-        tex = 0.03 * value_noise(x, y, 1.2, seed) + 0.015 * value_noise(x, y, 5.0, seed + 1)
-    img = (np.float32(base) + tex).astype(np.float32)
-    w, h = scene.ferrule_size_um
-    s = view.um_per_px
-    if scene.ferrule == "mt":
-        dx = np.abs(x)[None, :] - w / 2.0
-        dy = np.abs(y)[:, None] - h / 2.0
-        outside_um = np.maximum(dx, dy)
-    else:
-        outside_um = np.hypot(x[None, :], y[:, None]) - w / 2.0
-    if outside_um.max() > -s:
-        cover = np.clip(0.5 - outside_um / s, 0.0, 1.0).astype(np.float32)
-        img = img * cover + np.float32(OUTSIDE) * (1.0 - cover)
-    return img
+        return tex.astype(np.float32)
+    tex = 0.03 * value_noise(x, y, 1.2, seed) + 0.015 * value_noise(x, y, 5.0, seed + 1)
+    return tex.astype(np.float32)
 
 
 def _disc(img: np.ndarray, grid: PixelGrid, center_um, radius_um: float, level: float) -> None:

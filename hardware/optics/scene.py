@@ -89,6 +89,7 @@ class Scene:
     guide_hole_diameter_um: float = 0.0
     features: tuple[Feature, ...] = ()
     texture_seed: int = 0
+    pins: bool = False  # a male MT connector: guide pins stand in the holes
 
     def with_features(self, features: tuple[Feature, ...]) -> Scene:
         return replace(self, features=tuple(features))
@@ -147,6 +148,7 @@ def scene_from_layout(
     fiber: str = "sm",
     features: tuple[Feature, ...] = (),
     texture_seed: int = 0,
+    pins: bool = False,
 ) -> Scene:
     """A clean end face of the given connector layout (features optional)."""
     core = CORE_DIAMETER_UM["mm" if fiber.startswith("mm") else "sm"]
@@ -165,6 +167,7 @@ def scene_from_layout(
         guide_hole_diameter_um=layout.guide_hole_diameter_um,
         features=tuple(features),
         texture_seed=texture_seed,
+        pins=pins,
     )
 
 
