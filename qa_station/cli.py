@@ -6,10 +6,12 @@ import argparse
 import sys
 
 from qa_station import __version__
+from qa_station.commands import fixture_emulator as fixture_emulator_cmd
 from qa_station.commands import grade as grade_cmd
+from qa_station.commands import scan as scan_cmd
 from qa_station.commands import start as start_cmd
 
-COMMANDS = [grade_cmd]
+COMMANDS = [grade_cmd, scan_cmd, fixture_emulator_cmd]
 
 
 def build_parser() -> argparse.ArgumentParser:

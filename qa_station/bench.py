@@ -1,0 +1,134 @@
+"""Put a bench together from the station config (or the command line's choices).
+
+The composition root for devices: the only place that knows which probe and
+fixture classes exist. A simulated probe needs the simulated bench behind the
+fixture it looks through, so the combinations that cannot work are refused
+with a reason instead of producing frames that do not follow the fixture.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+
+from hardware.fixtures.base import Fixture
+from hardware.fixtures.emulator import FixtureEmulator
+from hardware.fixtures.serial_fixture import SerialFixture
+from hardware.probes.base import Probe
+from hardware.probes.replay import ReplayProbe
+from hardware.probes.uvc import UvcProbe
+from hardware.simulated.assembly import EndSpec, VirtualAssembly
+from hardware.simulated.bench import SimulatedBench
+from hardware.simulated.fixture import SimulatedFixture
+from hardware.simulated.probe import SimulatedProbe
+from qa_station.catalog import EndDefinition, Identified
+from qa_station.config import SIMULATED_PROBE_ID, Calibration, ConfigError, StationConfig, tip_for
+
+
+@dataclass
+class Bench:
+    probe: Probe
+    fixture: Fixture
+    config: StationConfig
+    probe_id: str
+    simulated: SimulatedBench | None = None
+    emulator: FixtureEmulator | None = None
+    probe_source: str = ""
+    fixture_source: str = ""
+
+    def calibration(self, end: EndDefinition) -> Calibration:
+        """The probe's calibration with the tip this end needs; refuses to guess a scale."""
+        tip = tip_for(end.connector)
+        cal = self.config.calibration(self.probe_id, tip)
+        if cal is None:
+            raise ConfigError(
+                f"probe {self.probe_id} has no calibration for the {tip} tip: "
+                "calibrate it before grading with it"
+            )
+        return cal
+
+    def load(self, identified: Identified, scenario: str | None = None) -> None:
+        """Put the assembly in the fixture (only the simulated bench needs to be told)."""
+        if self.simulated is not None:
+            self.simulated.load(virtual_assembly(identified, scenario))
+
+    def close(self) -> None:
+        for closer in (self.probe.close, self.fixture.close):
+            with contextlib.suppress(Exception):
+                closer()
+        if self.emulator is not None:
+            self.emulator.stop()
+
+
+def virtual_assembly(identified: Identified, scenario: str | None = None) -> VirtualAssembly:
+    specs = [
+        EndSpec(e.label, e.geometry, e.fiber, e.polish, e.gender) for e in identified.product.ends
+    ]
+    return VirtualAssembly.build(identified.serial, specs, scenario)
+
+
+def open_bench(
+    config: StationConfig,
+    probe: str | None = None,
+    fixture: str | None = None,
+    realtime: bool = True,
+) -> Bench:
+    probe_src = probe or config.probe
+    fixture_src = fixture or config.fixture
+    simulated_probe = probe_src == "simulated"
+    needs_sim = simulated_probe or fixture_src in ("simulated", "emulator")
+    if simulated_probe and fixture_src.startswith("serial:"):
+        raise ConfigError(
+            "the simulated probe can only look through the simulated fixture or its emulator, "
+            f"not a real one at {fixture_src[len('serial:') :]}"
+        )
+    sim = SimulatedBench() if needs_sim else None
+    probe_id = SIMULATED_PROBE_ID if simulated_probe else config.probe_id
+    # The probe stamps its base scale on frames; the scan uses the calibration of the tip.
+    base = config.calibration(probe_id)
+    scale = base.um_per_px if base else None
+    if simulated_probe:
+        prb: Probe = SimulatedProbe(sim, um_per_px=scale, realtime=realtime)
+    elif probe_src.startswith("uvc:"):
+        src = probe_src[len("uvc:") :]
+        prb = UvcProbe(
+            int(src) if src.isdigit() else src, probe_id=config.probe_id, um_per_px=scale
+        )
+    elif probe_src.startswith("replay:"):
+        prb = ReplayProbe(probe_src[len("replay:") :], probe_id=config.probe_id, um_per_px=scale)
+    else:
+        raise ConfigError(f"unknown probe {probe_src!r}: simulated, uvc:INDEX|PATH or replay:PATH")
+    emulator = None
+    if fixture_src == "simulated":
+        fx: Fixture = SimulatedFixture(sim)
+    elif fixture_src == "emulator":
+        emulator = FixtureEmulator(SimulatedFixture(sim))
+        port = emulator.start()
+        fx = SerialFixture(
+            port, baudrate=config.fixture_baudrate, timeout_s=config.fixture_timeout_s
+        )
+    elif fixture_src.startswith("serial:"):
+        fx = SerialFixture(
+            fixture_src[len("serial:") :],
+            baudrate=config.fixture_baudrate,
+            timeout_s=config.fixture_timeout_s,
+        )
+    else:
+        raise ConfigError(f"unknown fixture {fixture_src!r}: simulated, emulator or serial:PORT")
+    bench = Bench(prb, fx, config, probe_id, sim, emulator, probe_src, fixture_src)
+    try:
+        prb.open()
+        fx.open()
+    except Exception:
+        bench.close()
+        raise
+    return bench
+
+
+def _serial_fixture(port: str, config: StationConfig) -> SerialFixture:
+    return SerialFixture(
+        port,
+        baudrate=config.fixture_baudrate,
+        timeout_s=config.fixture_timeout_s,
+        motion_timeout_s=config.fixture_motion_timeout_s,
+    )

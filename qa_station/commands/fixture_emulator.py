@@ -1,0 +1,76 @@
+"""``qa-station fixture-emulator``: the MPO stage's serial protocol on a pseudo-terminal.
+
+Prints the port to connect to, then serves until interrupted. Behind it is
+the simulated bench holding a virtual assembly (deterministic per serial), so
+a driver or an integrator's script can be exercised without a stage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+
+from hardware.fixtures.emulator import EmulatorFaults, FixtureEmulator
+from hardware.simulated.assembly import SCENARIOS
+from hardware.simulated.bench import SimulatedBench
+from hardware.simulated.fixture import SimulatedFixture
+from qa_station.bench import virtual_assembly
+from qa_station.catalog import CatalogError, load_catalog
+from qa_station.paths import station_paths
+
+FAULTS = ("garbage", "silent")
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "fixture-emulator",
+        help="serve the fixture's serial protocol on a pseudo-terminal (prints the port)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--serial", default="T12B-000001", help="assembly held by the virtual fixture")
+    p.add_argument("--scenario", choices=SCENARIOS, help="how dirty the virtual assembly is")
+    p.add_argument(
+        "--fault", choices=FAULTS, action="append", default=[], help="misbehave on purpose"
+    )
+    p.add_argument("--vanish-after", type=int, metavar="N", help="drop the line after N commands")
+    p.add_argument("--motion-delay", type=float, default=0.0, metavar="S", help="seconds per move")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        identified = load_catalog(station_paths().config_dir / "products.toml").identify(
+            args.serial
+        )
+    except CatalogError as exc:
+        print(f"qa-station fixture-emulator: error: {exc}", file=sys.stderr)
+        return 2
+    bench = SimulatedBench()
+    bench.load(virtual_assembly(identified, args.scenario))
+    faults = EmulatorFaults(
+        garbage="garbage" in args.fault,
+        silent="silent" in args.fault,
+        vanish_after=args.vanish_after,
+    )
+    emulator = FixtureEmulator(SimulatedFixture(bench, motion_delay_s=args.motion_delay), faults)
+    port = emulator.start()
+    print(port, flush=True)
+    print(
+        f"serving {identified.product.name} {identified.serial} ({bench.assembly.scenario}); "
+        "Ctrl-C to stop",
+        file=sys.stderr,
+        flush=True,
+    )
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.wait(0.2):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        emulator.stop()
+    return 0

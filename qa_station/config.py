@@ -1,0 +1,196 @@
+"""The station config: which probe, fixture and scanner this bench uses, and their calibrations.
+
+A TOML file at ``<station home>/config/station.toml``. A fresh install has
+none and gets the simulated bench. A malformed file is refused with the file,
+the key and what was expected; the station does not guess.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from qa_station.paths import StationPaths, station_paths
+
+SOURCE_RE = {
+    "probe": re.compile(r"^(simulated|uvc:.+|replay:.+)$"),
+    "fixture": re.compile(r"^(simulated|emulator|serial:.+)$"),
+    "scanner": re.compile(r"^(keyboard|serial:.+)$"),
+}
+SIMULATED_PROBE_ID = "sim-400x"
+SIMULATED_UM_PER_PX = 0.3125
+# Sharpness differs with what is in view: grainy MT plastic gives a higher focus
+# score than a smooth ceramic ferrule, so each tip has its own threshold (about
+# 1.1 um of blur on the simulated probe).
+SIMULATED_MIN_FOCUS = {"mpo": 28.0, "lc": 13.5, "sc": 13.5}
+
+
+class ConfigError(ValueError):
+    """A station config that cannot be used."""
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """How one probe (with one tip) maps pixels to micrometres, and how sharp is sharp."""
+
+    probe: str
+    um_per_px: float
+    min_focus_score: float
+    tip: str = ""  # "mpo", "lc", "sc"... empty: any tip of this probe
+    date: str = ""
+
+
+@dataclass(frozen=True)
+class StationConfig:
+    station_id: str = "bench-1"
+    probe: str = "simulated"
+    probe_id: str = SIMULATED_PROBE_ID
+    fixture: str = "simulated"
+    fixture_baudrate: int = 115200
+    fixture_timeout_s: float = 1.0
+    fixture_motion_timeout_s: float = 5.0
+    scanner: str = "keyboard"
+    store_url: str = ""  # empty: SQLite under the station home
+    calibrations: tuple[Calibration, ...] = field(
+        default_factory=lambda: tuple(
+            Calibration(SIMULATED_PROBE_ID, SIMULATED_UM_PER_PX, score, tip)
+            for tip, score in SIMULATED_MIN_FOCUS.items()
+        )
+    )
+    path: Path | None = None  # where it was read from, if anywhere
+
+    def calibration(self, probe_id: str | None = None, tip: str = "") -> Calibration | None:
+        """The calibration of a probe with a tip (or, failing that, its tip-less one)."""
+        pid = probe_id or self.probe_id
+        mine = [c for c in self.calibrations if c.probe == pid]
+        for wanted in (tip, ""):
+            for c in mine:
+                if c.tip == wanted:
+                    return c
+        return mine[0] if mine and not tip else None
+
+
+def tip_for(connector_name: str) -> str:
+    """Which probe tip an end needs: one for MT ferrules, one per ceramic ferrule size."""
+    if connector_name.startswith("mpo"):
+        return "mpo"
+    return connector_name.split("-")[0]
+
+
+def load_config(paths: StationPaths | None = None) -> StationConfig:
+    p = (paths or station_paths()).config_file
+    if not p.exists():
+        return StationConfig()
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"config file {p}: cannot be read ({exc.strerror})") from None
+    return parse_config(data, p)
+
+
+def parse_config(data: bytes, origin: Path) -> StationConfig:
+    def fail(key: str, expected: str) -> None:
+        raise ConfigError(f"config file {origin}: key '{key}': expected {expected}")
+
+    try:
+        doc = tomllib.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"config file {origin}: not valid TOML ({exc})") from None
+    tables = {"station", "probe", "fixture", "scanner", "store", "calibrations"}
+    for k in doc:
+        if k not in tables:
+            fail(k, f"one of the sections {', '.join(sorted(tables))}; unknown")
+    defaults = StationConfig()
+    station = _table(doc, "station", fail, {"id"})
+    probe = _table(doc, "probe", fail, {"source", "id"})
+    fixture = _table(doc, "fixture", fail, {"source", "baudrate", "timeout_s", "motion_timeout_s"})
+    scanner = _table(doc, "scanner", fail, {"source"})
+    store = _table(doc, "store", fail, {"url"})
+    values = {
+        "station_id": _str(station, "id", "station.id", defaults.station_id, fail),
+        "probe": _source(probe, "probe", defaults.probe, fail),
+        "probe_id": _str(probe, "id", "probe.id", defaults.probe_id, fail),
+        "fixture": _source(fixture, "fixture", defaults.fixture, fail),
+        "fixture_baudrate": _int(
+            fixture, "baudrate", "fixture.baudrate", defaults.fixture_baudrate, fail
+        ),
+        "fixture_timeout_s": _pos(
+            fixture, "timeout_s", "fixture.timeout_s", defaults.fixture_timeout_s, fail
+        ),
+        "scanner": _source(scanner, "scanner", defaults.scanner, fail),
+        "store_url": store.get("url", "")
+        if isinstance(store.get("url", ""), str)
+        else fail("store.url", "a database URL"),
+    }
+    cals = doc.get("calibrations", [])
+    if not isinstance(cals, list):
+        fail("calibrations", "an array of [[calibrations]] tables")
+    parsed = list(defaults.calibrations)
+    for i, c in enumerate(cals):
+        where = f"calibrations[{i}]"
+        if not isinstance(c, dict):
+            fail(where, "a table")
+        for k in c:
+            if k not in {"probe", "tip", "um_per_px", "min_focus_score", "date"}:
+                fail(f"{where}.{k}", "probe, tip, um_per_px, min_focus_score or date; unknown key")
+        cal = Calibration(
+            probe=_str(c, "probe", f"{where}.probe", None, fail),
+            um_per_px=_pos(c, "um_per_px", f"{where}.um_per_px", None, fail),
+            min_focus_score=_pos(
+                c, "min_focus_score", f"{where}.min_focus_score", 1e-9, fail, allow_zero=True
+            ),
+            tip=_str(c, "tip", f"{where}.tip", "", fail),
+            date=_str(c, "date", f"{where}.date", "", fail),
+        )
+        parsed = [x for x in parsed if (x.probe, x.tip) != (cal.probe, cal.tip)] + [cal]
+    return StationConfig(calibrations=tuple(parsed), path=origin, **values)
+
+
+def _table(doc, name, fail, allowed):
+    t = doc.get(name, {})
+    if not isinstance(t, dict):
+        fail(name, "a table")
+    for k in t:
+        if k not in allowed:
+            fail(f"{name}.{k}", f"one of {', '.join(sorted(allowed))}; unknown key")
+    return t
+
+
+def _str(t, key, where, default, fail):
+    if key not in t and default is not None:
+        return default
+    v = t.get(key)
+    if not isinstance(v, str) or (default is None and not v.strip()):
+        fail(where, "a string")
+    return v
+
+
+def _int(t, key, where, default, fail):
+    v = t.get(key, default)
+    if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
+        fail(where, "a positive integer")
+    return v
+
+
+def _pos(t, key, where, default, fail, allow_zero=False):
+    v = t.get(key, default)
+    ok = (
+        isinstance(v, int | float) and not isinstance(v, bool) and (v >= 0 if allow_zero else v > 0)
+    )
+    if v is None or not ok:
+        fail(where, "a positive number")
+    return float(v)
+
+
+def _source(t, kind, default, fail):
+    v = t.get("source", default)
+    if not isinstance(v, str) or not SOURCE_RE[kind].match(v):
+        forms = {
+            "probe": "simulated, uvc:INDEX|PATH or replay:PATH",
+            "fixture": "simulated, emulator or serial:PORT",
+            "scanner": "keyboard or serial:PORT",
+        }[kind]
+        fail(f"{kind}.source", f"{forms}; found {v!r}")
+    return v

@@ -1,0 +1,223 @@
+"""Scanning one end: focus, step through every fibre, grade each frame.
+
+Fibres are numbered by the fixture (it knows which position it moved to), not
+by where they happen to sit in a frame. A frame that is not sharp enough is
+refocused once and otherwise not graded: a blurred frame hides defects and
+must never pass. A device that fails mid-scan stops the scan with a plain
+message; the fibres already graded are kept so the scan can resume there.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+from grading import grade
+from grading.results import ERROR, FAIL, PASS, EndFaceResult, FiberResult
+from hardware.fixtures.base import Fixture, FixtureError
+from hardware.focus import FocusError, autofocus, focus_score, refocus
+from hardware.probes.base import Frame, Probe, ProbeError
+from qa_station.catalog import EndDefinition
+
+FRESH_FRAME_TRIES = 4
+
+
+class ScanError(Exception):
+    """The scan stopped: a device failed. ``partial`` holds what was graded so far."""
+
+    def __init__(self, message: str, partial: ScanResult | None = None) -> None:
+        super().__init__(message)
+        self.partial = partial
+
+
+class ScanCancelled(ScanError):
+    """The operator cancelled the scan."""
+
+
+@dataclass(frozen=True)
+class ScanProgress:
+    end: str
+    fiber: int | None  # None while focusing or taking the overview
+    done: int
+    total: int
+    message: str
+    result: FiberResult | None = None
+
+
+@dataclass
+class ScanResult:
+    end: str
+    connector: str
+    rules: str
+    fibers: dict[int, FiberResult] = field(default_factory=dict)
+    frames: dict[int, Frame] = field(default_factory=dict)  # the frame each fibre was graded on
+    overview: Frame | None = None
+    focus_scores: dict[int, float] = field(default_factory=dict)
+    um_per_px: float | None = None
+    rules_sha256: str | None = None
+
+    @property
+    def complete(self) -> bool:
+        return len(self.fibers) == _fibre_count(self.connector)
+
+    def result(self) -> EndFaceResult:
+        """The end face as one result (the grade JSON), fibres in fixture numbering."""
+        fibres = tuple(self.fibers[n] for n in sorted(self.fibers))
+        if not self.complete:
+            verdict, error = (
+                ERROR,
+                f"scan incomplete: {len(fibres)} of {_fibre_count(self.connector)} fibres",
+            )
+        elif any(f.verdict == ERROR for f in fibres):
+            verdict = ERROR
+            error = "; ".join(f"fibre {f.index}: {f.error}" for f in fibres if f.error)
+        else:
+            verdict, error = (FAIL if any(f.verdict == FAIL for f in fibres) else PASS), None
+        return EndFaceResult(
+            verdict=verdict,
+            um_per_px=self.um_per_px,
+            rules=self.rules,
+            connector=self.connector,
+            fibers=fibres,
+            image=None,
+            error=error,
+            scale_source="given" if self.um_per_px else None,
+            rules_sha256=self.rules_sha256,
+            extra={"end": self.end},
+        )
+
+
+def _fibre_count(connector_name: str) -> int:
+    from grading.geometry import connector
+
+    return connector(connector_name).fiber_count
+
+
+def scan_end(
+    probe: Probe,
+    fixture: Fixture,
+    end: EndDefinition,
+    min_focus_score: float,
+    um_per_px: float | None = None,
+    progress: Callable[[ScanProgress], None] | None = None,
+    cancel: threading.Event | None = None,
+    resume: ScanResult | None = None,
+    clock: Callable[[], float] | None = None,
+) -> ScanResult:
+    """Scan every fibre of ``end``; ``resume`` continues a scan that stopped part way."""
+    geometry = end.geometry
+    ruleset = end.ruleset()
+    result = resume or ScanResult(
+        end=end.label, connector=geometry.name, rules=ruleset.name, rules_sha256=ruleset.sha256
+    )
+    total = geometry.fiber_count
+    say = progress or (lambda p: None)
+
+    def check_cancel() -> None:
+        if cancel is not None and cancel.is_set():
+            raise ScanCancelled(f"scan of end {end.label} cancelled", result)
+
+    def grab() -> Frame:
+        return _fresh(probe, clock)
+
+    focus_range = fixture.info.focus_range
+    try:
+        fixture.select_end(end.label)
+        if geometry.is_multi_fiber and result.overview is None:
+            say(ScanProgress(end.label, None, len(result.fibers), total, "overview of the ferrule"))
+            fixture.goto_overview()
+            result.overview = grab()
+        focused_row: float | None = None
+        for n in range(1, total + 1):
+            if n in result.fibers:
+                continue
+            check_cancel()
+            fixture.goto_fiber(n)
+            row = geometry.fiber_positions_um[n - 1][1]
+            if focused_row is None:
+                say(ScanProgress(end.label, n, len(result.fibers), total, "autofocus"))
+                autofocus(
+                    fixture.focus_to, lambda: grab().image, fixture.status().focus, focus_range
+                )
+            elif row != focused_row:
+                refocus(
+                    fixture.focus_to, lambda: grab().image, fixture.status().focus, focus_range, 160
+                )
+            focused_row = row
+            frame = grab()
+            score = focus_score(frame.image)
+            if score < min_focus_score:
+                refocus(fixture.focus_to, lambda: grab().image, fixture.status().focus, focus_range)
+                frame = grab()
+                score = focus_score(frame.image)
+            fibre = _grade_fibre(frame, n, end, ruleset, score, min_focus_score, um_per_px)
+            result.fibers[n] = fibre
+            result.frames[n] = replace(frame, end=end.label, fiber=n)
+            result.focus_scores[n] = score
+            result.um_per_px = um_per_px or frame.um_per_px or result.um_per_px
+            say(
+                ScanProgress(
+                    end.label, n, len(result.fibers), total, f"fibre {n}: {fibre.verdict}", fibre
+                )
+            )
+    except ProbeError as exc:
+        raise ScanError(
+            f"probe problem during the scan of end {end.label}: {exc}", result
+        ) from None
+    except FixtureError as exc:
+        raise ScanError(
+            f"fixture problem during the scan of end {end.label}: {exc}", result
+        ) from None
+    except FocusError as exc:
+        raise ScanError(f"cannot focus on end {end.label}: {exc}", result) from None
+    return result
+
+
+def _fresh(probe: Probe, clock: Callable[[], float] | None) -> Frame:
+    """A frame taken after the last move (a camera may hand out one it had queued)."""
+    if clock is None:
+        return probe.read()
+    after = clock()
+    frame = probe.read()
+    for _ in range(FRESH_FRAME_TRIES):
+        if frame.timestamp >= after:
+            break
+        frame = probe.read()
+    return frame
+
+
+def _grade_fibre(
+    frame: Frame,
+    n: int,
+    end: EndDefinition,
+    ruleset,
+    score: float,
+    min_focus_score: float,
+    um_per_px: float | None,
+) -> FiberResult:
+    h, w = frame.image.shape[:2]
+    middle = ((w - 1) / 2.0, (h - 1) / 2.0)  # where the fixture put the fibre
+    if score < min_focus_score:
+        return FiberResult(
+            index=n,
+            center_px=middle,
+            diameter_px=0.0,
+            verdict=ERROR,
+            error=f"out of focus (focus score {score:.1f}, at least {min_focus_score:g} needed)",
+        )
+    r = grade(
+        frame.image, connector=end.connector, rules=ruleset, um_per_px=um_per_px or frame.um_per_px
+    )
+    if not r.fibers:
+        return FiberResult(
+            index=n,
+            center_px=middle,
+            diameter_px=0.0,
+            verdict=ERROR,
+            error=r.error or "no fibre found in the frame",
+        )
+    own = min(r.fibers, key=lambda f: math.hypot(f.center_px[0] - w / 2, f.center_px[1] - h / 2))
+    error = own.error if own.error else (r.error if r.verdict == ERROR and not own.error else None)
+    return replace(own, index=n, error=error, verdict=ERROR if error else own.verdict)
