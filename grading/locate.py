@@ -27,9 +27,10 @@ from grading.geometry import CLADDING_DIAMETER_UM, MT_PITCH_UM
 N_RAYS = 128
 MIN_SUPPORT = 0.5  # share of rays that must show the cladding edge
 MIN_RADIUS_PX = 8.0  # smaller claddings cannot be measured (> 7.8 um/px)
-WORK_RADIUS_PX = 6.0  # candidates are searched with the disc about this size
+WORK_RADIUS_PX = 4.0  # candidates are searched with the disc about this size
 MAX_CANDIDATES = 80
-SCALE_STEP = 1.22
+SCALE_STEP = 1.3
+PEAKS_PER_SCALE = 150
 
 
 @dataclass(frozen=True)
@@ -157,6 +158,9 @@ def _blob_candidates(image: np.ndarray, radii: list[float]) -> list[tuple[float,
         # A bright disc of contrast C gives about 0.74 C at its centre.
         peaks = (log >= cv2.dilate(log, np.ones((3, 3), np.uint8))) & (log > 0.05)
         ys, xs = np.nonzero(peaks)
+        if len(ys) > PEAKS_PER_SCALE:  # grain makes many weak peaks; the discs are the strong ones
+            keep = np.argpartition(-log[ys, xs], PEAKS_PER_SCALE)[:PEAKS_PER_SCALE]
+            ys, xs = ys[keep], xs[keep]
         for y, x in zip(ys, xs, strict=True):
             cx, cy = (x + 0.5) * f - 0.5, (y + 0.5) * f - 0.5
             found.append((float(log[y, x]), cx, cy, r))
@@ -164,14 +168,16 @@ def _blob_candidates(image: np.ndarray, radii: list[float]) -> list[tuple[float,
         return []
     found.sort(reverse=True)
     strongest = found[0][0]
-    kept: list[tuple[float, float, float]] = []
+    kept = np.empty((0, 3))
     for resp, cx, cy, r in found:
         if resp < 0.3 * strongest or len(kept) >= MAX_CANDIDATES:
             break
-        if any(math.hypot(cx - kx, cy - ky) < 0.7 * max(r, kr) for kx, ky, kr in kept):
-            continue
-        kept.append((cx, cy, r))
-    return kept
+        if len(kept):
+            near = np.hypot(kept[:, 0] - cx, kept[:, 1] - cy) < 0.7 * np.maximum(kept[:, 2], r)
+            if near.any():
+                continue
+        kept = np.vstack([kept, (cx, cy, r)])
+    return [tuple(map(float, k)) for k in kept]
 
 
 def refine(

@@ -265,17 +265,21 @@ def _faint_smears(
     on most faces it finds nothing and the full look is skipped.
     """
     h, w = bg.residual.shape
-    taken = np.zeros((h, w), bool)
+    taken = np.zeros((h, w), np.uint8)
     for r in found:
         x, y, rw, rh = r.mask_bbox
         taken[y : y + rh, x : x + rw] |= r.mask
-    if taken.any():
-        # A blob's smoothed tail reaches about three smoothing widths.
-        far = cv2.distanceTransform((~taken).astype(np.uint8), cv2.DIST_L2, 3)
-        taken = far <= 3 * smear_px
-    free = inside & ~taken
-    if not _smear_seen(bg, free, smear_px):
+    # Where a found blob's smoothed tail reaches (about three smoothing widths),
+    # worked out on a half-size grid: it only needs to be roughly right.
+    hh, ww = h // 2, w // 2
+    near_half = np.zeros((hh, ww), bool)
+    if taken.any() and hh and ww:
+        half = cv2.resize(taken[: hh * 2, : ww * 2], (ww, hh), interpolation=cv2.INTER_AREA) > 0
+        far = cv2.distanceTransform((~half).astype(np.uint8), cv2.DIST_L2, 3)
+        near_half = far <= 1.5 * smear_px
+    if not _smear_seen(bg, inside, near_half, smear_px):
         return []
+    near = cv2.resize(near_half.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST) > 0
     residual = bg.residual
     smeared = _wide_blur(residual, smear_px)
     # Smoothing shrinks the noise, but not the model's small systematic errors:
@@ -285,12 +289,12 @@ def _faint_smears(
     sigma_noise, sigma_model = bg.split_sigma()
     sigma_s = np.sqrt((sigma_noise * ratio) ** 2 + sigma_model**2)
     z_s = np.abs(smeared) / sigma_s
-    faint = _look(z_s, inside, smeared, sigma_s, bg.radius_px, min_area_px, max_regions, taken)
+    faint = _look(z_s, inside, smeared, sigma_s, bg.radius_px, min_area_px, max_regions, near)
     return [r for r, *_ in faint]
 
 
-def _smear_seen(bg: Background, free: np.ndarray, smear_px: float) -> bool:
-    """Whether a half-resolution smoothed look finds anything where nothing was found yet.
+def _smear_seen(bg: Background, inside: np.ndarray, near_half: np.ndarray, smear_px: float) -> bool:
+    """Whether a half-resolution smoothed look finds anything away from found blobs.
 
     Deliberately generous (the model part of sigma shrinks here too): it only
     decides whether to look properly.
@@ -301,7 +305,7 @@ def _smear_seen(bg: Background, free: np.ndarray, smear_px: float) -> bool:
         return True
     half = cv2.resize(bg.residual[: hh * 2, : ww * 2], (ww, hh), interpolation=cv2.INTER_AREA)
     sig = bg.sigma[: hh * 2 : 2, : ww * 2 : 2]
-    ok = free[: hh * 2 : 2, : ww * 2 : 2]
+    ok = inside[: hh * 2 : 2, : ww * 2 : 2] & ~near_half
     if not ok.any():
         return False
     smeared = _wide_blur(half, smear_px / 2.0)

@@ -124,29 +124,40 @@ def find_lines(
 
 
 def _oriented_response(zw: np.ndarray, inside: np.ndarray, length: int) -> np.ndarray:
-    """Per pixel, the strongest line-average response, in its own noise units."""
+    """Per pixel, the strongest line-average response, in its own noise units.
+
+    Orientations come in perpendicular pairs that share one rotation: in the
+    rotated frame one is a row average, the other a column average.
+    """
     h, w = zw.shape
     diag = math.ceil(math.hypot(h, w)) + length
     centre_src = ((w - 1) / 2.0, (h - 1) / 2.0)
     centre_dst = ((diag - 1) / 2.0, (diag - 1) / 2.0)
     best = np.zeros_like(zw)
-    sample = np.flatnonzero(inside.ravel())[::3]
-    for k in range(N_ORIENTATIONS):
+    mask = inside.astype(np.uint8)
+    for k in range(N_ORIENTATIONS // 2):
         angle = 180.0 * k / N_ORIENTATIONS
         m = cv2.getRotationMatrix2D(centre_src, angle, 1.0)
         m[0, 2] += centre_dst[0] - centre_src[0]
         m[1, 2] += centre_dst[1] - centre_src[1]
         rotated = cv2.warpAffine(zw, m, (diag, diag), flags=cv2.INTER_LINEAR, borderValue=0.0)
-        avg = cv2.blur(rotated, (length, 1), borderType=cv2.BORDER_CONSTANT)
-        back = cv2.warpAffine(
-            avg, m, (w, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderValue=0.0
-        )
-        resp = np.abs(back, out=back)
-        # Mean |x| of a normal variable is 0.8 sigma: the response's own noise level.
-        scale = float(resp.ravel()[sample].mean()) * 1.2533 if sample.size else 0.0
-        if scale <= 1e-6:
+        where = cv2.warpAffine(mask, m, (diag, diag), flags=cv2.INTER_NEAREST, borderValue=0)
+        sample = np.flatnonzero(where.ravel())[::3]
+        pair = None
+        for ksize in ((length, 1), (1, length)):
+            resp = np.abs(cv2.blur(rotated, ksize, borderType=cv2.BORDER_CONSTANT))
+            # Mean |x| of a normal variable is 0.8 sigma: the response's own noise level.
+            scale = float(resp.ravel()[sample].mean()) * 1.2533 if sample.size else 0.0
+            if scale <= 1e-6:
+                continue
+            resp *= np.float32(1.0 / scale)
+            pair = resp if pair is None else np.maximum(pair, resp, out=pair)
+        if pair is None:
             continue
-        np.maximum(best, resp * np.float32(1.0 / scale), out=best)
+        back = cv2.warpAffine(
+            pair, m, (w, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderValue=0.0
+        )
+        np.maximum(best, back, out=best)
     best[~inside] = 0.0
     return best
 
