@@ -6,12 +6,16 @@ import argparse
 import sys
 
 from qa_station import __version__
+from qa_station.commands import audit as audit_cmd
+from qa_station.commands import demo as demo_cmd
 from qa_station.commands import fixture_emulator as fixture_emulator_cmd
 from qa_station.commands import grade as grade_cmd
+from qa_station.commands import history as history_cmd
 from qa_station.commands import scan as scan_cmd
 from qa_station.commands import start as start_cmd
+from qa_station.commands import user as user_cmd
 
-COMMANDS = [grade_cmd, scan_cmd, fixture_emulator_cmd]
+COMMANDS = [grade_cmd, scan_cmd, demo_cmd, history_cmd, audit_cmd, user_cmd, fixture_emulator_cmd]
 
 
 def build_parser() -> argparse.ArgumentParser:

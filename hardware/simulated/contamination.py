@@ -16,11 +16,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from hardware.cleaning import DRY_METHODS, METHODS, WET_METHODS
 from hardware.optics.scene import Feature
-
-DRY_METHODS = ("dry-one-click", "dry-cassette")
-WET_METHODS = ("wet-to-dry",)
-METHODS = DRY_METHODS + WET_METHODS
 
 # Share of loose dust each method lifts in one cleaning.
 DUST_REMOVAL = {"dry-one-click": 0.92, "dry-cassette": 0.95, "wet-to-dry": 0.97}

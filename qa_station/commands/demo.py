@@ -1,0 +1,58 @@
+"""``qa-station demo``: simulated assemblies through the whole gate, headless."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from hardware.simulated.assembly import SCENARIOS
+from qa_station.accounts import AuthError
+from qa_station.commands.common import CommandError, fail, station
+from qa_station.demo import run_demo
+from qa_station.gate import GateRefused
+from qa_station.store import StoreError
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "demo",
+        help="run simulated assemblies through inspect-clean-inspect-connect, headless",
+        description="Run N simulated assemblies of a product through the whole gate on the "
+        "simulated bench, recording everything in the store, and print a summary.",
+    )
+    p.add_argument("--assemblies", type=int, default=3, metavar="N")
+    p.add_argument("--scenario", choices=SCENARIOS, help="how dirty (default: a realistic mix)")
+    p.add_argument("--product", default="trunk-mpo12-sm-apc-b", help="catalog product id")
+    p.add_argument("--out", metavar="DIR", help="where certificates go (default: the station's)")
+    p.add_argument("--db", metavar="URL", help="store URL (default: the station's)")
+    p.add_argument("--json", action="store_true", help="print one JSON summary")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.assemblies < 1:
+        return fail("demo", "--assemblies must be at least 1")
+    try:
+        config, store, catalog = station(args.db)
+    except CommandError as exc:
+        return fail("demo", str(exc))
+    say = (lambda s: None) if args.json else print
+    try:
+        summary = run_demo(
+            store, catalog, config, args.assemblies, args.product, args.scenario, say
+        )
+    except (AuthError, GateRefused, StoreError, ValueError) as exc:
+        return fail("demo", str(exc))
+    finally:
+        store.close()
+    if args.json:
+        json.dump(summary.to_dict(), sys.stdout)
+        sys.stdout.write("\n")
+    else:
+        d = summary.to_dict()
+        print(
+            f"{d['assemblies']} assemblies: {d['accepted']} accepted, {d['rejected']} rejected; "
+            f"{d['inspections']} inspections, {d['cleanings']} cleanings"
+        )
+    return 0

@@ -1,0 +1,59 @@
+"""``qa-station history SERIAL``: every event of one assembly, in order."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from qa_station.commands.common import CommandError, fail, station
+from qa_station.store import StoreError
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("history", help="every event of one assembly serial, in order")
+    p.add_argument("serial")
+    p.add_argument("--db", metavar="URL", help="store URL (default: the station's)")
+    p.add_argument("--json", action="store_true", help="one JSON list of events")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        _, store, _ = station(args.db)
+        events = store.history(args.serial.strip())
+    except (CommandError, StoreError) as exc:
+        return fail("history", str(exc))
+    if not events:
+        return fail("history", f"no assembly with serial {args.serial!r} in {store.safe_url}")
+    if args.json:
+        json.dump([e.to_dict() for e in events], sys.stdout, indent=1)
+        sys.stdout.write("\n")
+        return 0
+    for e in events:
+        print(
+            f"{e.to_dict()['at']}  {e.station:<10} {e.operator or '-':<16} {e.end or '':<5} {e.kind:<24} {_gist(e)}"
+        )
+    return 0
+
+
+def _gist(e) -> str:
+    p = e.payload
+    if e.kind == "end.inspected":
+        s = p["verdict"]
+        return s + (
+            f" (fibres {p['failed_fibers']}: {p['failures'][0]})" if p.get("failures") else ""
+        )
+    if e.kind == "end.cleaned":
+        return f"{p['method']} with {p['tool']}" + (", adapter too" if p["adapter"] else "")
+    if e.kind == "end.connected":
+        return p["mode"] + (" BY OVERRIDE" if p.get("deviation") else "")
+    if e.kind in ("gate.refused",):
+        return f"{p['action']} refused: {p['reason']}"
+    if e.kind == "end.escalated":
+        return f"{p['cause']}: {p['advice']}"
+    if e.kind in ("end.override", "assembly.rejected", "end.released_for_rework"):
+        return f"{p.get('supervisor')}: {p.get('reason')}"
+    if e.kind == "assembly.registered":
+        return f"{p['product']} ({p.get('part_number') or 'part number not scanned'})"
+    return ""

@@ -1,0 +1,211 @@
+"""A headless production run on the simulated bench, through the real gate and store.
+
+Each simulated assembly is registered, every end is inspected, cleaned while
+it fails (dry first, wet-to-dry when the gate says residue, the male cassette
+for pinned ends, adapter too), inspected again, and capped; an end the gate
+escalates as damaged is rejected by the demo supervisor. It is the shortest
+way to see the whole station work, and the soak and crash tests drive it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import secrets
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from qa_station.accounts import Accounts, Actor, AuthError
+from qa_station.bench import Bench, open_bench
+from qa_station.catalog import Catalog, EndDefinition, Product
+from qa_station.config import StationConfig
+from qa_station.gate import Gate, GateRefused
+from qa_station.paths import ensure_dir, station_paths
+from qa_station.scan import scan_end
+from qa_station.store import Store
+
+DEMO_OPERATOR = "demo-operator"
+DEMO_SUPERVISOR = "demo-supervisor"
+DEMO_ADMIN = "demo-admin"
+MAX_ROUNDS = 8  # cleanings per end before the demo gives up on it
+
+
+@dataclass
+class DemoSummary:
+    assemblies: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    inspections: int = 0
+    cleanings: int = 0
+    certificates: list[str] = field(default_factory=list)
+    serials: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {
+            "assemblies": self.assemblies,
+            "accepted": self.accepted,
+            "rejected": self.rejected,
+            "inspections": self.inspections,
+            "cleanings": self.cleanings,
+            "certificates": self.certificates,
+        }
+
+
+def demo_actors(accounts: Accounts, folder: Path) -> tuple[Actor, Actor]:
+    """The demo's operator and supervisor, created on first use (credentials kept owner-only)."""
+    creds_file = ensure_dir(folder, private=True) / "demo-accounts.toml"
+    creds = tomllib.loads(creds_file.read_text()) if creds_file.exists() else {}
+    known = {a.username for a in accounts.list()}
+    if not creds:
+        if DEMO_OPERATOR in known:
+            raise AuthError(
+                "this store has demo accounts whose passwords are kept in another station "
+                "home: run the demo with that QA_STATION_HOME"
+            )
+        creds = {u: secrets.token_urlsafe(18) for u in (DEMO_ADMIN, DEMO_OPERATOR, DEMO_SUPERVISOR)}
+        creds_file.write_text("".join(f'{u} = "{p}"\n' for u, p in creds.items()))
+        creds_file.chmod(0o600)
+    admin = None
+    if DEMO_ADMIN not in known:
+        first = not known
+        admin_actor = None if first else _demo_admin_refused()
+        admin = accounts.add(DEMO_ADMIN, "admin", admin_actor, "Demo admin", creds[DEMO_ADMIN])
+    for user, role in ((DEMO_OPERATOR, "operator"), (DEMO_SUPERVISOR, "supervisor")):
+        if user not in known:
+            admin = admin or accounts.login(DEMO_ADMIN, creds[DEMO_ADMIN])
+            accounts.add(user, role, admin, user.replace("-", " ").title(), creds[user])
+    return (
+        accounts.login(DEMO_OPERATOR, creds[DEMO_OPERATOR]),
+        accounts.login(DEMO_SUPERVISOR, creds[DEMO_SUPERVISOR]),
+    )
+
+
+def _demo_admin_refused() -> None:
+    raise AuthError(
+        "this station already has accounts: the demo only creates its own accounts on a fresh "
+        "store (use --db with an empty database, or QA_STATION_HOME pointing to a new folder)"
+    )
+
+
+def next_serial(product: Product, store: Store, index: int) -> str:
+    """A fresh serial in the product's format (its example, with the number counted on)."""
+    m = re.match(r"^(.*?)(\d+)$", product.serial_example)
+    if not m:
+        raise ValueError(f"cannot number serials like {product.serial_example!r}")
+    prefix, digits = m.group(1), len(m.group(2))
+    with store.read() as s:
+        from sqlalchemy import func, select
+
+        from qa_station.store.models import Assembly
+
+        taken = s.execute(
+            select(func.count(Assembly.id)).where(Assembly.serial.like(prefix + "%"))
+        ).scalar_one()
+    n = 900000 + taken + index + 1 if digits >= 6 else taken + index + 1
+    serial = f"{prefix}{n % 10**digits:0{digits}d}"
+    if not product.serial_ok(serial):
+        raise ValueError(f"demo serial {serial} does not fit {product.serial_pattern}")
+    return serial
+
+
+def run_demo(
+    store: Store,
+    catalog: Catalog,
+    config: StationConfig,
+    assemblies: int = 3,
+    product_id: str = "trunk-mpo12-sm-apc-b",
+    scenario: str | None = None,
+    say: Callable[[str], None] = lambda s: None,
+    bench: Bench | None = None,
+    after_assembly: Callable[[str, DemoSummary], None] | None = None,
+) -> DemoSummary:
+    accounts = Accounts(store)
+    operator, supervisor = demo_actors(accounts, station_paths().config_dir)
+    gate = Gate(store, catalog)
+    product = catalog.get(product_id)
+    own_bench = bench is None
+    bench = bench or open_bench(config, probe="simulated", fixture="simulated", realtime=False)
+    summary = DemoSummary()
+    try:
+        for _ in range(assemblies):
+            serial = next_serial(product, store, 0)
+            identified, _ = gate.register(serial, operator)
+            bench.load(identified, scenario)
+            say(f"{serial}: {bench.simulated.assembly.scenario}")
+            summary.assemblies += 1
+            summary.serials.append(serial)
+            for end in product.ends:
+                if not _end(gate, bench, serial, end, operator, supervisor, summary, say):
+                    break
+            final = gate.state(serial).status
+            if final == "accepted":
+                summary.accepted += 1
+            elif final == "rejected":
+                summary.rejected += 1
+            say(f"{serial}: {final}")
+            if after_assembly:
+                after_assembly(serial, summary)
+    finally:
+        if own_bench:
+            bench.close()
+    return summary
+
+
+def _end(
+    gate: Gate,
+    bench: Bench,
+    serial: str,
+    end: EndDefinition,
+    operator: Actor,
+    supervisor: Actor,
+    summary: DemoSummary,
+    say: Callable[[str], None],
+) -> bool:
+    """One end through the gate; False when the assembly was rejected."""
+    cal = bench.calibration(end)
+    sim = bench.simulated
+    for _ in range(MAX_ROUNDS):
+        scan = scan_end(bench.probe, bench.fixture, end, cal.min_focus_score, cal.um_per_px)
+        rec = gate.record_inspection(serial, end.label, scan, operator, bench.probe.info.probe_id)
+        summary.inspections += 1
+        e = rec.state.end(end.label)
+        say(
+            f"  {end.label}: inspected, {rec.verdict}"
+            + (f" ({rec.advice})" if rec.verdict != "pass" else "")
+        )
+        if rec.verdict == "pass" and (e.policy != "always-clean" or e.last.after_full_clean):
+            gate.connect(serial, end.label, operator, mode="capped")
+            sim.cap(end.label)
+            say(f"  {end.label}: capped")
+            return True
+        if e.escalation and e.escalation.blocking:
+            gate.reject(
+                serial, supervisor, f"end {end.label}: {e.escalation.cause} ({e.escalation.advice})"
+            )
+            say(
+                f"  {end.label}: escalated ({e.escalation.cause}), rejected by {supervisor.username}"
+            )
+            return False
+        method = (
+            e.escalation.require_method
+            if e.escalation and e.escalation.require_method
+            else "dry-cassette"
+        )
+        male = sim.assembly.ends[end.label].male
+        tool = (
+            ("CASSETTE-MALE-01" if male else "CASSETTE-STD-01")
+            if "cassette" in method
+            else "WETDRY-KIT-01"
+        )
+        sim.clean(end.label, method, male_tool=True)
+        sim.clean_adapter(end.label)
+        gate.record_cleaning(serial, end.label, method, tool, True, operator)
+        summary.cleanings += 1
+        say(f"  {end.label}: cleaned ({method}, {tool}, adapter too)")
+    with contextlib.suppress(GateRefused):
+        gate.reject(
+            serial, supervisor, f"end {end.label}: still failing after {MAX_ROUNDS} cleanings"
+        )
+    return False

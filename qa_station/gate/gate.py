@@ -1,0 +1,462 @@
+"""The gate at the bench: every action checked against the rules, then recorded.
+
+Each action runs in one store transaction that holds the chain lock: the
+serial's state is rebuilt from its events inside it, the rule is checked, and
+the action (or the refusal) is appended. Two benches working the same serial
+therefore see each other's actions, and a restarted station knows where every
+serial stands without any state of its own.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from qa_station.accounts import Actor
+from qa_station.catalog import Catalog, Identified, Product
+from qa_station.gate import state as rules
+from qa_station.gate.escalation import escalate
+from qa_station.gate.state import AssemblyState, Escalation
+from qa_station.scan import ScanResult
+from qa_station.store import Store, Writer
+from qa_station.store.chain import canonical, digest
+from qa_station.store.models import Assembly, Cleaning, End, Event, Inspection, InspectionFiber
+from qa_station.store.models import Product as ProductRow
+from qa_station.store.records import cleaning_digest, inspection_digest
+
+MODES = ("connected", "capped")
+MIN_REASON = 5
+
+
+class GateRefused(Exception):
+    """The rules do not allow this action now; the message says why, for the operator."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class InspectionRecorded:
+    inspection_id: int
+    verdict: str
+    state: AssemblyState
+    escalation: Escalation | None
+    advice: str | None  # what to do next, in words
+
+
+class Gate:
+    def __init__(self, store: Store, catalog: Catalog) -> None:
+        self.store = store
+        self.catalog = catalog
+
+    # -- reading ---------------------------------------------------------------------------
+    def state(self, serial: str) -> AssemblyState:
+        with self.store.read() as s:
+            return _load(s, serial)
+
+    # -- registering ----------------------------------------------------------------------
+    def register(self, label: str, actor: Actor) -> tuple[Identified, AssemblyState]:
+        """Identify a scanned label; the first time a serial is seen, register it."""
+        identified = self.catalog.identify(label)
+        with self.store.write() as w:
+            s = w.session
+            row = s.execute(select(Assembly).where(Assembly.serial == identified.serial)).scalar()
+            if row is None:
+                _register(w, identified, actor)
+            elif row.product_id != identified.product.id:
+                raise GateRefused(
+                    f"serial {identified.serial} was registered as {row.product_id}, not {identified.product.id}"
+                )
+            return identified, _load(s, identified.serial)
+
+    # -- the operator's actions ------------------------------------------------------------
+    def record_inspection(
+        self, serial: str, end: str, scan: ScanResult, actor: Actor, probe_id: str
+    ) -> InspectionRecorded:
+        if not scan.complete:
+            raise GateRefused(f"the scan of end {end} is incomplete: finish it before recording")
+        result = scan.result()
+        with self.store.write() as w:
+            a, aid, end_row = self._target(w, serial, end)
+            reason = rules.refuse_inspect(a, end)
+            if reason is None and end_row.rules != scan.rules:
+                reason = f"end {end} is graded against {end_row.rules}, not {scan.rules}"
+            if reason:
+                _refused(w, aid, end, actor, "inspect", reason)
+            else:
+                recorded = self._inspection(w, a, aid, end_row, scan, result, actor, probe_id)
+        if reason:
+            raise GateRefused(reason)
+        return recorded
+
+    def record_cleaning(
+        self, serial: str, end: str, method: str, tool_id: str, adapter_cleaned: bool, actor: Actor
+    ) -> AssemblyState:
+        with self.store.write() as w:
+            a, aid, end_row = self._target(w, serial, end)
+            reason = rules.refuse_clean(a, end, method, tool_id)
+            if reason:
+                _refused(w, aid, end, actor, "clean", reason)
+            else:
+                at = w.now_us()
+                row = Cleaning(
+                    assembly_id=aid,
+                    end_id=end_row.id,
+                    method=method,
+                    tool_id=tool_id.strip(),
+                    adapter_cleaned=bool(adapter_cleaned),
+                    station_id=self.store.station_id,
+                    operator=actor.username,
+                    created_us=at,
+                    digest="",
+                )
+                w.session.add(row)
+                w.session.flush()
+                row.digest = cleaning_digest(row)
+                w.event(
+                    "end.cleaned",
+                    {
+                        "cleaning_id": row.id,
+                        "digest": row.digest,
+                        "method": method,
+                        "tool": row.tool_id,
+                        "adapter": bool(adapter_cleaned),
+                    },
+                    aid,
+                    end,
+                    actor.username,
+                    at,
+                )
+                state = _load(w.session, serial)
+        if reason:
+            raise GateRefused(reason)
+        return state
+
+    def connect(
+        self, serial: str, end: str, actor: Actor, mode: str = "connected"
+    ) -> AssemblyState:
+        if mode not in MODES:
+            raise GateRefused(f"unknown mode {mode!r}: {' or '.join(MODES)}")
+        with self.store.write() as w:
+            a, aid, _ = self._target(w, serial, end)
+            reason = rules.refuse_connect(a, end, w.now_us())
+            if reason:
+                _refused(w, aid, end, actor, "connect", reason)
+            else:
+                last = a.end(end).last
+                age_s = (w.now_us() - last.at_us) / 1e6
+                w.event(
+                    "end.connected",
+                    {
+                        "mode": mode,
+                        "inspection_id": last.id,
+                        "inspection_age_s": round(age_s, 1),
+                        "deviation": False,
+                    },
+                    aid,
+                    end,
+                    actor.username,
+                )
+                state = _accept_if_done(w, serial, aid)
+        if reason:
+            raise GateRefused(reason)
+        return state
+
+    # -- a supervisor's decisions ---------------------------------------------------------
+    def override_connect(
+        self, serial: str, end: str, supervisor: Actor, reason: str, mode: str = "connected"
+    ) -> AssemblyState:
+        """Connect an end the rules refuse: logged, and a deviation on the certificate."""
+        _supervising(supervisor, reason)
+        with self.store.write() as w:
+            a, aid, _ = self._target(w, serial, end)
+            if a.status in rules.CLOSED:
+                raise GateRefused(f"assembly {serial} is {a.status}")
+            if a.end(end).connected:
+                raise GateRefused(f"end {end} is already {a.end(end).connected}")
+            overridden = (
+                rules.refuse_connect(a, end, w.now_us()) or "nothing (the rules allowed it)"
+            )
+            w.event(
+                "end.override",
+                {
+                    "action": "connect",
+                    "reason": reason.strip(),
+                    "supervisor": supervisor.username,
+                    "overriding": overridden,
+                },
+                aid,
+                end,
+                supervisor.username,
+            )
+            last = a.end(end).last
+            w.event(
+                "end.connected",
+                {"mode": mode, "inspection_id": last.id if last else None, "deviation": True},
+                aid,
+                end,
+                supervisor.username,
+            )
+            return _accept_if_done(w, serial, aid)
+
+    def release_for_rework(
+        self, serial: str, end: str, supervisor: Actor, reason: str
+    ) -> AssemblyState:
+        """After re-polishing (or a decision that the cause is gone): the end starts over."""
+        _supervising(supervisor, reason)
+        with self.store.write() as w:
+            a, aid, _ = self._target(w, serial, end)
+            if a.status in rules.CLOSED:
+                raise GateRefused(f"assembly {serial} is {a.status}")
+            w.event(
+                "end.released_for_rework",
+                {"reason": reason.strip(), "supervisor": supervisor.username},
+                aid,
+                end,
+                supervisor.username,
+            )
+            return _load(w.session, serial)
+
+    def reject(self, serial: str, supervisor: Actor, reason: str) -> AssemblyState:
+        _supervising(supervisor, reason)
+        with self.store.write() as w:
+            a, aid, _ = self._target(w, serial, None)
+            if a.status in rules.CLOSED:
+                raise GateRefused(f"assembly {serial} is already {a.status}")
+            w.event(
+                "assembly.rejected",
+                {"reason": reason.strip(), "supervisor": supervisor.username},
+                aid,
+                None,
+                supervisor.username,
+            )
+            return _load(w.session, serial)
+
+    # -- inside a transaction ---------------------------------------------------------------
+    def _target(
+        self, w: Writer, serial: str, end: str | None
+    ) -> tuple[AssemblyState, int, End | None]:
+        s = w.session
+        aid = self.store.assembly_id(s, serial)
+        if aid is None:
+            raise GateRefused(f"serial {serial} is not registered: scan its label first")
+        a = _load(s, serial)
+        end_row = None
+        if end is not None:
+            if end not in a.ends:
+                raise GateRefused(f"{serial} has no end {end!r}; its ends are {', '.join(a.ends)}")
+            end_row = s.execute(
+                select(End).where(End.assembly_id == aid, End.label == end)
+            ).scalar_one()
+        return a, aid, end_row
+
+    def _inspection(self, w, a, aid, end_row, scan, result, actor, probe_id) -> InspectionRecorded:
+        s = w.session
+        at = w.now_us()
+        overview = w.image(scan.overview.image) if scan.overview is not None else None
+        shas = {n: w.image(frame.image) for n, frame in scan.frames.items()}
+        doc = result.to_dict()
+        row = Inspection(
+            assembly_id=aid,
+            end_id=end_row.id,
+            verdict=result.verdict,
+            rules=result.rules,
+            rules_sha256=result.rules_sha256,
+            um_per_px=result.um_per_px,
+            probe_id=probe_id,
+            result=canonical(doc),
+            overview_sha256=overview,
+            station_id=self.store.station_id,
+            operator=actor.username,
+            created_us=at,
+            digest="",
+        )
+        s.add(row)
+        s.flush()
+        fibres = [
+            InspectionFiber(
+                inspection_id=row.id,
+                fiber=f.index,
+                verdict=f.verdict,
+                image_sha256=shas.get(f.index),
+                focus_score=round(float(scan.focus_scores[f.index]), 4)
+                if f.index in scan.focus_scores
+                else None,
+            )
+            for f in result.fibers
+        ]
+        s.add_all(fibres)
+        s.flush()
+        row.digest = inspection_digest(row, fibres)
+        failing = [f.index for f in result.fibers if f.verdict != "pass"]
+        w.event(
+            "end.inspected",
+            {
+                "inspection_id": row.id,
+                "digest": row.digest,
+                "verdict": result.verdict,
+                "failed_fibers": failing,
+                "failures": [x for f in result.fibers for x in f.failures][:6],
+                "rules": result.rules,
+                "probe": probe_id,
+            },
+            aid,
+            end_row.label,
+            actor.username,
+            at,
+        )
+        state = _load(s, a.serial)
+        e = state.end(end_row.label)
+        escalation = None
+        if result.verdict != "pass" and e.failed_cycles >= e.max_cycles:
+            before, after = self._last_two_failed(s, end_row.id)
+            escalation = escalate(before, after, e.methods_since_pass) if before else None
+            if escalation and escalation != e.escalation:
+                w.event(
+                    "end.escalated",
+                    {
+                        "cause": escalation.cause,
+                        "advice": escalation.advice,
+                        "blocking": escalation.blocking,
+                        "require_method": escalation.require_method,
+                        "cycles": e.failed_cycles,
+                    },
+                    aid,
+                    end_row.label,
+                    actor.username,
+                )
+                state = _load(s, a.serial)
+        return InspectionRecorded(
+            row.id, result.verdict, state, escalation, _advice(state.end(end_row.label))
+        )
+
+    def _last_two_failed(self, s, end_id: int) -> tuple[dict | None, dict]:
+        rows = (
+            s.execute(
+                select(Inspection.result)
+                .where(Inspection.end_id == end_id, Inspection.verdict != "pass")
+                .order_by(Inspection.id.desc())
+                .limit(2)
+            )
+            .scalars()
+            .all()
+        )
+        after = json.loads(rows[0])
+        before = json.loads(rows[1]) if len(rows) > 1 else None
+        return before, after
+
+
+def _register(w: Writer, identified: Identified, actor: Actor) -> None:
+    s = w.session
+    p = identified.product
+    definition = _product_doc(p)
+    sha = digest(definition)
+    row = s.get(ProductRow, p.id)
+    if row is None:
+        s.add(ProductRow(id=p.id, name=p.name, definition=canonical(definition), sha256=sha))
+        s.flush()  # before the assembly that refers to it
+    at = w.now_us()
+    asm = Assembly(
+        serial=identified.serial,
+        product_id=p.id,
+        part_number=identified.part_number,
+        station_id=w.store.station_id,
+        created_us=at,
+    )
+    s.add(asm)
+    s.flush()
+    for e in p.ends:
+        s.add(End(assembly_id=asm.id, label=e.label, connector=e.connector, rules=e.rules))
+    w.event(
+        "assembly.registered",
+        {
+            "serial": identified.serial,
+            "product": p.id,
+            "product_sha256": sha,
+            "part_number": identified.part_number,
+            "policy": p.policy,
+            "exposure_limit_s": p.exposure_limit_s,
+            "max_clean_cycles": p.max_clean_cycles,
+            "ends": definition["ends"],
+        },
+        asm.id,
+        None,
+        actor.username,
+        at,
+    )
+
+
+def _product_doc(p: Product) -> dict[str, Any]:
+    return {
+        "id": p.id,
+        "name": p.name,
+        "policy": p.policy,
+        "polarity": p.polarity,
+        "exposure_limit_s": p.exposure_limit_s,
+        "max_clean_cycles": p.max_clean_cycles,
+        "ends": [
+            {
+                "label": e.label,
+                "connector": e.connector,
+                "fiber": e.fiber,
+                "gender": e.gender,
+                "rules": e.rules,
+            }
+            for e in p.ends
+        ],
+    }
+
+
+def _load(s, serial: str) -> AssemblyState:
+    aid = s.execute(select(Assembly.id).where(Assembly.serial == serial)).scalar()
+    if aid is None:
+        raise GateRefused(f"serial {serial} is not registered: scan its label first")
+    state = AssemblyState(serial=serial, product_id="")
+    for kind, end, payload, at in s.execute(
+        select(Event.kind, Event.end_label, Event.payload, Event.created_us)
+        .where(Event.assembly_id == aid)
+        .order_by(Event.id)
+    ):
+        state = rules.apply(state, kind, end, json.loads(payload), at)
+    return state
+
+
+def _accept_if_done(w: Writer, serial: str, aid: int) -> AssemblyState:
+    state = _load(w.session, serial)
+    if state.status == "open" and state.all_released:
+        w.event(
+            "assembly.accepted",
+            {"ends": {k: v.connected for k, v in state.ends.items()}},
+            aid,
+            None,
+            None,
+        )
+        state = _load(w.session, serial)
+    return state
+
+
+def _refused(w: Writer, aid: int, end: str, actor: Actor, action: str, reason: str) -> None:
+    w.event("gate.refused", {"action": action, "reason": reason}, aid, end, actor.username)
+
+
+def _supervising(actor: Actor, reason: str) -> None:
+    if not actor.supervises:
+        raise GateRefused(f"{actor.username} is an {actor.role}: only a supervisor can decide this")
+    if not reason or len(reason.strip()) < MIN_REASON:
+        raise GateRefused("a supervisor's decision needs a reason (a few words at least)")
+
+
+def _advice(e: rules.EndState) -> str | None:
+    if e.escalation:
+        return e.escalation.advice
+    if e.last and e.last.verdict != "pass":
+        return "clean the end and its adapter (dry first), then inspect again"
+    if e.policy == "always-clean" and e.last and not e.last.after_full_clean:
+        return "clean the connector and its adapter, then inspect again"
+    if e.last and e.last.verdict == "pass":
+        return "connect now, or cap it: an open face collects dust"
+    return None

@@ -1,0 +1,107 @@
+"""Content-addressed image files: the name is the sha256 of the bytes.
+
+A file is written to a temporary name, flushed to disk and renamed into place
+before the database row naming it is committed, so a crash can leave an extra
+file but never a row without its image. Frames are kept lossless (PNG).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+
+class ImageStoreError(OSError):
+    """An image could not be written or read back (disk full, folder read-only, damaged file)."""
+
+
+@dataclass(frozen=True)
+class StoredImage:
+    sha256: str
+    relpath: str
+    width: int
+    height: int
+    size_bytes: int
+
+
+class ImageFolder:
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def relpath(self, sha256: str) -> str:
+        return f"{sha256[:2]}/{sha256}.png"
+
+    def path(self, sha256: str) -> Path:
+        return self.root / self.relpath(sha256)
+
+    def put(self, image: np.ndarray) -> StoredImage:
+        ok, buf = cv2.imencode(".png", image, [cv2.IMWRITE_PNG_COMPRESSION, 1])
+        if not ok:
+            raise ImageStoreError(f"could not encode a {image.shape} {image.dtype} image as PNG")
+        data = buf.tobytes()
+        sha = hashlib.sha256(data).hexdigest()
+        target = self.path(sha)
+        h, w = image.shape[:2]
+        stored = StoredImage(sha, self.relpath(sha), w, h, len(data))
+        if target.exists() and target.stat().st_size == len(data):
+            return stored
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".png")
+            try:
+                with os.fdopen(fd, "wb") as f:
+                    f.write(data)
+                    f.flush()
+                    os.fsync(f.fileno())
+                os.replace(tmp, target)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+            _fsync_dir(target.parent)
+        except OSError as exc:
+            raise ImageStoreError(
+                f"cannot write image {sha[:12]} under {self.root}: {exc.strerror or exc}"
+            ) from None
+        return stored
+
+    def read(self, sha256: str) -> np.ndarray:
+        data = self.read_bytes(sha256)
+        img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+        if img is None:
+            raise ImageStoreError(f"image {sha256[:12]} is not a readable PNG")
+        return img
+
+    def read_bytes(self, sha256: str) -> bytes:
+        try:
+            return self.path(sha256).read_bytes()
+        except OSError as exc:
+            raise ImageStoreError(f"image {sha256[:12]} missing: {exc.strerror or exc}") from None
+
+    def check(self, sha256: str) -> str | None:
+        """None when the file is there and intact, else what is wrong with it."""
+        p = self.path(sha256)
+        if not p.is_file():
+            return "file missing"
+        actual = hashlib.sha256(p.read_bytes()).hexdigest()
+        if actual != sha256:
+            return f"contents changed (now hashes to {actual[:12]})"
+        return None
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

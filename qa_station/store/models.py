@@ -1,0 +1,159 @@
+"""The station's tables (SQLAlchemy 2). The schema itself is made by Alembic migrations.
+
+Audit data (events, inspections, cleanings, images) is only ever inserted.
+Each event carries the hash of the one before it (``chain_head`` holds the
+latest, and serialises writers), and names the digest of the rows it
+records, so a changed row or a removed event breaks the chain where it is.
+Times are integer microseconds since the epoch, UTC: exact in hashes.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Station(Base):
+    __tablename__ = "stations"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_us: Mapped[int] = mapped_column(BigInteger)
+
+
+class Operator(Base):
+    """A person who can sign in. Not audit data: counters and hashes change; the
+    changes that matter (added, role, password set) are also events."""
+
+    __tablename__ = "operators"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(128))
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str | None] = mapped_column(String(256))
+    badge_hash: Mapped[str | None] = mapped_column(String(128), unique=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until_us: Mapped[int | None] = mapped_column(BigInteger)
+    created_us: Mapped[int] = mapped_column(BigInteger)
+
+
+class Product(Base):
+    """The catalog entry an assembly was registered under, as it was then."""
+
+    __tablename__ = "products"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(256))
+    definition: Mapped[str] = mapped_column(Text)  # canonical JSON of the catalog entry
+    sha256: Mapped[str] = mapped_column(String(64))
+
+
+class Assembly(Base):
+    __tablename__ = "assemblies"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    serial: Mapped[str] = mapped_column(String(128), unique=True)
+    product_id: Mapped[str] = mapped_column(ForeignKey("products.id"))
+    part_number: Mapped[str | None] = mapped_column(String(128))
+    station_id: Mapped[str] = mapped_column(String(64))
+    created_us: Mapped[int] = mapped_column(BigInteger)
+
+
+class End(Base):
+    __tablename__ = "ends"
+    __table_args__ = (UniqueConstraint("assembly_id", "label"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    assembly_id: Mapped[int] = mapped_column(ForeignKey("assemblies.id"), index=True)
+    label: Mapped[str] = mapped_column(String(16))
+    connector: Mapped[str] = mapped_column(String(16))
+    rules: Mapped[str] = mapped_column(String(256))
+
+
+class Image(Base):
+    """A content-addressed image file; the file's bytes hash to ``sha256``."""
+
+    __tablename__ = "images"
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    relpath: Mapped[str] = mapped_column(String(256))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    created_us: Mapped[int] = mapped_column(BigInteger)
+
+
+class Inspection(Base):
+    __tablename__ = "inspections"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    assembly_id: Mapped[int] = mapped_column(ForeignKey("assemblies.id"), index=True)
+    end_id: Mapped[int] = mapped_column(ForeignKey("ends.id"), index=True)
+    verdict: Mapped[str] = mapped_column(String(8))
+    rules: Mapped[str] = mapped_column(String(256))
+    rules_sha256: Mapped[str | None] = mapped_column(String(64))
+    um_per_px: Mapped[float | None] = mapped_column(Float)
+    probe_id: Mapped[str] = mapped_column(String(64))
+    result: Mapped[str] = mapped_column(Text)  # the grade JSON of the end face
+    overview_sha256: Mapped[str | None] = mapped_column(ForeignKey("images.sha256"))
+    station_id: Mapped[str] = mapped_column(String(64))
+    operator: Mapped[str] = mapped_column(String(64))
+    created_us: Mapped[int] = mapped_column(BigInteger)
+    digest: Mapped[str] = mapped_column(String(64))
+
+
+class InspectionFiber(Base):
+    __tablename__ = "inspection_fibers"
+    __table_args__ = (UniqueConstraint("inspection_id", "fiber"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    inspection_id: Mapped[int] = mapped_column(ForeignKey("inspections.id"), index=True)
+    fiber: Mapped[int] = mapped_column(Integer)
+    verdict: Mapped[str] = mapped_column(String(8))
+    image_sha256: Mapped[str | None] = mapped_column(ForeignKey("images.sha256"))
+    focus_score: Mapped[float | None] = mapped_column(Float)
+
+
+class Cleaning(Base):
+    __tablename__ = "cleanings"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    assembly_id: Mapped[int] = mapped_column(ForeignKey("assemblies.id"), index=True)
+    end_id: Mapped[int] = mapped_column(ForeignKey("ends.id"), index=True)
+    method: Mapped[str] = mapped_column(String(32))
+    tool_id: Mapped[str] = mapped_column(String(64))
+    adapter_cleaned: Mapped[bool] = mapped_column(Boolean)
+    station_id: Mapped[str] = mapped_column(String(64))
+    operator: Mapped[str] = mapped_column(String(64))
+    created_us: Mapped[int] = mapped_column(BigInteger)
+    digest: Mapped[str] = mapped_column(String(64))
+
+
+class Event(Base):
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_assembly_id_id", "assembly_id", "id"),)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    assembly_id: Mapped[int | None] = mapped_column(ForeignKey("assemblies.id"))
+    end_label: Mapped[str | None] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(48))
+    payload: Mapped[str] = mapped_column(Text)  # canonical JSON
+    operator: Mapped[str | None] = mapped_column(String(64))
+    station_id: Mapped[str] = mapped_column(String(64))
+    created_us: Mapped[int] = mapped_column(BigInteger)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class ChainHead(Base):
+    """One row: the newest event. Locking it is how writers take turns."""
+
+    __tablename__ = "chain_head"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_event_id: Mapped[int] = mapped_column(BigInteger)
+    last_hash: Mapped[str] = mapped_column(String(64))

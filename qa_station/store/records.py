@@ -1,0 +1,50 @@
+"""The digests that tie inspection and cleaning rows to their events.
+
+An event names the digest of the rows it records; recomputing the digest
+from the rows as they are now shows whether any of them was edited.
+"""
+
+from __future__ import annotations
+
+from qa_station.store.chain import digest
+from qa_station.store.models import Cleaning, Inspection, InspectionFiber
+
+
+def inspection_digest(row: Inspection, fibres: list[InspectionFiber]) -> str:
+    return digest(
+        {
+            "id": row.id,
+            "assembly": row.assembly_id,
+            "end": row.end_id,
+            "verdict": row.verdict,
+            "rules": row.rules,
+            "rules_sha256": row.rules_sha256,
+            "um_per_px": row.um_per_px,
+            "probe": row.probe_id,
+            "result": row.result,
+            "overview": row.overview_sha256,
+            "station": row.station_id,
+            "operator": row.operator,
+            "at_us": row.created_us,
+            "fibers": [
+                [f.fiber, f.verdict, f.image_sha256, f.focus_score]
+                for f in sorted(fibres, key=lambda f: f.fiber)
+            ],
+        }
+    )
+
+
+def cleaning_digest(row: Cleaning) -> str:
+    return digest(
+        {
+            "id": row.id,
+            "assembly": row.assembly_id,
+            "end": row.end_id,
+            "method": row.method,
+            "tool": row.tool_id,
+            "adapter": row.adapter_cleaned,
+            "station": row.station_id,
+            "operator": row.operator,
+            "at_us": row.created_us,
+        }
+    )

@@ -1,0 +1,310 @@
+"""The store: SQLite (WAL) on one bench, PostgreSQL for a floor of benches.
+
+Every write happens in a transaction that first locks the chain head, so
+events from several benches are chained one after another and never
+interleave. SQLite takes its write lock at BEGIN (IMMEDIATE) for the same
+effect. The schema is brought up to date by Alembic at open, so an upgraded
+station keeps its data.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event, inspect, select, text
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from qa_station.store.chain import canonical, event_hash
+from qa_station.store.images import ImageFolder
+from qa_station.store.models import Assembly, ChainHead, Event, Image, Station
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+class StoreError(Exception):
+    """The store cannot do what was asked."""
+
+
+class StoreUnavailable(StoreError):
+    """The database cannot be reached (server down, network, disk)."""
+
+
+def now_us(clock: Callable[[], float] = time.time) -> int:
+    return round(clock() * 1_000_000)
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    id: int
+    kind: str
+    serial: str | None
+    end: str | None
+    payload: dict[str, Any]
+    operator: str | None
+    station: str
+    at_us: int
+    hash: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "serial": self.serial,
+            "end": self.end,
+            "at": iso(self.at_us),
+            "operator": self.operator,
+            "station": self.station,
+            "payload": self.payload,
+            "hash": self.hash,
+        }
+
+
+def iso(at_us: int) -> str:
+    import datetime as dt
+
+    return dt.datetime.fromtimestamp(at_us / 1e6, tz=dt.UTC).isoformat(timespec="milliseconds")
+
+
+class Writer:
+    """One write transaction: the chain head is locked until it ends."""
+
+    def __init__(self, session: Session, store: Store) -> None:
+        self.session = session
+        self.store = store
+        self.head = session.execute(
+            select(ChainHead).where(ChainHead.id == 1).with_for_update()
+        ).scalar_one()
+
+    def now_us(self) -> int:
+        return now_us(self.store.clock)
+
+    def event(
+        self,
+        kind: str,
+        payload: dict[str, Any],
+        assembly_id: int | None = None,
+        end: str | None = None,
+        operator: str | None = None,
+        at_us: int | None = None,
+    ) -> Event:
+        at = at_us if at_us is not None else self.now_us()
+        body = canonical(payload)
+        ev = Event(
+            assembly_id=assembly_id,
+            end_label=end,
+            kind=kind,
+            payload=body,
+            operator=operator,
+            station_id=self.store.station_id,
+            created_us=at,
+            prev_hash=self.head.last_hash,
+            hash="",
+        )
+        self.session.add(ev)
+        self.session.flush()  # assigns the id, which the hash covers
+        ev.hash = event_hash(
+            ev.prev_hash, ev.id, kind, assembly_id, end, body, operator, ev.station_id, at
+        )
+        self.head.last_event_id = ev.id
+        self.head.last_hash = ev.hash
+        self.session.flush()
+        return ev
+
+    def image(self, array: np.ndarray) -> str:
+        """Write the frame's file (now, before commit) and its row; returns its sha256."""
+        stored = self.store.images.put(array)
+        if self.session.get(Image, stored.sha256) is None:
+            self.session.add(
+                Image(
+                    sha256=stored.sha256,
+                    relpath=stored.relpath,
+                    width=stored.width,
+                    height=stored.height,
+                    size_bytes=stored.size_bytes,
+                    created_us=self.now_us(),
+                )
+            )
+        return stored.sha256
+
+
+class Store:
+    def __init__(
+        self,
+        url: str,
+        images_dir: Path,
+        station_id: str = "bench-1",
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.url = url
+        self.station_id = station_id
+        self.clock = clock
+        self.images = ImageFolder(images_dir)
+        self.engine = _engine(url)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def migrate(self) -> None:
+        """Create or upgrade the schema to the newest revision."""
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS))
+        try:
+            with self.engine.begin() as conn:
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+        except OperationalError as exc:
+            raise StoreUnavailable(
+                f"database {self.safe_url} unreachable: {_reason(exc)}"
+            ) from None
+        with self.write() as w:
+            if w.session.get(Station, self.station_id) is None:
+                w.session.add(Station(id=self.station_id, created_us=w.now_us()))
+
+    @property
+    def safe_url(self) -> str:
+        return self.engine.url.render_as_string(hide_password=True)
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        try:
+            with self._sessions() as session:
+                yield session
+        except OperationalError as exc:
+            raise StoreUnavailable(
+                f"database {self.safe_url} unreachable: {_reason(exc)}"
+            ) from None
+
+    @contextmanager
+    def write(self) -> Iterator[Writer]:
+        try:
+            with self._sessions() as session, session.begin():
+                yield Writer(session, self)
+        except (OperationalError, DBAPIError) as exc:
+            if _is_connection_problem(exc):
+                raise StoreUnavailable(
+                    f"database {self.safe_url} unreachable: {_reason(exc)}"
+                ) from None
+            raise
+
+    def assembly_id(self, session: Session, serial: str) -> int | None:
+        return session.execute(select(Assembly.id).where(Assembly.serial == serial)).scalar()
+
+    def history(self, serial: str) -> list[EventRecord]:
+        """Every event of one assembly, in order."""
+        with self.read() as s:
+            aid = self.assembly_id(s, serial)
+            if aid is None:
+                return []
+            rows = s.execute(
+                select(Event).where(Event.assembly_id == aid).order_by(Event.id)
+            ).scalars()
+            return [record(ev, serial) for ev in rows]
+
+    def schema_current(self) -> bool:
+        with self.engine.connect() as conn:
+            return inspect(conn).has_table("chain_head")
+
+    def ping(self) -> None:
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except OperationalError as exc:
+            raise StoreUnavailable(
+                f"database {self.safe_url} unreachable: {_reason(exc)}"
+            ) from None
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def record(ev: Event, serial: str | None) -> EventRecord:
+    return EventRecord(
+        id=ev.id,
+        kind=ev.kind,
+        serial=serial,
+        end=ev.end_label,
+        payload=json.loads(ev.payload),
+        operator=ev.operator,
+        station=ev.station_id,
+        at_us=ev.created_us,
+        hash=ev.hash,
+    )
+
+
+def _engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn, _record):
+            dbapi_conn.isolation_level = None  # transactions are begun explicitly below
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=FULL")  # a committed row survives a power cut
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn):
+            # Take the write lock at once: two writers must not both read the chain head.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 5})
+
+
+def _is_connection_problem(exc: DBAPIError) -> bool:
+    if getattr(exc, "connection_invalidated", False):
+        return True
+    msg = str(exc.orig).lower() if exc.orig else ""
+    words = (
+        "connection",
+        "server closed",
+        "could not connect",
+        "terminating",
+        "shutdown",
+        "unable to open",
+    )
+    return any(w in msg for w in words)
+
+
+def _reason(exc: Exception) -> str:
+    orig = getattr(exc, "orig", None)
+    return (
+        str(orig or exc).strip().splitlines()[0] if str(orig or exc).strip() else type(exc).__name__
+    )
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+def open_store(
+    config, paths=None, url: str | None = None, clock: Callable[[], float] = time.time
+) -> Store:
+    """The station's store as its config says (or ``url``), schema brought up to date."""
+    from qa_station.paths import ensure_dir, station_paths
+
+    p = paths or station_paths()
+    chosen = url or config.store_url
+    if not chosen:
+        ensure_dir(p.data_dir)
+        chosen = sqlite_url(p.database_file)
+    store = Store(chosen, p.images_dir, station_id=config.station_id, clock=clock)
+    store.migrate()
+    return store
