@@ -132,4 +132,4 @@ def _peak(centre: int, step: int, score_at: Callable[[int], float]) -> int:
     if denom >= 0:  # not a peak (flat or a valley): stay
         return centre
     offset = 0.5 * (la - lc) / denom
-    return int(round(centre + max(-1.0, min(1.0, offset)) * step))
+    return round(centre + max(-1.0, min(1.0, offset)) * step)

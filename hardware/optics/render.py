@@ -140,7 +140,9 @@ def expose(
 def noise_scale_for(optical: np.ndarray, view: View) -> np.ndarray:
     """Read noise plus a signal-dependent (shot-like) part, as on a real sensor."""
     signal = optical * np.float32(view.exposure)
-    return np.float32(view.noise) * (np.float32(0.6) + np.float32(0.5) * np.sqrt(np.maximum(signal, 0)))
+    return np.float32(view.noise) * (
+        np.float32(0.6) + np.float32(0.5) * np.sqrt(np.maximum(signal, 0))
+    )
 
 
 _BANK: dict[tuple[int, int], np.ndarray] = {}
@@ -216,7 +218,9 @@ def _ferrule(scene: Scene, grid: PixelGrid) -> np.ndarray:
     s = view.um_per_px
     # Only a view that reaches the ferrule's edge needs the edge drawn.
     if scene.ferrule == "mt":
-        inside = max(abs(x[0]), abs(x[-1])) < w / 2.0 - s and max(abs(y[0]), abs(y[-1])) < h / 2.0 - s
+        inside = (
+            max(abs(x[0]), abs(x[-1])) < w / 2.0 - s and max(abs(y[0]), abs(y[-1])) < h / 2.0 - s
+        )
     else:
         corner = max(np.hypot(xx, yy) for xx in (x[0], x[-1]) for yy in (y[0], y[-1]))
         inside = corner < w / 2.0 - s

@@ -161,7 +161,7 @@ class Gate:
                     end,
                     actor.username,
                 )
-                state = _accept_if_done(w, serial, aid)
+                state = _accept_if_done(w, serial, aid, actor)
         if reason:
             raise GateRefused(reason)
         return state
@@ -201,7 +201,7 @@ class Gate:
                 end,
                 supervisor.username,
             )
-            return _accept_if_done(w, serial, aid)
+            return _accept_if_done(w, serial, aid, supervisor)
 
     def release_for_rework(
         self, serial: str, end: str, supervisor: Actor, reason: str
@@ -425,7 +425,7 @@ def _load(s, serial: str) -> AssemblyState:
     return state
 
 
-def _accept_if_done(w: Writer, serial: str, aid: int) -> AssemblyState:
+def _accept_if_done(w: Writer, serial: str, aid: int, actor: Actor) -> AssemblyState:
     state = _load(w.session, serial)
     if state.status == "open" and state.all_released:
         w.event(
