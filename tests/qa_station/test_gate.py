@@ -40,9 +40,9 @@ def test_registering_records_the_product_and_its_ends(kit):
     state = kit.gate.state(TRUNK)
     assert state.product_id == "trunk-mpo12-sm-apc-b"
     assert list(state.ends) == ["A", "B"] and all(e.status == "new" for e in state.ends.values())
-    ((kind, _, payload),) = [e for e in events(kit) if e[0] == "assembly.registered"]
+    ((_kind, _, payload),) = [e for e in events(kit) if e[0] == "assembly.registered"]
     assert payload["ends"][0]["rules"] == "iec-61300-3-35-ed2/sm-apc"
-    again, state2 = kit.gate.register(TRUNK, kit.operator)
+    _again, state2 = kit.gate.register(TRUNK, kit.operator)
     assert state2 == state and len(events(kit, "assembly.registered")) == 1
     with pytest.raises(CatalogError):
         kit.gate.register("NOT-A-SERIAL", kit.operator)
@@ -61,7 +61,7 @@ def test_connect_needs_the_last_inspection_to_pass(kit):
 
 def test_a_failed_end_cannot_be_inspected_again_until_it_is_cleaned(kit):
     inspect(kit, failing=dirty())
-    with pytest.raises(GateRefused, match="clean it .* before inspecting again"):
+    with pytest.raises(GateRefused, match=r"clean it .* before inspecting again"):
         inspect(kit)
     clean(kit)
     assert inspect(kit).verdict == "pass"
