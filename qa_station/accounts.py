@@ -115,7 +115,7 @@ class Accounts:
         badge: str | None = None,
     ) -> Actor:
         """A new account. Only an admin adds accounts; the very first one must be an admin."""
-        if not USERNAME.match(username or ""):
+        if not USERNAME.fullmatch(username or ""):
             raise AuthError(
                 "user names are 2-32 lower-case letters, digits, '.', '_' or '-', starting with a letter"
             )
@@ -219,10 +219,17 @@ class Accounts:
             op = w.session.execute(query).scalar()
             now = w.now_us()
             if op is None or not op.active:
-                w.event("login.failed", {"username": who, "reason": "unknown or inactive"})
+                # What was typed may be a password typed in the wrong field: record only
+                # a fingerprint, enough to see the same attempt repeated.
+                typed = hashlib.sha256(who.encode("utf-8")).hexdigest()[:12]
+                w.event(
+                    "login.failed",
+                    {"username": None, "typed_sha256": typed, "reason": "unknown or inactive"},
+                )
                 failure = AuthError("sign-in refused: unknown user or wrong password")
             elif op.locked_until_us and op.locked_until_us > now:
                 wait = (op.locked_until_us - now) / 1e6
+                w.event("login.failed", {"username": op.username, "reason": "locked"})
                 failure = AccountLocked(
                     f"account {op.username} is locked for {wait:.0f} s after repeated failed sign-ins"
                 )

@@ -104,15 +104,9 @@ def open_bench(
     elif fixture_src == "emulator":
         emulator = FixtureEmulator(SimulatedFixture(sim))
         port = emulator.start()
-        fx = SerialFixture(
-            port, baudrate=config.fixture_baudrate, timeout_s=config.fixture_timeout_s
-        )
+        fx = _serial_fixture(port, config)
     elif fixture_src.startswith("serial:"):
-        fx = SerialFixture(
-            fixture_src[len("serial:") :],
-            baudrate=config.fixture_baudrate,
-            timeout_s=config.fixture_timeout_s,
-        )
+        fx = _serial_fixture(fixture_src[len("serial:") :], config)
     else:
         raise ConfigError(f"unknown fixture {fixture_src!r}: simulated, emulator or serial:PORT")
     bench = Bench(prb, fx, config, probe_id, sim, emulator, probe_src, fixture_src)

@@ -10,6 +10,7 @@ way to see the whole station work, and the soak and crash tests drive it.
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import secrets
 import tomllib
@@ -65,8 +66,7 @@ def demo_actors(accounts: Accounts, folder: Path) -> tuple[Actor, Actor]:
                 "home: run the demo with that QA_STATION_HOME"
             )
         creds = {u: secrets.token_urlsafe(18) for u in (DEMO_ADMIN, DEMO_OPERATOR, DEMO_SUPERVISOR)}
-        creds_file.write_text("".join(f'{u} = "{p}"\n' for u, p in creds.items()))
-        creds_file.chmod(0o600)
+        _write_private(creds_file, "".join(f'{u} = "{p}"\n' for u, p in creds.items()))
     admin = None
     if DEMO_ADMIN not in known:
         first = not known
@@ -80,6 +80,17 @@ def demo_actors(accounts: Accounts, folder: Path) -> tuple[Actor, Actor]:
         accounts.login(DEMO_OPERATOR, creds[DEMO_OPERATOR]),
         accounts.login(DEMO_SUPERVISOR, creds[DEMO_SUPERVISOR]),
     )
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Owner-only, written whole and flushed to disk before the accounts exist."""
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
 
 
 def _demo_admin_refused() -> None:

@@ -8,6 +8,7 @@ import sys
 
 from hardware.simulated.assembly import SCENARIOS
 from qa_station.accounts import AuthError
+from qa_station.catalog import CatalogError
 from qa_station.commands.common import CommandError, fail, station
 from qa_station.demo import run_demo
 from qa_station.gate import GateRefused
@@ -24,7 +25,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--assemblies", type=int, default=3, metavar="N")
     p.add_argument("--scenario", choices=SCENARIOS, help="how dirty (default: a realistic mix)")
     p.add_argument("--product", default="trunk-mpo12-sm-apc-b", help="catalog product id")
-    p.add_argument("--out", metavar="DIR", help="where certificates go (default: the station's)")
     p.add_argument("--db", metavar="URL", help="store URL (default: the station's)")
     p.add_argument("--json", action="store_true", help="print one JSON summary")
     p.set_defaults(func=run)
@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
         summary = run_demo(
             store, catalog, config, args.assemblies, args.product, args.scenario, say
         )
-    except (AuthError, GateRefused, StoreError, ValueError) as exc:
+    except (AuthError, GateRefused, StoreError, ValueError, CatalogError) as exc:
         return fail("demo", str(exc))
     finally:
         store.close()

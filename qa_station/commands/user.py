@@ -22,7 +22,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "add", help="add an account (an admin signs in to do it; the first one is an admin)"
     )
     a.add_argument("username")
-    a.add_argument("--role", choices=ROLES, default="operator")
+    a.add_argument(
+        "--role", choices=ROLES, help="default: admin for the first account, else operator"
+    )
     a.add_argument("--name", help="the person's name as shown on records")
     a.add_argument("--badge", help="a badge id that signs this person in")
     a.add_argument("--no-password", action="store_true", help="badge only")
@@ -70,10 +72,11 @@ def run_add(args: argparse.Namespace) -> int:
             password = secrets.ask(f"new password for {args.username}: ")
             if secrets.ask("again: ") != password:
                 raise AuthError("the two passwords differ")
-        accounts.add(args.username, args.role, admin, args.name, password, args.badge)
+        role = args.role or ("operator" if admin else "admin")
+        accounts.add(args.username, role, admin, args.name, password, args.badge)
     except (CommandError, AuthError) as exc:
         return fail("user add", str(exc))
-    print(f"added {args.username} ({args.role})")
+    print(f"added {args.username} ({role})")
     return 0
 
 
