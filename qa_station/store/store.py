@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, inspect, select, text
+from sqlalchemy import Engine, create_engine, event, select, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -151,6 +151,9 @@ class Store:
         self.images = ImageFolder(images_dir)
         self.engine = _engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._write_sessions = sessionmaker(
+            self.engine.execution_options(qa_write=True), expire_on_commit=False
+        )
 
     @property
     def dialect(self) -> str:
@@ -189,7 +192,7 @@ class Store:
     @contextmanager
     def write(self) -> Iterator[Writer]:
         try:
-            with self._sessions() as session, session.begin():
+            with self._write_sessions() as session, session.begin():
                 yield Writer(session, self)
         except (OperationalError, DBAPIError) as exc:
             if _is_connection_problem(exc):
@@ -211,10 +214,6 @@ class Store:
                 select(Event).where(Event.assembly_id == aid).order_by(Event.id)
             ).scalars()
             return [record(ev, serial) for ev in rows]
-
-    def schema_current(self) -> bool:
-        with self.engine.connect() as conn:
-            return inspect(conn).has_table("chain_head")
 
     def ping(self) -> None:
         try:
@@ -259,8 +258,12 @@ def _engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _begin(conn):
-            # Take the write lock at once: two writers must not both read the chain head.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # A writer takes the write lock at once: two writers must not both read the
+            # chain head. Readers begin normally and read alongside (WAL).
+            if conn.get_execution_options().get("qa_write"):
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            else:
+                conn.exec_driver_sql("BEGIN")
 
         return engine
     if url.startswith("postgresql://"):
