@@ -1,12 +1,31 @@
-"""Every test runs with its own station home and without a display."""
+"""Every test runs with its own station home and without a display.
+
+Store tests run on both backends through ``store_url``: SQLite in the test's
+tmp_path, and PostgreSQL in a database of its own. The PostgreSQL server is
+``QA_TEST_POSTGRES_URL`` when set (CI sets it; a failure to reach it fails the
+tests), else a throwaway server started here when the binaries are installed
+(tests/pg.py), else those tests are skipped with the reason.
+``pytest -m "not postgres"`` leaves them out.
+"""
 
 from __future__ import annotations
 
 import os
+import uuid
 
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+ENV_POSTGRES_URL = "QA_TEST_POSTGRES_URL"
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "postgres: needs a PostgreSQL server (QA_TEST_POSTGRES_URL, or the server binaries "
+        "to start a throwaway one); deselect with -m 'not postgres'",
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -14,3 +33,53 @@ def station_home(tmp_path_factory, monkeypatch):
     home = tmp_path_factory.mktemp("station-home")
     monkeypatch.setenv("QA_STATION_HOME", str(home))
     return home
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """An admin URL of a PostgreSQL server the tests may create databases on."""
+    from tests import pg
+
+    given = os.environ.get(ENV_POSTGRES_URL)
+    if given:
+        problem = pg.unreachable(given)
+        if problem:
+            shown = pg.with_database(given, None, hide_password=True)
+            pytest.fail(f"{ENV_POSTGRES_URL}={shown}: cannot connect: {problem}", pytrace=False)
+        yield given
+        return
+    if pg.find_bin_dir() is None:
+        pytest.skip(
+            f"no PostgreSQL: set {ENV_POSTGRES_URL} or install the server binaries "
+            "(apt-get install postgresql) to run the PostgreSQL tests"
+        )
+    with pg.throwaway_server() as server:
+        yield server.url()
+
+
+@pytest.fixture
+def pg_server():
+    """A PostgreSQL server of this test's own, to stop and start (an outage of the floor DB)."""
+    from tests import pg
+
+    if pg.find_bin_dir() is None:
+        pytest.skip("no PostgreSQL server binaries (apt-get install postgresql) to start one")
+    with pg.throwaway_server() as server:
+        yield server
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store_url(request, tmp_path):
+    """An empty database for one test: a SQLite file, or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.sqlite3'}"
+        return
+    from tests import pg
+
+    admin = request.getfixturevalue("postgres_url")
+    name = f"t_{uuid.uuid4().hex}"
+    url = pg.create_database(admin, name)
+    try:
+        yield url
+    finally:
+        pg.drop_database(admin, name)
