@@ -1,0 +1,239 @@
+"""One assembly's record, as auditors and certificates need it, read from the store.
+
+The events are the truth; this gathers them with the rows they seal
+(inspections, fibres, cleanings) into one object per serial: what was done to
+each end, by whom, when, with which tool, against which rule set, and how it
+ended. The record hash is the chain hash of the assembly's last event: a
+certificate carrying it points at exactly this state of the record.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+
+from grading.results import EndFaceResult
+from qa_station.store import Store
+from qa_station.store.models import (
+    Assembly,
+    Cleaning,
+    End,
+    Event,
+    Inspection,
+    InspectionFiber,
+    Product,
+)
+
+
+class RecordError(LookupError):
+    """No such serial, or a record that cannot be read."""
+
+
+@dataclass(frozen=True)
+class CleaningEntry:
+    id: int
+    at_us: int
+    method: str
+    tool: str
+    adapter: bool
+    operator: str
+    station: str
+
+
+@dataclass(frozen=True)
+class InspectionEntry:
+    id: int
+    at_us: int
+    verdict: str
+    operator: str
+    station: str
+    probe_id: str
+    um_per_px: float | None
+    rules: str
+    rules_sha256: str | None
+    result: EndFaceResult
+    fibre_images: dict[int, str]  # fibre -> image sha256
+    focus: dict[int, float]
+    overview_sha256: str | None
+
+
+@dataclass(frozen=True)
+class Connection:
+    mode: str  # "connected" or "capped"
+    at_us: int
+    operator: str | None
+    deviation: bool
+    inspection_id: int | None
+
+
+@dataclass(frozen=True)
+class EndRecord:
+    label: str
+    connector: str
+    fiber: str
+    gender: str | None
+    rules: str
+    inspections: tuple[InspectionEntry, ...]
+    cleanings: tuple[CleaningEntry, ...]
+    connection: Connection | None
+    escalations: tuple[dict[str, Any], ...]
+    refusals: int
+
+    @property
+    def final(self) -> InspectionEntry | None:
+        """The inspection the end was released on (else the latest)."""
+        if self.connection and self.connection.inspection_id:
+            for i in self.inspections:
+                if i.id == self.connection.inspection_id:
+                    return i
+        return self.inspections[-1] if self.inspections else None
+
+    @property
+    def cycles(self) -> int:
+        return len(self.cleanings)
+
+
+@dataclass(frozen=True)
+class AssemblyRecord:
+    serial: str
+    product_id: str
+    product_name: str
+    product: dict[str, Any]
+    part_number: str | None
+    registered_us: int
+    registered_by: str | None
+    station: str
+    status: str  # "open", "accepted", "rejected"
+    closed_us: int | None
+    closed_by: str | None
+    reason: str | None
+    ends: tuple[EndRecord, ...]
+    deviations: tuple[dict[str, Any], ...]
+    record_hash: str
+    last_event_id: int
+    events: int
+    operators: tuple[str, ...] = field(default=())
+
+    def end(self, label: str) -> EndRecord:
+        for e in self.ends:
+            if e.label == label:
+                return e
+        raise RecordError(f"{self.serial} has no end {label!r}")
+
+
+def load_record(store: Store, serial: str) -> AssemblyRecord:
+    with store.read() as s:
+        asm = s.execute(select(Assembly).where(Assembly.serial == serial)).scalar()
+        if asm is None:
+            raise RecordError(f"no assembly with serial {serial!r} in the record")
+        product = s.get(Product, asm.product_id)
+        ends = s.execute(select(End).where(End.assembly_id == asm.id).order_by(End.id)).scalars().all()
+        by_end_id = {e.id: e.label for e in ends}
+        events = s.execute(
+            select(Event).where(Event.assembly_id == asm.id).order_by(Event.id)
+        ).scalars().all()
+        inspections = s.execute(
+            select(Inspection).where(Inspection.assembly_id == asm.id).order_by(Inspection.id)
+        ).scalars().all()
+        ids = [i.id for i in inspections]
+        fibres: dict[int, list[InspectionFiber]] = {}
+        if ids:
+            for f in s.execute(select(InspectionFiber).where(InspectionFiber.inspection_id.in_(ids))).scalars():
+                fibres.setdefault(f.inspection_id, []).append(f)
+        cleanings = s.execute(
+            select(Cleaning).where(Cleaning.assembly_id == asm.id).order_by(Cleaning.id)
+        ).scalars().all()
+    definition = json.loads(product.definition) if product else {}
+    end_defs = {e["label"]: e for e in definition.get("ends", [])}
+    per_end_insp: dict[str, list[InspectionEntry]] = {e.label: [] for e in ends}
+    for i in inspections:
+        fs = fibres.get(i.id, [])
+        per_end_insp[by_end_id[i.end_id]].append(
+            InspectionEntry(
+                id=i.id,
+                at_us=i.created_us,
+                verdict=i.verdict,
+                operator=i.operator,
+                station=i.station_id,
+                probe_id=i.probe_id,
+                um_per_px=i.um_per_px,
+                rules=i.rules,
+                rules_sha256=i.rules_sha256,
+                result=EndFaceResult.from_dict(json.loads(i.result)),
+                fibre_images={f.fiber: f.image_sha256 for f in fs if f.image_sha256},
+                focus={f.fiber: f.focus_score for f in fs if f.focus_score is not None},
+                overview_sha256=i.overview_sha256,
+            )
+        )
+    per_end_clean: dict[str, list[CleaningEntry]] = {e.label: [] for e in ends}
+    for c in cleanings:
+        per_end_clean[by_end_id[c.end_id]].append(
+            CleaningEntry(c.id, c.created_us, c.method, c.tool_id, c.adapter_cleaned, c.operator, c.station_id)
+        )
+    connections: dict[str, Connection] = {}
+    escalations: dict[str, list[dict]] = {e.label: [] for e in ends}
+    refusals: dict[str, int] = {e.label: 0 for e in ends}
+    deviations: list[dict] = []
+    status, closed_us, closed_by, reason, registered_by = "open", None, None, None, None
+    operators: list[str] = []
+    for ev in events:
+        p = json.loads(ev.payload)
+        if ev.operator and ev.operator not in operators:
+            operators.append(ev.operator)
+        if ev.kind == "assembly.registered":
+            registered_by = ev.operator
+        elif ev.kind == "end.connected":
+            connections[ev.end_label] = Connection(
+                p["mode"], ev.created_us, ev.operator, bool(p.get("deviation")), p.get("inspection_id")
+            )
+        elif ev.kind == "end.escalated":
+            escalations[ev.end_label].append({**p, "at_us": ev.created_us})
+        elif ev.kind == "gate.refused" and ev.end_label in refusals:
+            refusals[ev.end_label] += 1
+        elif ev.kind == "end.override":
+            deviations.append({**p, "end": ev.end_label, "at_us": ev.created_us})
+        elif ev.kind == "end.released_for_rework":
+            deviations.append(
+                {"action": "release for rework", **p, "end": ev.end_label, "at_us": ev.created_us}
+            )
+        elif ev.kind in ("assembly.accepted", "assembly.rejected"):
+            status = ev.kind.split(".")[1]
+            closed_us, closed_by, reason = ev.created_us, ev.operator, p.get("reason")
+    last = events[-1]
+    return AssemblyRecord(
+        serial=asm.serial,
+        product_id=asm.product_id,
+        product_name=product.name if product else asm.product_id,
+        product=definition,
+        part_number=asm.part_number,
+        registered_us=asm.created_us,
+        registered_by=registered_by,
+        station=asm.station_id,
+        status=status,
+        closed_us=closed_us,
+        closed_by=closed_by,
+        reason=reason,
+        ends=tuple(
+            EndRecord(
+                label=e.label,
+                connector=e.connector,
+                fiber=end_defs.get(e.label, {}).get("fiber", ""),
+                gender=end_defs.get(e.label, {}).get("gender"),
+                rules=e.rules,
+                inspections=tuple(per_end_insp[e.label]),
+                cleanings=tuple(per_end_clean[e.label]),
+                connection=connections.get(e.label),
+                escalations=tuple(escalations[e.label]),
+                refusals=refusals[e.label],
+            )
+            for e in ends
+        ),
+        deviations=tuple(deviations),
+        record_hash=last.hash,
+        last_event_id=last.id,
+        events=len(events),
+        operators=tuple(operators),
+    )
