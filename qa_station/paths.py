@@ -42,6 +42,11 @@ class StationPaths:
     def logs_dir(self) -> Path:
         return self.data_dir / "logs"
 
+    @property
+    def certificates_dir(self) -> Path:
+        """Where the bench writes each accepted assembly's certificate as it is accepted."""
+        return self.data_dir / "certificates"
+
 
 def station_paths() -> StationPaths:
     home = os.environ.get(ENV_HOME)

@@ -130,22 +130,34 @@ def load_record(store: Store, serial: str) -> AssemblyRecord:
         if asm is None:
             raise RecordError(f"no assembly with serial {serial!r} in the record")
         product = s.get(Product, asm.product_id)
-        ends = s.execute(select(End).where(End.assembly_id == asm.id).order_by(End.id)).scalars().all()
+        ends = (
+            s.execute(select(End).where(End.assembly_id == asm.id).order_by(End.id)).scalars().all()
+        )
         by_end_id = {e.id: e.label for e in ends}
-        events = s.execute(
-            select(Event).where(Event.assembly_id == asm.id).order_by(Event.id)
-        ).scalars().all()
-        inspections = s.execute(
-            select(Inspection).where(Inspection.assembly_id == asm.id).order_by(Inspection.id)
-        ).scalars().all()
+        events = (
+            s.execute(select(Event).where(Event.assembly_id == asm.id).order_by(Event.id))
+            .scalars()
+            .all()
+        )
+        inspections = (
+            s.execute(
+                select(Inspection).where(Inspection.assembly_id == asm.id).order_by(Inspection.id)
+            )
+            .scalars()
+            .all()
+        )
         ids = [i.id for i in inspections]
         fibres: dict[int, list[InspectionFiber]] = {}
         if ids:
-            for f in s.execute(select(InspectionFiber).where(InspectionFiber.inspection_id.in_(ids))).scalars():
+            for f in s.execute(
+                select(InspectionFiber).where(InspectionFiber.inspection_id.in_(ids))
+            ).scalars():
                 fibres.setdefault(f.inspection_id, []).append(f)
-        cleanings = s.execute(
-            select(Cleaning).where(Cleaning.assembly_id == asm.id).order_by(Cleaning.id)
-        ).scalars().all()
+        cleanings = (
+            s.execute(select(Cleaning).where(Cleaning.assembly_id == asm.id).order_by(Cleaning.id))
+            .scalars()
+            .all()
+        )
     definition = json.loads(product.definition) if product else {}
     end_defs = {e["label"]: e for e in definition.get("ends", [])}
     per_end_insp: dict[str, list[InspectionEntry]] = {e.label: [] for e in ends}
@@ -171,7 +183,9 @@ def load_record(store: Store, serial: str) -> AssemblyRecord:
     per_end_clean: dict[str, list[CleaningEntry]] = {e.label: [] for e in ends}
     for c in cleanings:
         per_end_clean[by_end_id[c.end_id]].append(
-            CleaningEntry(c.id, c.created_us, c.method, c.tool_id, c.adapter_cleaned, c.operator, c.station_id)
+            CleaningEntry(
+                c.id, c.created_us, c.method, c.tool_id, c.adapter_cleaned, c.operator, c.station_id
+            )
         )
     connections: dict[str, Connection] = {}
     escalations: dict[str, list[dict]] = {e.label: [] for e in ends}
@@ -187,7 +201,11 @@ def load_record(store: Store, serial: str) -> AssemblyRecord:
             registered_by = ev.operator
         elif ev.kind == "end.connected":
             connections[ev.end_label] = Connection(
-                p["mode"], ev.created_us, ev.operator, bool(p.get("deviation")), p.get("inspection_id")
+                p["mode"],
+                ev.created_us,
+                ev.operator,
+                bool(p.get("deviation")),
+                p.get("inspection_id"),
             )
         elif ev.kind == "end.escalated":
             escalations[ev.end_label].append({**p, "at_us": ev.created_us})
@@ -237,3 +255,39 @@ def load_record(store: Store, serial: str) -> AssemblyRecord:
         events=len(events),
         operators=tuple(operators),
     )
+
+
+def describe_event(kind: str, p: dict[str, Any]) -> str:
+    """One line for an event, as an operator or auditor would say it."""
+    if kind == "station.calibrated":
+        was = p.get("previous_um_per_px")
+        return (
+            f"probe {p['probe']}, {p['tip']} tip: {p['um_per_px']} um/px"
+            + (f" (was {was})" if was else " (first calibration)")
+            + f", min focus {p['min_focus_score']}"
+        )
+    if kind == "station.configured":
+        return (
+            f"station {p['station_id']}: probe {p['probe']}, fixture {p['fixture']}, "
+            f"scanner {p['scanner']}, store {p['store']}"
+        )
+    if kind == "end.inspected":
+        s = p["verdict"]
+        return s + (
+            f" (fibres {p['failed_fibers']}: {p['failures'][0]})" if p.get("failures") else ""
+        )
+    if kind == "end.cleaned":
+        return f"{p['method']} with {p['tool']}" + (", adapter too" if p["adapter"] else "")
+    if kind == "end.connected":
+        return p["mode"] + (" BY OVERRIDE" if p.get("deviation") else "")
+    if kind in ("gate.refused",):
+        return f"{p['action']} refused: {p['reason']}"
+    if kind == "end.escalated":
+        return f"{p['cause']}: {p['advice']}"
+    if kind in ("end.override", "assembly.rejected", "end.released_for_rework"):
+        return f"{p.get('supervisor')}: {p.get('reason')}"
+    if kind == "assembly.registered":
+        return f"{p['product']} ({p.get('part_number') or 'part number not scanned'})"
+    if kind == "certificate.issued":
+        return f"certificate {p.get('certificate_id')} (sha256 {str(p.get('sha256'))[:16]}...)"
+    return ""

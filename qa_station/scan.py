@@ -188,6 +188,39 @@ def _fresh(probe: Probe, clock: Callable[[], float] | None) -> Frame:
     return frame
 
 
+def grade_view(
+    frame: Frame, end: EndDefinition, min_focus_score: float, um_per_px: float | None
+) -> EndFaceResult:
+    """Grade what the probe shows now, the way a scan would grade that view.
+
+    A fibre view is judged as that fibre alone (neighbours at the frame's edge
+    are not its business). An overview is refused: at whole-ferrule
+    magnification no rule set can be applied, and saying so beats a result
+    that can only ever read "not judged".
+    """
+    if frame.view == "overview" or (frame.fiber is None and end.geometry.is_multi_fiber):
+        raise ValueError(
+            "the whole-ferrule view is for finding the fibres, too coarse to grade: "
+            "pick a fibre on the map (or inspect the end) to grade at full magnification"
+        )
+    ruleset = end.ruleset()
+    n = frame.fiber or 1
+    fibre = _grade_fibre(
+        frame, n, end, ruleset, focus_score(frame.image), min_focus_score, um_per_px
+    )
+    return EndFaceResult(
+        verdict=fibre.verdict,
+        um_per_px=um_per_px or frame.um_per_px,
+        rules=ruleset.name,
+        connector=end.geometry.name,
+        fibers=(fibre,),
+        error=fibre.error,
+        scale_source="given",
+        rules_sha256=ruleset.sha256,
+        extra={"end": end.label, "fiber": n},
+    )
+
+
 def _grade_fibre(
     frame: Frame,
     n: int,

@@ -56,6 +56,9 @@ def run(args: argparse.Namespace) -> int:
         vanish_after=args.vanish_after,
     )
     emulator = FixtureEmulator(SimulatedFixture(bench, motion_delay_s=args.motion_delay), faults)
+    # The handler goes in before the port is printed: whoever reads the port may stop us at once.
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     port = emulator.start()
     print(port, flush=True)
     print(
@@ -64,8 +67,6 @@ def run(args: argparse.Namespace) -> int:
         file=sys.stderr,
         flush=True,
     )
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         while not stop.wait(0.2):
             pass

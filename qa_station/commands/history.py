@@ -7,6 +7,7 @@ import json
 import sys
 
 from qa_station.commands.common import CommandError, fail, station
+from qa_station.record import describe_event
 from qa_station.store import StoreError
 
 
@@ -32,28 +33,6 @@ def run(args: argparse.Namespace) -> int:
         return 0
     for e in events:
         print(
-            f"{e.to_dict()['at']}  {e.station:<10} {e.operator or '-':<16} {e.end or '':<5} {e.kind:<24} {_gist(e)}"
+            f"{e.to_dict()['at']}  {e.station:<10} {e.operator or '-':<16} {e.end or '':<5} {e.kind:<24} {describe_event(e.kind, e.payload)}"
         )
     return 0
-
-
-def _gist(e) -> str:
-    p = e.payload
-    if e.kind == "end.inspected":
-        s = p["verdict"]
-        return s + (
-            f" (fibres {p['failed_fibers']}: {p['failures'][0]})" if p.get("failures") else ""
-        )
-    if e.kind == "end.cleaned":
-        return f"{p['method']} with {p['tool']}" + (", adapter too" if p["adapter"] else "")
-    if e.kind == "end.connected":
-        return p["mode"] + (" BY OVERRIDE" if p.get("deviation") else "")
-    if e.kind in ("gate.refused",):
-        return f"{p['action']} refused: {p['reason']}"
-    if e.kind == "end.escalated":
-        return f"{p['cause']}: {p['advice']}"
-    if e.kind in ("end.override", "assembly.rejected", "end.released_for_rework"):
-        return f"{p.get('supervisor')}: {p.get('reason')}"
-    if e.kind == "assembly.registered":
-        return f"{p['product']} ({p.get('part_number') or 'part number not scanned'})"
-    return ""

@@ -166,6 +166,13 @@ class Gate:
             raise GateRefused(reason)
         return state
 
+    def record_refusal(self, serial: str, end: str, actor: Actor, action: str, reason: str) -> None:
+        """Record a refusal decided before the action started (a scan not worth starting)."""
+        with self.store.write() as w:
+            aid = self.store.assembly_id(w.session, serial)
+            if aid is not None:
+                _refused(w, aid, end, actor, action, reason)
+
     # -- a supervisor's decisions ---------------------------------------------------------
     def override_connect(
         self, serial: str, end: str, supervisor: Actor, reason: str, mode: str = "connected"
