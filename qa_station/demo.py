@@ -131,7 +131,9 @@ def run_demo(
     say: Callable[[str], None] = lambda s: None,
     bench: Bench | None = None,
     after_assembly: Callable[[str, DemoSummary], None] | None = None,
+    out_dir: Path | None = None,
 ) -> DemoSummary:
+    """``out_dir``: write the signed certificate of every accepted assembly there."""
     accounts = Accounts(store)
     operator, supervisor = demo_actors(accounts, station_paths().config_dir)
     gate = Gate(store, catalog)
@@ -153,6 +155,12 @@ def run_demo(
             final = gate.state(serial).status
             if final == "accepted":
                 summary.accepted += 1
+                if out_dir is not None:
+                    from qa_station.certificates import issue
+
+                    path = issue(store, serial, out_dir, config)
+                    summary.certificates.append(str(path))
+                    say(f"{serial}: certificate {path}")
             elif final == "rejected":
                 summary.rejected += 1
             say(f"{serial}: {final}")

@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from hardware.simulated.assembly import SCENARIOS
 from qa_station.accounts import AuthError
 from qa_station.catalog import CatalogError
+from qa_station.certificates import CertificateError
 from qa_station.commands.common import CommandError, fail, station
 from qa_station.demo import run_demo
 from qa_station.gate import GateRefused
@@ -25,6 +27,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--assemblies", type=int, default=3, metavar="N")
     p.add_argument("--scenario", choices=SCENARIOS, help="how dirty (default: a realistic mix)")
     p.add_argument("--product", default="trunk-mpo12-sm-apc-b", help="catalog product id")
+    p.add_argument(
+        "--out", metavar="DIR", help="write the signed certificate of every accepted assembly here"
+    )
     p.add_argument("--db", metavar="URL", help="store URL (default: the station's)")
     p.add_argument("--json", action="store_true", help="print one JSON summary")
     p.set_defaults(func=run)
@@ -40,9 +45,16 @@ def run(args: argparse.Namespace) -> int:
     say = (lambda s: None) if args.json else print
     try:
         summary = run_demo(
-            store, catalog, config, args.assemblies, args.product, args.scenario, say
+            store,
+            catalog,
+            config,
+            args.assemblies,
+            args.product,
+            args.scenario,
+            say,
+            out_dir=Path(args.out) if args.out else None,
         )
-    except (AuthError, GateRefused, StoreError, ValueError, CatalogError) as exc:
+    except (AuthError, GateRefused, StoreError, ValueError, CatalogError, CertificateError) as exc:
         return fail("demo", str(exc))
     finally:
         store.close()

@@ -1,0 +1,124 @@
+"""``qa-station export --since DATE --format csv|json``: inspections and events for an MES.
+
+JSON: one object with ``inspections`` (each with its fibres) and ``events``.
+CSV: one table, one row per fibre per inspection (``--records inspections``,
+the default) or one row per event (``--records events``); the columns are
+listed in ``reports/export.py`` and the README. Stdout unless ``-o PATH``.
+Exit 2 on a date that cannot be read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import io
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from qa_station import exports
+from qa_station.commands.common import CommandError, fail, station
+from qa_station.exports import DateError, parse_when
+from qa_station.store import StoreError
+from reports.export import (
+    EVENT_COLUMNS,
+    INSPECTION_COLUMNS,
+    event_rows,
+    inspection_rows,
+    write_csv,
+    write_json,
+)
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "export",
+        help="export inspections and events of a period as CSV or JSON (for an MES)",
+        description="Export the inspections (every fibre's verdict) and events recorded in a "
+        "period. Dates: YYYY-MM-DD (whole UTC days; --until includes its day) or ISO 8601 "
+        "date-times (UTC unless a zone is given).",
+    )
+    p.add_argument("--since", metavar="DATE", required=True, help="from this date (inclusive)")
+    p.add_argument("--until", metavar="DATE", help="up to this date (default: now)")
+    p.add_argument("--format", choices=("csv", "json"), required=True)
+    p.add_argument(
+        "--records",
+        choices=("inspections", "events", "all"),
+        help="what to export (default: all in JSON; inspections in CSV, which holds one table)",
+    )
+    p.add_argument("-o", "--output", metavar="PATH", help="write to this file (default: stdout)")
+    p.add_argument("--db", metavar="URL", help="store URL (default: the station's)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        since = parse_when(args.since)
+        until = parse_when(args.until, upper=True) if args.until else None
+    except DateError as exc:
+        return fail("export", str(exc))
+    if until is not None and until <= since:
+        return fail("export", "--until must be after --since")
+    records = args.records or ("all" if args.format == "json" else "inspections")
+    if args.format == "csv" and records == "all":
+        return fail(
+            "export", "a CSV file holds one table: --records inspections or --records events"
+        )
+    try:
+        _, store, _ = station(args.db)
+    except CommandError as exc:
+        return fail("export", str(exc))
+    try:
+        insp = (
+            exports.inspections(store, since, until) if records in ("inspections", "all") else None
+        )
+        evs = exports.events(store, since, until) if records in ("events", "all") else None
+    except StoreError as exc:
+        return fail("export", str(exc))
+    finally:
+        store.close()
+    buf = io.StringIO()
+    if args.format == "json":
+        doc = {
+            "format": "qa-station export",
+            "version": 1,
+            "since": _iso(since),
+            "until": _iso(until),
+            "generated": _iso(round(dt.datetime.now(dt.UTC).timestamp() * 1_000_000)),
+        }
+        if insp is not None:
+            doc["inspections"] = insp
+        if evs is not None:
+            doc["events"] = evs
+        write_json(doc, buf)
+    elif insp is not None:
+        write_csv(inspection_rows(insp), INSPECTION_COLUMNS, buf)
+    else:
+        write_csv(event_rows(evs or []), EVENT_COLUMNS, buf)
+    if not args.output:
+        sys.stdout.write(buf.getvalue())
+        return 0
+    try:
+        _write(Path(args.output), buf.getvalue())
+    except OSError as exc:
+        return fail("export", f"cannot write {args.output}: {exc.strerror or exc}")
+    return 0
+
+
+def _iso(us: int | None) -> str | None:
+    if us is None:
+        return None
+    return dt.datetime.fromtimestamp(us / 1e6, tz=dt.UTC).isoformat(timespec="milliseconds")
+
+
+def _write(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

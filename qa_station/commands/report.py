@@ -1,0 +1,84 @@
+"""``qa-station report rejection SERIAL`` and ``qa-station report lot``: PDF reports for auditors."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from qa_station.certificates import CertificateError, NotAccepted, issue_rejection_report
+from qa_station.commands.common import CommandError, fail, station
+from qa_station.exports import DateError, parse_when
+from qa_station.lots import write_lot_report
+from qa_station.store import StoreError
+
+OUTPUT_HELP = "a folder (default: the current one) or a file name ending in .pdf"
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("report", help="PDF reports: rejection of an assembly, lot / work order")
+    rsub = p.add_subparsers(dest="report_command", metavar="REPORT", required=True)
+    r = rsub.add_parser(
+        "rejection",
+        help="why a rejected assembly was rejected, with the pictures",
+        description="Write the rejection report of a rejected assembly. Exit 0 when written, 1 "
+        "when the assembly is not rejected, 2 on any other problem.",
+    )
+    r.add_argument("serial")
+    r.add_argument("-o", "--output", metavar="PATH", help=OUTPUT_HELP)
+    r.add_argument("--db", metavar="URL", help="store URL (default: the station's)")
+    r.set_defaults(func=run_rejection)
+    lot = rsub.add_parser(
+        "lot",
+        help="yield, failures by cause and fibre position, cleanings, escalations of a period",
+        description="Write the lot report of the assemblies registered in a period. Dates: "
+        "YYYY-MM-DD (whole UTC days; --until includes its day) or ISO 8601 date-times (UTC "
+        "unless a zone is given). Exit 2 on a date that cannot be read.",
+    )
+    lot.add_argument("--since", metavar="DATE", help="from this date (default: the first record)")
+    lot.add_argument("--until", metavar="DATE", help="up to this date (default: now)")
+    lot.add_argument("--product", metavar="ID", help="only this catalog product")
+    lot.add_argument("-o", "--output", metavar="PATH", help=OUTPUT_HELP)
+    lot.add_argument("--db", metavar="URL", help="store URL (default: the station's)")
+    lot.set_defaults(func=run_lot)
+
+
+def run_rejection(args: argparse.Namespace) -> int:
+    try:
+        config, store, _ = station(args.db)
+    except CommandError as exc:
+        return fail("report rejection", str(exc))
+    try:
+        path = issue_rejection_report(store, args.serial.strip(), args.output, config)
+    except NotAccepted as exc:
+        print(f"qa-station report rejection: {exc}", file=sys.stderr)
+        return 1
+    except (CertificateError, StoreError) as exc:
+        return fail("report rejection", str(exc))
+    finally:
+        store.close()
+    print(path)
+    return 0
+
+
+def run_lot(args: argparse.Namespace) -> int:
+    try:
+        since = parse_when(args.since) if args.since else None
+        until = parse_when(args.until, upper=True) if args.until else None
+    except DateError as exc:
+        return fail("report lot", str(exc))
+    if since is not None and until is not None and until <= since:
+        return fail("report lot", "--until must be after --since")
+    try:
+        _, store, catalog = station(args.db)
+    except CommandError as exc:
+        return fail("report lot", str(exc))
+    try:
+        if args.product:
+            catalog.get(args.product)
+        path = write_lot_report(store, args.output, since, until, args.product)
+    except (CertificateError, StoreError, ValueError) as exc:
+        return fail("report lot", str(exc))
+    finally:
+        store.close()
+    print(path)
+    return 0

@@ -1,0 +1,121 @@
+"""The lot (work-order) report from the record: every assembly registered in a period.
+
+An assembly belongs to the period in which it was registered (``since``
+inclusive, ``until`` exclusive), optionally of one product. Its state is the
+record's state now: an assembly registered in the period and closed later
+counts as closed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from pathlib import Path
+
+from sqlalchemy import select
+
+from qa_station.certificates import output_path, safe_name, write_file
+from qa_station.record import load_record
+from qa_station.store import Store
+from qa_station.store.models import Assembly
+from reports.model import FibreFailure, LotAssembly, LotReport
+
+
+def build_lot(
+    store: Store,
+    since_us: int | None = None,
+    until_us: int | None = None,
+    product: str | None = None,
+    local_tz: dt.tzinfo | None = None,
+) -> LotReport:
+    with store.read() as s:
+        q = select(Assembly.serial).order_by(Assembly.id)
+        if since_us is not None:
+            q = q.where(Assembly.created_us >= since_us)
+        if until_us is not None:
+            q = q.where(Assembly.created_us < until_us)
+        if product:
+            q = q.where(Assembly.product_id == product)
+        serials = list(s.execute(q).scalars())
+    assemblies: list[LotAssembly] = []
+    failures: list[FibreFailure] = []
+    methods: Counter = Counter()
+    per_connector: Counter = Counter()
+    for serial in serials:
+        rec = load_record(store, serial)
+        n_insp = n_clean = 0
+        first_pass = bool(rec.ends)
+        causes: list[str] = []
+        for e in rec.ends:
+            n_insp += len(e.inspections)
+            n_clean += len(e.cleanings)
+            per_connector[e.connector] += len(e.inspections)
+            if not e.inspections or e.inspections[0].verdict != "pass":
+                first_pass = False
+            for c in e.cleanings:
+                methods[c.method] += 1
+            causes.extend(str(x.get("cause", "?")) for x in e.escalations)
+            for i in e.inspections:
+                for f in i.result.fibers:
+                    if f.verdict == "pass":
+                        continue
+                    words = tuple(f.failures) if f.failures else ((f.error,) if f.error else ())
+                    failures.append(
+                        FibreFailure(serial, e.label, e.connector, f.index, f.verdict, words)
+                    )
+        assemblies.append(
+            LotAssembly(
+                serial=rec.serial,
+                product_id=rec.product_id,
+                status=rec.status,
+                registered_us=rec.registered_us,
+                closed_us=rec.closed_us,
+                inspections=n_insp,
+                cleanings=n_clean,
+                first_pass=first_pass,
+                escalations=tuple(causes),
+                deviations=len(rec.deviations),
+                reason=rec.reason,
+            )
+        )
+    return LotReport(
+        generated_us=round(store.clock() * 1_000_000),
+        station=store.station_id,
+        since_us=since_us,
+        until_us=until_us,
+        product=product,
+        assemblies=tuple(assemblies),
+        failures=tuple(failures),
+        cleaning_methods=dict(methods),
+        inspections_by_connector=dict(per_connector),
+        local_tz=local_tz,
+    )
+
+
+def default_name(since_us: int | None, until_us: int | None, product: str | None) -> str:
+    def day(us: int | None, default: str) -> str:
+        if us is None:
+            return default
+        return dt.datetime.fromtimestamp(us / 1e6, tz=dt.UTC).strftime("%Y%m%dT%H%M")
+
+    name = f"lot-{day(since_us, 'start')}-{day(until_us, 'now')}"
+    if product:
+        name += f"-{safe_name(product)}"
+    return name + ".pdf"
+
+
+def write_lot_report(
+    store: Store,
+    out: Path | str | None,
+    since_us: int | None = None,
+    until_us: int | None = None,
+    product: str | None = None,
+    local_tz: dt.tzinfo | None = None,
+) -> Path:
+    from reports.lot import render_lot
+
+    report = build_lot(store, since_us, until_us, product, local_tz)
+    pdf = render_lot(report)
+    path = output_path(out, default_name(since_us, until_us, product))
+    write_file(path, pdf)
+    return path
