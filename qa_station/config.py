@@ -2,17 +2,21 @@
 
 A TOML file at ``<station home>/config/station.toml``. A fresh install has
 none and gets the simulated bench. A malformed file is refused with the file,
-the key and what was expected; the station does not guess.
+the key and what was expected; the station does not guess. The Settings page
+writes it with ``save_config`` (whole, atomically), so a crash mid-save leaves
+the old file, never half a new one.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from qa_station.paths import StationPaths, station_paths
+from qa_station.paths import StationPaths, ensure_dir, station_paths
 
 SOURCE_RE = {
     "probe": re.compile(r"^(simulated|uvc:.+|replay:.+)$"),
@@ -119,6 +123,13 @@ def parse_config(data: bytes, origin: Path) -> StationConfig:
         "fixture_timeout_s": _pos(
             fixture, "timeout_s", "fixture.timeout_s", defaults.fixture_timeout_s, fail
         ),
+        "fixture_motion_timeout_s": _pos(
+            fixture,
+            "motion_timeout_s",
+            "fixture.motion_timeout_s",
+            defaults.fixture_motion_timeout_s,
+            fail,
+        ),
         "scanner": _source(scanner, "scanner", defaults.scanner, fail),
         "store_url": store.get("url", "")
         if isinstance(store.get("url", ""), str)
@@ -194,3 +205,153 @@ def _source(t, kind, default, fail):
         }[kind]
         fail(f"{kind}.source", f"{forms}; found {v!r}")
     return v
+
+
+def with_calibration(config: StationConfig, cal: Calibration) -> StationConfig:
+    """The config with ``cal`` in place of the calibration of the same probe and tip (or added)."""
+    cals = list(config.calibrations)
+    for i, c in enumerate(cals):
+        if (c.probe, c.tip) == (cal.probe, cal.tip):
+            cals[i] = cal
+            break
+    else:
+        cals.append(cal)
+    return replace(config, calibrations=tuple(cals))
+
+
+def render_config(config: StationConfig) -> str:
+    """The station TOML of a config: every key written, so the file says what the bench uses."""
+    seen: set[tuple[str, str]] = set()
+    for c in config.calibrations:
+        if (c.probe, c.tip) in seen:
+            tip = f"the {c.tip} tip" if c.tip else "no tip"
+            raise ConfigError(f"two calibrations for probe {c.probe!r} with {tip}: keep one")
+        seen.add((c.probe, c.tip))
+    lines = [
+        "# qa-station station config, written by the Settings page.",
+        "# Devices are opened at start: a change here takes effect at the next start.",
+        "",
+        "[station]",
+        f"id = {_toml_str(config.station_id)}",
+        "",
+        "[probe]",
+        f"source = {_toml_str(config.probe)}",
+        f"id = {_toml_str(config.probe_id)}",
+        "",
+        "[fixture]",
+        f"source = {_toml_str(config.fixture)}",
+        f"baudrate = {_toml_int(config.fixture_baudrate)}",
+        f"timeout_s = {_toml_float(config.fixture_timeout_s)}",
+        f"motion_timeout_s = {_toml_float(config.fixture_motion_timeout_s)}",
+        "",
+        "[scanner]",
+        f"source = {_toml_str(config.scanner)}",
+        "",
+        "[store]",
+        f"url = {_toml_str(config.store_url)}",
+    ]
+    for c in config.calibrations:
+        lines += [
+            "",
+            "[[calibrations]]",
+            f"probe = {_toml_str(c.probe)}",
+            f"tip = {_toml_str(c.tip)}",
+            f"um_per_px = {_toml_float(c.um_per_px)}",
+            f"min_focus_score = {_toml_float(c.min_focus_score)}",
+            f"date = {_toml_str(c.date)}",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def save_config(config: StationConfig, paths: StationPaths | None = None) -> Path:
+    """Write the station config atomically (temp file, fsync, rename); returns the file.
+
+    The text is parsed back before anything is written, so a value the reader
+    would refuse (a bad source, a negative timeout) never reaches the disk.
+    An existing file keeps its permissions; a new one is owner-only, as a
+    store URL may carry a database password.
+    """
+    target = (paths or station_paths()).config_file
+    text = render_config(config)
+    parse_config(text.encode("utf-8"), target)  # raises ConfigError naming the key at fault
+    tmp = None
+    try:
+        folder = ensure_dir(target.parent)
+        try:
+            mode = target.stat().st_mode & 0o777
+        except FileNotFoundError:
+            mode = 0o600
+        fd, name = tempfile.mkstemp(prefix=".station-", suffix=".toml.tmp", dir=folder)
+        tmp = Path(name)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        tmp.chmod(mode)
+        os.replace(tmp, target)
+        tmp = None
+        _fsync_dir(folder)
+    except OSError as exc:
+        raise ConfigError(
+            f"config file {target}: cannot be written ({exc.strerror or exc})"
+        ) from None
+    finally:
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
+    return target
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make the rename itself durable (POSIX); a no-op where folders cannot be opened."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+_TOML_ESCAPES = {
+    '"': '\\"',
+    "\\": "\\\\",
+    "\b": "\\b",
+    "\t": "\\t",
+    "\n": "\\n",
+    "\f": "\\f",
+    "\r": "\\r",
+}
+
+
+def _toml_str(value: str) -> str:
+    """A TOML basic string: quotes, backslashes and control characters escaped."""
+    out = []
+    for ch in value:
+        if ch in _TOML_ESCAPES:
+            out.append(_TOML_ESCAPES[ch])
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\u{ord(ch):04X}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+def _toml_int(value: int) -> str:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"expected an integer, found {value!r}")
+    return str(value)
+
+
+def _toml_float(value: float) -> str:
+    """A float that reads back bit for bit (repr is the shortest exact form)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(f"expected a number, found {value!r}")
+    v = float(value)
+    if v != v:
+        return "nan"
+    if v in (float("inf"), float("-inf")):
+        return "inf" if v > 0 else "-inf"
+    return repr(v)
