@@ -7,15 +7,31 @@ import sys
 
 from qa_station import __version__
 from qa_station.commands import audit as audit_cmd
+from qa_station.commands import certificate as certificate_cmd
 from qa_station.commands import demo as demo_cmd
+from qa_station.commands import export as export_cmd
 from qa_station.commands import fixture_emulator as fixture_emulator_cmd
 from qa_station.commands import grade as grade_cmd
 from qa_station.commands import history as history_cmd
+from qa_station.commands import report as report_cmd
 from qa_station.commands import scan as scan_cmd
 from qa_station.commands import start as start_cmd
 from qa_station.commands import user as user_cmd
+from qa_station.commands import verify as verify_cmd
 
-COMMANDS = [grade_cmd, scan_cmd, demo_cmd, history_cmd, audit_cmd, user_cmd, fixture_emulator_cmd]
+COMMANDS = [
+    grade_cmd,
+    scan_cmd,
+    demo_cmd,
+    history_cmd,
+    audit_cmd,
+    user_cmd,
+    fixture_emulator_cmd,
+    certificate_cmd,
+    verify_cmd,
+    report_cmd,
+    export_cmd,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
         "With no command: start the station.",
     )
     parser.add_argument("--version", action="version", version=f"qa-station {__version__}")
+    start_cmd.add_arguments(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in COMMANDS:
         module.add_parser(sub)

@@ -1,0 +1,466 @@
+"""The bench session: everything the GUI (or a script) does at the bench, without Qt.
+
+It holds the store, the gate, the catalog and the devices, and who is signed
+in. The GUI is a view over it; the tests drive it headless. On the simulated
+bench the operator's physical actions (cleaning, capping, mating) are carried
+out on the virtual assembly too, so what the probe shows follows what was
+done; on a real bench they are only recorded.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
+
+from grading.results import EndFaceResult
+from hardware.focus import autofocus, focus_score
+from hardware.probes.base import Frame
+from qa_station.accounts import Accounts, Actor, AuthError
+from qa_station.bench import Bench, open_bench
+from qa_station.catalog import Catalog, EndDefinition, Identified, load_catalog
+from qa_station.config import Calibration, StationConfig, load_config, save_config, with_calibration
+from qa_station.gate import AssemblyState, Gate, GateRefused, InspectionRecorded
+from qa_station.paths import ensure_dir, station_paths
+from qa_station.record import AssemblyRecord, load_record
+from qa_station.scan import ScanError, ScanProgress, ScanResult, grade_view, scan_end
+from qa_station.store import Store
+from qa_station.store.models import Assembly, Event
+from qa_station.store.store import open_store
+from qa_station.store.verify import VerifyReport, verify
+
+RESUME_WITHIN_S = 300.0  # older grades of an interrupted scan are redone, not trusted
+SUPERVISOR_ACTIONS = ("override connect", "release for rework", "reject assembly")
+
+
+def ensure_signing_key(config: StationConfig) -> str | None:
+    """The first start creates the station's key; None when it is there, else why not."""
+    from reports.signing import SigningError, ensure_station_key
+
+    try:
+        ensure_station_key(station_paths().keys_dir, config.station_id)
+    except (OSError, SigningError) as exc:
+        return f"certificates cannot be signed: the station key is unusable ({exc})"
+    return None
+
+
+class NotSignedIn(PermissionError):
+    """Nothing is done at the bench without a signed-in operator."""
+
+
+@dataclass
+class HistoryRow:
+    serial: str
+    product: str
+    status: str
+    registered_us: int
+    operator: str | None
+    station: str
+
+
+@dataclass
+class Session:
+    """The serial on the bench now, and what the station knows of it."""
+
+    identified: Identified
+    state: AssemblyState
+    scans: dict[str, ScanResult] = field(default_factory=dict)  # latest scan per end
+    # A scan a device (or the operator) stopped part way, with when it stopped: the next
+    # inspection of that end continues from it instead of grading every fibre again.
+    interrupted: dict[str, tuple[ScanResult, float]] = field(default_factory=dict)
+
+    @property
+    def serial(self) -> str:
+        return self.identified.serial
+
+    @property
+    def ends(self) -> tuple[EndDefinition, ...]:
+        return self.identified.product.ends
+
+
+class StationController:
+    def __init__(self, config: StationConfig, store: Store, catalog: Catalog, bench: Bench) -> None:
+        self.config = config
+        self.store = store
+        self.catalog = catalog
+        self.bench = bench
+        self.gate = Gate(store, catalog)
+        self.accounts = Accounts(store)
+        self.actor: Actor | None = None
+        self.session: Session | None = None
+        self.device_lock = threading.RLock()  # one user of the probe and fixture at a time
+        self.last_frame_at: list[float] = []
+        self.last_focus: float | None = None
+        self.signing_problem: str | None = None  # why certificates cannot be signed, if so
+
+    @classmethod
+    def open(
+        cls,
+        config: StationConfig | None = None,
+        db_url: str | None = None,
+        probe: str | None = None,
+        fixture: str | None = None,
+        realtime: bool = True,
+    ) -> StationController:
+        config = config or load_config()
+        catalog = load_catalog(station_paths().config_dir / "products.toml")
+        store = open_store(config, url=db_url)
+        try:
+            bench = open_bench(config, probe, fixture, realtime=realtime)
+        except Exception:
+            store.close()
+            raise
+        station = cls(config, store, catalog, bench)
+        station.signing_problem = ensure_signing_key(config)
+        return station
+
+    def close(self) -> None:
+        self.bench.close()
+        self.store.close()
+
+    # -- who is at the bench -----------------------------------------------------------------
+    def needs_first_admin(self) -> bool:
+        return self.accounts.count() == 0
+
+    def create_first_admin(self, username: str, password: str, name: str | None = None) -> Actor:
+        actor = self.accounts.add(username, "admin", None, name, password)
+        self.actor = actor
+        return actor
+
+    def login(self, username: str, password: str) -> Actor:
+        self.actor = self.accounts.login(username, password)
+        return self.actor
+
+    def login_badge(self, badge: str) -> Actor:
+        self.actor = self.accounts.login_badge(badge)
+        return self.actor
+
+    def logout(self) -> None:
+        self.actor = None
+
+    def _who(self) -> Actor:
+        if self.actor is None:
+            raise NotSignedIn("sign in first: every action is recorded under an operator's name")
+        return self.actor
+
+    # -- the assembly on the bench -------------------------------------------------------------
+    def open_serial(self, label: str) -> Session:
+        actor = self._who()
+        identified, state = self.gate.register(label, actor)
+        with self.device_lock:
+            self.bench.load(identified)
+        self.session = Session(identified, state)
+        return self.session
+
+    def refresh(self) -> AssemblyState:
+        s = self._session()
+        s.state = self.gate.state(s.serial)
+        return s.state
+
+    def _session(self) -> Session:
+        if self.session is None:
+            raise GateRefused("scan or type an assembly's serial first")
+        return self.session
+
+    def inspect(
+        self,
+        end: str,
+        progress: Callable[[ScanProgress], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> InspectionRecorded:
+        """Scan every fibre of the end and record the inspection (the gate may refuse)."""
+        actor = self._who()
+        s = self._session()
+        definition = s.identified.product.end(end)
+        # Ask the gate first: a refused inspection should not take a minute of scanning.
+        from qa_station.gate import state as rules
+
+        reason = rules.refuse_inspect(self.refresh(), end)
+        if reason:
+            self.gate.record_refusal(s.serial, end, actor, "inspect", reason)
+            raise GateRefused(reason)
+        cal = self.bench.calibration(definition)
+        resume = self._resumable(s, end)
+        with self.device_lock:
+            if self.bench.simulated is not None:
+                self.bench.simulated.uncap(end)
+            try:
+                scan = scan_end(
+                    self.bench.probe,
+                    self.bench.fixture,
+                    definition,
+                    cal.min_focus_score,
+                    cal.um_per_px,
+                    progress=progress,
+                    cancel=cancel,
+                    resume=resume,
+                )
+            except ScanError as exc:
+                if exc.partial is not None and exc.partial.fibers:
+                    s.interrupted[end] = (exc.partial, time.monotonic())
+                    graded = len(exc.partial.fibers)
+                    raise type(exc)(
+                        f"{exc} ({graded} fibre(s) graded are kept: inspect again to go on)",
+                        exc.partial,
+                    ) from None
+                raise
+        s.scans[end] = scan
+        recorded = self.gate.record_inspection(
+            s.serial, end, scan, actor, self.bench.probe.info.probe_id
+        )
+        s.state = recorded.state
+        return recorded
+
+    @staticmethod
+    def _resumable(s: Session, end: str) -> ScanResult | None:
+        """The interrupted scan of this end, while its fibres are fresh enough to keep."""
+        kept = s.interrupted.pop(end, None)
+        if kept is None:
+            return None
+        partial, at = kept
+        return partial if time.monotonic() - at <= RESUME_WITHIN_S else None
+
+    def clean(self, end: str, method: str, tool_id: str, adapter: bool) -> AssemblyState:
+        actor = self._who()
+        s = self._session()
+        state = self.gate.record_cleaning(s.serial, end, method, tool_id, adapter, actor)
+        s.interrupted.pop(end, None)  # what was graded before the cleaning is history
+        sim = self.bench.simulated
+        if sim is not None:
+            with self.device_lock:
+                male_tool = "MALE" in tool_id.upper()
+                sim.clean(end, method, male_tool=male_tool or not sim.assembly.ends[end].male)
+                if adapter:
+                    sim.clean_adapter(end)
+        s.state = state
+        return state
+
+    def connect(self, end: str, mode: str = "connected") -> AssemblyState:
+        actor = self._who()
+        s = self._session()
+        state = self.gate.connect(s.serial, end, actor, mode)
+        self._physically_release(end, mode)
+        s.state = state
+        return state
+
+    def supervisor_decision(
+        self, username: str, password: str, action: str, reason: str, end: str | None
+    ) -> AssemblyState:
+        """A supervisor signs in for one decision; the operator stays signed in."""
+        self._who()
+        s = self._session()
+        supervisor = self.accounts.login(username, password)
+        if not supervisor.supervises:
+            raise AuthError(f"{username} is an {supervisor.role}: a supervisor must sign this")
+        if action == "override connect":
+            state = self.gate.override_connect(s.serial, end, supervisor, reason)
+            self._physically_release(end, "connected")
+        elif action == "release for rework":
+            state = self.gate.release_for_rework(s.serial, end, supervisor, reason)
+        elif action == "reject assembly":
+            state = self.gate.reject(s.serial, supervisor, reason)
+        else:
+            raise ValueError(f"unknown decision {action!r}: {', '.join(SUPERVISOR_ACTIONS)}")
+        s.state = state
+        return state
+
+    def _physically_release(self, end: str, mode: str) -> None:
+        sim = self.bench.simulated
+        if sim is not None:
+            with self.device_lock:
+                if mode == "connected":
+                    sim.mate(end)
+                else:
+                    sim.cap(end)
+
+    # -- the live view -------------------------------------------------------------------------
+    def show(self, end: str, fiber: int | None) -> None:
+        """Move the fixture so the live view shows this end and fibre (None: the overview)."""
+        s = self._session()
+        definition = s.identified.product.end(end)
+        with self.device_lock:
+            self.bench.fixture.select_end(end)
+            if fiber is None and definition.geometry.is_multi_fiber:
+                self.bench.fixture.goto_overview()
+            else:
+                self.bench.fixture.goto_fiber(fiber or 1)
+
+    def focus(self) -> int:
+        """Autofocus on whatever is in view."""
+        with self.device_lock:
+            fx = self.bench.fixture
+            result = autofocus(
+                fx.focus_to,
+                lambda: self.bench.probe.read().image,
+                fx.status().focus,
+                fx.info.focus_range,
+            )
+        return result.position
+
+    def live_frame(self, timeout_s: float = 0.5) -> Frame | None:
+        """The next frame, or None while a scan has the devices (the view keeps its last)."""
+        if not self.device_lock.acquire(timeout=0.001):
+            return None
+        try:
+            frame = self.bench.probe.read(timeout_s)
+        finally:
+            self.device_lock.release()
+        now = time.monotonic()
+        self.last_frame_at = [t for t in self.last_frame_at if now - t < 2.0] + [now]
+        return frame
+
+    @property
+    def frame_rate(self) -> float:
+        ts = self.last_frame_at
+        if len(ts) < 2:
+            return 0.0
+        return (len(ts) - 1) / max(ts[-1] - ts[0], 1e-6)
+
+    def grade_frame(self, frame: Frame, end: str) -> EndFaceResult:
+        """Grade what the probe shows now (a capture), against the end's own rule set."""
+        definition = self._session().identified.product.end(end)
+        cal = self.bench.calibration(definition)
+        self.last_focus = focus_score(frame.image)
+        return grade_view(frame, definition, cal.min_focus_score, cal.um_per_px)
+
+    # -- the station config ------------------------------------------------------------------
+    def save_devices(self, config: StationConfig) -> Path:
+        """Write the devices and store to the station config: an admin's job, on the record."""
+        actor = self._who()
+        if actor.role != "admin":
+            raise AuthError(
+                f"{actor.username} is an {actor.role}: only an admin changes the station's "
+                "devices and store"
+            )
+        path = save_config(config)
+        store_url = config.store_url
+        if store_url:
+            store_url = make_url(store_url).render_as_string(hide_password=True)
+        self._station_event(
+            "station.configured",
+            {
+                "station_id": config.station_id,
+                "probe": config.probe,
+                "probe_id": config.probe_id,
+                "fixture": config.fixture,
+                "scanner": config.scanner,
+                "store": store_url or "default SQLite",
+            },
+            actor,
+        )
+        return path
+
+    def save_calibration(self, cal: Calibration) -> Path:
+        """Write a probe's scale calibration: it changes every size measured from now on, so
+        a supervisor or an admin signs it, and the old and new scale go on the record."""
+        actor = self._who()
+        if not actor.supervises:
+            raise AuthError(
+                f"{actor.username} is an {actor.role}: a supervisor or admin saves a calibration"
+            )
+        current = load_config()
+        before = current.calibration(cal.probe, cal.tip)
+        path = save_config(with_calibration(current, cal))
+        self._station_event(
+            "station.calibrated",
+            {
+                "probe": cal.probe,
+                "tip": cal.tip,
+                "um_per_px": cal.um_per_px,
+                "previous_um_per_px": before.um_per_px if before else None,
+                "min_focus_score": cal.min_focus_score,
+                "date": cal.date,
+            },
+            actor,
+        )
+        return path
+
+    def _station_event(self, kind: str, payload: dict, actor: Actor) -> None:
+        with self.store.write() as w:
+            w.event(kind, payload, None, None, actor.username)
+
+    # -- certificates ---------------------------------------------------------------------------
+    def issue_certificate(self, serial: str, folder: Path | None = None) -> Path:
+        """Sign and write an accepted assembly's certificate (again, if it had one)."""
+        from qa_station.certificates import issue
+
+        target = ensure_dir(folder or station_paths().certificates_dir)
+        return issue(self.store, serial, target, self.config)
+
+    # -- the record ----------------------------------------------------------------------------
+    def record(self, serial: str) -> AssemblyRecord:
+        return load_record(self.store, serial)
+
+    def search(
+        self,
+        serial: str = "",
+        since_us: int | None = None,
+        until_us: int | None = None,
+        status: str | None = None,
+        operator: str | None = None,
+        limit: int = 500,
+    ) -> list[HistoryRow]:
+        """Assemblies by serial fragment, date, result and operator, newest first."""
+        with self.store.read() as s:
+            q = select(Assembly).order_by(Assembly.created_us.desc()).limit(limit)
+            if serial:
+                q = q.where(Assembly.serial.contains(serial.strip()))
+            if since_us is not None:
+                q = q.where(Assembly.created_us >= since_us)
+            if until_us is not None:
+                q = q.where(Assembly.created_us < until_us)
+            rows = s.execute(q).scalars().all()
+            ids = [a.id for a in rows]
+            closing: dict[int, str] = {}
+            first_op: dict[int, str | None] = {}
+            if ids:
+                for aid, kind in s.execute(
+                    select(Event.assembly_id, Event.kind).where(
+                        Event.assembly_id.in_(ids),
+                        Event.kind.in_(("assembly.accepted", "assembly.rejected")),
+                    )
+                ):
+                    closing[aid] = kind.split(".")[1]
+                for aid, op in s.execute(
+                    select(Event.assembly_id, Event.operator).where(
+                        Event.assembly_id.in_(ids), Event.kind == "assembly.registered"
+                    )
+                ):
+                    first_op[aid] = op
+                if operator:
+                    touched = {
+                        aid
+                        for (aid,) in s.execute(
+                            select(Event.assembly_id)
+                            .where(Event.assembly_id.in_(ids), Event.operator == operator)
+                            .group_by(Event.assembly_id)
+                        )
+                    }
+                    rows = [a for a in rows if a.id in touched]
+        out = [
+            HistoryRow(
+                a.serial,
+                a.product_id,
+                closing.get(a.id, "open"),
+                a.created_us,
+                first_op.get(a.id),
+                a.station_id,
+            )
+            for a in rows
+        ]
+        return [r for r in out if status in (None, "", r.status)]
+
+    def counts(self) -> dict[str, int]:
+        with self.store.read() as s:
+            return {
+                "assemblies": s.execute(select(func.count(Assembly.id))).scalar_one(),
+                "events": s.execute(select(func.count(Event.id))).scalar_one(),
+            }
+
+    def verify(self) -> VerifyReport:
+        return verify(self.store)

@@ -1,0 +1,356 @@
+"""History and audit: find assemblies, read their record, open old inspections.
+
+Search by serial, date, result and operator; a selected serial shows every
+event and, per end, every inspection; an inspection opens with its fibre
+images and their overlays as they were graded. An auditor can check the whole
+record from here, and re-issue an accepted assembly's certificate.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+from PySide6 import QtCore, QtWidgets
+
+from grading.results import EndFaceResult
+from qa_station.record import AssemblyRecord, InspectionEntry, describe_event
+from qa_station.store.images import ImageStoreError
+from qa_station.store.store import iso
+from qa_station.ui import theme
+from qa_station.ui.live_view import LiveView
+
+
+def local(at_us: int) -> str:
+    return dt.datetime.fromtimestamp(at_us / 1e6).strftime("%Y-%m-%d %H:%M:%S")
+
+
+class HistoryView(QtWidgets.QWidget):
+    def __init__(self, controller, runner, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.c = controller
+        self.runner = runner
+        self.record: AssemblyRecord | None = None
+        lay = QtWidgets.QVBoxLayout(self)
+        form = QtWidgets.QHBoxLayout()
+        self.serial = QtWidgets.QLineEdit()
+        self.serial.setPlaceholderText("serial contains")
+        self.use_dates = QtWidgets.QCheckBox("from")
+        self.since = QtWidgets.QDateEdit(QtCore.QDate.currentDate().addDays(-30))
+        self.until = QtWidgets.QDateEdit(QtCore.QDate.currentDate())
+        for d in (self.since, self.until):
+            d.setCalendarPopup(True)
+            d.setDisplayFormat("yyyy-MM-dd")
+        self.status = QtWidgets.QComboBox()
+        self.status.addItems(["any result", "open", "accepted", "rejected"])
+        self.operator = QtWidgets.QLineEdit()
+        self.operator.setPlaceholderText("operator")
+        self.search_btn = QtWidgets.QPushButton("Search")
+        self.search_btn.clicked.connect(self.search)
+        self.serial.returnPressed.connect(self.search)
+        self.audit_btn = QtWidgets.QPushButton("Verify the whole record")
+        self.audit_btn.clicked.connect(self.audit)
+        for w in (
+            self.serial,
+            self.use_dates,
+            self.since,
+            QtWidgets.QLabel("to"),
+            self.until,
+            self.status,
+            self.operator,
+            self.search_btn,
+            self.audit_btn,
+        ):
+            form.addWidget(w)
+        lay.addLayout(form)
+        self.message = QtWidgets.QLabel("")
+        self.message.setWordWrap(True)
+        self.message.setVisible(False)
+        lay.addWidget(self.message)
+        split = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
+        self.results = QtWidgets.QTableWidget(0, 6)
+        self.results.setHorizontalHeaderLabels(
+            ["Serial", "Product", "Result", "Registered", "Operator", "Station"]
+        )
+        self.results.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.results.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
+        self.results.verticalHeader().setVisible(False)
+        self.results.itemSelectionChanged.connect(self._selected)
+        split.addWidget(self.results)
+        detail = QtWidgets.QWidget()
+        dv = QtWidgets.QVBoxLayout(detail)
+        self.summary = QtWidgets.QLabel("select an assembly")
+        self.summary.setWordWrap(True)
+        self.summary.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        dv.addWidget(self.summary)
+        buttons = QtWidgets.QHBoxLayout()
+        self.cert_btn = QtWidgets.QPushButton("Re-issue certificate...")
+        self.cert_btn.setEnabled(False)
+        self.cert_btn.clicked.connect(self.reissue)
+        buttons.addWidget(self.cert_btn)
+        buttons.addStretch(1)
+        dv.addLayout(buttons)
+        self.ends = QtWidgets.QTreeWidget()
+        self.ends.setHeaderLabels(["End / inspection", "Result", "Operator", "Cleanings"])
+        self.ends.itemDoubleClicked.connect(self._open_inspection)
+        dv.addWidget(self.ends, 1)
+        self.events = QtWidgets.QTableWidget(0, 6)
+        self.events.setHorizontalHeaderLabels(
+            ["Time (local)", "Station", "Operator", "End", "Event", "What"]
+        )
+        self.events.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.events.verticalHeader().setVisible(False)
+        dv.addWidget(self.events, 2)
+        split.addWidget(detail)
+        split.setStretchFactor(0, 2)
+        split.setStretchFactor(1, 3)
+        lay.addWidget(split, 1)
+        self.rows = []
+
+    def _say(self, text: str, colour: str = "#34495e") -> None:
+        self.message.setText(text)
+        self.message.setVisible(bool(text))
+        self.message.setStyleSheet(
+            f"background:{colour}; color:white; padding:6px; border-radius:4px;"
+        )
+
+    # -- searching -------------------------------------------------------------------------
+    def search(self) -> None:
+        serial = self.serial.text().strip()
+        since = until = None
+        if self.use_dates.isChecked():
+            since = _us(self.since.date())
+            until = _us(self.until.date().addDays(1))
+        status = None if self.status.currentIndex() == 0 else self.status.currentText()
+        operator = self.operator.text().strip() or None
+        self.runner.start(
+            lambda r: self.c.search(serial, since, until, status, operator),
+            self._found,
+            self._failed,
+        )
+
+    def _found(self, rows) -> None:
+        self.rows = rows
+        self.results.setRowCount(len(rows))
+        for i, r in enumerate(rows):
+            for j, text in enumerate(
+                (r.serial, r.product, r.status, local(r.registered_us), r.operator or "", r.station)
+            ):
+                item = QtWidgets.QTableWidgetItem(text)
+                if j == 2:
+                    item.setForeground(_colour(r.status))
+                self.results.setItem(i, j, item)
+        self.results.resizeColumnsToContents()
+        self._say(f"{len(rows)} assemblies" if rows else "no assembly matches")
+
+    def _selected(self) -> None:
+        row = self.results.currentRow()
+        if 0 <= row < len(self.rows):
+            serial = self.rows[row].serial
+            self.runner.start(lambda r: self.c.record(serial), self.show_record, self._failed)
+
+    # -- one assembly ----------------------------------------------------------------------
+    def show_record(self, rec: AssemblyRecord) -> None:
+        self.record = rec
+        colour = _colour(rec.status).name()
+        if not rec.closed_us:
+            closed = "open"
+        elif rec.closed_by:
+            closed = f"{rec.status} {local(rec.closed_us)} by {rec.closed_by}"
+        else:  # the gate closes an assembly itself when its last end is released
+            closed = f"{rec.status} {local(rec.closed_us)}, when its last end was released"
+        self.summary.setText(
+            f"<b>{rec.serial}</b> &middot; {rec.product_name}<br>"
+            f"part number {rec.part_number or 'not scanned'} &middot; registered {local(rec.registered_us)} "
+            f"at {rec.station}<br><b style='color:{colour}'>{closed}</b>"
+            + (f" &middot; {rec.reason}" if rec.reason else "")
+            + (
+                f"<br><b style='color:{theme.REFUSAL}'>{len(rec.deviations)} deviation(s)</b>"
+                if rec.deviations
+                else ""
+            )
+            + f"<br><small>record hash {rec.record_hash}</small>"
+        )
+        self.cert_btn.setEnabled(rec.status == "accepted")
+        self.ends.clear()
+        for e in rec.ends:
+            conn = (
+                e.connection.mode + (" (override)" if e.connection.deviation else "")
+                if e.connection
+                else "open"
+            )
+            top = QtWidgets.QTreeWidgetItem(
+                [f"end {e.label} ({e.connector}, {e.rules})", conn, "", str(e.cycles)]
+            )
+            for insp in e.inspections:
+                child = QtWidgets.QTreeWidgetItem(
+                    [f"inspection {local(insp.at_us)}", insp.verdict, insp.operator, ""]
+                )
+                child.setForeground(1, _colour(insp.verdict))
+                child.setData(0, QtCore.Qt.ItemDataRole.UserRole, insp)
+                top.addChild(child)
+            self.ends.addTopLevelItem(top)
+            top.setExpanded(True)
+        for col in range(4):
+            self.ends.resizeColumnToContents(col)
+        self.runner.start(
+            lambda r: self.c.store.history(rec.serial), self._show_events, self._failed
+        )
+
+    def _show_events(self, events) -> None:
+        self.events.setRowCount(len(events))
+        for i, ev in enumerate(events):
+            cells = (
+                local(ev.at_us),
+                ev.station,
+                ev.operator or "",
+                ev.end or "",
+                ev.kind,
+                describe_event(ev.kind, ev.payload),
+            )
+            for j, text in enumerate(cells):
+                item = QtWidgets.QTableWidgetItem(text)
+                item.setToolTip(f"{iso(ev.at_us)} (UTC), hash {ev.hash}")
+                if ev.kind in (
+                    "gate.refused",
+                    "end.override",
+                    "assembly.rejected",
+                    "end.escalated",
+                ):
+                    item.setForeground(_colour("fail"))
+                self.events.setItem(i, j, item)
+        self.events.resizeColumnsToContents()
+        self.events.horizontalHeader().setStretchLastSection(True)
+
+    def _open_inspection(self, item: QtWidgets.QTreeWidgetItem, _col: int) -> None:
+        insp = item.data(0, QtCore.Qt.ItemDataRole.UserRole)
+        if isinstance(insp, InspectionEntry):
+            InspectionDialog(self.c, insp, self).show()
+
+    # -- auditing --------------------------------------------------------------------------
+    def audit(self) -> None:
+        self._say("verifying the whole record...")
+        self.runner.start(lambda r: self.c.verify(), self._audited, self._failed)
+
+    def _audited(self, report) -> None:
+        if report.ok:
+            self._say(
+                f"intact: {report.events} events in one unbroken chain, {report.inspections} inspections, "
+                f"{report.cleanings} cleanings, {report.images} images as recorded",
+                theme.OK,
+            )
+        else:
+            self._say(
+                f"BROKEN: {report.first_problem} ({len(report.problems)} problem(s))", theme.REFUSAL
+            )
+
+    def reissue(self) -> None:
+        rec = self.record
+        if rec is None:
+            return
+        folder = QtWidgets.QFileDialog.getExistingDirectory(self, "Write the certificate to")
+        if not folder:
+            return
+        self.runner.start(
+            lambda r: self.c.issue_certificate(rec.serial, Path(folder)),
+            lambda path: self._say(f"certificate written: {path}", theme.OK),
+            self._failed,
+        )
+
+    def _failed(self, exc: Exception) -> None:
+        self._say(str(exc), theme.REFUSAL)
+
+
+class InspectionDialog(QtWidgets.QDialog):
+    """An old inspection: each fibre's image as graded, with its overlay."""
+
+    def __init__(self, controller, insp: InspectionEntry, parent=None) -> None:
+        super().__init__(parent)
+        self.c = controller
+        self.insp = insp
+        self.setWindowTitle(f"Inspection of {local(insp.at_us)}: {insp.verdict}")
+        self.resize(1100, 760)
+        lay = QtWidgets.QHBoxLayout(self)
+        self.fibres = QtWidgets.QListWidget()
+        for f in insp.result.fibers:
+            item = QtWidgets.QListWidgetItem(f"fibre {f.index}: {f.verdict}")
+            item.setForeground(_colour(f.verdict))
+            item.setData(QtCore.Qt.ItemDataRole.UserRole, f.index)
+            self.fibres.addItem(item)
+        if insp.overview_sha256:
+            item = QtWidgets.QListWidgetItem("whole ferrule")
+            item.setData(QtCore.Qt.ItemDataRole.UserRole, 0)
+            self.fibres.addItem(item)
+        self.fibres.currentItemChanged.connect(self._show)
+        lay.addWidget(self.fibres)
+        right = QtWidgets.QVBoxLayout()
+        self.view = LiveView()
+        right.addWidget(self.view, 1)
+        self.details = QtWidgets.QLabel()
+        self.details.setWordWrap(True)
+        right.addWidget(self.details)
+        lay.addLayout(right, 1)
+        if self.fibres.count():
+            self.fibres.setCurrentRow(0)
+
+    def _show(self, item: QtWidgets.QListWidgetItem | None) -> None:
+        if item is None:
+            return
+        n = item.data(QtCore.Qt.ItemDataRole.UserRole)
+        r = self.insp.result
+        sha = self.insp.overview_sha256 if n == 0 else self.insp.fibre_images.get(n)
+        if sha is None:
+            self.details.setText(f"fibre {n}: no image kept")
+            return
+        image, problem = self._image(sha)
+        warning = f"<br><b style='color:{theme.REFUSAL}'>{problem}</b>" if problem else ""
+        if image is None:
+            self.view.set_result(None)
+            self.details.setText(f"fibre {n}: the image cannot be shown{warning}")
+            return
+        self.view.set_frame(image)
+        if n == 0:
+            self.view.set_result(None)
+            self.details.setText("whole ferrule, at the start of the scan" + warning)
+            return
+        f = next(x for x in r.fibers if x.index == n)
+        self.view.set_result(EndFaceResult(f.verdict, r.um_per_px, r.rules, r.connector, (f,)))
+        focus = self.insp.focus.get(n)
+        self.details.setText(
+            f"fibre {n}: <b>{f.verdict}</b> &middot; {r.rules} &middot; {r.um_per_px} um/px &middot; "
+            f"probe {self.insp.probe_id}"
+            + (f" &middot; focus {focus:.1f}" if focus else "")
+            + ("<br>" + "<br>".join(f.failures) if f.failures else "")
+            + warning
+        )
+
+    def _image(self, sha: str) -> tuple[np.ndarray | None, str | None]:
+        """The stored picture, and what is wrong with it (an auditor must see a changed one)."""
+        images = self.c.store.images
+        problem = images.check(sha)
+        try:
+            image = images.read(sha)
+        except ImageStoreError as exc:
+            return None, str(exc)
+        if problem:
+            problem = f"this image is not the one recorded: {problem}"
+        return image, problem
+
+
+def _us(date: QtCore.QDate) -> int:
+    d = dt.datetime(date.year(), date.month(), date.day())
+    return int(d.timestamp() * 1e6)
+
+
+def _colour(status: str):
+    from PySide6 import QtGui
+
+    return QtGui.QColor(
+        {
+            "accepted": theme.OK,
+            "pass": theme.OK,
+            "rejected": theme.REFUSAL,
+            "fail": theme.REFUSAL,
+        }.get(status, "#7f8c8d")
+    )
