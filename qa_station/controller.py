@@ -9,6 +9,7 @@ done; on a real bench they are only recorded.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -26,11 +27,13 @@ from qa_station.bench import Bench, open_bench
 from qa_station.catalog import Catalog, EndDefinition, Identified, load_catalog
 from qa_station.config import Calibration, StationConfig, load_config, save_config, with_calibration
 from qa_station.gate import AssemblyState, Gate, GateRefused, InspectionRecorded
+from qa_station.gate.offline import FloorGate, ReplayReport
 from qa_station.paths import ensure_dir, station_paths
 from qa_station.record import AssemblyRecord, load_record
 from qa_station.scan import ScanError, ScanProgress, ScanResult, grade_view, scan_end
-from qa_station.store import Store
+from qa_station.store import Store, StoreError, StoreUnavailable
 from qa_station.store.models import Assembly, Event
+from qa_station.store.outbox import Outbox
 from qa_station.store.store import open_store
 from qa_station.store.verify import VerifyReport, verify
 
@@ -84,12 +87,22 @@ class Session:
 
 
 class StationController:
-    def __init__(self, config: StationConfig, store: Store, catalog: Catalog, bench: Bench) -> None:
+    def __init__(
+        self,
+        config: StationConfig,
+        store: Store,
+        catalog: Catalog,
+        bench: Bench,
+        outbox: Outbox | None = None,
+    ) -> None:
         self.config = config
         self.store = store
         self.catalog = catalog
         self.bench = bench
-        self.gate = Gate(store, catalog)
+        if outbox is None and store.dialect != "sqlite":  # a floor database can go down
+            outbox = Outbox(station_paths().outbox_file, config.station_id)
+        self.gate = FloorGate(Gate(store, catalog), outbox)
+        self.last_replay: ReplayReport | None = None
         self.accounts = Accounts(store)
         self.actor: Actor | None = None
         self.session: Session | None = None
@@ -117,11 +130,41 @@ class StationController:
             raise
         station = cls(config, store, catalog, bench)
         station.signing_problem = ensure_signing_key(config)
+        if station.gate.pending():  # left by a run that ended during an outage
+            station.replay_outbox()
         return station
 
     def close(self) -> None:
         self.bench.close()
+        if self.gate.outbox is not None:
+            self.gate.outbox.close()
         self.store.close()
+
+    # -- the floor database --------------------------------------------------------------------
+    @property
+    def offline(self) -> bool:
+        """The floor database is down: actions go to the local outbox."""
+        return self.gate.offline
+
+    def outbox_pending(self) -> int:
+        return self.gate.pending()
+
+    def replay_outbox(self) -> ReplayReport:
+        """Send the outbox if the database is back; certificates due are issued after."""
+        from qa_station.certificates import CertificateError
+
+        report = self.gate.replay()
+        self.last_replay = report
+        if report.problem is None and report.sent:
+            if self.session is not None:
+                with contextlib.suppress(StoreUnavailable, GateRefused):
+                    self.refresh()
+            for serial in report.accepted:
+                try:
+                    report.certificates.append(str(self.issue_certificate(serial)))
+                except (CertificateError, StoreError, OSError) as exc:
+                    report.certificate_problems.append(f"{serial}: certificate not issued: {exc}")
+        return report
 
     # -- who is at the bench -----------------------------------------------------------------
     def needs_first_admin(self) -> bool:

@@ -47,6 +47,11 @@ class StationPaths:
         """Where the bench writes each accepted assembly's certificate as it is accepted."""
         return self.data_dir / "certificates"
 
+    @property
+    def outbox_file(self) -> Path:
+        """What a bench on a floor database did while it was down (kept locally)."""
+        return self.data_dir / "outbox.sqlite3"
+
 
 def station_paths() -> StationPaths:
     home = os.environ.get(ENV_HOME)

@@ -259,6 +259,17 @@ def load_record(store: Store, serial: str) -> AssemblyRecord:
 
 def describe_event(kind: str, p: dict[str, Any]) -> str:
     """One line for an event, as an operator or auditor would say it."""
+    text = _describe(kind, p)
+    if p.get("outbox"):  # done at the bench while the floor database was down, sent later
+        text = (text + " " if text else "") + "[done offline, sent from the bench's outbox]"
+    return text
+
+
+def _describe(kind: str, p: dict[str, Any]) -> str:
+    if kind == "outbox.conflict":
+        return f"{p['action']} done offline, refused by the record: {p['reason']}"
+    if kind == "outbox.sent":
+        return f"{p['entries']} action(s) kept offline sent, {p['conflicts']} refused by the record"
     if kind == "station.calibrated":
         was = p.get("previous_um_per_px")
         return (

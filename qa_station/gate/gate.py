@@ -19,6 +19,7 @@ from qa_station.accounts import Actor
 from qa_station.catalog import Catalog, Identified, Product
 from qa_station.gate import state as rules
 from qa_station.gate.escalation import escalate
+from qa_station.gate.facts import InspectionFacts
 from qa_station.gate.state import AssemblyState, Escalation
 from qa_station.scan import ScanResult
 from qa_station.store import Store, Writer
@@ -79,16 +80,22 @@ class Gate:
     ) -> InspectionRecorded:
         if not scan.complete:
             raise GateRefused(f"the scan of end {end} is incomplete: finish it before recording")
-        result = scan.result()
+        facts = InspectionFacts.of_scan(scan, self.store.images)
+        return self.record_facts(serial, end, facts, actor, probe_id)
+
+    def record_facts(
+        self, serial: str, end: str, facts: InspectionFacts, actor: Actor, probe_id: str
+    ) -> InspectionRecorded:
+        """Record an inspection whose frames are already on disk (a scan, or the outbox)."""
         with self.store.write() as w:
             a, aid, end_row = self._target(w, serial, end)
             reason = rules.refuse_inspect(a, end)
-            if reason is None and end_row.rules != scan.rules:
-                reason = f"end {end} is graded against {end_row.rules}, not {scan.rules}"
+            if reason is None and end_row.rules != facts.rules:
+                reason = f"end {end} is graded against {end_row.rules}, not {facts.rules}"
             if reason:
                 _refused(w, aid, end, actor, "inspect", reason)
             else:
-                recorded = self._inspection(w, a, aid, end_row, scan, result, actor, probe_id)
+                recorded = self._inspection(w, a, aid, end_row, facts, actor, probe_id)
         if reason:
             raise GateRefused(reason)
         return recorded
@@ -261,11 +268,14 @@ class Gate:
             ).scalar_one()
         return a, aid, end_row
 
-    def _inspection(self, w, a, aid, end_row, scan, result, actor, probe_id) -> InspectionRecorded:
+    def _inspection(
+        self, w, a, aid, end_row, facts: InspectionFacts, actor, probe_id
+    ) -> InspectionRecorded:
         s = w.session
         at = w.now_us()
-        overview = w.image(scan.overview.image) if scan.overview is not None else None
-        shas = {n: w.image(frame.image) for n, frame in scan.frames.items()}
+        result = facts.result
+        overview = w.image_row(facts.overview) if facts.overview is not None else None
+        shas = {n: w.image_row(stored) for n, stored in facts.images.items()}
         doc = result.to_dict()
         row = Inspection(
             assembly_id=aid,
@@ -290,8 +300,8 @@ class Gate:
                 fiber=f.index,
                 verdict=f.verdict,
                 image_sha256=shas.get(f.index),
-                focus_score=round(float(scan.focus_scores[f.index]), 4)
-                if f.index in scan.focus_scores
+                focus_score=round(float(facts.focus_scores[f.index]), 4)
+                if f.index in facts.focus_scores
                 else None,
             )
             for f in result.fibers
@@ -378,23 +388,23 @@ def _register(w: Writer, identified: Identified, actor: Actor) -> None:
     s.flush()
     for e in p.ends:
         s.add(End(assembly_id=asm.id, label=e.label, connector=e.connector, rules=e.rules))
-    w.event(
-        "assembly.registered",
-        {
-            "serial": identified.serial,
-            "product": p.id,
-            "product_sha256": sha,
-            "part_number": identified.part_number,
-            "policy": p.policy,
-            "exposure_limit_s": p.exposure_limit_s,
-            "max_clean_cycles": p.max_clean_cycles,
-            "ends": definition["ends"],
-        },
-        asm.id,
-        None,
-        actor.username,
-        at,
-    )
+    w.event("assembly.registered", registration(identified), asm.id, None, actor.username, at)
+
+
+def registration(identified: Identified) -> dict[str, Any]:
+    """The payload of ``assembly.registered``: the product as it is registered, for good."""
+    p = identified.product
+    definition = _product_doc(p)
+    return {
+        "serial": identified.serial,
+        "product": p.id,
+        "product_sha256": digest(definition),
+        "part_number": identified.part_number,
+        "policy": p.policy,
+        "exposure_limit_s": p.exposure_limit_s,
+        "max_clean_cycles": p.max_clean_cycles,
+        "ends": definition["ends"],
+    }
 
 
 def _product_doc(p: Product) -> dict[str, Any]:

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 class ImageStoreError(OSError):
@@ -35,6 +38,10 @@ class ImageFolder:
         self.root = Path(root)
 
     def relpath(self, sha256: str) -> str:
+        # Names come back from the database and the outbox: only a sha256 is ever a path
+        # here, so an altered row cannot make the station read or write outside the folder.
+        if not isinstance(sha256, str) or not _SHA256.fullmatch(sha256):
+            raise ImageStoreError(f"not an image name (a sha256 in hex): {sha256!r:.80}")
         return f"{sha256[:2]}/{sha256}.png"
 
     def path(self, sha256: str) -> Path:
@@ -85,10 +92,17 @@ class ImageFolder:
 
     def check(self, sha256: str) -> str | None:
         """None when the file is there and intact, else what is wrong with it."""
-        p = self.path(sha256)
+        try:
+            p = self.path(sha256)
+        except ImageStoreError as exc:
+            return str(exc)
         if not p.is_file():
             return "file missing"
-        actual = hashlib.sha256(p.read_bytes()).hexdigest()
+        try:
+            data = p.read_bytes()
+        except OSError as exc:
+            return f"cannot be read ({exc.strerror or exc})"
+        actual = hashlib.sha256(data).hexdigest()
         if actual != sha256:
             return f"contents changed (now hashes to {actual[:12]})"
         return None

@@ -157,3 +157,20 @@ class ChainHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     last_event_id: Mapped[int] = mapped_column(BigInteger)
     last_hash: Mapped[str] = mapped_column(String(64))
+
+
+class OutboxReceipt(Base):
+    """An action a bench kept in its outbox while the floor database was down, now sent.
+
+    Written in the same transaction as the events the action produced, so a
+    bench that crashed between sending and noting it can tell the action is
+    already here: each action reaches the record exactly once.
+    """
+
+    __tablename__ = "outbox_receipts"
+    key: Mapped[str] = mapped_column(String(96), primary_key=True)
+    station_id: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    serial: Mapped[str | None] = mapped_column(String(128))
+    done_at_us: Mapped[int] = mapped_column(BigInteger)  # when the bench did it, offline
+    sent_us: Mapped[int] = mapped_column(BigInteger)  # when it reached the record

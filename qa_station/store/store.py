@@ -9,6 +9,7 @@ station keeps its data.
 
 from __future__ import annotations
 
+import copy
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -25,8 +26,8 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from qa_station.store.chain import canonical, event_hash
-from qa_station.store.images import ImageFolder
-from qa_station.store.models import Assembly, ChainHead, Event, Image, Station
+from qa_station.store.images import ImageFolder, StoredImage
+from qa_station.store.models import Assembly, ChainHead, Event, Image, OutboxReceipt, Station
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -75,6 +76,17 @@ def iso(at_us: int) -> str:
     return dt.datetime.fromtimestamp(at_us / 1e6, tz=dt.UTC).isoformat(timespec="milliseconds")
 
 
+@dataclass(frozen=True)
+class Replay:
+    """An action with a receipt: sent from the outbox, or tried online by a bench that has one."""
+
+    key: str  # unique across benches: "<station>:<uuid>"
+    action: str
+    serial: str | None
+    done_at_us: int
+    offline: bool = True  # False: the first, online attempt (its commit may be in doubt)
+
+
 class Writer:
     """One write transaction: the chain head is locked until it ends."""
 
@@ -84,8 +96,23 @@ class Writer:
         self.head = session.execute(
             select(ChainHead).where(ChainHead.id == 1).with_for_update()
         ).scalar_one()
+        replay = store.replay
+        if replay is not None:
+            session.add(
+                OutboxReceipt(
+                    key=replay.key,
+                    station_id=store.station_id,
+                    action=replay.action,
+                    serial=replay.serial,
+                    done_at_us=replay.done_at_us,
+                    sent_us=now_us(store.clock),
+                )
+            )
 
     def now_us(self) -> int:
+        """The time an action happened: for a replayed one, when the bench did it."""
+        if self.store.replay is not None:
+            return self.store.replay.done_at_us
         return now_us(self.store.clock)
 
     def event(
@@ -98,6 +125,8 @@ class Writer:
         at_us: int | None = None,
     ) -> Event:
         at = at_us if at_us is not None else self.now_us()
+        if self.store.replay is not None and self.store.replay.offline:  # seen by auditors
+            payload = {**payload, "outbox": self.store.replay.key}
         body = canonical(payload)
         ev = Event(
             assembly_id=assembly_id,
@@ -122,7 +151,10 @@ class Writer:
 
     def image(self, array: np.ndarray) -> str:
         """Write the frame's file (now, before commit) and its row; returns its sha256."""
-        stored = self.store.images.put(array)
+        return self.image_row(self.store.images.put(array))
+
+    def image_row(self, stored: StoredImage) -> str:
+        """The row of an image file already written (by ``ImageFolder.put``)."""
         if self.session.get(Image, stored.sha256) is None:
             self.session.add(
                 Image(
@@ -148,6 +180,7 @@ class Store:
         self.url = url
         self.station_id = station_id
         self.clock = clock
+        self.replay: Replay | None = None
         self.images = ImageFolder(images_dir)
         self.engine = _engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
@@ -158,6 +191,17 @@ class Store:
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
+
+    def replaying(self, replay: Replay) -> Store:
+        """This store (same engine) writing one replayed action: its time, its receipt."""
+        view = copy.copy(self)
+        view.replay = replay
+        return view
+
+    def received(self, key: str) -> bool:
+        """Whether a replayed action with this key already reached the record."""
+        with self.read() as s:
+            return s.get(OutboxReceipt, key) is not None
 
     def migrate(self) -> None:
         """Create or upgrade the schema to the newest revision."""

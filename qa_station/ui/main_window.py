@@ -35,6 +35,7 @@ from qa_station.ui.workers import FrameThread, Runner
 
 # What a refusal or failure says to the operator; anything else is a fault.
 LIVE_GRADE_MS = 250
+OUTBOX_RETRY_MS = 5000  # how often a bench that lost its floor database tries it again
 
 EXPECTED = (GateRefused, CatalogError, AuthError, NotSignedIn, ScanError, StoreError, ValueError)
 
@@ -71,9 +72,17 @@ class MainWindow(QtWidgets.QMainWindow):
         self.live_grading = QtCore.QTimer(self)
         self.live_grading.timeout.connect(self._grade_live)
         self.live_grading.start(LIVE_GRADE_MS)
+        # The floor database: while it is down the gate keeps actions in the outbox; this
+        # timer sends them (in a worker of its own) as soon as the database answers again.
+        self.floor_runner = Runner(self)
+        self.outbox_timer = QtCore.QTimer(self)
+        self.outbox_timer.timeout.connect(self._send_outbox)
+        self.outbox_timer.start(OUTBOX_RETRY_MS)
         self._update_status()
         if controller.signing_problem:
             self._say(controller.signing_problem, theme.ADVICE)
+        if controller.last_replay is not None:
+            self._replayed(controller.last_replay)
 
     # -- layout ----------------------------------------------------------------------------
     def _build(self) -> None:
@@ -135,6 +144,16 @@ class MainWindow(QtWidgets.QMainWindow):
         self.banner.setWordWrap(True)
         self.banner.setVisible(False)
         rv.addWidget(self.banner)
+        # Stays up for as long as the floor database is down (the banner above changes with
+        # every action; this must not scroll away).
+        self.floor_notice = QtWidgets.QLabel("")
+        self.floor_notice.setObjectName("floorNotice")
+        self.floor_notice.setWordWrap(True)
+        self.floor_notice.setVisible(False)
+        self.floor_notice.setStyleSheet(
+            f"background:{theme.ADVICE}; color:white; padding:6px; border-radius:4px;"
+        )
+        rv.addWidget(self.floor_notice)
         self.gate = GatePanel()
         self.gate.end_changed.connect(self.select_end)
         self.gate.inspect_requested.connect(self.inspect)
@@ -446,7 +465,13 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _show_assembly_status(self, state) -> None:
         self._refresh_end()
-        if state.status == "accepted":
+        if state.status == "accepted" and self.c.offline:
+            self._say(
+                f"{state.serial} ACCEPTED at this bench while the floor database is down: it is "
+                "recorded, and its certificate issued, when the database is back",
+                theme.ADVICE,
+            )
+        elif state.status == "accepted":
             known = self.certificates.get(state.serial)
             self._say(f"{state.serial} ACCEPTED: every end released" + (known or ""), theme.OK)
             if known is None:
@@ -666,13 +691,50 @@ class MainWindow(QtWidgets.QMainWindow):
             f"focus: {self.focus_score:.1f}" if self.focus_score is not None else "focus: -"
         )
         self.s_fps.setText(f"{self.c.frame_rate:.0f} fps")
-        self.s_store.setText(f"store: {self.c.store.dialect}")
+        if self.c.offline:
+            n = self.c.outbox_pending()
+            self.s_store.setText(f"store: {self.c.store.dialect} DOWN, {n} in the outbox")
+            self.s_store.setStyleSheet(f"color:{theme.REFUSAL}; font-weight:bold;")
+        else:
+            self.s_store.setText(f"store: {self.c.store.dialect}")
+            self.s_store.setStyleSheet("")
+        if self.c.offline:
+            self.floor_notice.setText(
+                f"The floor database is down ({self.c.gate.offline_reason}). The bench keeps "
+                f"working: {self.c.outbox_pending()} action(s) kept in this bench's outbox, sent "
+                "in order when the database is back. Sign-ins and supervisor decisions wait."
+            )
+        self.floor_notice.setVisible(self.c.offline)
+
+    # -- the floor database ----------------------------------------------------------------
+    def _send_outbox(self) -> None:
+        if self.floor_runner.busy or not (self.c.offline or self.c.outbox_pending()):
+            return
+        self.floor_runner.start(lambda r: self.c.replay_outbox(), self._replayed, self._failed)
+
+    def _replayed(self, report) -> None:
+        if report.problem is not None or not report.sent:
+            return
+        for serial, path in zip(report.accepted, report.certificates, strict=False):
+            self.certificates[serial] = f": certificate {path}"
+        lines = [f"The floor database is back: {report.sent} action(s) kept offline were sent."]
+        lines += [str(x) for x in report.conflicts]
+        lines += report.certificate_problems
+        if report.conflicts:
+            lines.append("A supervisor must settle each refused action (History shows them).")
+        colour = theme.REFUSAL if report.conflicts else theme.OK
+        self._say("\n".join(lines), colour if not report.certificate_problems else theme.ADVICE)
+        self._update_status()
+        if self.c.session is not None:
+            self._refresh_end()
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
         self.cancel.set()
         self.live_grading.stop()
         self.status_timer.stop()
+        self.outbox_timer.stop()
         self.frames.stop()
         self.runner.wait(10000)
         self.live_runner.wait(5000)
+        self.floor_runner.wait(10000)
         super().closeEvent(event)

@@ -1,0 +1,399 @@
+"""The gate on a floor database that may go down: same rules, actions kept in an outbox.
+
+A bench on the shared PostgreSQL store gets a local outbox. Every action
+gets a key first and is tried on the floor database with a receipt carrying
+that key. If the database is unreachable, the bench goes offline: the same
+rules are checked against the state it last knew of the serial (plus what it
+did since), and the action is kept in the outbox under the same key. When
+the database answers again the outbox is sent in order through the real
+gate, at the times the actions were done; a key already received (a commit
+that was in doubt, or a crash after sending) is not sent again. Where the
+record refuses what the bench did offline (another bench worked the serial
+meanwhile), that is a conflict: recorded in the chain and shown to the
+operator, for a supervisor to settle.
+
+Supervisor decisions and sign-ins need the floor database; they wait.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from qa_station.accounts import Actor
+from qa_station.catalog import Catalog, Identified
+from qa_station.gate import state as rules
+from qa_station.gate.facts import InspectionFacts
+from qa_station.gate.gate import Gate, GateRefused, InspectionRecorded, registration
+from qa_station.gate.gate import _advice as advice_for
+from qa_station.gate.state import AssemblyState, Escalation
+from qa_station.scan import ScanResult
+from qa_station.store import Store, StoreUnavailable
+from qa_station.store.outbox import CONFLICT, SENT, Entry, Outbox
+from qa_station.store.store import Replay, now_us
+
+T = TypeVar("T")
+
+HELD_ADVICE = (
+    "this end reached its cleaning limit while the floor database is down: the escalation "
+    "is decided when it is back; set the end aside"
+)
+
+
+@dataclass(frozen=True)
+class Conflict:
+    serial: str | None
+    end: str | None
+    action: str
+    reason: str
+
+    def __str__(self) -> str:
+        where = f"{self.serial} end {self.end}" if self.end else str(self.serial)
+        return f"{where}: {self.action} done offline, refused by the record: {self.reason}"
+
+
+@dataclass
+class ReplayReport:
+    sent: int = 0
+    conflicts: list[Conflict] = field(default_factory=list)
+    accepted: list[str] = field(default_factory=list)  # serials whose certificate is now due
+    certificates: list[str] = field(default_factory=list)  # issued for them after sending
+    certificate_problems: list[str] = field(default_factory=list)
+    pending: int = 0
+    problem: str | None = None  # why sending stopped: the database is still (or again) down
+
+
+class FloorGate:
+    """The gate's interface; offline-capable when it has an outbox."""
+
+    def __init__(
+        self, gate: Gate, outbox: Outbox | None = None, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.gate = gate
+        self.outbox = outbox
+        self.clock = clock
+        self.offline_reason: str | None = None
+        self._known: dict[str, AssemblyState] = {}
+        self._lock = threading.RLock()
+
+    @property
+    def store(self) -> Store:
+        return self.gate.store
+
+    @property
+    def catalog(self) -> Catalog:
+        return self.gate.catalog
+
+    @property
+    def offline(self) -> bool:
+        return self.offline_reason is not None
+
+    def pending(self) -> int:
+        return self.outbox.count() if self.outbox is not None else 0
+
+    # -- reading ---------------------------------------------------------------------------
+    def state(self, serial: str) -> AssemblyState:
+        with self._lock:
+            if not self.offline:
+                try:
+                    return self._remember(self.gate.state(serial))
+                except StoreUnavailable as exc:
+                    self._go_offline(exc)
+            return self._cached(serial)
+
+    # -- the operator's actions ------------------------------------------------------------
+    def register(self, label: str, actor: Actor) -> tuple[Identified, AssemblyState]:
+        def offline(key: str, at: int) -> tuple[Identified, AssemblyState]:
+            identified = self.catalog.identify(label)
+            known = self._known.get(identified.serial)
+            if known is not None:
+                if known.product_id != identified.product.id:
+                    raise GateRefused(
+                        f"serial {identified.serial} was registered as {known.product_id}, "
+                        f"not {identified.product.id}"
+                    )
+                return identified, known
+            payload = registration(identified)
+            self._keep(key, "register", identified.serial, None, {"label": label}, actor, at)
+            fresh = AssemblyState(serial=identified.serial, product_id="")
+            state = rules.apply(fresh, "assembly.registered", None, payload, at)
+            return identified, self._remember(state)
+
+        return self._act(
+            "register", None, lambda g: g.register(label, actor), offline, lambda r: r[1]
+        )
+
+    def record_inspection(
+        self, serial: str, end: str, scan: ScanResult, actor: Actor, probe_id: str
+    ) -> InspectionRecorded:
+        if not scan.complete:
+            raise GateRefused(f"the scan of end {end} is incomplete: finish it before recording")
+
+        def offline(key: str, at: int) -> InspectionRecorded:
+            a = self._cached(serial)
+            self._refuse(key, a, end, actor, "inspect", at, rules.refuse_inspect(a, end))
+            facts = InspectionFacts.of_scan(scan, self.store.images)
+            args = {"facts": facts.to_dict(), "probe": probe_id}
+            entry = self._keep(key, "inspect", serial, end, args, actor, at)
+            verdict = facts.result.verdict
+            mark = {"inspection_id": -entry.seq, "verdict": verdict}
+            state = rules.apply(a, "end.inspected", end, mark, at)
+            e = state.end(end)
+            held = None
+            if verdict != rules.PASS and e.failed_cycles >= e.max_cycles:
+                held = Escalation("held offline", HELD_ADVICE, True)
+                payload = {"cause": held.cause, "advice": held.advice, "blocking": True}
+                state = rules.apply(state, "end.escalated", end, payload, at)
+            self._remember(state)
+            return InspectionRecorded(-entry.seq, verdict, state, held, advice_for(state.end(end)))
+
+        return self._act(
+            "inspect",
+            serial,
+            lambda g: g.record_inspection(serial, end, scan, actor, probe_id),
+            offline,
+            lambda r: r.state,
+        )
+
+    def record_cleaning(
+        self, serial: str, end: str, method: str, tool_id: str, adapter_cleaned: bool, actor: Actor
+    ) -> AssemblyState:
+        def offline(key: str, at: int) -> AssemblyState:
+            a = self._cached(serial)
+            self._refuse(
+                key, a, end, actor, "clean", at, rules.refuse_clean(a, end, method, tool_id)
+            )
+            args = {"method": method, "tool": tool_id.strip(), "adapter": bool(adapter_cleaned)}
+            self._keep(key, "clean", serial, end, args, actor, at)
+            return self._remember(rules.apply(a, "end.cleaned", end, args, at))
+
+        return self._act(
+            "clean",
+            serial,
+            lambda g: g.record_cleaning(serial, end, method, tool_id, adapter_cleaned, actor),
+            offline,
+            lambda r: r,
+        )
+
+    def connect(
+        self, serial: str, end: str, actor: Actor, mode: str = "connected"
+    ) -> AssemblyState:
+        def offline(key: str, at: int) -> AssemblyState:
+            if mode not in ("connected", "capped"):
+                raise GateRefused(f"unknown mode {mode!r}: connected or capped")
+            a = self._cached(serial)
+            self._refuse(key, a, end, actor, "connect", at, rules.refuse_connect(a, end, at))
+            self._keep(key, "connect", serial, end, {"mode": mode}, actor, at)
+            state = rules.apply(a, "end.connected", end, {"mode": mode}, at)
+            if state.status == "open" and state.all_released:
+                state = rules.apply(state, "assembly.accepted", None, {}, at)
+            return self._remember(state)
+
+        return self._act(
+            "connect", serial, lambda g: g.connect(serial, end, actor, mode), offline, lambda r: r
+        )
+
+    def record_refusal(self, serial: str, end: str, actor: Actor, action: str, reason: str) -> None:
+        def offline(key: str, at: int) -> None:
+            args = {"action": action, "reason": reason}
+            self._keep(key, "refusal", serial, end, args, actor, at)
+
+        self._act(
+            "refusal",
+            serial,
+            lambda g: g.record_refusal(serial, end, actor, action, reason),
+            offline,
+            lambda r: None,
+        )
+
+    # -- a supervisor's decisions: straight to the record, never offline --------------------
+    def override_connect(
+        self, serial: str, end: str, supervisor: Actor, reason: str, mode: str = "connected"
+    ) -> AssemblyState:
+        return self._supervised(
+            lambda: self.gate.override_connect(serial, end, supervisor, reason, mode)
+        )
+
+    def release_for_rework(
+        self, serial: str, end: str, supervisor: Actor, reason: str
+    ) -> AssemblyState:
+        return self._supervised(
+            lambda: self.gate.release_for_rework(serial, end, supervisor, reason)
+        )
+
+    def reject(self, serial: str, supervisor: Actor, reason: str) -> AssemblyState:
+        return self._supervised(lambda: self.gate.reject(serial, supervisor, reason))
+
+    def _supervised(self, decide: Callable[[], AssemblyState]) -> AssemblyState:
+        with self._lock:
+            if self.offline:
+                raise StoreUnavailable(
+                    f"{self.offline_reason}; a supervisor's decision goes straight into the floor "
+                    "record: it waits until the database is back"
+                )
+            try:
+                return self._remember(decide())
+            except StoreUnavailable as exc:
+                if self.outbox is not None:
+                    self._go_offline(exc)
+                raise
+
+    # -- sending the outbox ----------------------------------------------------------------
+    def replay(self) -> ReplayReport:
+        """Send what the outbox holds, oldest first; stop at the first sign of the outage."""
+        report = ReplayReport()
+        if self.outbox is None:
+            return report
+        with self._lock:
+            try:
+                self.store.ping()
+                entries = self.outbox.pending()
+                for entry in entries:
+                    self._send(entry, report)
+                    report.sent += 1
+                if entries:
+                    first, last = entries[0], entries[-1]
+                    with self.store.write() as w:
+                        w.event(
+                            "outbox.sent",
+                            {
+                                "entries": len(entries),
+                                "first_done_us": first.done_at_us,
+                                "last_done_us": last.done_at_us,
+                                "conflicts": len(report.conflicts),
+                            },
+                        )
+            except StoreUnavailable as exc:
+                report.problem = str(exc)
+                self._go_offline(exc)
+            report.pending = self.outbox.count()
+            if report.problem is None and report.pending == 0:
+                self.offline_reason = None
+                self._known.clear()  # the record knows better now
+            return report
+
+    def _send(self, entry: Entry, report: ReplayReport) -> None:
+        if self.store.received(entry.key):  # sent before a crash, or its online commit landed
+            self.outbox.settle(entry.seq, SENT, "already in the record", now_us(self.clock))
+            return
+        replay = Replay(entry.key, entry.action, entry.serial, entry.done_at_us)
+        sending = self.store.replaying(replay)
+        gate = Gate(sending, self.catalog)
+        actor = Actor(**entry.actor)
+        args = entry.args
+        try:
+            if entry.action == "register":
+                with self.store.read() as s:
+                    existed = self.store.assembly_id(s, entry.serial) is not None
+                if existed:
+                    raise GateRefused(
+                        f"serial {entry.serial} was registered on the floor before this bench's "
+                        "offline registration reached it: the floor record decides"
+                    )
+                gate.register(args["label"], actor)
+            elif entry.action == "inspect":
+                facts = InspectionFacts.from_dict(args["facts"])
+                gate.record_facts(entry.serial, entry.end, facts, actor, args["probe"])
+            elif entry.action == "clean":
+                gate.record_cleaning(
+                    entry.serial, entry.end, args["method"], args["tool"], args["adapter"], actor
+                )
+            elif entry.action == "connect":
+                state = gate.connect(entry.serial, entry.end, actor, args["mode"])
+                if state.status == "accepted":
+                    report.accepted.append(entry.serial)
+            elif entry.action == "refusal":
+                gate.record_refusal(entry.serial, entry.end, actor, args["action"], args["reason"])
+            else:
+                raise GateRefused(f"unknown outbox action {entry.action!r}")
+        except GateRefused as exc:
+            if not self.store.received(entry.key):  # refused before anything was written
+                with sending.write() as w:
+                    with self.store.read() as s:
+                        aid = self.store.assembly_id(s, entry.serial) if entry.serial else None
+                    w.event(
+                        "outbox.conflict",
+                        {"action": entry.action, "reason": exc.reason},
+                        aid,
+                        entry.end,
+                        actor.username,
+                    )
+            conflict = Conflict(entry.serial, entry.end, entry.action, exc.reason)
+            report.conflicts.append(conflict)
+            self.outbox.settle(entry.seq, CONFLICT, exc.reason, now_us(self.clock))
+            return
+        self.outbox.settle(entry.seq, SENT, None, now_us(self.clock))
+
+    # -- the machinery -----------------------------------------------------------------------
+    def _act(
+        self,
+        action: str,
+        serial: str | None,
+        online: Callable[[Gate], T],
+        offline: Callable[[str, int], T],
+        state_of: Callable[[T], AssemblyState | None],
+    ) -> T:
+        if self.outbox is None:
+            return online(self.gate)
+        with self._lock:
+            key, at = self.outbox.new_key(), now_us(self.clock)
+            if not self.offline:
+                keyed = Gate(
+                    self.store.replaying(Replay(key, action, serial, at, offline=False)),
+                    self.catalog,
+                )
+                try:
+                    result = online(keyed)
+                except StoreUnavailable as exc:
+                    self._go_offline(exc)
+                else:
+                    state = state_of(result)
+                    if state is not None:
+                        self._remember(state)
+                    return result
+            return offline(key, at)
+
+    def _refuse(
+        self, key: str, a: AssemblyState, end: str, actor: Actor, action: str, at: int, reason
+    ) -> None:
+        """As online: a refusal is itself recorded (here: kept to be sent), then raised."""
+        if end not in a.ends:
+            raise GateRefused(f"{a.serial} has no end {end!r}; its ends are {', '.join(a.ends)}")
+        if reason:
+            args = {"action": action, "reason": reason}
+            self._keep(key, "refusal", a.serial, end, args, actor, at)
+            raise GateRefused(reason)
+
+    def _keep(
+        self,
+        key: str,
+        action: str,
+        serial: str | None,
+        end: str | None,
+        args: dict[str, Any],
+        actor: Actor,
+        at: int,
+    ) -> Entry:
+        who = {"username": actor.username, "display_name": actor.display_name, "role": actor.role}
+        return self.outbox.add(key, action, serial, end, args, who, at)
+
+    def _go_offline(self, exc: StoreUnavailable) -> None:
+        if self.outbox is None:
+            raise exc
+        self.offline_reason = str(exc)
+
+    def _cached(self, serial: str) -> AssemblyState:
+        known = self._known.get(serial)
+        if known is None:
+            raise StoreUnavailable(
+                f"{self.offline_reason}; {serial} was not opened at this bench before the outage, "
+                "so its state is unknown here: scan its label again to start it offline, or wait"
+            )
+        return known
+
+    def _remember(self, state: AssemblyState) -> AssemblyState:
+        self._known[state.serial] = state
+        return state
