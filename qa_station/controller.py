@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 from grading.results import EndFaceResult
+from hardware.fixtures.base import FixtureError
 from hardware.focus import autofocus, focus_score
 from hardware.probes.base import Frame
 from qa_station.accounts import Accounts, Actor, AuthError
@@ -27,6 +28,7 @@ from qa_station.bench import Bench, open_bench
 from qa_station.catalog import Catalog, EndDefinition, Identified, load_catalog
 from qa_station.config import Calibration, StationConfig, load_config, save_config, with_calibration
 from qa_station.gate import AssemblyState, Gate, GateRefused, InspectionRecorded
+from qa_station.gate.gate import MIN_REASON
 from qa_station.gate.offline import FloorGate, ReplayReport
 from qa_station.paths import ensure_dir, station_paths
 from qa_station.record import AssemblyRecord, load_record
@@ -232,6 +234,10 @@ class StationController:
         with self.device_lock:
             if self.bench.simulated is not None:
                 self.bench.simulated.uncap(end)
+            try:  # a fixture unplugged mid-scan and plugged back in is opened again here
+                self.bench.fixture.open()
+            except FixtureError as exc:
+                raise ScanError(f"the fixture cannot be reached: {exc}") from None
             try:
                 scan = scan_end(
                     self.bench.probe,
@@ -295,11 +301,20 @@ class StationController:
         self, username: str, password: str, action: str, reason: str, end: str | None
     ) -> AssemblyState:
         """A supervisor signs in for one decision; the operator stays signed in."""
-        self._who()
+        operator = self._who()
         s = self._session()
         supervisor = self.accounts.login(username, password)
+        refusal = None
         if not supervisor.supervises:
-            raise AuthError(f"{username} is an {supervisor.role}: a supervisor must sign this")
+            refusal = f"{username} is an {supervisor.role}: a supervisor must sign this"
+        elif len((reason or "").strip()) < MIN_REASON:
+            refusal = "a supervisor's decision needs a reason (a few words at least)"
+        if refusal:  # a decision tried and refused is on the record, like any refusal
+            who = supervisor if not supervisor.supervises else operator
+            self.gate.record_refusal(s.serial, end, who, action, refusal)
+            if not supervisor.supervises:
+                raise AuthError(refusal)
+            raise GateRefused(refusal)
         if action == "override connect":
             state = self.gate.override_connect(s.serial, end, supervisor, reason)
             self._physically_release(end, "connected")

@@ -114,8 +114,15 @@ def next_serial(product: Product, store: Store, index: int) -> str:
         taken = s.execute(
             select(func.count(Assembly.id)).where(Assembly.serial.like(prefix + "%"))
         ).scalar_one()
-    n = 900000 + taken + index + 1 if digits >= 6 else taken + index + 1
-    serial = f"{prefix}{n % 10**digits:0{digits}d}"
+        n = 900000 + taken + index + 1 if digits >= 6 else taken + index + 1
+        # Never a serial the store knows: the demo must not touch a real assembly's record.
+        for _ in range(10**digits):
+            serial = f"{prefix}{n % 10**digits:0{digits}d}"
+            if store.assembly_id(s, serial) is None:
+                break
+            n += 1
+        else:
+            raise ValueError(f"no free demo serial left in the {prefix}... range")
     if not product.serial_ok(serial):
         raise ValueError(f"demo serial {serial} does not fit {product.serial_pattern}")
     return serial

@@ -147,6 +147,23 @@ def ensure_station_key(keys_dir: Path, station_id: str = "bench-1") -> None:
             f"{keys_dir} holds {have} but not {missing}: put both there (your company CA's), "
             "or remove it to let the station make a self-signed pair"
         )
+    _keep_private(keys_dir, key_path)
+
+
+def _keep_private(keys_dir: Path, key_path: Path) -> None:
+    """The signing key is readable by its owner only (a key copied in is tightened)."""
+    import stat
+
+    try:
+        if stat.S_IMODE(key_path.stat().st_mode) & 0o077:
+            key_path.chmod(0o600)
+        if stat.S_IMODE(keys_dir.stat().st_mode) & 0o077:
+            keys_dir.chmod(0o700)
+    except OSError as exc:
+        raise SigningError(
+            f"{key_path} can be read by others and cannot be made private "
+            f"({exc.strerror or exc}): make it readable by the station's user only"
+        ) from None
 
 
 def station_identity(keys_dir: Path, station_id: str = "bench-1") -> StationIdentity:

@@ -89,9 +89,9 @@ class Gate:
         """Record an inspection whose frames are already on disk (a scan, or the outbox)."""
         with self.store.write() as w:
             a, aid, end_row = self._target(w, serial, end)
-            reason = rules.refuse_inspect(a, end)
-            if reason is None and end_row.rules != facts.rules:
-                reason = f"end {end} is graded against {end_row.rules}, not {facts.rules}"
+            reason = rules.refuse_inspect(a, end) or _not_as_registered(
+                w.session, aid, end_row, facts
+            )
             if reason:
                 _refused(w, aid, end, actor, "inspect", reason)
             else:
@@ -407,6 +407,39 @@ def registration(identified: Identified) -> dict[str, Any]:
     }
 
 
+def _not_as_registered(s, aid: int, end_row: End, facts: InspectionFacts) -> str | None:
+    """Why this grade is not of the end as registered: its connector and its rule table."""
+    result, label = facts.result, end_row.label
+    if result.connector != end_row.connector:
+        return (
+            f"end {label} is registered as {end_row.connector}, not {result.connector}: "
+            "grade it as the connector it is"
+        )
+    registered = _registered_end(s, aid, label)
+    sha = registered.get("rules_sha256")
+    if sha is None:  # registered before rule digests were recorded: the name decides
+        if result.rules != end_row.rules:
+            return f"end {label} is graded against {end_row.rules}, not {result.rules}"
+        return None
+    if result.rules not in (end_row.rules, registered.get("rules_name")):
+        return f"end {label} is graded against {end_row.rules}, not {result.rules}"
+    if result.rules_sha256 == sha:
+        return None
+    return (
+        f"end {label} is graded against {end_row.rules} as it was at registration (sha256 "
+        f"{sha[:12]}); that rule file has changed since (now {str(result.rules_sha256)[:12]}): "
+        "restore it, or a supervisor decides"
+    )
+
+
+def _registered_end(s, aid: int, label: str) -> dict[str, Any]:
+    payload = s.execute(
+        select(Event.payload).where(Event.assembly_id == aid, Event.kind == "assembly.registered")
+    ).scalar()
+    ends = json.loads(payload).get("ends", []) if payload else []
+    return next((e for e in ends if e.get("label") == label), {})
+
+
 def _product_doc(p: Product) -> dict[str, Any]:
     return {
         "id": p.id,
@@ -422,6 +455,9 @@ def _product_doc(p: Product) -> dict[str, Any]:
                 "fiber": e.fiber,
                 "gender": e.gender,
                 "rules": e.rules,
+                # The table itself, as it was: a rule file edited later grades nothing here.
+                "rules_name": (ruleset := e.ruleset()).name,
+                "rules_sha256": ruleset.sha256,
             }
             for e in p.ends
         ],

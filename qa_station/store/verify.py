@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
-from qa_station.store.chain import GENESIS, event_hash
+from qa_station.store.chain import GENESIS, digest, event_hash
 from qa_station.store.models import (
     Assembly,
     ChainHead,
@@ -21,6 +21,7 @@ from qa_station.store.models import (
     Image,
     Inspection,
     InspectionFiber,
+    Product,
 )
 from qa_station.store.records import cleaning_digest, inspection_digest
 from qa_station.store.store import Store
@@ -57,6 +58,7 @@ def verify(store: Store, batch: int = 2000) -> VerifyReport:
         last_id = 0
         inspected: dict[int, str] = {}
         cleaned: dict[int, str] = {}
+        registered: dict[int, dict] = {}
         for ev in s.execute(select(Event).order_by(Event.id)).scalars().yield_per(batch):
             report.events += 1
             last_id = ev.id
@@ -88,12 +90,15 @@ def verify(store: Store, batch: int = 2000) -> VerifyReport:
                 inspected[payload.get("inspection_id")] = payload.get("digest")
             elif ev.kind == "end.cleaned":
                 cleaned[payload.get("cleaning_id")] = payload.get("digest")
+            elif ev.kind == "assembly.registered" and ev.assembly_id is not None:
+                registered[ev.assembly_id] = payload
         head = s.get(ChainHead, 1)
         if head is None or head.last_hash != prev or head.last_event_id != last_id:
             report.problems.append(
                 f"the chain ends at event {last_id} but its head records event "
                 f"{head.last_event_id if head else '?'}: events were removed from the end"
             )
+        _check_registrations(s, registered, report, batch)
         fibres: dict[int, list[InspectionFiber]] = {}
         for f in s.execute(select(InspectionFiber)).scalars().yield_per(batch):
             fibres.setdefault(f.inspection_id, []).append(f)
@@ -117,3 +122,39 @@ def verify(store: Store, batch: int = 2000) -> VerifyReport:
             if problem:
                 report.problems.append(f"image {img.sha256[:12]} ({img.relpath}): {problem}")
     return report
+
+
+def _check_registrations(s, registered: dict[int, dict], report: VerifyReport, batch: int) -> None:
+    """Assemblies, their ends and products are what their registration events say."""
+    ends: dict[int, list[End]] = {}
+    for e in s.execute(select(End)).scalars().yield_per(batch):
+        ends.setdefault(e.assembly_id, []).append(e)
+    for a in s.execute(select(Assembly).order_by(Assembly.id)).scalars().yield_per(batch):
+        label = f"assembly {a.id} (serial {a.serial})"
+        p = registered.get(a.id)
+        if p is None:
+            report.problems.append(f"{label}: no event registers it (added outside the gate)")
+            continue
+        kept = (a.serial, a.product_id, a.part_number)
+        said = (p.get("serial"), p.get("product"), p.get("part_number"))
+        if kept != said:
+            report.problems.append(
+                f"{label}: was changed after it was registered (registered as serial "
+                f"{said[0]}, product {said[1]}, part number {said[2]})"
+            )
+        rows = sorted((e.label, e.connector, e.rules) for e in ends.get(a.id, []))
+        wanted = sorted((e["label"], e["connector"], e["rules"]) for e in p.get("ends", []))
+        if rows != wanted:
+            report.problems.append(
+                f"{label}: its ends were changed after it was registered "
+                f"(registered {wanted}, now {rows})"
+            )
+    for prod in s.execute(select(Product)).scalars():
+        try:
+            same = digest(json.loads(prod.definition)) == prod.sha256
+        except ValueError:
+            same = False
+        if not same:
+            report.problems.append(
+                f"product {prod.id}: its definition was changed after it was recorded"
+            )

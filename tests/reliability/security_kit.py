@@ -1,0 +1,88 @@
+"""A station in the test's own QA_STATION_HOME, with people and an end that failed.
+
+Shared by the security and device-fault tests of this folder. Failing and
+passing inspections are synthetic scans (``tests.qa_station.gate_kit.scan``)
+recorded through the real gate, so the rows and events are the ones a bench
+writes without a minute of scanning.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from qa_station.accounts import Accounts, Actor
+from qa_station.cli import main
+from qa_station.config import StationConfig
+from qa_station.controller import StationController
+from qa_station.store import Store
+from qa_station.store.models import Event
+from tests.qa_station.gate_kit import dirty, scan
+
+ADMIN = ("root", "Adm1n-Qx7-secret")
+OPERATOR = ("olga", "Olga-Zq9-secret")
+SUPERVISOR = ("sam", "Sam-Kv3-secret")
+AUDITOR = ("aud", "Aud-Wm5-secret")
+JUMPER = "LCD-0004242"  # LC duplex jumper: ends A1 A2 B1 B2, one fibre each
+TRUNK = "T12B-000321"  # MPO-12 trunk: ends A and B, 12 fibres
+# Device timeouts short enough for a test, long enough for a loaded machine.
+FAST = StationConfig(fixture_timeout_s=0.3, fixture_motion_timeout_s=0.2)
+
+
+@dataclass
+class People:
+    admin: Actor
+    operator: Actor
+    supervisor: Actor
+    auditor: Actor
+
+
+def add_people(accounts: Accounts) -> People:
+    admin = accounts.add(ADMIN[0], "admin", None, "Root Admin", ADMIN[1])
+    return People(
+        admin,
+        accounts.add(OPERATOR[0], "operator", admin, "Olga Operator", OPERATOR[1]),
+        accounts.add(SUPERVISOR[0], "supervisor", admin, "Sam Supervisor", SUPERVISOR[1]),
+        accounts.add(AUDITOR[0], "auditor", admin, "Ada Auditor", AUDITOR[1]),
+    )
+
+
+def controller(
+    fixture: str = "simulated",
+    config: StationConfig | None = FAST,
+    signed_in: tuple[str, str] | None = OPERATOR,
+) -> StationController:
+    """The station as the window opens it (simulated probe, not real time), people added
+    on a fresh store, ``signed_in`` signed in. ``config`` None: the station home's file."""
+    c = StationController.open(config=config, fixture=fixture, realtime=False)
+    if c.needs_first_admin():
+        add_people(c.accounts)
+    if signed_in:
+        c.login(*signed_in)
+    return c
+
+
+def fail_end(c: StationController, serial: str, end: str) -> None:
+    """Open ``serial`` at the bench and record a failing inspection of ``end``."""
+    c.open_serial(serial)
+    rec = c.gate.record_inspection(serial, end, scan(serial, end, dirty(1)), c.actor, "sim-400x")
+    assert rec.verdict == "fail"
+    c.refresh()
+
+
+def events(store: Store, serial: str | None = None) -> list[tuple[str, str | None, dict, str]]:
+    """(kind, end, payload, operator) of every event, or of one serial's."""
+    if serial is not None:
+        return [(e.kind, e.end, e.payload, e.operator) for e in store.history(serial)]
+    with store.read() as s:
+        rows = s.execute(select(Event).order_by(Event.id)).scalars().all()
+    return [(e.kind, e.end_label, json.loads(e.payload), e.operator) for e in rows]
+
+
+def qa(capsys, *args: str) -> tuple[int, str, str]:
+    """``qa-station ARGS`` in this process: exit status, stdout, stderr."""
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
