@@ -35,6 +35,7 @@ SMOOTH_UM = 0.35  # pre-smoothing matched to the smallest features graded
 MARGIN_UM = 8.0  # how far past the last fine zone the fine search looks
 PX_PER_SMALLEST = 8.0  # a zone's smallest failing size spans at least this many pixels
 SMEAR_UM = 1.5  # second look, smoothed this much, for faint but large residue
+MIN_COARSE_PX = 16  # the coarse search keeps at least this many pixels across its disc
 EDGE_BAND_UM = 15.0  # from the end of the fine scratch search to beyond the epoxy ring
 
 
@@ -146,6 +147,9 @@ class _Pass:
         y1 = min(h, math.ceil(c.cy + reach) + 1)
         roi = gray[y0:y1, x0:x1]
         clipped = None
+        # A rule that only counts huge features (a limit from 10 mm up) would shrink the
+        # disc to nothing; no coarser than leaves MIN_COARSE_PX pixels across it.
+        factor = max(1, min(factor, min(x1 - x0, y1 - y0) // MIN_COARSE_PX))
         if factor > 1:
             hh, ww = (y1 - y0) // factor, (x1 - x0) // factor
             roi = cv2.resize(

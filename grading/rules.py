@@ -21,6 +21,9 @@ BUILTIN_FOLDER = "rulesets"
 STRADDLE_MODES = ("stricter", "center")
 _RANGE_KEYS = ("from_um", "above_um", "to_um", "below_um")
 DEFAULT_MAX_BLUR_UM = 1.5
+# No size on an end face comes near 10 cm (an SC ferrule is 2.5 mm across): a larger
+# number is a typo, and numbers near 1e308 overflow the arithmetic behind the verdicts.
+MAX_UM = 100_000.0
 
 
 class RuleFileError(ValueError):
@@ -155,26 +158,33 @@ def load_rules(name_or_path: str | Path) -> RuleSet:
     if text_name in builtin_names_cached():
         return _builtin(text_name)
     path = Path(name_or_path)
-    if not path.is_file():
+    try:
+        found = path.is_file()
+    except OSError:  # a name too long for the file system, a loop of links...
+        found = False
+    if not found:
         known = ", ".join(builtin_names())
         raise RuleFileError(
-            f"rules {text_name!r}: neither a built-in rule set ({known}) nor a readable file"
+            f"rules {_clip(text_name)!r}: neither a built-in rule set ({known}) nor a readable file"
         )
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise RuleFileError(f"rules file {path}: cannot be read ({exc.strerror})") from None
+        raise RuleFileError(
+            f"rules file {shown(str(path))}: cannot be read ({exc.strerror or exc})"
+        ) from None
     return parse_rules(data, origin=str(path), source=str(path))
 
 
 def parse_rules(data: bytes, origin: str, source: str) -> RuleSet:
+    origin = shown(origin)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise RuleFileError(f"rules file {origin}: not UTF-8 text") from None
     try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
+        doc = toml_document(text)
+    except ValueError as exc:
         raise RuleFileError(f"rules file {origin}: not valid TOML ({exc})") from None
     v = _Validator(origin)
     v.keys(
@@ -204,8 +214,9 @@ def parse_rules(data: bytes, origin: str, source: str) -> RuleSet:
     names = [z.name for z in zones]
     # By default an MT ferrule is graded on the zones A and B the file defines.
     multi = doc.get("multi_fiber_zones", [n for n in ("A", "B") if n in names] or names)
-    if not isinstance(multi, list) or not all(isinstance(m, str) for m in multi):
-        v.fail("multi_fiber_zones", "an array of zone names")
+    if not isinstance(multi, list) or not multi or not all(isinstance(m, str) for m in multi):
+        # Empty would grade nothing on an MT ferrule, and nothing graded must never pass.
+        v.fail("multi_fiber_zones", f"a non-empty array of zone names; found {multi!r}")
     for m in multi:
         if m not in names:
             v.fail(
@@ -237,6 +248,23 @@ def parse_rules(data: bytes, origin: str, source: str) -> RuleSet:
     )
 
 
+def toml_document(text: str) -> dict[str, Any]:
+    """``tomllib.loads``, with every way it fails as a ValueError whose message is one line.
+
+    tomllib raises TOMLDecodeError for bad syntax, but a plain ValueError for an integer
+    of more than 4300 digits and RecursionError for arrays nested a thousand deep; the
+    station's TOML readers (rules, station config, catalog) all read through here.
+    """
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(shown(str(exc))) from None
+    except ValueError:
+        raise ValueError("a number too long to read") from None
+    except RecursionError:
+        raise ValueError("arrays or tables nested too deeply") from None
+
+
 def _check_zone_order(v: _Validator, zones: tuple[Zone, ...]) -> None:
     seen: set[str] = set()
     previous_outer = 0.0
@@ -262,7 +290,7 @@ class _Validator:
         self.origin = origin
 
     def fail(self, key: str, expected: str) -> None:
-        raise RuleFileError(f"rules file {self.origin}: key '{key}': expected {expected}")
+        raise RuleFileError(f"rules file {self.origin}: key '{shown(key)}': expected {expected}")
 
     def keys(self, table: Any, where: str, required: set[str], optional: set[str]) -> None:
         if not isinstance(table, dict):
@@ -271,7 +299,7 @@ class _Validator:
             if k not in required | optional:
                 allowed = ", ".join(sorted(required | optional))
                 raise RuleFileError(
-                    f"rules file {self.origin}: key '{_join(where, k)}': unknown key; "
+                    f"rules file {self.origin}: key '{shown(_join(where, k))}': unknown key; "
                     f"expected one of {allowed}"
                 )
         for k in sorted(required):
@@ -282,8 +310,9 @@ class _Validator:
         if key not in table and default is not None:
             return default
         value = table.get(key)
-        if not isinstance(value, str) or not value.strip():
-            self.fail(_join(where, key), f"a non-empty string; found {value!r}")
+        # Names and labels are printed in verdicts and on certificates: one line each.
+        if not isinstance(value, str) or not value.strip() or not value.isprintable():
+            self.fail(_join(where, key), f"a non-empty string on one line; found {value!r}")
         return value
 
     def integer(self, table: dict, key: str, where: str, minimum: int = 0) -> int:
@@ -305,12 +334,15 @@ class _Validator:
             return default
         value = table.get(key)
         ok = isinstance(value, int | float) and not isinstance(value, bool)
-        ok = ok and math.isfinite(value)
+        ok = ok and finite(value) and value <= MAX_UM
         ok = ok and (minimum is None or value >= minimum) and (not positive or value > 0)
         if not ok:
             bound = "> 0" if positive else f">= {_num(minimum)}" if minimum is not None else ""
             self.fail(
-                _join(where, key), f"a finite number {bound}; found {value!r}".replace("  ", " ")
+                _join(where, key),
+                f"a finite number {bound} and at most {_num(MAX_UM)}; found {value!r}".replace(
+                    "  ", " "
+                ),
             )
         return float(value)
 
@@ -354,3 +386,20 @@ class _Validator:
 
 def _join(where: str, key: str) -> str:
     return f"{where}.{key}" if where else key
+
+
+def finite(value: float) -> bool:
+    """A number a float can hold: TOML integers have no size limit, floats do."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an integer beyond 1.8e308
+        return False
+
+
+def shown(text: str) -> str:
+    """Text from a file or a caller as it can be shown on one line: unprintables escaped."""
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
+def _clip(text: str, limit: int = 200) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"

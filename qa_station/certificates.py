@@ -35,9 +35,7 @@ import datetime as dt
 import hashlib
 import json
 import os
-import re
 import tempfile
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,8 +45,9 @@ from sqlalchemy import select
 
 from grading.geometry import connector
 from grading.rules import RuleFileError, load_rules
+from qa_station import paths
 from qa_station.config import StationConfig, tip_for
-from qa_station.paths import station_paths
+from qa_station.paths import safe_name, station_paths
 from qa_station.record import AssemblyRecord, EndRecord, RecordError, load_record
 from qa_station.store import Store, StoreError
 from qa_station.store.chain import event_hash
@@ -72,8 +71,6 @@ from reports.model import (
 EVENT_ISSUED = "certificate.issued"
 # Events that may follow a certificate without changing what it certifies.
 NEUTRAL_AFTER = frozenset({EVENT_ISSUED, "gate.refused"})
-SAFE_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
-MAX_NAME = 80
 
 
 class CertificateError(Exception):
@@ -91,30 +88,12 @@ class VerifyUsageError(Exception):
 # -- names -----------------------------------------------------------------------------------
 
 
-def safe_name(serial: str) -> str:
-    """A file-name part from a serial: only [A-Za-z0-9._-], never '..', never empty or hidden.
-
-    A serial that had to be changed gets a short hash of the original appended, so two
-    serials that clean up alike (``A/B`` and ``A_B``) still get different names.
-    """
-    ascii_ = unicodedata.normalize("NFKD", serial).encode("ascii", "ignore").decode("ascii")
-    s = SAFE_CHARS.sub("_", ascii_)
-    s = re.sub(r"\.{2,}", "_", s).strip("._-")[:MAX_NAME].strip("._-")
-    if s != serial or not s:
-        tag = hashlib.sha256(serial.encode("utf-8")).hexdigest()[:8]
-        s = f"{s}-{tag}" if s else f"serial-{tag}"
-    return s
-
-
 def inside(folder: Path, name: str) -> Path:
-    """``folder/name``, refusing anything that would land outside ``folder``."""
-    if not name or "/" in name or "\\" in name or name in (".", "..") or "\x00" in name:
-        raise CertificateError(f"refusing the file name {name!r}")
-    base = folder.resolve()
-    target = (base / name).resolve()
-    if target.parent != base:
-        raise CertificateError(f"refusing to write {name!r} outside {base}")
-    return target
+    """``folder/name``, refusing anything that would land outside ``folder`` (paths.inside)."""
+    try:
+        return paths.inside(folder, name)
+    except paths.UnsafeName as exc:
+        raise CertificateError(str(exc)) from None
 
 
 def certificate_id(serial: str, record_hash: str, issued_us: int) -> str:
@@ -141,6 +120,8 @@ def output_path(out: Path | str | None, default_name: str) -> Path:
 
 
 def write_file(path: Path, data: bytes) -> None:
+    """Whole or not at all: a temp file in the same folder, flushed to disk, renamed over
+    ``path``; a full disk or a read-only folder leaves no half-written file behind."""
     try:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pdf")
         try:
@@ -153,8 +134,22 @@ def write_file(path: Path, data: bytes) -> None:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+        _fsync_dir(path.parent)  # the rename itself survives a power cut
     except OSError as exc:
         raise CertificateError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # a platform where folders cannot be opened
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 # -- from the record to the model --------------------------------------------------------------

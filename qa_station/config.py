@@ -12,10 +12,10 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from grading.rules import finite, shown, toml_document
 from qa_station.paths import StationPaths, ensure_dir, station_paths
 
 SOURCE_RE = {
@@ -23,6 +23,7 @@ SOURCE_RE = {
     "fixture": re.compile(r"^(simulated|emulator|serial:.+)$"),
     "scanner": re.compile(r"^(keyboard|serial:.+)$"),
 }
+MAX_BAUDRATE = 2**31 - 1  # what a serial port's speed setting can hold
 SIMULATED_PROBE_ID = "sim-400x"
 SIMULATED_UM_PER_PX = 0.3125
 # Sharpness differs with what is in view: grainy MT plastic gives a higher focus
@@ -96,12 +97,14 @@ def load_config(paths: StationPaths | None = None) -> StationConfig:
 
 def parse_config(data: bytes, origin: Path) -> StationConfig:
     def fail(key: str, expected: str) -> None:
-        raise ConfigError(f"config file {origin}: key '{key}': expected {expected}")
+        raise ConfigError(
+            f"config file {shown(str(origin))}: key '{shown(key)}': expected {expected}"
+        )
 
     try:
-        doc = tomllib.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"config file {origin}: not valid TOML ({exc})") from None
+        doc = toml_document(data.decode("utf-8"))
+    except ValueError as exc:  # UnicodeDecodeError is one
+        raise ConfigError(f"config file {shown(str(origin))}: not valid TOML ({exc})") from None
     tables = {"station", "probe", "fixture", "scanner", "store", "calibrations"}
     for k in doc:
         if k not in tables:
@@ -180,8 +183,8 @@ def _str(t, key, where, default, fail):
 
 def _int(t, key, where, default, fail):
     v = t.get(key, default)
-    if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
-        fail(where, "a positive integer")
+    if isinstance(v, bool) or not isinstance(v, int) or not 0 < v <= MAX_BAUDRATE:
+        fail(where, f"a positive integer (at most {MAX_BAUDRATE})")
     return v
 
 
@@ -190,14 +193,16 @@ def _pos(t, key, where, default, fail, allow_zero=False):
     ok = (
         isinstance(v, int | float) and not isinstance(v, bool) and (v >= 0 if allow_zero else v > 0)
     )
-    if v is None or not ok:
+    # A timeout or a scale must be a real number: inf would wait forever, and an integer
+    # beyond 1.8e308 has no float at all.
+    if v is None or not ok or not finite(v):
         fail(where, "a positive number")
     return float(v)
 
 
 def _source(t, kind, default, fail):
     v = t.get("source", default)
-    if not isinstance(v, str) or not SOURCE_RE[kind].match(v):
+    if not isinstance(v, str) or not SOURCE_RE[kind].fullmatch(v):
         forms = {
             "probe": "simulated, uvc:INDEX|PATH or replay:PATH",
             "fixture": "simulated, emulator or serial:PORT",

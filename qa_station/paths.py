@@ -7,7 +7,10 @@ Without it, the platform's user folders are used (platformdirs).
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,3 +73,44 @@ def ensure_dir(path: Path, private: bool = False) -> Path:
     if private:
         path.chmod(0o700)
     return path
+
+
+# -- names from data ------------------------------------------------------------------------
+# Serials, product ids, lot names come from labels and catalog files: never file paths.
+# Every file name the station builds from them goes through safe_name, and every file it
+# writes into a folder through inside.
+
+SAFE_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
+MAX_NAME = 80
+
+
+class UnsafeName(ValueError):
+    """A file name that is not one plain name inside its folder."""
+
+
+def safe_name(text: str) -> str:
+    """A file-name part from a serial, a product id...: only [A-Za-z0-9._-], never '..',
+    never empty or hidden, at most MAX_NAME characters plus a tag.
+
+    A text that had to be changed gets a short hash of the original appended, so two
+    texts that clean up alike (``A/B`` and ``A_B``) still get different names.
+    """
+    ascii_ = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    s = SAFE_CHARS.sub("_", ascii_)
+    s = re.sub(r"\.{2,}", "_", s).strip("._-")[:MAX_NAME].strip("._-")
+    if s != text or not s:
+        tag = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+        s = f"{s}-{tag}" if s else f"name-{tag}"
+    return s
+
+
+def inside(folder: Path, name: str) -> Path:
+    """``folder/name`` resolved, refusing a name that would land anywhere but in ``folder``
+    (separators, '.', '..', NUL, a link that points out)."""
+    if not name or "/" in name or "\\" in name or name in (".", "..") or "\x00" in name:
+        raise UnsafeName(f"refusing the file name {name!r:.120}")
+    base = folder.resolve()
+    target = (base / name).resolve()
+    if target.parent != base:
+        raise UnsafeName(f"refusing to write {name!r:.120} outside {base}")
+    return target

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import fnmatch
 import re
-import tomllib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 from grading.geometry import CONNECTORS, ConnectorGeometry, connector
-from grading.rules import RuleFileError, RuleSet, load_rules
+from grading.rules import RuleFileError, RuleSet, finite, load_rules, shown, toml_document
 
 POLICIES = ("clean-if-fail", "always-clean")
 FIBERS = ("sm", "mm")
@@ -159,12 +158,14 @@ def load_catalog(extra: Path | None = None) -> Catalog:
 
 
 def parse_products(data: bytes, origin: str) -> list[Product]:
+    origin = shown(origin)
+
     def fail(key: str, expected: str) -> None:
-        raise CatalogError(f"catalog {origin}: key '{key}': expected {expected}")
+        raise CatalogError(f"catalog {origin}: key '{shown(key)}': expected {expected}")
 
     try:
-        doc = tomllib.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        doc = toml_document(data.decode("utf-8"))
+    except ValueError as exc:  # UnicodeDecodeError is one
         raise CatalogError(f"catalog {origin}: not valid TOML ({exc})") from None
     if doc.get("schema") != 1:
         fail("schema", f"1; found {doc.get('schema')!r}")
@@ -196,8 +197,10 @@ def parse_products(data: bytes, origin: str) -> list[Product]:
                 fail(f"{where}.{k}", "a non-empty string")
         try:
             re.compile(p["serial_pattern"])
-        except re.error as exc:
-            fail(f"{where}.serial_pattern", f"a regular expression ({exc})")
+        except (re.error, RecursionError, OverflowError) as exc:
+            # re raises OverflowError for a{99999999999}, RecursionError for deep nesting
+            why = str(exc) if isinstance(exc, re.error) else "too large or nested too deeply"
+            fail(f"{where}.serial_pattern", f"a regular expression ({shown(why)})")
         if re.fullmatch(p["serial_pattern"], p["serial_example"]) is None:
             fail(f"{where}.serial_example", "an example that matches serial_pattern")
         parts = p.get("part_numbers")
@@ -211,11 +214,19 @@ def parse_products(data: bytes, origin: str) -> list[Product]:
         if policy not in POLICIES:
             fail(f"{where}.policy", f"one of {', '.join(POLICIES)}; found {policy!r}")
         limit = p.get("exposure_limit_s", DEFAULT_EXPOSURE_LIMIT_S)
-        if isinstance(limit, bool) or not isinstance(limit, int | float) or not limit > 0:
+        if (
+            isinstance(limit, bool)
+            or not isinstance(limit, int | float)
+            or not limit > 0
+            or not finite(limit)
+        ):
             fail(f"{where}.exposure_limit_s", "a positive number of seconds")
         cycles = p.get("max_clean_cycles", DEFAULT_MAX_CLEAN_CYCLES)
         if isinstance(cycles, bool) or not isinstance(cycles, int) or cycles < 1:
             fail(f"{where}.max_clean_cycles", "an integer >= 1")
+        polarity = p.get("polarity")
+        if polarity is not None and (not isinstance(polarity, str) or not polarity.strip()):
+            fail(f"{where}.polarity", f"a polarity such as 'A', 'B' or 'C'; found {polarity!r}")
         ends = p.get("ends")
         if not isinstance(ends, list) or not ends:
             fail(f"{where}.ends", "a non-empty array of end tables")
@@ -232,7 +243,7 @@ def parse_products(data: bytes, origin: str) -> list[Product]:
                 serial_example=p["serial_example"],
                 ends=tuple(defs),
                 policy=policy,
-                polarity=p.get("polarity"),
+                polarity=polarity,
                 exposure_limit_s=float(limit),
                 max_clean_cycles=int(cycles),
             )
@@ -250,7 +261,7 @@ def _end(e, where: str, fail) -> EndDefinition:
     label = e.get("label")
     if not isinstance(label, str) or not re.fullmatch(r"[A-Za-z0-9_-]{1,16}", label):
         fail(f"{where}.label", "1-16 letters, digits, '-' or '_'")
-    if e.get("connector") not in CONNECTORS:
+    if not isinstance(e.get("connector"), str) or e["connector"] not in CONNECTORS:
         fail(f"{where}.connector", f"one of {', '.join(CONNECTORS)}; found {e.get('connector')!r}")
     if e.get("fiber") not in FIBERS:
         fail(f"{where}.fiber", f"one of {', '.join(FIBERS)}; found {e.get('fiber')!r}")

@@ -14,6 +14,7 @@ from grading import GradingUsageError, grade
 from grading.geometry import CONNECTORS
 from grading.grade import resolve
 from grading.results import ERROR, FAIL, EndFaceResult
+from grading.rules import shown
 
 EXIT_PASS, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
@@ -63,6 +64,7 @@ def _positive_float(text: str) -> float:
 
 
 def run(args: argparse.Namespace) -> int:
+    quiet_decoders()
     try:
         geometry, ruleset = resolve(args.connector, args.rules)
     except GradingUsageError as exc:
@@ -80,7 +82,21 @@ def run(args: argparse.Namespace) -> int:
     else:
         for r in results:
             sys.stdout.write(format_result(r))
+    for r in results:  # stdout keeps its form; each image that could not be judged, on stderr
+        if r.verdict == ERROR:
+            print(f"qa-station grade: error: {shown(str(r.image))}: {r.error}", file=sys.stderr)
     return exit_status(results)
+
+
+def quiet_decoders() -> None:
+    """Keep OpenCV's own log lines (C++ file names, internal asserts) off the terminal:
+    every image it cannot decode is already reported, in words, as that image's error."""
+    try:
+        from cv2.utils import logging as cv_logging
+
+        cv_logging.setLogLevel(cv_logging.LOG_LEVEL_SILENT)
+    except (ImportError, AttributeError):  # pragma: no cover - an OpenCV without it
+        pass
 
 
 def exit_status(results: list[EndFaceResult]) -> int:
@@ -93,7 +109,7 @@ def exit_status(results: list[EndFaceResult]) -> int:
 
 def format_result(r: EndFaceResult) -> str:
     """A readable block per image: verdict, scale, then one line per fibre."""
-    lines = [f"{r.image}: {r.verdict.upper()}"]
+    lines = [f"{shown(str(r.image))}: {r.verdict.upper()}"]  # a file name may hold a line break
     if r.um_per_px and r.scale_source:
         lines[0] += f"  ({r.connector}, {r.rules}, {r.um_per_px:.4g} um/px {r.scale_source})"
     else:

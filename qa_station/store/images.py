@@ -56,8 +56,8 @@ class ImageFolder:
         target = self.path(sha)
         h, w = image.shape[:2]
         stored = StoredImage(sha, self.relpath(sha), w, h, len(data))
-        if target.exists() and target.stat().st_size == len(data):
-            return stored
+        if self._holds(target, sha):
+            return stored  # the same frame again; a damaged copy is written afresh below
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".png")
@@ -76,6 +76,13 @@ class ImageFolder:
                 f"cannot write image {sha[:12]} under {self.root}: {exc.strerror or exc}"
             ) from None
         return stored
+
+    @staticmethod
+    def _holds(target: Path, sha256: str) -> bool:
+        try:
+            return target.is_file() and hashlib.sha256(target.read_bytes()).hexdigest() == sha256
+        except OSError:  # unreadable: try writing it again, which says what is wrong
+            return False
 
     def read(self, sha256: str) -> np.ndarray:
         data = self.read_bytes(sha256)
