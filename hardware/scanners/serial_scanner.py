@@ -165,7 +165,8 @@ class SerialBarcodeScanner:
                 f"({_preview(line)}); a code is at most {MAX_CODE_CHARS} characters"
             )
         code = line.decode("ascii")
-        log.debug("scanner on %s: %r", self._port, code)
+        # Never the code itself: a scanned badge signs someone in, and logs travel.
+        log.debug("scanner on %s: a %d-character code", self._port, len(code))
         return code
 
     def _require_open(self) -> Any:

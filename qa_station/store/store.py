@@ -243,6 +243,10 @@ class Store:
                 raise StoreUnavailable(
                     f"database {self.safe_url} unreachable: {_reason(exc)}"
                 ) from None
+            if isinstance(exc, OperationalError):  # disk full, I/O error: rolled back
+                raise StoreError(
+                    f"database {self.safe_url}: cannot write ({_reason(exc)}); nothing was recorded"
+                ) from None
             raise
 
     def assembly_id(self, session: Session, serial: str) -> int | None:
