@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -37,6 +38,7 @@ from qa_station.store.store import Replay, now_us
 
 T = TypeVar("T")
 
+KNOWN_SERIALS = 200  # serials remembered for going on offline (all of them while offline)
 HELD_ADVICE = (
     "this end reached its cleaning limit while the floor database is down: the escalation "
     "is decided when it is back; set the end aside"
@@ -76,7 +78,8 @@ class FloorGate:
         self.outbox = outbox
         self.clock = clock
         self.offline_reason: str | None = None
-        self._known: dict[str, AssemblyState] = {}
+        # The serials this bench worked lately, to go on with offline (most recent last).
+        self._known: OrderedDict[str, AssemblyState] = OrderedDict()
         self._lock = threading.RLock()
 
     @property
@@ -395,5 +398,10 @@ class FloorGate:
         return known
 
     def _remember(self, state: AssemblyState) -> AssemblyState:
+        if self.outbox is None:  # never offline: nothing to remember
+            return state
         self._known[state.serial] = state
+        self._known.move_to_end(state.serial)
+        while not self.offline and len(self._known) > KNOWN_SERIALS:  # a station runs for weeks
+            self._known.popitem(last=False)
         return state

@@ -1,0 +1,42 @@
+"""What the offline-capable gate remembers of serials: enough to go on offline, bounded."""
+
+from __future__ import annotations
+
+from qa_station.gate.offline import KNOWN_SERIALS, FloorGate
+from qa_station.gate.state import AssemblyState
+from qa_station.store.outbox import Outbox
+from tests.qa_station.gate_kit import make_kit
+
+
+def states(n: int) -> list[AssemblyState]:
+    return [AssemblyState(serial=f"T12B-{i:06d}", product_id="p") for i in range(n)]
+
+
+def test_a_bench_without_an_outbox_remembers_nothing(tmp_path):
+    kit = make_kit(tmp_path)
+    try:
+        gate = FloorGate(kit.gate, None)
+        for s in states(10):
+            gate._remember(s)
+        assert not gate._known
+    finally:
+        kit.store.close()
+
+
+def test_online_the_memory_is_bounded_offline_nothing_is_forgotten(tmp_path):
+    kit = make_kit(tmp_path)
+    outbox = Outbox(tmp_path / "outbox.sqlite3", "bench-t")
+    try:
+        gate = FloorGate(kit.gate, outbox)
+        many = states(KNOWN_SERIALS + 50)
+        for s in many:
+            gate._remember(s)
+        assert len(gate._known) == KNOWN_SERIALS
+        assert next(iter(gate._known)) == many[50].serial  # the oldest went first
+        gate.offline_reason = "database down"
+        for s in states(KNOWN_SERIALS + 80)[-30:]:
+            gate._remember(s)
+        assert len(gate._known) > KNOWN_SERIALS  # a serial worked offline is never dropped
+    finally:
+        outbox.close()
+        kit.store.close()
