@@ -34,8 +34,6 @@ import base64
 import datetime as dt
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,7 +45,7 @@ from grading.geometry import connector
 from grading.rules import RuleFileError, load_rules
 from qa_station import paths
 from qa_station.config import StationConfig, tip_for
-from qa_station.paths import safe_name, station_paths
+from qa_station.paths import safe_name, station_paths, write_whole
 from qa_station.record import AssemblyRecord, EndRecord, RecordError, load_record
 from qa_station.store import Store, StoreError
 from qa_station.store.chain import event_hash
@@ -120,36 +118,11 @@ def output_path(out: Path | str | None, default_name: str) -> Path:
 
 
 def write_file(path: Path, data: bytes) -> None:
-    """Whole or not at all: a temp file in the same folder, flushed to disk, renamed over
-    ``path``; a full disk or a read-only folder leaves no half-written file behind."""
+    """Whole or not at all: a full disk or a read-only folder leaves no half-written PDF."""
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pdf")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        _fsync_dir(path.parent)  # the rename itself survives a power cut
+        write_whole(path, data, 0o644)
     except OSError as exc:
         raise CertificateError(f"cannot write {path}: {exc.strerror or exc}") from None
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:  # a platform where folders cannot be opened
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 # -- from the record to the model --------------------------------------------------------------

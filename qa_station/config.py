@@ -9,14 +9,12 @@ the old file, never half a new one.
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from grading.rules import finite, shown, toml_document
-from qa_station.paths import StationPaths, ensure_dir, station_paths
+from qa_station.paths import StationPaths, ensure_dir, station_paths, write_whole
 
 SOURCE_RE = {
     "probe": re.compile(r"^(simulated|uvc:.+|replay:.+)$"),
@@ -237,33 +235,33 @@ def render_config(config: StationConfig) -> str:
         "# Devices are opened at start: a change here takes effect at the next start.",
         "",
         "[station]",
-        f"id = {_toml_str(config.station_id)}",
+        f"id = {toml_str(config.station_id)}",
         "",
         "[probe]",
-        f"source = {_toml_str(config.probe)}",
-        f"id = {_toml_str(config.probe_id)}",
+        f"source = {toml_str(config.probe)}",
+        f"id = {toml_str(config.probe_id)}",
         "",
         "[fixture]",
-        f"source = {_toml_str(config.fixture)}",
+        f"source = {toml_str(config.fixture)}",
         f"baudrate = {_toml_int(config.fixture_baudrate)}",
         f"timeout_s = {_toml_float(config.fixture_timeout_s)}",
         f"motion_timeout_s = {_toml_float(config.fixture_motion_timeout_s)}",
         "",
         "[scanner]",
-        f"source = {_toml_str(config.scanner)}",
+        f"source = {toml_str(config.scanner)}",
         "",
         "[store]",
-        f"url = {_toml_str(config.store_url)}",
+        f"url = {toml_str(config.store_url)}",
     ]
     for c in config.calibrations:
         lines += [
             "",
             "[[calibrations]]",
-            f"probe = {_toml_str(c.probe)}",
-            f"tip = {_toml_str(c.tip)}",
+            f"probe = {toml_str(c.probe)}",
+            f"tip = {toml_str(c.tip)}",
             f"um_per_px = {_toml_float(c.um_per_px)}",
             f"min_focus_score = {_toml_float(c.min_focus_score)}",
-            f"date = {_toml_str(c.date)}",
+            f"date = {toml_str(c.date)}",
         ]
     return "\n".join(lines) + "\n"
 
@@ -279,48 +277,21 @@ def save_config(config: StationConfig, paths: StationPaths | None = None) -> Pat
     target = (paths or station_paths()).config_file
     text = render_config(config)
     parse_config(text.encode("utf-8"), target)  # raises ConfigError naming the key at fault
-    tmp = None
     try:
-        folder = ensure_dir(target.parent)
+        ensure_dir(target.parent)
         try:
             mode = target.stat().st_mode & 0o777
         except FileNotFoundError:
             mode = 0o600
-        fd, name = tempfile.mkstemp(prefix=".station-", suffix=".toml.tmp", dir=folder)
-        tmp = Path(name)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        tmp.chmod(mode)
-        os.replace(tmp, target)
-        tmp = None
-        _fsync_dir(folder)
+        write_whole(target, text.encode("utf-8"), mode)
     except OSError as exc:
         raise ConfigError(
             f"config file {target}: cannot be written ({exc.strerror or exc})"
         ) from None
-    finally:
-        if tmp is not None:
-            tmp.unlink(missing_ok=True)
     return target
 
 
-def _fsync_dir(folder: Path) -> None:
-    """Make the rename itself durable (POSIX); a no-op where folders cannot be opened."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-_TOML_ESCAPES = {
+TOML_ESCAPES = {
     '"': '\\"',
     "\\": "\\\\",
     "\b": "\\b",
@@ -331,12 +302,12 @@ _TOML_ESCAPES = {
 }
 
 
-def _toml_str(value: str) -> str:
+def toml_str(value: str) -> str:
     """A TOML basic string: quotes, backslashes and control characters escaped."""
     out = []
     for ch in value:
-        if ch in _TOML_ESCAPES:
-            out.append(_TOML_ESCAPES[ch])
+        if ch in TOML_ESCAPES:
+            out.append(TOML_ESCAPES[ch])
         elif ord(ch) < 0x20 or ord(ch) == 0x7F:
             out.append(f"\\u{ord(ch):04X}")
         else:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import tempfile
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,3 +115,37 @@ def inside(folder: Path, name: str) -> Path:
     if target.parent != base:
         raise UnsafeName(f"refusing to write {name!r:.120} outside {base}")
     return target
+
+
+def write_whole(path: Path, data: bytes, mode: int | None = None) -> None:
+    """Whole or not at all: a temp file in the same folder, flushed to disk, renamed over
+    ``path``, the folder synced; a full disk or a blocked folder leaves nothing half-written.
+    ``mode``: the file's permissions (None keeps the temp file's owner-only 0600). Raises
+    OSError; callers say what failed in their own words."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        if mode is not None:
+            os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    fsync_dir(path.parent)
+
+
+def fsync_dir(folder: Path) -> None:
+    """Make a rename durable (POSIX); a no-op where folders cannot be opened."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

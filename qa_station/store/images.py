@@ -8,14 +8,14 @@ file but never a row without its image. Frames are kept lossless (PNG).
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
+
+from qa_station.paths import write_whole
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
@@ -60,17 +60,7 @@ class ImageFolder:
             return stored  # the same frame again; a damaged copy is written afresh below
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".png")
-            try:
-                with os.fdopen(fd, "wb") as f:
-                    f.write(data)
-                    f.flush()
-                    os.fsync(f.fileno())
-                os.replace(tmp, target)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
-            _fsync_dir(target.parent)
+            write_whole(target, data)
         except OSError as exc:
             raise ImageStoreError(
                 f"cannot write image {sha[:12]} under {self.root}: {exc.strerror or exc}"
@@ -113,16 +103,3 @@ class ImageFolder:
         if actual != sha256:
             return f"contents changed (now hashes to {actual[:12]})"
         return None
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

@@ -26,12 +26,12 @@ from sqlalchemy.pool import NullPool
 from grading.results import FiberResult
 from grading.rules import load_rules
 from hardware.probes.base import Frame
+from qa_station import paths as paths_module
 from qa_station.accounts import Accounts
 from qa_station.catalog import load_catalog
 from qa_station.gate import Gate
 from qa_station.scan import ScanResult
 from qa_station.store import Store
-from qa_station.store import images as images_module
 from qa_station.store.chain import GENESIS, canonical, event_hash
 from qa_station.store.images import ImageStoreError
 from qa_station.store.models import Base
@@ -383,7 +383,7 @@ def make_read_only(folder, monkeypatch) -> None:
     def refuse(*args, **kwargs):
         raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
 
-    monkeypatch.setattr(images_module, "tempfile", SimpleNamespace(mkstemp=refuse))
+    monkeypatch.setattr(paths_module, "tempfile", SimpleNamespace(mkstemp=refuse))
 
 
 def test_a_read_only_image_folder_fails_the_write_and_commits_nothing(store, tmp_path, monkeypatch):

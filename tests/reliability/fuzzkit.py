@@ -17,6 +17,8 @@ from typing import Any
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
+from qa_station.config import toml_str
+
 # The autouse ``station_home`` fixture (tests/conftest.py) is function-scoped; the station
 # home it makes is the same for every example of one test, which is all these tests need.
 SUPPRESS = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
@@ -78,7 +80,7 @@ def dumps(doc: dict[str, Any]) -> str:
 
 
 def _key(k: str) -> str:
-    return _string(k)
+    return toml_str(k)
 
 
 def _value(v: Any) -> str:
@@ -93,7 +95,7 @@ def _value(v: Any) -> str:
             return "inf" if v > 0 else "-inf"
         return repr(v)
     if isinstance(v, str):
-        return _string(v)
+        return toml_str(v)
     if isinstance(v, dt.datetime | dt.date | dt.time):
         return v.isoformat()
     if isinstance(v, list):
@@ -101,29 +103,6 @@ def _value(v: Any) -> str:
     if isinstance(v, dict):
         return "{" + ", ".join(f"{_key(k)} = {_value(x)}" for k, x in v.items()) + "}"
     raise TypeError(f"not a TOML value: {v!r}")
-
-
-_ESCAPES = {
-    '"': '\\"',
-    "\\": "\\\\",
-    "\b": "\\b",
-    "\t": "\\t",
-    "\n": "\\n",
-    "\f": "\\f",
-    "\r": "\\r",
-}
-
-
-def _string(s: str) -> str:
-    out = []
-    for ch in s:
-        if ch in _ESCAPES:
-            out.append(_ESCAPES[ch])
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
-            out.append(f"\\u{ord(ch):04X}")
-        else:
-            out.append(ch)
-    return '"' + "".join(out) + '"'
 
 
 # -- structured mutations ------------------------------------------------------------------------
