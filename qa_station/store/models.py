@@ -94,6 +94,7 @@ class Image(Base):
 
 class Inspection(Base):
     __tablename__ = "inspections"
+    __table_args__ = (Index("ix_inspections_created_us", "created_us"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     assembly_id: Mapped[int] = mapped_column(ForeignKey("assemblies.id"), index=True)
     end_id: Mapped[int] = mapped_column(ForeignKey("ends.id"), index=True)
@@ -137,7 +138,10 @@ class Cleaning(Base):
 
 class Event(Base):
     __tablename__ = "events"
-    __table_args__ = (Index("ix_events_assembly_id_id", "assembly_id", "id"),)
+    __table_args__ = (
+        Index("ix_events_assembly_id_id", "assembly_id", "id"),
+        Index("ix_events_kind_created_us", "kind", "created_us"),
+    )
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     assembly_id: Mapped[int | None] = mapped_column(ForeignKey("assemblies.id"))
     end_label: Mapped[str | None] = mapped_column(String(16))

@@ -149,7 +149,13 @@ def test_migrations_build_every_table_of_the_models_and_run_again(store_url, tmp
             for name, table in Base.metadata.tables.items():
                 columns = {c["name"] for c in insp.get_columns(name)}
                 assert columns == {c.name for c in table.columns}, name
-            assert "ix_events_assembly_id_id" in {i["name"] for i in insp.get_indexes("events")}
+            assert {"ix_events_assembly_id_id", "ix_events_kind_created_us"} <= {
+                i["name"] for i in insp.get_indexes("events")
+            }
+            # Statistics ask by period: months of inspections must not be scanned whole.
+            assert "ix_inspections_created_us" in {
+                i["name"] for i in insp.get_indexes("inspections")
+            }
             # The migrations build exactly what models.py declares (no drift between the two).
             assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
 
