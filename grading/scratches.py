@@ -243,7 +243,7 @@ def measure_line(
         return None
     width = width_from_profile(area, peak, psf_px)
     t0, t1 = float(ts[i0]), float(ts[i1])
-    # A scratch is long for its width; anything stubbier is a blob seen along a line.
+    # A scratch is long for its width; anything shorter and wider is a blob seen along a line.
     if t1 - t0 < MIN_ASPECT * max(width, 1.0):
         return None
     start = (mid[0] + ux * t0, mid[1] + uy * t0)

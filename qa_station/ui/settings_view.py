@@ -330,7 +330,7 @@ class SettingsView(QtWidgets.QWidget):
         return h
 
     def _kinds_changed(self) -> None:
-        placeholders = {
+        field_hints = {
             ("probe", "uvc"): "camera index (0, 1 ...) or device path",
             ("probe", "replay"): "folder of images or a video file",
             ("fixture", "serial"): "serial port, e.g. /dev/ttyUSB0 or COM3",
@@ -341,7 +341,7 @@ class SettingsView(QtWidgets.QWidget):
             ("fixture", self.fixture_kind, self.fixture_arg),
             ("scanner", self.scanner_kind, self.scanner_arg),
         ):
-            hint = placeholders.get((name, kind.currentData()))
+            hint = field_hints.get((name, kind.currentData()))
             arg.setEnabled(hint is not None)
             arg.setPlaceholderText(hint or "")
         simulated = self.probe_kind.currentData() == "simulated"
