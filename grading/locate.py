@@ -1,16 +1,21 @@
-"""Find every fibre fully inside the image and the image's scale.
+"""Find every fibre in the image, check that each really is one, and the image's scale.
 
-Two steps, each with a bounded cost whatever the image holds:
+One locator for every view: a single fibre at 400x, an MT fibre with its
+neighbours at the edges, a whole MT ferrule. Three steps, each with a bounded
+cost whatever the image holds:
 
-1. Candidates: bright discs found by a scale-normalised Laplacian of Gaussian
-   over a pyramid (one scale when the scale is known, a range otherwise). A
-   blob detector is not fooled by the grain of MT plastic or by scratches the
-   way edge-voting circle transforms are, and its cost does not grow with
-   clutter.
-2. Refinement: the cladding edge is sampled along rays from each candidate
-   centre; the strongest falling edge on each ray gives one point, and a
-   robust circle fit of those points gives the centre and diameter to a
-   fraction of a pixel, ignoring rays spoilt by chips or dirt on the edge.
+1. Candidates: discs brighter *or darker* than their surroundings, found by a
+   scale-normalised Laplacian of Gaussian over a pyramid (one scale when the
+   scale is known, a range otherwise). A fibre can be either: bright glass on
+   grey ceramic, or a dark disc on light zirconia under coaxial light.
+2. Refinement: the strongest edge on rays from each candidate centre, fitted
+   with a robust circle. Where the edge found is the outer side of the dark
+   adhesive ring, the glass edge just inside it is taken instead; where the
+   circle found is a core, the cladding round it is looked for outwards.
+3. Verification: a cladding is a closed edge all round (most rays agree to a
+   pixel), with a real step in brightness. A patch of ferrule, a glint or grain
+   is none of these and is dropped: "no fibre found" is an answer, a graded
+   patch of ferrule is not.
 """
 
 from __future__ import annotations
@@ -23,24 +28,37 @@ import cv2
 import numpy as np
 
 from grading.geometry import CLADDING_DIAMETER_UM, MT_PITCH_UM
+from grading.rays import BRIGHTER_INSIDE, DARKER_INSIDE, EdgeFit, fit_edge, sample_rays
 
 N_RAYS = 128
-MIN_SUPPORT = 0.5  # share of rays that must show the cladding edge
-MIN_RADIUS_PX = 8.0  # smaller claddings cannot be measured (> 7.8 um/px)
+COARSE_RAYS = 32
+MIN_SUPPORT = 0.8  # share of the rays in view on which the cladding edge lies on the circle
+PAIRED_SUPPORT = 0.7  # the same for a glass edge inside the adhesive ring's outer edge
+MIN_CONTRAST = 0.04  # brightness step at the cladding edge (full scale = 1)
+MIN_RADIUS_PX = 8.0  # smaller claddings cannot be measured
 WORK_RADIUS_PX = 4.0  # candidates are searched with the disc about this size
-MAX_CANDIDATES = 80
+MAX_CANDIDATES = 40
+PER_SCALE = 6  # strongest discs kept at each scale while the cladding size is unknown
+ALL_AT_ONE_SCALE = 150  # discs kept at the one known size: every fibre of any MT ferrule
 SCALE_STEP = 1.3
-PEAKS_PER_SCALE = 150
+ADHESIVE_RATIO = 0.78  # a glass edge this close inside a darker ring's outer edge is the cladding
+# Cores seen as discs: 125 um over a 9.2, 50, 62.5 um core, and unusual large cores.
+CORE_RATIOS = ((1.3, 3.0), (11.0, 16.0))
+ASPECT_LIMIT = 0.15  # pixels at most this far from square (analog video is about 7 %)
 
 
 @dataclass(frozen=True)
 class Circle:
+    """A located cladding, in image pixels."""
+
     cx: float
     cy: float
     r: float
-    support: float  # share of rays with a clear edge on the fitted circle
+    support: float  # share of rays in view with the edge on the fitted circle
     contrast: float  # brightness step at the edge, as a fraction of full scale
     blur_px: float  # sigma of the edge's spread (sharpness)
+    polarity: int = BRIGHTER_INSIDE  # glass brighter (1) or darker (-1) than outside it
+    aspect: float = 1.0  # vertical over horizontal radius, when measured
 
     @property
     def diameter(self) -> float:
@@ -54,10 +72,13 @@ class Location:
     um_per_px: float | None
     scale_source: str | None  # "given", "pitch" or "cladding"
     partial: int = 0  # fibres found that are cut by the image border
+    aspect: float = 1.0  # pixel shape measured from the claddings: vertical / horizontal
 
 
-def locate(image: np.ndarray, um_per_px: float | None = None) -> Location:
-    """Locate claddings in a float32 image in [0, 1]."""
+def locate(
+    image: np.ndarray, um_per_px: float | None = None, measure_aspect: bool = False
+) -> Location:
+    """Locate claddings in a float32 image in [0, 1] (square pixels unless ``measure_aspect``)."""
     h, w = image.shape
     if um_per_px is not None:
         r0 = CLADDING_DIAMETER_UM / 2.0 / um_per_px
@@ -69,29 +90,21 @@ def locate(image: np.ndarray, um_per_px: float | None = None) -> Location:
         while r <= r_max:
             radii.append(r)
             r *= SCALE_STEP
-    candidates = _blob_candidates(image, radii)
-    circles: list[Circle] = []
-    for cx, cy, r in candidates:
-        # Claddings never overlap: nothing inside a found one can be another.
-        if any(
-            math.hypot(cx - o.cx, cy - o.cy) < o.r + 0.5 * r and o.r >= 0.8 * r for o in circles
-        ):
-            continue
-        # A coarse look with few rays rejects most stray candidates cheaply.
-        if refine(image, cx, cy, r, window=(0.72, 1.4), n_rays=24) is None:
-            continue
-        c = refine(image, cx, cy, r, window=(0.72, 1.4))
-        if c is None:
-            continue
-        c = refine(image, c.cx, c.cy, c.r, window=(0.92, 1.08)) or c
-        if um_per_px is not None and not 0.75 < c.r / radii[0] < 1.33:
-            continue
-        if any(math.hypot(c.cx - o.cx, c.cy - o.cy) < 0.6 * max(c.r, o.r) for o in circles):
-            continue
-        circles.append(c)
-    circles = _consistent(circles, known=um_per_px is not None)
+    if um_per_px is not None:
+        circles = _claddings(image, disc_candidates(image, radii, ALL_AT_ONE_SCALE), [], radii[0])
+    else:
+        circles = _consistent(
+            _claddings(image, disc_candidates(image, radii), [], None, measure_aspect)
+        )
+        if circles:
+            # Now that the cladding's size is known, every fibre of that size is looked for
+            # (an MT ferrule holds up to 72; the first look kept a few discs per size).
+            size = float(np.median([c.r for c in circles]))
+            more = disc_candidates(image, [size], ALL_AT_ONE_SCALE)
+            circles = _claddings(image, more, circles, size, measure_aspect)
     inside = [c for c in circles if _fully_inside(c, w, h)]
     partial = len(circles) - len(inside)
+    aspect = float(np.median([c.aspect for c in inside])) if inside else 1.0
     rows = _rows(inside)
     ordered = [inside[i] for row in rows for i in row]
     renumbered, k = [], 0
@@ -108,13 +121,189 @@ def locate(image: np.ndarray, um_per_px: float | None = None) -> Location:
         um_per_px=scale,
         scale_source=source,
         partial=partial,
+        aspect=aspect,
     )
+
+
+def _claddings(
+    image: np.ndarray,
+    candidates: list[tuple[float, float, float]],
+    found: list[Circle],
+    size_px: float | None,
+    ellipse: bool = False,
+) -> list[Circle]:
+    """``found`` plus the claddings round ``candidates`` (of about ``size_px`` when given)."""
+    circles = list(found)
+    for cx, cy, r in candidates:
+        # Nothing inside a cladding already found can be another one.
+        if any(math.hypot(cx - o.cx, cy - o.cy) < o.r * 1.05 for o in circles):
+            continue
+        c = find_cladding(image, cx, cy, r, ellipse=ellipse)
+        if c is None:
+            continue
+        if size_px is not None and not 0.75 < c.r / size_px < 1.33:
+            continue
+        if any(math.hypot(c.cx - o.cx, c.cy - o.cy) < max(c.r, o.r) for o in circles):
+            continue
+        circles.append(c)
+    return circles
+
+
+def find_cladding(
+    image: np.ndarray, cx: float, cy: float, r: float, ellipse: bool = False
+) -> Circle | None:
+    """The verified cladding round a candidate disc centre, or None.
+
+    ``ellipse``: the pixels' shape is unknown, so the cladding is fitted as an
+    axis-aligned ellipse (its aspect is the pixels' aspect).
+    """
+    coarse = _edge(image, cx, cy, r, (0.6, 1.45), COARSE_RAYS, ellipse=ellipse)
+    if coarse is None or coarse.support < 0.4:
+        return None
+    # The fibre's boundary: its strongest closed edge, either polarity.
+    boundary = _edge(image, coarse.cx, coarse.cy, coarse.r, (0.85, 1.15), ellipse=ellipse)
+    if boundary is None:
+        return None
+    boundary = _cladding_round_core(image, boundary, ellipse) or boundary
+    window = (0.95, 1.05)
+    boundary = _edge(*_at(image, boundary), window, polarity=boundary.polarity, ellipse=ellipse)
+    if boundary is None or boundary.support < 0.6 or abs(boundary.aspect - 1.0) > ASPECT_LIMIT:
+        return None
+    glass = _glass_edge(image, boundary, ellipse)
+    # Either the ring's outer edge is a clean closed circle, or the glass edge is
+    # one, concentric with the ring's (a chipped bevel can spoil the outer edge):
+    # two concentric closed edges are evidence enough at a lower share of rays.
+    if not (
+        verified(boundary)
+        or (glass is not boundary and verified(glass, MIN_CONTRAST / 2, PAIRED_SUPPORT))
+    ):
+        return None
+    return Circle(
+        cx=glass.cx,
+        cy=glass.cy,
+        r=glass.r,
+        support=boundary.support,
+        contrast=boundary.contrast,
+        blur_px=boundary.blur_px,
+        polarity=boundary.polarity,
+        aspect=glass.aspect,
+    )
+
+
+def _at(image: np.ndarray, fit: EdgeFit) -> tuple[np.ndarray, float, float, float]:
+    return image, fit.cx, fit.cy, fit.r
+
+
+def verified(
+    fit: EdgeFit, min_contrast: float = MIN_CONTRAST, min_support: float = MIN_SUPPORT
+) -> bool:
+    """A cladding edge: closed all round, on one circle to a pixel, with a real step."""
+    return (
+        fit.usable >= 0.5
+        and fit.support >= min_support
+        and fit.scatter_px <= max(1.0, 0.02 * fit.r)
+        and fit.contrast >= min_contrast
+        and fit.r >= MIN_RADIUS_PX * 0.9
+    )
+
+
+def refine(
+    image: np.ndarray,
+    cx: float,
+    cy: float,
+    r: float,
+    window: tuple[float, float],
+    n_rays: int = N_RAYS,
+) -> Circle | None:
+    """Fit the strongest circular edge (either polarity) near a guessed circle."""
+    fit = _edge(image, cx, cy, r, window, n_rays)
+    if fit is None or fit.support < 0.5:
+        return None
+    return Circle(fit.cx, fit.cy, fit.r, fit.support, fit.contrast, fit.blur_px, fit.polarity)
+
+
+def _edge(
+    image: np.ndarray,
+    cx: float,
+    cy: float,
+    r: float,
+    window: tuple[float, float],
+    n_rays: int = N_RAYS,
+    polarity: int | None = None,
+    ellipse: bool = False,
+) -> EdgeFit | None:
+    """The strongest closed edge between ``window`` times ``r`` from (cx, cy)."""
+    lo, hi = window
+    rays = sample_rays(image, cx, cy, r * lo, r * hi, n_rays, max_samples=64)
+    if polarity is None:
+        fits = [fit_edge(rays, p, ellipse=ellipse) for p in (BRIGHTER_INSIDE, DARKER_INSIDE)]
+        fits = [f for f in fits if f is not None and r * lo * 0.9 < f.r < r * hi * 1.1]
+        if not fits:
+            return None
+        return max(fits, key=lambda f: f.support * f.contrast)
+    fit = fit_edge(rays, polarity, ellipse=ellipse)
+    if fit is None or not r * lo * 0.9 < fit.r < r * hi * 1.1:
+        return None
+    return fit
+
+
+def _glass_edge(image: np.ndarray, boundary: EdgeFit, ellipse: bool = False) -> EdgeFit:
+    """The cladding's own edge when the boundary found is the outer side of the adhesive ring.
+
+    Glass, then a thin ring of adhesive darker than both, then ferrule: the glass
+    edge falls, the ring's outer edge rises. When the rise is the stronger (a
+    dark fibre on light zirconia, or ferrule brighter than glass), it is what
+    the boundary fit found; the falling edge just inside it is the cladding.
+    """
+    if boundary.polarity != DARKER_INSIDE:
+        return boundary
+    window = (ADHESIVE_RATIO, 0.995)
+    inner = _edge(*_at(image, boundary), window, polarity=BRIGHTER_INSIDE, ellipse=ellipse)
+    if inner is None or inner.r >= boundary.r - max(1.0, 2.0 * boundary.blur_px):
+        return boundary
+    # Refit it alone, in a window that stops short of the ring's outer edge.
+    gap = (boundary.r - inner.r) / inner.r
+    window = (1.0 - gap / 2.0, 1.0 + gap / 2.0)
+    inner = _edge(*_at(image, inner), window, polarity=BRIGHTER_INSIDE, ellipse=ellipse)
+    if (
+        inner is not None
+        and inner.support >= 0.6
+        and inner.scatter_px <= max(1.0, 0.02 * inner.r)
+        and inner.contrast >= MIN_CONTRAST / 2
+        and math.hypot(inner.cx - boundary.cx, inner.cy - boundary.cy) <= max(1.5, 0.02 * inner.r)
+    ):
+        return inner
+    return boundary
+
+
+def _cladding_round_core(image: np.ndarray, fit: EdgeFit, ellipse: bool = False) -> EdgeFit | None:
+    """The cladding when ``fit`` is a core seen as a disc of its own, else None.
+
+    A multimode core (50 or 62.5 um), an unusual large core, or a single-mode
+    core lit brightly is a closed circle too, and often the most visible one.
+    A closed edge concentric with it at a cladding-to-core ratio says which it is.
+    """
+    h, w = image.shape
+    reach = math.hypot(max(fit.cx, w - fit.cx), max(fit.cy, h - fit.cy))
+    for lo, hi in CORE_RATIOS:
+        if fit.r * lo * 1.2 > reach:
+            break
+        outer = _edge(image, fit.cx, fit.cy, fit.r, (lo, hi), n_rays=64)
+        if outer is None or outer.usable < 0.5 or outer.support < MIN_SUPPORT:
+            continue
+        if math.hypot(outer.cx - fit.cx, outer.cy - fit.cy) > max(2.0, 0.03 * outer.r):
+            continue
+        refined = _edge(*_at(image, outer), (0.9, 1.1), ellipse=ellipse)
+        if refined is None or not verified(refined):
+            continue
+        return refined
+    return None
 
 
 def estimate_scale(
     fibers: list[Circle], rows: tuple[tuple[int, ...], ...]
 ) -> tuple[float | None, str | None]:
-    """um/px from the 250 um pitch where a row shows it, else from the 125 um cladding."""
+    """um/px (horizontal) from the 250 um pitch where a row shows it, else from the cladding."""
     if not fibers:
         return None, None
     d_px = float(np.median([f.diameter for f in fibers]))
@@ -135,8 +324,14 @@ def estimate_scale(
     return from_cladding, "cladding"
 
 
-def _blob_candidates(image: np.ndarray, radii: list[float]) -> list[tuple[float, float, float]]:
-    """Centres of bright discs, strongest first, one per disc."""
+def disc_candidates(
+    image: np.ndarray, radii: list[float], per_scale: int = PER_SCALE
+) -> list[tuple[float, float, float]]:
+    """Centres of discs brighter or darker than their surroundings, strongest first.
+
+    At each scale, at most ``per_scale`` discs whose response is at least a third
+    of the strongest at that scale (grain makes many weak ones).
+    """
     h, w = image.shape
     found: list[tuple[float, float, float, float]] = []
     pyramid: dict[int, np.ndarray] = {1: image}
@@ -154,166 +349,46 @@ def _blob_candidates(image: np.ndarray, radii: list[float]) -> list[tuple[float,
         rw = r / f
         sigma = rw / math.sqrt(2.0)
         blurred = cv2.GaussianBlur(work, (0, 0), sigma)
-        log = cv2.Laplacian(blurred, cv2.CV_32F, ksize=1) * np.float32(-(sigma**2))
-        # A bright disc of contrast C gives about 0.74 C at its centre.
-        peaks = (log >= cv2.dilate(log, np.ones((3, 3), np.uint8))) & (log > 0.05)
+        # A disc of contrast C gives about 0.74 |C| at its centre, either sign.
+        log = np.abs(cv2.Laplacian(blurred, cv2.CV_32F, ksize=1) * np.float32(sigma**2))
+        peaks = (log >= cv2.dilate(log, np.ones((3, 3), np.uint8))) & (log > 0.03)
         ys, xs = np.nonzero(peaks)
-        if len(ys) > PEAKS_PER_SCALE:  # grain makes many weak peaks; the discs are the strong ones
-            keep = np.argpartition(-log[ys, xs], PEAKS_PER_SCALE)[:PEAKS_PER_SCALE]
+        if len(ys):
+            strong = log[ys, xs] >= 0.3 * float(log[ys, xs].max())
+            ys, xs = ys[strong], xs[strong]
+        if len(ys) > per_scale:
+            keep = np.argpartition(-log[ys, xs], per_scale)[:per_scale]
             ys, xs = ys[keep], xs[keep]
         for y, x in zip(ys, xs, strict=True):
             cx, cy = (x + 0.5) * f - 0.5, (y + 0.5) * f - 0.5
             found.append((float(log[y, x]), cx, cy, r))
-    if not found:
-        return []
     found.sort(reverse=True)
-    strongest = found[0][0]
-    kept = np.empty((0, 3))
-    for resp, cx, cy, r in found:
-        if resp < 0.3 * strongest or len(kept) >= MAX_CANDIDATES:
+    kept: list[tuple[float, float, float]] = []
+    for _resp, cx, cy, r in found:
+        if len(kept) >= max(MAX_CANDIDATES, per_scale):
             break
-        if len(kept):
-            near = np.hypot(kept[:, 0] - cx, kept[:, 1] - cy) < 0.7 * np.maximum(kept[:, 2], r)
-            if near.any():
-                continue
-        kept = np.vstack([kept, (cx, cy, r)])
-    return [tuple(map(float, k)) for k in kept]
+        # The same disc seen at a neighbouring scale; a disc seen at a scale far off
+        # (the strongest response is not always at the disc's own size) is kept.
+        if any(
+            math.hypot(kx - cx, ky - cy) < 0.5 * min(kr, r) and max(kr, r) < 1.35 * min(kr, r)
+            for kx, ky, kr in kept
+        ):
+            continue
+        kept.append((cx, cy, r))
+    return kept
 
 
-def refine(
-    image: np.ndarray,
-    cx: float,
-    cy: float,
-    r: float,
-    window: tuple[float, float],
-    n_rays: int = N_RAYS,
-) -> Circle | None:
-    """Fit the cladding edge near a guessed circle; None when there is no clear edge."""
-    h, w = image.shape
-    lo, hi = window
-    step = max(0.25, r * (hi - lo) / 64.0)
-    radii = np.arange(r * lo, r * hi + step, step, dtype=np.float32)
-    if len(radii) < 8:
-        radii = np.linspace(r * lo, r * hi, 8, dtype=np.float32)
-        step = float(radii[1] - radii[0])
-    theta = np.linspace(0.0, 2.0 * math.pi, n_rays, endpoint=False, dtype=np.float32)
-    cos_t, sin_t = np.cos(theta)[:, None], np.sin(theta)[:, None]
-    map_x = (cx + radii[None, :] * cos_t).astype(np.float32)
-    map_y = (cy + radii[None, :] * sin_t).astype(np.float32)
-    prof = cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    # Smooth along each ray over about one pixel, then differentiate.
-    k = max(0.6, 1.0 / step)
-    prof = cv2.GaussianBlur(prof, (0, 0), sigmaX=k, sigmaY=0.01)
-    deriv = np.gradient(prof, step, axis=1)
-    valid_ray = (
-        (map_x.min(axis=1) >= 0)
-        & (map_x.max(axis=1) <= w - 1)
-        & (map_y.min(axis=1) >= 0)
-        & (map_y.max(axis=1) <= h - 1)
-    )
-    idx = np.argmin(deriv[:, 1:-1], axis=1) + 1
-    rows = np.arange(n_rays)
-    strength = -deriv[rows, idx]
-    valid_ray &= strength > 0
-    if valid_ray.sum() < n_rays * MIN_SUPPORT * 0.5:
-        return None
-    typical = float(np.median(strength[valid_ray]))
-    if typical <= 0:
-        return None
-    good = valid_ray & (strength > 0.4 * typical)
-    a, b, c = deriv[rows, idx - 1], deriv[rows, idx], deriv[rows, idx + 1]
-    denom = a - 2 * b + c
-    offset = np.where(np.abs(denom) > 1e-12, 0.5 * (a - c) / np.where(denom == 0, 1, denom), 0.0)
-    edge_r = radii[idx] + np.clip(offset, -0.5, 0.5) * step
-    px = cx + edge_r * cos_t[:, 0]
-    py = cy + edge_r * sin_t[:, 0]
-    keep = good.copy()
-    fit = None
-    for _ in range(3):
-        if keep.sum() < 6:
-            return None
-        fit = _fit_circle(px[keep], py[keep])
-        if fit is None:
-            return None
-        fx, fy, fr = fit
-        resid = np.hypot(px - fx, py - fy) - fr
-        mad = float(np.median(np.abs(resid[keep]))) * 1.4826
-        keep = good & (np.abs(resid) <= max(3.0 * mad, 0.75, 0.01 * fr))
-    fx, fy, fr = fit
-    support = float(keep.sum()) / n_rays
-    if support < MIN_SUPPORT or not (r * lo * 0.9 < fr < r * hi * 1.1):
-        return None
-    # Brightness step across the edge: inside minus outside, a few blur widths away.
-    blur = _edge_sigma(deriv[keep], idx[keep], step)
-    gap = round(max(3.0 * blur, 2.0) / step)
-    inner = prof[keep, np.clip(idx[keep] - gap, 0, prof.shape[1] - 1)]
-    outer = prof[keep, np.clip(idx[keep] + gap, 0, prof.shape[1] - 1)]
-    contrast = float(np.median(inner - outer))
-    if contrast <= 0.02:
-        return None
-    return Circle(cx=fx, cy=fy, r=fr, support=support, contrast=contrast, blur_px=blur)
-
-
-def _edge_sigma(deriv: np.ndarray, idx: np.ndarray, step: float) -> float:
-    """Spread of the edge from the inner half-width of the averaged gradient peak.
-
-    Only the inner flank is used: just outside the cladding a dark epoxy ring
-    ends in a rising edge that would widen the outer flank.
-    """
-    span = round(8.0 / step) + 2
-    n = len(idx)
-    cols = idx[:, None] + np.arange(-span, 1)[None, :]
-    ok = cols >= 0
-    vals = np.where(ok, deriv[np.arange(n)[:, None], np.clip(cols, 0, None)], np.nan)
-    counts = ok.sum(axis=0)
-    sums = -np.nansum(vals, axis=0)
-    mean = np.where(counts > 0, sums / np.maximum(counts, 1), 0.0)  # inner flank, peak last
-    peak = mean[-1]
-    if not np.isfinite(peak) or peak <= 0:
-        return 0.0
-    half = peak / 2.0
-    below = np.nonzero(mean[:-1] < half)[0]
-    if len(below) == 0:
-        return span * step / 1.1774
-    j = below[-1]
-    # Interpolate where the flank crosses half the peak.
-    y0, y1 = mean[j], mean[j + 1]
-    frac = (half - y0) / (y1 - y0) if y1 != y0 else 0.0
-    hwhm = (len(mean) - 1 - (j + frac)) * step
-    # The ray smoothing and the one-pixel sampling widen the peak a little.
-    smoothing = max(0.6, 1.0 / step) * step
-    sigma2 = (hwhm / 1.1774) ** 2 - smoothing**2 - 1.0 / 12.0
-    return float(math.sqrt(max(sigma2, 0.0)))
-
-
-def _fit_circle(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float] | None:
-    """Algebraic (Kasa) circle fit, centred for numerical stability."""
-    mx, my = float(x.mean()), float(y.mean())
-    u, v = x - mx, y - my
-    a = np.stack([u, v, np.ones_like(u)], axis=1)
-    rhs = -(u * u + v * v)
-    try:
-        sol, *_ = np.linalg.lstsq(a, rhs, rcond=None)
-    except np.linalg.LinAlgError:
-        return None
-    cu, cv = -sol[0] / 2.0, -sol[1] / 2.0
-    r2 = cu * cu + cv * cv - sol[2]
-    if not np.isfinite(r2) or r2 <= 0:
-        return None
-    return mx + float(cu), my + float(cv), float(math.sqrt(r2))
-
-
-def _consistent(circles: list[Circle], known: bool) -> list[Circle]:
+def _consistent(circles: list[Circle]) -> list[Circle]:
     """Keep the family of circles that share one cladding size.
 
-    With an unknown scale, stray discs (a bright particle, a glint) must not be
-    mistaken for claddings: the largest group of like-sized circles wins, ties
+    With an unknown scale, stray discs (a round particle, a guide hole) must not
+    be mistaken for claddings: the largest group of like-sized circles wins, ties
     going to the group with the stronger, more complete edges.
     """
-    if len(circles) <= 1 or known:
+    if len(circles) <= 1:
         return circles
     strongest = max(c.contrast for c in circles)
-    circles = [c for c in circles if c.contrast >= 0.45 * strongest and c.support >= 0.7]
+    circles = [c for c in circles if c.contrast >= 0.3 * strongest]
     best: list[Circle] = []
     best_score = -1.0
     for c in circles:
@@ -326,11 +401,9 @@ def _consistent(circles: list[Circle], known: bool) -> list[Circle]:
 
 def _fully_inside(c: Circle, w: int, h: int) -> bool:
     m = 0.5
+    ry = c.r * c.aspect
     return (
-        c.cx - c.r >= -m
-        and c.cy - c.r >= -m
-        and c.cx + c.r <= w - 1 + m
-        and c.cy + c.r <= h - 1 + m
+        c.cx - c.r >= -m and c.cy - ry >= -m and c.cx + c.r <= w - 1 + m and c.cy + ry <= h - 1 + m
     )
 
 

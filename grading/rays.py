@@ -1,0 +1,269 @@
+"""Circular edges seen along rays from a centre: what every boundary of a fibre is made of.
+
+A cladding, a core, the adhesive ring and the ferrule bore are all closed circles
+round (nearly) one centre. Sampled along rays from that centre, each becomes a
+step at the same radius on every ray, falling (brighter inside) or rising
+(darker inside). One ray sampler and one edge picker serve the locator, the
+search for a fibre's concentric structure and the background model, so that a
+fibre is measured the same way wherever it is measured.
+
+Polarity is never assumed: a fibre may be brighter than its ferrule (ceramic
+under diffuse light) or darker (zirconia under coaxial light), and a core may
+be either against its cladding.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+BRIGHTER_INSIDE = 1
+DARKER_INSIDE = -1
+
+
+@dataclass(frozen=True)
+class RayProfile:
+    """Brightness along ``n`` rays at ``radii`` from (cx, cy), smoothed and differentiated."""
+
+    cx: float
+    cy: float
+    radii: np.ndarray  # (m,) px
+    step: float  # px between samples
+    cos: np.ndarray  # (n,)
+    sin: np.ndarray  # (n,)
+    values: np.ndarray  # (n, m), smoothed along each ray
+    deriv: np.ndarray  # (n, m), d(values)/d(radius), per px
+    valid: np.ndarray  # (n,) bool: the ray lies wholly inside the image
+
+    def at(self, idx: np.ndarray, offset: np.ndarray | float = 0.0) -> np.ndarray:
+        """Radius (px) of sample ``idx`` on each ray, plus a fraction of a step."""
+        return self.radii[idx] + np.asarray(offset) * self.step
+
+
+def sample_rays(
+    image: np.ndarray,
+    cx: float,
+    cy: float,
+    r_lo: float,
+    r_hi: float,
+    n_rays: int,
+    max_samples: int = 96,
+    smooth_px: float = 1.0,
+) -> RayProfile:
+    """Sample ``n_rays`` rays between radii ``r_lo`` and ``r_hi`` (px)."""
+    h, w = image.shape
+    r_lo = max(0.0, r_lo)
+    step = max(0.25, (r_hi - r_lo) / max_samples)
+    radii = np.arange(r_lo, r_hi + step, step, dtype=np.float32)
+    if len(radii) < 8:
+        radii = np.linspace(r_lo, r_hi, 8, dtype=np.float32)
+        step = float(radii[1] - radii[0]) or 0.25
+    theta = np.linspace(0.0, 2.0 * math.pi, n_rays, endpoint=False, dtype=np.float32)
+    cos_t, sin_t = np.cos(theta), np.sin(theta)
+    map_x = (np.float32(cx) + radii[None, :] * cos_t[:, None]).astype(np.float32)
+    map_y = (np.float32(cy) + radii[None, :] * sin_t[:, None]).astype(np.float32)
+    prof = cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    k = max(0.6, smooth_px / step)
+    prof = cv2.GaussianBlur(prof, (0, 0), sigmaX=k, sigmaY=0.01)
+    deriv = np.empty_like(prof)
+    deriv[:, 1:-1] = (prof[:, 2:] - prof[:, :-2]) / np.float32(2.0 * step)
+    deriv[:, 0] = deriv[:, 1]
+    deriv[:, -1] = deriv[:, -2]
+    end_x, end_y = map_x[:, -1], map_y[:, -1]
+    start_x, start_y = map_x[:, 0], map_y[:, 0]
+    valid = (
+        (np.minimum(start_x, end_x) >= 0)
+        & (np.maximum(start_x, end_x) <= w - 1)
+        & (np.minimum(start_y, end_y) >= 0)
+        & (np.maximum(start_y, end_y) <= h - 1)
+    )
+    return RayProfile(cx, cy, radii, float(step), cos_t, sin_t, prof, deriv, valid)
+
+
+@dataclass(frozen=True)
+class EdgeFit:
+    """A closed circular edge fitted to per-ray edge points."""
+
+    cx: float
+    cy: float
+    r: float
+    polarity: int  # BRIGHTER_INSIDE or DARKER_INSIDE
+    support: float  # share of the usable rays whose edge lies on the circle
+    usable: float  # share of all rays that lie inside the image
+    contrast: float  # |inside - outside| a few blur widths from the edge
+    blur_px: float  # sigma of the edge's spread
+    scatter_px: float  # robust spread of the edge points about the circle
+    aspect: float = 1.0  # vertical / horizontal radius (an ellipse fit), 1 for a circle
+
+
+def pick_edges(
+    rays: RayProfile, polarity: int, lo: int = 1, hi: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per ray: the sample index of the strongest edge of ``polarity`` and its strength."""
+    hi = rays.deriv.shape[1] - 1 if hi is None else hi
+    signed = rays.deriv[:, lo:hi] * np.float32(-polarity)  # brighter inside: falling outwards
+    idx = np.argmax(signed, axis=1) + lo
+    rows = np.arange(len(idx))
+    return idx, signed[rows, idx - lo]
+
+
+def dominant_polarity(rays: RayProfile, lo: int = 1, hi: int | None = None) -> int:
+    """The polarity whose strongest edges are, ray by ray, the stronger."""
+    ok = rays.valid if rays.valid.any() else np.ones_like(rays.valid)
+    _, falling = pick_edges(rays, BRIGHTER_INSIDE, lo, hi)
+    _, rising = pick_edges(rays, DARKER_INSIDE, lo, hi)
+    return BRIGHTER_INSIDE if np.median(falling[ok]) >= np.median(rising[ok]) else DARKER_INSIDE
+
+
+def fit_edge(
+    rays: RayProfile,
+    polarity: int,
+    lo: int = 1,
+    hi: int | None = None,
+    min_usable: float = 0.5,
+    ellipse: bool = False,
+) -> EdgeFit | None:
+    """Fit the strongest edge of ``polarity`` on each ray with a robust circle (or ellipse)."""
+    n = len(rays.valid)
+    idx, strength = pick_edges(rays, polarity, lo, hi)
+    usable = rays.valid & (strength > 0)
+    if usable.sum() < max(6, n * min_usable * 0.5):
+        return None
+    typical = float(np.median(strength[usable]))
+    if typical <= 0:
+        return None
+    good = usable & (strength > 0.4 * typical)
+    d = rays.deriv
+    rows = np.arange(n)
+    a = d[rows, np.maximum(idx - 1, 0)]
+    b = d[rows, idx]
+    c = d[rows, np.minimum(idx + 1, d.shape[1] - 1)]
+    denom = a - 2 * b + c
+    safe = np.where(np.abs(denom) > 1e-12, denom, 1.0)
+    offset = np.where(np.abs(denom) > 1e-12, 0.5 * (a - c) / safe, 0.0)
+    edge_r = rays.at(idx, np.clip(offset, -0.5, 0.5))
+    px = rays.cx + edge_r * rays.cos
+    py = rays.cy + edge_r * rays.sin
+    keep = good.copy()
+    fit = None
+    resid = np.zeros(n)
+    for _ in range(3):
+        if keep.sum() < 6:
+            return None
+        fit = _fit_ellipse(px[keep], py[keep]) if ellipse else _fit_circle(px[keep], py[keep])
+        if fit is None:
+            return None
+        resid = _radial_residual(fit, px, py)
+        mad = float(np.median(np.abs(resid[keep]))) * 1.4826
+        keep = good & (np.abs(resid) <= max(3.0 * mad, 0.75, 0.01 * fit[2]))
+    fx, fy, fr, aspect = fit
+    n_usable = int(rays.valid.sum())
+    blur = edge_sigma(d[keep] * np.float32(-polarity), idx[keep], rays.step)
+    # Support against a fixed tolerance: with a scatter-relative one, noise that
+    # scatters everywhere would "support" any circle.
+    on_edge = good & (np.abs(resid) <= max(1.0, 0.01 * fr, blur))
+    support = float(on_edge.sum()) / max(n_usable, 1)
+    gap = round(max(3.0 * blur, 2.0) / rays.step)
+    m = rays.values.shape[1] - 1
+    inner = rays.values[keep, np.clip(idx[keep] - gap, 0, m)]
+    outer = rays.values[keep, np.clip(idx[keep] + gap, 0, m)]
+    contrast = float(np.median(inner - outer)) * polarity
+    scatter = float(np.median(np.abs(resid[keep]))) * 1.4826
+    return EdgeFit(
+        cx=fx,
+        cy=fy,
+        r=fr,
+        polarity=polarity,
+        support=support,
+        usable=n_usable / n,
+        contrast=contrast,
+        blur_px=blur,
+        scatter_px=scatter,
+        aspect=aspect,
+    )
+
+
+def edge_sigma(deriv: np.ndarray, idx: np.ndarray, step: float) -> float:
+    """Spread of an edge from the inner half-width of its averaged gradient peak.
+
+    ``deriv`` is signed so that the edge is a positive peak. Only the inner flank
+    is used: just outside a cladding the adhesive ring ends in an edge of the
+    other sign that would widen the outer flank.
+    """
+    span = round(8.0 / step) + 2
+    n = len(idx)
+    if n == 0:
+        return 0.0
+    cols = idx[:, None] + np.arange(-span, 1)[None, :]
+    ok = cols >= 0
+    vals = np.where(ok, deriv[np.arange(n)[:, None], np.clip(cols, 0, None)], np.nan)
+    counts = ok.sum(axis=0)
+    sums = np.nansum(vals, axis=0)
+    mean = np.where(counts > 0, sums / np.maximum(counts, 1), 0.0)  # inner flank, peak last
+    peak = mean[-1]
+    if not np.isfinite(peak) or peak <= 0:
+        return 0.0
+    half = peak / 2.0
+    below = np.nonzero(mean[:-1] < half)[0]
+    if len(below) == 0:
+        return span * step / 1.1774
+    j = below[-1]
+    y0, y1 = mean[j], mean[j + 1]
+    frac = (half - y0) / (y1 - y0) if y1 != y0 else 0.0
+    hwhm = (len(mean) - 1 - (j + frac)) * step
+    # The ray smoothing and the sampling widen the peak a little.
+    smoothing = max(0.6, 1.0 / step) * step
+    sigma2 = (hwhm / 1.1774) ** 2 - smoothing**2 - 1.0 / 12.0
+    return float(math.sqrt(max(sigma2, 0.0)))
+
+
+def _radial_residual(fit: tuple[float, float, float, float], x: np.ndarray, y: np.ndarray):
+    """Distance of each point from the fitted outline, along the ray (px)."""
+    fx, fy, fr, aspect = fit
+    u, v = x - fx, y - fy
+    return np.hypot(u, v / aspect) - fr
+
+
+def _fit_circle(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float, float] | None:
+    """Algebraic (Kasa) circle fit, centred for numerical stability."""
+    mx, my = float(x.mean()), float(y.mean())
+    u, v = x - mx, y - my
+    a = np.stack([u, v, np.ones_like(u)], axis=1)
+    rhs = -(u * u + v * v)
+    try:
+        sol, *_ = np.linalg.lstsq(a, rhs, rcond=None)
+    except np.linalg.LinAlgError:
+        return None
+    cu, cv = -sol[0] / 2.0, -sol[1] / 2.0
+    r2 = cu * cu + cv * cv - sol[2]
+    if not np.isfinite(r2) or r2 <= 0:
+        return None
+    return mx + float(cu), my + float(cv), float(math.sqrt(r2)), 1.0
+
+
+def _fit_ellipse(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float, float] | None:
+    """Axis-aligned ellipse: pixels that are not square stretch a circle along x or y.
+
+    Returns (cx, cy, horizontal radius, vertical / horizontal radius).
+    """
+    mx, my = float(x.mean()), float(y.mean())
+    u, v = x - mx, y - my
+    # u^2 + B v^2 + C u + D v + E = 0
+    a = np.stack([v * v, u, v, np.ones_like(u)], axis=1)
+    rhs = -(u * u)
+    try:
+        sol, *_ = np.linalg.lstsq(a, rhs, rcond=None)
+    except np.linalg.LinAlgError:
+        return None
+    b, c, d, e = (float(s) for s in sol)
+    if not (b > 0 and np.isfinite(b)):
+        return None
+    cu, cv = -c / 2.0, -d / (2.0 * b)
+    rx2 = cu * cu + b * cv * cv - e
+    if rx2 <= 0:
+        return None
+    rx = math.sqrt(rx2)
+    return mx + cu, my + cv, rx, 1.0 / math.sqrt(b)
