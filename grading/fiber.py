@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from grading.background import Background, fit_background
+from grading.coverage import short_of_coverage, zone_coverage
 from grading.locate import Circle
 from grading.regions import Region, find_regions, region_from_pixels
 from grading.results import ERROR, FAIL, PASS, Defect, FiberResult
@@ -59,8 +60,9 @@ def grade_fiber(
     zones: tuple[Zone, ...],
     saturated: np.ndarray | None = None,
 ) -> FiberResult:
-    judged = [z for z in zones if z.scratch_limits or z.defect_limits]
-    problem = _outside_image(gray.shape, c, scale, judged)
+    judged = [z for z in zones if z.graded]
+    coverage = zone_coverage(gray.shape, c.cx, c.cy, scale, zones)
+    problem = short_of_coverage(coverage, zones)
     if problem:
         return FiberResult(
             index=index,
@@ -68,6 +70,7 @@ def grade_fiber(
             diameter_px=c.diameter,
             verdict=ERROR,
             error=problem,
+            coverage=coverage,
         )
     factors = {z.name: _factor(z, scale, ruleset.min_feature_um) for z in judged}
     fine_zones = [z for z in judged if factors[z.name] == 1]
@@ -122,6 +125,7 @@ def grade_fiber(
         verdict=FAIL if broken else PASS,
         defects=tuple(sorted(defects, key=lambda d: (d.zone, d.kind, -d.size_um))),
         failures=tuple(broken),
+        coverage=coverage,
     )
 
 
@@ -221,17 +225,6 @@ def _factor(zone: Zone, scale: float, min_feature_um: float) -> int:
     sizes = [max(lim.lower_um, min_feature_um) for lim in zone.scratch_limits + zone.defect_limits]
     smallest = min(sizes) if sizes else min_feature_um
     return max(1, int(smallest / (scale * PX_PER_SMALLEST)))
-
-
-def _outside_image(
-    shape: tuple[int, int], c: Circle, scale: float, judged: list[Zone]
-) -> str | None:
-    h, w = shape
-    for z in reversed(judged):
-        r = z.outer_radius_um / scale
-        if c.cx - r < -0.5 or c.cy - r < -0.5 or c.cx + r > w - 0.5 or c.cy + r > h - 0.5:
-            return f"zone {z.name} reaches beyond the image: centre the fibre in view"
-    return None
 
 
 def _overlap(a: Blob, b: Blob, scale: float) -> bool:

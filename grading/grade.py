@@ -10,6 +10,7 @@ A verdict is never ``pass`` unless every fibre was actually judged.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,8 @@ from grading.fiber import grade_fiber
 from grading.geometry import CLADDING_DIAMETER_UM, ConnectorGeometry, connector
 from grading.image_io import ImageError, normalise, read_image, to_gray
 from grading.locate import Circle, Location, locate
-from grading.results import ERROR, FAIL, PASS, EndFaceResult, FiberResult
+from grading.pixels import SQUARE_TOLERANCE, scale_pair, square
+from grading.results import ERROR, FAIL, PASS, EndFaceResult, FiberResult, ZoneShape
 from grading.rules import RuleSet, load_rules
 
 SCALE_TOLERANCE = 0.08  # measured cladding vs the given scale before calibration is doubted
@@ -33,28 +35,63 @@ def grade(
     image: np.ndarray | str | Path,
     connector: str,
     rules: str | Path | RuleSet,
-    um_per_px: float | None = None,
+    um_per_px: float | tuple[float, float] | None = None,
     image_name: str | None = None,
 ) -> EndFaceResult:
-    """Grade one end-face image against a rule set; see DESIGN.md section 5."""
+    """Grade one end-face image against a rule set; see DESIGN.md section 5.
+
+    ``um_per_px``: the calibrated scale, a number for square pixels or an (x, y)
+    pair for pixels that are not; None to estimate it from the image.
+    """
     geometry, ruleset = resolve(connector, rules)
-    if um_per_px is not None and not (math.isfinite(um_per_px) and um_per_px > 0):
-        raise GradingUsageError(f"um_per_px must be a positive number, got {um_per_px!r}")
+    try:
+        scale = scale_pair(um_per_px)
+    except ValueError as exc:
+        raise GradingUsageError(str(exc)) from None
     name = (
         image_name
         if image_name is not None
         else (str(image) if isinstance(image, str | Path) else None)
     )
     base = dict(
-        rules=ruleset.name, connector=geometry.name, image=name, rules_sha256=ruleset.sha256
+        rules=ruleset.name,
+        connector=geometry.name,
+        image=name,
+        rules_sha256=ruleset.sha256,
+        zones=zone_shapes(ruleset, geometry),
     )
     try:
         raw = read_image(image) if isinstance(image, str | Path) else image
         linear = to_gray(raw)
         gray = normalise(linear)
     except ImageError as exc:
-        return EndFaceResult(verdict=ERROR, um_per_px=um_per_px, error=str(exc), **base)
-    return grade_array(gray, geometry, ruleset, um_per_px, base, saturated=linear >= SATURATED)
+        x, y = scale or (None, None)
+        return EndFaceResult(
+            verdict=ERROR, um_per_px=x, um_per_px_y=_y(x, y), error=str(exc), **base
+        )
+    return grade_array(gray, geometry, ruleset, scale, base, saturated=linear >= SATURATED)
+
+
+def zone_shapes(ruleset: RuleSet, geometry: ConnectorGeometry) -> tuple[ZoneShape, ...]:
+    """The connector's zones as graded (MT ferrules: the multi-fibre zones only)."""
+    return tuple(
+        ZoneShape(
+            name=z.name,
+            label=z.label,
+            inner_diameter_um=z.inner_diameter_um,
+            outer_diameter_um=z.outer_diameter_um,
+            graded=z.graded,
+            min_coverage=z.min_coverage,
+        )
+        for z in ruleset.zones_for(geometry.is_multi_fiber)
+    )
+
+
+def _y(x: float | None, y: float | None) -> float | None:
+    """The vertical scale as the result carries it: only when it differs from x."""
+    if x is None or y is None or abs(y / x - 1.0) <= SQUARE_TOLERANCE:
+        return None
+    return y
 
 
 def resolve(connector_name: str, rules: str | Path | RuleSet) -> tuple[ConnectorGeometry, RuleSet]:
@@ -82,7 +119,7 @@ def grade_array(
     gray: np.ndarray,
     geometry: ConnectorGeometry,
     ruleset: RuleSet,
-    um_per_px: float | None,
+    um_per_px: float | tuple[float, float] | None,
     base: dict,
     saturated: np.ndarray | None = None,
 ) -> EndFaceResult:
@@ -90,43 +127,88 @@ def grade_array(
 
     ``saturated`` marks the pixels the camera clipped, whose true brightness is unknown.
     """
-    loc = locate(gray, um_per_px)
+    scale = scale_pair(um_per_px)
+    if scale is not None:
+        sq = square(gray, saturated, *scale)
+        loc = locate(sq.image, scale[0])
+        y_um = scale[1]
+    else:
+        # The pixels' shape is measured from the claddings; a frame whose pixels are
+        # not square is made square and looked at again with the scale now known.
+        first = locate(gray, None, measure_aspect=True)
+        sq = square(gray, saturated, 1.0, 1.0 / first.aspect)
+        loc = first
+        y_um = first.um_per_px
+        if not sq.unchanged and first.um_per_px is not None:
+            y_um = first.um_per_px / first.aspect
+            again = locate(sq.image, first.um_per_px)
+            loc = replace(again, scale_source=first.scale_source)
+    x_um = loc.um_per_px
+    grid = dict(um_per_px=x_um, um_per_px_y=_y(x_um, y_um))
     fibers = list(loc.fibers)
     if not fibers:
         reason = "no fibre found fully inside the image"
         if loc.partial:
             reason += f" ({loc.partial} cut by the image border: centre the fibre in view)"
-        return EndFaceResult(verdict=ERROR, um_per_px=loc.um_per_px, error=reason, **base)
+        elif scale is not None:
+            reason = _elliptic(sq.image) or reason
+        return EndFaceResult(verdict=ERROR, error=reason, **grid, **base)
     if not geometry.is_multi_fiber:
-        h, w = gray.shape
-        fibers = [min(fibers, key=lambda c: math.hypot(c.cx - w / 2.0, c.cy - h / 2.0))]
-    scale = float(loc.um_per_px)
-    blur_um = float(np.median([c.blur_px for c in fibers])) * scale
-    common = dict(base, um_per_px=scale, scale_source=loc.scale_source, edge_blur_um=blur_um)
-    problem = _image_problem(loc, fibers, scale, ruleset, blur_um)
+        fibers = [nearest_to_centre(fibers, sq.image.shape)]
+    scale_x = float(x_um)
+    blur_um = float(np.median([c.blur_px for c in fibers])) * scale_x
+    common = dict(base, scale_source=loc.scale_source, edge_blur_um=blur_um, **grid)
+    problem = _image_problem(loc, fibers, scale_x, ruleset, blur_um)
     if problem is not None:
         located = tuple(
-            FiberResult(
-                index=i,
-                center_px=(c.cx, c.cy),
-                diameter_px=c.diameter,
-                verdict=ERROR,
-                error=problem,
+            sq.fibre_to_frame(
+                FiberResult(
+                    index=i,
+                    center_px=(c.cx, c.cy),
+                    diameter_px=c.diameter,
+                    verdict=ERROR,
+                    error=problem,
+                )
             )
             for i, c in enumerate(fibers, start=1)
         )
         return EndFaceResult(verdict=ERROR, fibers=located, error=problem, **common)
     zones = ruleset.zones_for(geometry.is_multi_fiber)
     results = tuple(
-        grade_fiber(gray, c, i, scale, ruleset, zones, saturated)
+        sq.fibre_to_frame(grade_fiber(sq.image, c, i, scale_x, ruleset, zones, sq.saturated))
         for i, c in enumerate(fibers, start=1)
     )
-    if any(f.verdict == ERROR for f in results):
-        verdict = ERROR
-        error = "; ".join(f"fibre {f.index}: {f.error}" for f in results if f.error)
-        return EndFaceResult(verdict=verdict, fibers=results, error=error, **common)
-    verdict = FAIL if any(f.verdict == FAIL for f in results) else PASS
-    return EndFaceResult(verdict=verdict, fibers=results, **common)
+    return EndFaceResult(verdict=roll_up(results), fibers=results, error=_errors(results), **common)
+
+
+def _elliptic(image: np.ndarray) -> str | None:
+    """Why a calibrated frame shows no fibre when its claddings are ellipses."""
+    loc = locate(image, None, measure_aspect=True)
+    if not loc.fibers or abs(loc.aspect - 1.0) <= 0.02:
+        return None
+    way = "taller than wide" if loc.aspect > 1 else "wider than tall"
+    return (
+        f"the cladding is an ellipse ({abs(loc.aspect - 1.0):.0%} {way}): the pixels are not "
+        "square; give the calibration its vertical scale (pixel aspect)"
+    )
+
+
+def roll_up(fibres: tuple[FiberResult, ...] | list[FiberResult]) -> str:
+    """An end face's verdict from its fibres': never pass unless every fibre was judged."""
+    if not fibres or any(f.verdict == ERROR for f in fibres):
+        return ERROR
+    return FAIL if any(f.verdict == FAIL for f in fibres) else PASS
+
+
+def _errors(fibres: tuple[FiberResult, ...]) -> str | None:
+    text = "; ".join(f"fibre {f.index}: {f.error}" for f in fibres if f.error)
+    return text or None
+
+
+def nearest_to_centre(fibers: list[Circle], shape: tuple[int, int]) -> Circle:
+    """The fibre a single-fibre view is of: the one nearest the middle of the frame."""
+    h, w = shape
+    return min(fibers, key=lambda c: math.hypot(c.cx - (w - 1) / 2.0, c.cy - (h - 1) / 2.0))
 
 
 def _image_problem(

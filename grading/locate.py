@@ -161,12 +161,12 @@ def find_cladding(
     if coarse is None or coarse.support < 0.4:
         return None
     # The fibre's boundary: its strongest closed edge, either polarity.
-    boundary = _edge(image, coarse.cx, coarse.cy, coarse.r, (0.85, 1.15), ellipse=ellipse)
+    boundary = _around(image, coarse, (0.85, 1.15), ellipse=ellipse)
     if boundary is None:
         return None
     boundary = _cladding_round_core(image, boundary, ellipse) or boundary
     window = (0.95, 1.05)
-    boundary = _edge(*_at(image, boundary), window, polarity=boundary.polarity, ellipse=ellipse)
+    boundary = _around(image, boundary, window, polarity=boundary.polarity, ellipse=ellipse)
     if boundary is None or boundary.support < 0.6 or abs(boundary.aspect - 1.0) > ASPECT_LIMIT:
         return None
     glass = _glass_edge(image, boundary, ellipse)
@@ -190,8 +190,11 @@ def find_cladding(
     )
 
 
-def _at(image: np.ndarray, fit: EdgeFit) -> tuple[np.ndarray, float, float, float]:
-    return image, fit.cx, fit.cy, fit.r
+def _around(
+    image: np.ndarray, fit: EdgeFit, window: tuple[float, float], **kw: object
+) -> EdgeFit | None:
+    """``_edge`` on the rings of an edge already fitted (its centre, size and shape)."""
+    return _edge(image, fit.cx, fit.cy, fit.r, window, aspect=fit.aspect, **kw)  # type: ignore[arg-type]
 
 
 def verified(
@@ -231,10 +234,15 @@ def _edge(
     n_rays: int = N_RAYS,
     polarity: int | None = None,
     ellipse: bool = False,
+    aspect: float = 1.0,
 ) -> EdgeFit | None:
-    """The strongest closed edge between ``window`` times ``r`` from (cx, cy)."""
+    """The strongest closed edge between ``window`` times ``r`` from (cx, cy).
+
+    ``aspect``: the rings searched are ellipses of this shape (vertical over
+    horizontal radius), ``r`` their horizontal radius.
+    """
     lo, hi = window
-    rays = sample_rays(image, cx, cy, r * lo, r * hi, n_rays, max_samples=64)
+    rays = sample_rays(image, cx, cy, r * lo, r * hi, n_rays, max_samples=64, aspect=aspect)
     if polarity is None:
         fits = [fit_edge(rays, p, ellipse=ellipse) for p in (BRIGHTER_INSIDE, DARKER_INSIDE)]
         fits = [f for f in fits if f is not None and r * lo * 0.9 < f.r < r * hi * 1.1]
@@ -258,13 +266,13 @@ def _glass_edge(image: np.ndarray, boundary: EdgeFit, ellipse: bool = False) -> 
     if boundary.polarity != DARKER_INSIDE:
         return boundary
     window = (ADHESIVE_RATIO, 0.995)
-    inner = _edge(*_at(image, boundary), window, polarity=BRIGHTER_INSIDE, ellipse=ellipse)
+    inner = _around(image, boundary, window, polarity=BRIGHTER_INSIDE, ellipse=ellipse)
     if inner is None or inner.r >= boundary.r - max(1.0, 2.0 * boundary.blur_px):
         return boundary
     # Refit it alone, in a window that stops short of the ring's outer edge.
     gap = (boundary.r - inner.r) / inner.r
     window = (1.0 - gap / 2.0, 1.0 + gap / 2.0)
-    inner = _edge(*_at(image, inner), window, polarity=BRIGHTER_INSIDE, ellipse=ellipse)
+    inner = _around(image, inner, window, polarity=BRIGHTER_INSIDE, ellipse=ellipse)
     if (
         inner is not None
         and inner.support >= 0.6
@@ -288,12 +296,12 @@ def _cladding_round_core(image: np.ndarray, fit: EdgeFit, ellipse: bool = False)
     for lo, hi in CORE_RATIOS:
         if fit.r * lo * 1.2 > reach:
             break
-        outer = _edge(image, fit.cx, fit.cy, fit.r, (lo, hi), n_rays=64)
+        outer = _around(image, fit, (lo, hi), n_rays=64)
         if outer is None or outer.usable < 0.5 or outer.support < MIN_SUPPORT:
             continue
         if math.hypot(outer.cx - fit.cx, outer.cy - fit.cy) > max(2.0, 0.03 * outer.r):
             continue
-        refined = _edge(*_at(image, outer), (0.9, 1.1), ellipse=ellipse)
+        refined = _around(image, outer, (0.9, 1.1), ellipse=ellipse)
         if refined is None or not verified(refined):
             continue
         return refined

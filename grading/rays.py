@@ -32,7 +32,7 @@ class RayProfile:
     cy: float
     radii: np.ndarray  # (m,) px
     step: float  # px between samples
-    cos: np.ndarray  # (n,)
+    cos: np.ndarray  # (n,) direction of each ray, times its stretch
     sin: np.ndarray  # (n,)
     values: np.ndarray  # (n, m), smoothed along each ray
     deriv: np.ndarray  # (n, m), d(values)/d(radius), per px
@@ -52,8 +52,14 @@ def sample_rays(
     n_rays: int,
     max_samples: int = 96,
     smooth_px: float = 1.0,
+    aspect: float = 1.0,
 ) -> RayProfile:
-    """Sample ``n_rays`` rays between radii ``r_lo`` and ``r_hi`` (px)."""
+    """Sample ``n_rays`` rays between radii ``r_lo`` and ``r_hi`` (px).
+
+    ``aspect`` (vertical over horizontal radius) samples an ellipse's rings
+    instead of a circle's: radii are then horizontal radii, and each ray is
+    stretched to meet the ellipse of that horizontal radius.
+    """
     h, w = image.shape
     r_lo = max(0.0, r_lo)
     step = max(0.25, (r_hi - r_lo) / max_samples)
@@ -63,6 +69,9 @@ def sample_rays(
         step = float(radii[1] - radii[0]) or 0.25
     theta = np.linspace(0.0, 2.0 * math.pi, n_rays, endpoint=False, dtype=np.float32)
     cos_t, sin_t = np.cos(theta), np.sin(theta)
+    if aspect != 1.0:
+        stretch = 1.0 / np.sqrt(cos_t * cos_t + (sin_t / np.float32(aspect)) ** 2)
+        cos_t, sin_t = cos_t * stretch, sin_t * stretch
     map_x = (np.float32(cx) + radii[None, :] * cos_t[:, None]).astype(np.float32)
     map_y = (np.float32(cy) + radii[None, :] * sin_t[:, None]).astype(np.float32)
     prof = cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)

@@ -63,11 +63,12 @@ class Defect:
 class FiberResult:
     index: int  # 1-based; left to right, top row first (or the fixture's fibre number)
     center_px: Point
-    diameter_px: float  # measured cladding diameter
+    diameter_px: float  # measured cladding diameter (horizontal, in image pixels)
     verdict: str
     defects: tuple[Defect, ...] = ()
     failures: tuple[str, ...] = ()  # each limit this fibre broke, in words
     error: str | None = None
+    coverage: dict[str, float] = field(default_factory=dict)  # zone name -> share in the frame
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -78,6 +79,8 @@ class FiberResult:
             "defects": [x.to_dict() for x in self.defects],
             "failures": list(self.failures),
         }
+        if self.coverage:
+            d["coverage"] = {k: round(float(v), 3) for k, v in self.coverage.items()}
         if self.error is not None:
             d["error"] = self.error
         return d
@@ -92,6 +95,41 @@ class FiberResult:
             defects=tuple(Defect.from_dict(x) for x in d.get("defects", [])),
             failures=tuple(d.get("failures", [])),
             error=d.get("error"),
+            coverage={str(k): float(v) for k, v in (d.get("coverage") or {}).items()},
+        )
+
+
+@dataclass(frozen=True)
+class ZoneShape:
+    """A zone as it was graded: the result draws its own zones, whatever the rule file
+    says later."""
+
+    name: str
+    label: str
+    inner_diameter_um: float
+    outer_diameter_um: float
+    graded: bool  # has limits for this connector (MT ferrules grade A and B only)
+    min_coverage: float = 1.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "label": self.label,
+            "inner_diameter_um": self.inner_diameter_um,
+            "outer_diameter_um": self.outer_diameter_um,
+            "graded": self.graded,
+            "min_coverage": self.min_coverage,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ZoneShape:
+        return cls(
+            name=str(d["name"]),
+            label=str(d.get("label", d["name"])),
+            inner_diameter_um=float(d["inner_diameter_um"]),
+            outer_diameter_um=float(d["outer_diameter_um"]),
+            graded=bool(d.get("graded", True)),
+            min_coverage=float(d.get("min_coverage", 1.0)),
         )
 
 
@@ -107,11 +145,20 @@ class EndFaceResult:
     scale_source: str | None = None  # "given", "pitch" or "cladding"
     rules_sha256: str | None = None
     edge_blur_um: float | None = None  # measured sharpness of the cladding edges
+    um_per_px_y: float | None = None  # vertical scale, when pixels are not square
+    zones: tuple[ZoneShape, ...] = ()  # the zones graded, as the rule file had them
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:
         return self.verdict == PASS
+
+    @property
+    def scale_xy(self) -> tuple[float, float] | None:
+        """(horizontal, vertical) um per pixel."""
+        if self.um_per_px is None:
+            return None
+        return self.um_per_px, self.um_per_px_y or self.um_per_px
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -125,6 +172,10 @@ class EndFaceResult:
             "edge_blur_um": None if self.edge_blur_um is None else round(self.edge_blur_um, 3),
             "fibers": [f.to_dict() for f in self.fibers],
         }
+        if self.um_per_px_y is not None:
+            d["um_per_px_y"] = round(float(self.um_per_px_y), 5)
+        if self.zones:
+            d["zones"] = [z.to_dict() for z in self.zones]
         if self.error is not None:
             d["error"] = self.error
         d.update(self.extra)
@@ -143,6 +194,8 @@ class EndFaceResult:
             "edge_blur_um",
             "fibers",
             "error",
+            "um_per_px_y",
+            "zones",
         }
         return cls(
             verdict=d["verdict"],
@@ -155,5 +208,7 @@ class EndFaceResult:
             scale_source=d.get("scale_source"),
             rules_sha256=d.get("rules_sha256"),
             edge_blur_um=d.get("edge_blur_um"),
+            um_per_px_y=None if d.get("um_per_px_y") is None else float(d["um_per_px_y"]),
+            zones=tuple(ZoneShape.from_dict(z) for z in d.get("zones") or ()),
             extra={k: v for k, v in d.items() if k not in known},
         )

@@ -82,6 +82,13 @@ class Zone:
     outer_diameter_um: float
     scratch_limits: tuple[SizeLimit, ...]
     defect_limits: tuple[SizeLimit, ...]
+    # Least share of the zone that must be in the frame for a verdict: at high
+    # magnification the contact zone often runs past the frame's edge.
+    min_coverage: float = 1.0
+
+    @property
+    def graded(self) -> bool:
+        return bool(self.scratch_limits or self.defect_limits)
 
     @property
     def inner_radius_um(self) -> float:
@@ -351,8 +358,11 @@ class _Validator:
             raw,
             where,
             required={"name", "inner_diameter_um", "outer_diameter_um"},
-            optional={"label", "scratches", "defects"},
+            optional={"label", "scratches", "defects", "min_coverage"},
         )
+        coverage = self.number(raw, "min_coverage", where, default=1.0, minimum=0.0)
+        if coverage > 1.0:
+            self.fail(_join(where, "min_coverage"), f"a share from 0 to 1; found {coverage!r}")
         return Zone(
             name=self.string(raw, "name", where),
             label=self.string(raw, "label", where, default=raw.get("name", "")),
@@ -360,6 +370,7 @@ class _Validator:
             outer_diameter_um=self.number(raw, "outer_diameter_um", where, positive=True),
             scratch_limits=self.limits(raw.get("scratches", []), _join(where, "scratches")),
             defect_limits=self.limits(raw.get("defects", []), _join(where, "defects")),
+            min_coverage=coverage,
         )
 
     def limits(self, raw: Any, where: str) -> tuple[SizeLimit, ...]:
