@@ -9,13 +9,19 @@ coordinates where a ring is a row. The noise is measured per ring too, because
 ceramic grain and camera shot noise differ from ring to ring.
 
 Inside the cladding the profile is held within a few per cent of the glass
-level: in reflected light core and cladding look nearly alike, and a profile
-free to follow anything would swallow a particle sitting exactly on the core
-(every small ring there is covered by it), the worst false pass there is.
+level: a profile free to follow anything would swallow a particle sitting
+exactly on the core (every small ring there is covered by it), the worst false
+pass there is. The fibre's own concentric structure (``grading.structure``: a
+visible core, index rings) splits the glass into plateaus, each held to its own
+level, and the profile follows freely across each of those closed edges only.
+Outside the glass, radii are measured from a centre that moves from the
+fibre's to the bore's, so that an adhesive ring off-centre in its bore is a
+ring of the model too, not an arc of dirt.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import cv2
@@ -41,6 +47,17 @@ class Background:
         return self.noise_profile[self.ring], self.model_profile[self.ring]
 
 
+@dataclass(frozen=True)
+class Rings:
+    """The clean structure round the fibre, in the ROI's pixels."""
+
+    edges: tuple[tuple[float, float], ...] = ()  # (radius, half-width) of inner closed edges
+    # (radius, cx, cy): the centre of the model's rings at that radius, when the fibre's
+    # closed edges (a core, the bore) are not all round one centre; between two knots
+    # the centre moves linearly, beyond the last it stays.
+    knots: tuple[tuple[float, float, float], ...] = ()
+
+
 def fit_background(
     roi: np.ndarray,
     cx: float,
@@ -48,24 +65,33 @@ def fit_background(
     r_max_px: float,
     glass_radius_px: float,
     registration_px: float = 0.6,
+    rings: Rings | None = None,
+    hold_radius_px: float | None = None,
 ) -> Background:
     """Model the clean face in ``roi`` around the fibre centre (cx, cy) in roi pixels.
 
-    ``glass_radius_px``: where the glass ends, less the blur of its edge; the
-    profile inside it is held near the glass level. ``registration_px``: how
+    ``glass_radius_px``: where the glass ends, less the blur of its edge.
+    ``hold_radius_px``: within it the profile is held near the glass level (all
+    of the glass when not given), see ``_glass_profile``. ``registration_px``: how
     far the true rings may sit from the modelled ones (centre error, a slightly
     elliptical APC cladding); at a sharp edge that uncertainty, times the
     edge's slope, is added to the noise so that edges are not taken for dirt.
     """
     h, w = roi.shape
+    rings = rings or Rings()
     n_r = int(np.ceil(r_max_px)) + 2
-    # Without FILL_OUTLIERS, samples beyond the ROI are left uninitialised.
-    flags = cv2.INTER_LINEAR | cv2.WARP_POLAR_LINEAR | cv2.WARP_FILL_OUTLIERS
-    polar = cv2.warpPolar(roi, (n_r, N_ANGLES), (cx, cy), n_r, flags)
     radii = np.arange(n_r, dtype=np.float32)
     theta = np.linspace(0.0, 2.0 * np.pi, N_ANGLES, endpoint=False, dtype=np.float32)
-    px = cx + radii[None, :] * np.cos(theta)[:, None]
-    py = cy + radii[None, :] * np.sin(theta)[:, None]
+    ox, oy = _centres(radii, cx, cy, rings.knots)
+    px = ox[None, :] + radii[None, :] * np.cos(theta)[:, None]
+    py = oy[None, :] + radii[None, :] * np.sin(theta)[:, None]
+    polar = cv2.remap(
+        roi,
+        px.astype(np.float32),
+        py.astype(np.float32),
+        cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_REPLICATE,
+    )
     # Samples that fall outside the ROI (a fibre near the image border) are unknown.
     inside = (px >= 0) & (px <= w - 1) & (py >= 0) & (py <= h - 1)
     if not inside.all():
@@ -74,9 +100,11 @@ def fit_background(
     pu = (px - cx) / norm
     pv = (py - cy) / norm
     # Profile under even light, the light that profile implies, the profile again.
-    coef = _fit_light(polar, _glass_profile(polar, glass_radius_px), pu, pv)
+    coef = _fit_light(
+        polar, _glass_profile(polar, glass_radius_px, rings.edges, hold_radius_px), pu, pv
+    )
     light = _light(coef, pu, pv)
-    profile = _glass_profile(polar / light, glass_radius_px)
+    profile = _glass_profile(polar / light, glass_radius_px, rings.edges, hold_radius_px)
     with np.errstate(all="ignore"):
         resid_polar = polar - profile[None, :] * light
     spread = 1.4826 * column_median(np.abs(resid_polar))
@@ -84,9 +112,7 @@ def fit_background(
     slope = np.abs(np.gradient(profile))
     slope = np.max(np.stack([np.roll(slope, k) for k in (-1, 0, 1)]), axis=0)
     model_err = (registration_px * slope).astype(np.float32)
-    ys = np.arange(h, dtype=np.float32)[:, None] - np.float32(cy)
-    xs = np.arange(w, dtype=np.float32)[None, :] - np.float32(cx)
-    radius = np.sqrt(xs * xs + ys * ys)
+    radius = _radius_map(h, w, cx, cy, rings.knots)
     idx = np.minimum(radius.astype(np.int32), n_r - 2)
     frac = np.minimum(radius - idx, 1.0)
     model = _lerp(profile, idx, frac) * _light_field(coef, h, w, cx, cy, norm)
@@ -101,6 +127,35 @@ def fit_background(
         model_profile=model_err,
         ring=ring,
     )
+
+
+def _centres(
+    radii: np.ndarray, cx: float, cy: float, knots: tuple[tuple[float, float, float], ...]
+) -> tuple[np.ndarray, np.ndarray]:
+    """The centre each ring of the model is drawn round (see ``Rings.knots``)."""
+    if not knots:
+        ones = np.ones_like(radii, dtype=np.float32)
+        return ones * np.float32(cx), ones * np.float32(cy)
+    r = [k[0] for k in knots]
+    ox = np.interp(radii, r, [k[1] for k in knots]).astype(np.float32)
+    oy = np.interp(radii, r, [k[2] for k in knots]).astype(np.float32)
+    return ox, oy
+
+
+def _radius_map(
+    h: int, w: int, cx: float, cy: float, knots: tuple[tuple[float, float, float], ...]
+) -> np.ndarray:
+    """Each pixel's radius in the model's rings: the radius whose ring passes through it."""
+    ys = np.arange(h, dtype=np.float32)[:, None]
+    xs = np.arange(w, dtype=np.float32)[None, :]
+    radius = np.sqrt((xs - np.float32(cx)) ** 2 + (ys - np.float32(cy)) ** 2)
+    if not knots or max(math.hypot(k[1] - cx, k[2] - cy) for k in knots) < 0.3:
+        return radius
+    # The centre moves slowly with the radius: two fixed-point steps settle it.
+    for _ in range(2):
+        ox, oy = _centres(radius.ravel(), cx, cy, knots)
+        radius = np.sqrt((xs - ox.reshape(h, w)) ** 2 + (ys - oy.reshape(h, w)) ** 2)
+    return radius
 
 
 def _lerp(profile: np.ndarray, idx: np.ndarray, frac: np.ndarray) -> np.ndarray:
@@ -130,26 +185,49 @@ def column_median(a: np.ndarray) -> np.ndarray:
     return np.where(n > 0, out, np.nan)
 
 
-def _glass_profile(polar: np.ndarray, glass_radius_px: float) -> np.ndarray:
-    """Ring medians, with the glass rings taken from glass-like samples only.
+def _glass_profile(
+    polar: np.ndarray,
+    glass_radius_px: float,
+    edges: tuple[tuple[float, float], ...] = (),
+    hold_radius_px: float | None = None,
+) -> np.ndarray:
+    """Ring medians, with the rings round the centre taken from glass-like samples only.
 
-    Inside the glass a clean face departs from the glass level by a faint core
-    at most; samples further off are dirt and are left out of the rings'
-    medians. A ring wholly covered by dirt (a particle on the core) takes the
-    glass level.
+    Within ``hold_radius_px`` of the centre a particle sitting on the core covers
+    every ring, so those rings cannot tell dirt from glass by their medians:
+    they are held near the level of the glass just outside, split into plateaus
+    by the fibre's own closed edges (a core), within each of which a clean face
+    departs by a faint feature at most. A ring wholly covered by dirt takes its
+    plateau's level. Further out, dirt covers only part of any ring and the
+    median of each ring is the clean face, whatever rings of index or adhesive
+    the fibre has.
     """
     profile = _ring_median(polar)
     g = min(int(glass_radius_px), polar.shape[1])
-    if g < 4:
+    hold = g if hold_radius_px is None else min(g, int(np.ceil(hold_radius_px)))
+    if hold < 4:
         return profile
-    level = float(np.median(profile[g // 2 : g]))
-    inner = polar[:, :g]
-    glassy = np.abs(inner - level) <= GLASS_TOLERANCE * abs(level)
-    counts = glassy.sum(axis=0)
-    rings = column_median(np.where(glassy, inner, np.nan))
-    enough = counts >= 0.3 * np.isfinite(inner).sum(axis=0).clip(min=1)
     out = profile.copy()
-    out[:g] = np.where(enough & np.isfinite(rings), rings, level)
+    inner = [(r, hw) for r, hw in edges if 2.0 < r < hold - 2.0]
+    bounds = [0.0, *(r for r, _ in inner), float(hold)]
+    halves = [0.0, *(hw for _, hw in inner), 0.0]
+    for k in range(len(bounds) - 1):
+        a = int(np.ceil(bounds[k] + halves[k]))
+        b = int(np.floor(bounds[k + 1] - halves[k + 1]))
+        if b - a < 2:
+            continue  # a plateau narrower than its edges: left free
+        if k == len(bounds) - 2 and hold < g:
+            # The level of the glass just outside the held rings, where no particle
+            # on the centre reaches all round.
+            level = float(np.median(profile[hold : min(g, hold + max(4, hold // 2))]))
+        else:
+            level = float(np.median(profile[max(a, (a + b) // 2) : b]))
+        seg = polar[:, a:b]
+        glassy = np.abs(seg - level) <= GLASS_TOLERANCE * abs(level)
+        counts = glassy.sum(axis=0)
+        held = column_median(np.where(glassy, seg, np.nan))
+        enough = counts >= 0.3 * np.isfinite(seg).sum(axis=0).clip(min=1)
+        out[a:b] = np.where(enough & np.isfinite(held), held, level)
     return out
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from grading.background import Background, fit_background
+from grading.background import Background, Rings, fit_background
 from grading.coverage import short_of_coverage, zone_coverage
 from grading.locate import Circle
 from grading.regions import Region, find_regions, region_from_pixels
@@ -29,6 +29,7 @@ from grading.scratches import (
     measure_line,
     merge_collinear,
 )
+from grading.structure import Structure, find_structure
 from grading.verdict import failures
 from grading.zones import place
 
@@ -37,6 +38,9 @@ MARGIN_UM = 8.0  # how far past the last fine zone the fine search looks
 PX_PER_SMALLEST = 8.0  # a zone's smallest failing size spans at least this many pixels
 SMEAR_UM = 1.5  # second look, smoothed this much, for faint but large residue
 MIN_COARSE_PX = 16  # the coarse search keeps at least this many pixels across its disc
+# Within this radius a particle on the core can cover every ring round the centre:
+# there the clean-face model is held near the glass level (the single-mode core zone).
+HOLD_UM = 12.5
 EDGE_BAND_UM = 15.0  # from the end of the fine scratch search to beyond the epoxy ring
 
 
@@ -72,6 +76,7 @@ def grade_fiber(
             error=problem,
             coverage=coverage,
         )
+    structure = find_structure(gray, c, scale, ruleset.fiber)
     factors = {z.name: _factor(z, scale, ruleset.min_feature_um) for z in judged}
     fine_zones = [z for z in judged if factors[z.name] == 1]
     coarse = [f for f in factors.values() if f > 1]
@@ -80,7 +85,9 @@ def grade_fiber(
     blobs: list[Blob] = []
     lines: list[Line] = []  # in image pixels
     if fine_zones:
-        fine = _Pass(gray, c, fine_um, 1, scale, ruleset.min_feature_um, smooth_px, saturated)
+        fine = _Pass(
+            gray, c, fine_um, 1, scale, ruleset.min_feature_um, smooth_px, structure, saturated
+        )
         scratch_um = max((z.outer_radius_um for z in zones if z.scratch_limits), default=0.0)
         found: list[Line] = []
         if scratch_um > 0:
@@ -93,7 +100,9 @@ def grade_fiber(
         lines = [fine.line_to_image(ln) for ln in merge_collinear(found)]
     if coarse:
         outer_um = max(z.outer_radius_um for z in judged) + MARGIN_UM / 2
-        wide = _Pass(gray, c, outer_um, min(coarse), scale, ruleset.min_feature_um, smooth_px)
+        wide = _Pass(
+            gray, c, outer_um, min(coarse), scale, ruleset.min_feature_um, smooth_px, structure
+        )
         # The fine scratches continue out here: their pieces are not blobs. The
         # fine search stopped short of the cladding edge, so each is carried on
         # outwards across the edge and the epoxy ring before pieces are matched.
@@ -141,6 +150,7 @@ class _Pass:
         scale: float,
         min_feature_um: float,
         smooth_px: float,
+        structure: Structure,
         saturated: np.ndarray | None = None,
     ) -> None:
         h, w = gray.shape
@@ -172,7 +182,19 @@ class _Pass:
         self.cx = (c.cx - x0 + 0.5) / factor - 0.5
         self.cy = (c.cy - y0 + 0.5) / factor - 0.5
         glass = (c.r - 3.0 * c.blur_px - 2.0) / factor
-        self.bg: Background = fit_background(roi, self.cx, self.cy, reach / factor, glass)
+        rings = Rings(
+            edges=tuple((q.r_px / factor, q.width_px / factor) for q in structure.rings),
+            knots=tuple((r / factor, *self.from_image((x, y))) for r, x, y in structure.knots(c)),
+        )
+        self.bg: Background = fit_background(
+            roi,
+            self.cx,
+            self.cy,
+            reach / factor,
+            glass,
+            rings=rings,
+            hold_radius_px=HOLD_UM / self.px_um,
+        )
         self.min_area = max(2.0, math.pi * (min_feature_um / 2.0 / self.px_um) ** 2 * 0.5)
         self.regions: list[Region] = find_regions(
             self.bg,

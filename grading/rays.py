@@ -195,6 +195,73 @@ def fit_edge(
     )
 
 
+def fit_crossing(
+    rays: RayProfile, polarity: int, lo: int, hi: int, tolerance_px: float = 1.0
+) -> EdgeFit | None:
+    """A soft closed edge (a lit single-mode core is a blurred spot), fitted where each
+    ray first crosses half-way between the levels inside and outside it.
+
+    Where an edge is soft its steepest point wanders from ray to ray with the
+    noise; the half-way crossing does not.
+    """
+    vals = rays.values[:, lo:hi]
+    n, m = vals.shape
+    if m < 6:
+        return None
+    inside = float(np.median(vals[:, : max(1, m // 6)]))
+    outside = float(np.median(vals[:, -max(1, m // 6) :]))
+    contrast = (inside - outside) * polarity
+    if contrast <= 0:
+        return None
+    half = 0.5 * (inside + outside)
+    above = (vals - half) * polarity > 0  # on the inner side of the half level
+    # The first sample of each ray on the outer side.
+    first_out = np.argmax(~above, axis=1)
+    ok = rays.valid & above[:, 0] & (~above).any(axis=1) & (first_out > 0)
+    if ok.sum() < max(6, n // 2):
+        return None
+    rows = np.arange(n)
+    j = np.clip(first_out, 1, m - 1)
+    a, b = vals[rows, j - 1], vals[rows, j]
+    frac = np.where(a != b, (a - half) / np.where(a != b, a - b, 1.0), 0.5)
+    edge_r = rays.at(lo + j - 1, np.clip(frac, 0.0, 1.0))
+    px = rays.cx + edge_r * rays.cos
+    py = rays.cy + edge_r * rays.sin
+    fit = _fit_circle(px[ok], py[ok])
+    if fit is None:
+        return None
+    resid = _radial_residual(fit, px, py)
+    scatter = float(np.median(np.abs(resid[ok]))) * 1.4826
+    on_edge = ok & (np.abs(resid) <= max(tolerance_px, 0.03 * fit[2]))
+    # Its spread from the median profile: a quarter and three quarters of the way.
+    mean = (np.median(vals[ok], axis=0) - outside) / (inside - outside)
+    r25 = _first_below(mean, 0.75, rays.radii[lo:hi])
+    r75 = _first_below(mean, 0.25, rays.radii[lo:hi])
+    blur = max(0.0, (r75 - r25) / 1.349) if r25 is not None and r75 is not None else 0.0
+    return EdgeFit(
+        cx=fit[0],
+        cy=fit[1],
+        r=fit[2],
+        polarity=polarity,
+        support=float(on_edge.sum()) / max(int(rays.valid.sum()), 1),
+        usable=float(rays.valid.mean()),
+        contrast=contrast,
+        blur_px=blur,
+        scatter_px=scatter,
+    )
+
+
+def _first_below(v: np.ndarray, level: float, radii: np.ndarray) -> float | None:
+    """The radius at which a falling profile first drops below ``level`` (interpolated)."""
+    below = np.nonzero(v < level)[0]
+    if len(below) == 0 or below[0] == 0:
+        return None
+    j = int(below[0])
+    a, b = float(v[j - 1]), float(v[j])
+    t = (a - level) / (a - b) if a != b else 0.5
+    return float(radii[j - 1] + t * (radii[j] - radii[j - 1]))
+
+
 def edge_sigma(deriv: np.ndarray, idx: np.ndarray, step: float) -> float:
     """Spread of an edge from the inner half-width of its averaged gradient peak.
 

@@ -1,0 +1,173 @@
+"""What a clean fibre looks like round its centre: core, rings, adhesive, bore.
+
+A fibre is not a flat disc. A multimode core (50 or 62.5 um) is often its own
+disc, brighter or darker than the cladding, sometimes with an index ring
+round it; a single-mode core can show as a bright 9 um dot; outside the glass
+a ring of adhesive fills the ferrule bore, whose edge need not be concentric
+with the fibre. None of these is dirt. They are found here as closed edges
+round the fibre, so that the clean-face model expects them; anything that is
+not a closed, concentric circle stays something to be judged.
+
+A particle sitting on the core is the case to fear: every small ring round the
+centre is covered by it, just as by a core. So an inner circle is structure
+only when it is a clean circle all round and of a size a core or an index ring
+has: a single-mode core only as a brighter dot of 6-12 um concentric with the
+cladding to a micrometre, anything else only from 20 um across and within
+2 um of the cladding's centre (the core-cladding concentricity of a real
+multimode fibre).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from grading.locate import Circle
+from grading.rays import (
+    BRIGHTER_INSIDE,
+    DARKER_INSIDE,
+    RayProfile,
+    fit_crossing,
+    fit_edge,
+    sample_rays,
+)
+
+N_RAYS = 96
+MAX_RINGS = 4
+SM_CORE_UM = (6.0, 12.0)
+MIN_RING_UM = 20.0
+MAX_OFFSET_UM = 2.0
+TOLERANCE_UM = 0.3  # a closed edge's points lie this close to its circle  # a core's centre may lie this far from the cladding's
+BORE_REACH = 1.3  # the bore edge lies within this many cladding radii
+
+
+@dataclass(frozen=True)
+class Ring:
+    """A closed circle round (nearly) the cladding's centre, inside the glass."""
+
+    cx: float
+    cy: float
+    r_px: float
+    width_px: float  # how far either side of r_px the brightness changes (blur, grading)
+
+
+@dataclass(frozen=True)
+class Structure:
+    rings: tuple[Ring, ...] = ()  # innermost first
+    bore: tuple[float, float, float] | None = None  # (cx, cy, r) px: the adhesive's outer edge
+
+    def knots(self, c: Circle) -> tuple[tuple[float, float, float], ...]:
+        """(radius, cx, cy) of every closed edge, the cladding's included, innermost first:
+        the centres a clean-face model draws its rings round."""
+        out = [(q.r_px, q.cx, q.cy) for q in self.rings]
+        out.append((c.r, c.cx, c.cy))
+        if self.bore is not None and self.bore[2] > c.r:
+            out.append((self.bore[2], self.bore[0], self.bore[1]))
+        return tuple(out)
+
+
+def find_structure(
+    image: np.ndarray, c: Circle, um_per_px: float, fiber: str | None = None
+) -> Structure:
+    """The concentric structure of the fibre ``c`` (image pixels, square)."""
+    return Structure(rings=_inner_rings(image, c, um_per_px, fiber), bore=_bore(image, c))
+
+
+def _inner_rings(
+    image: np.ndarray, c: Circle, um_per_px: float, fiber: str | None
+) -> tuple[Ring, ...]:
+    glass = c.r - 3.0 * c.blur_px - 2.0
+    if glass < 12:
+        return ()
+    rays = sample_rays(
+        image, c.cx, c.cy, 1.0, glass, N_RAYS, max_samples=max(16, int(glass)), smooth_px=1.0
+    )
+    if not rays.valid.all():
+        return ()
+    # A concentric circle is a step at one radius on every ray: the median over the
+    # rays keeps it and drops dirt, which covers only some of them.
+    profile = np.median(rays.deriv, axis=0)
+    noise = 1.4826 * float(np.median(np.abs(profile - np.median(profile)))) + 1e-6
+    strength = np.abs(profile)
+    m = len(profile)
+    peaks = [
+        i
+        for i in range(2, m - 2)
+        if strength[i] >= strength[i - 1]
+        and strength[i] > strength[i + 1]
+        and strength[i] >= max(6.0 * noise, 0.002)
+    ]
+    peaks.sort(key=lambda i: -strength[i])
+    rings: list[Ring] = []
+    for i in peaks[:MAX_RINGS]:
+        polarity = BRIGHTER_INSIDE if profile[i] < 0 else DARKER_INSIDE
+        ring = _ring_at(rays, i, polarity, c, um_per_px, fiber)
+        if ring is not None and all(abs(ring.r_px - o.r_px) > 2.0 for o in rings):
+            rings.append(ring)
+    return tuple(sorted(rings, key=lambda q: q.r_px))
+
+
+def _ring_at(
+    rays: RayProfile,
+    i: int,
+    polarity: int,
+    c: Circle,
+    um_per_px: float,
+    fiber: str | None,
+) -> Ring | None:
+    r = float(rays.radii[i])
+    half = max(3, round(max(3.0, 0.08 * r) / rays.step))
+    lo, hi = max(1, i - half), min(len(rays.radii) - 1, i + half + 1)
+    fit = fit_edge(rays, polarity, lo=lo, hi=hi)
+    if fit is None or fit.support < 0.8:
+        # A soft edge (a lit single-mode core): where each ray crosses half-way.
+        soft = fit_crossing(
+            rays,
+            polarity,
+            max(1, i // 3),
+            min(len(rays.radii), 2 * i + 2),
+            tolerance_px=max(1.0, TOLERANCE_UM / um_per_px),
+        )
+        fit = soft if soft is not None else fit
+    if fit is None:
+        return None
+    d_um = 2.0 * fit.r * um_per_px
+    off_um = math.hypot(fit.cx - c.cx, fit.cy - c.cy) * um_per_px
+    tolerance = max(0.75, 0.012 * fit.r, TOLERANCE_UM / um_per_px)
+    if fit.support < 0.8 or fit.scatter_px > tolerance:
+        return None  # not a clean circle all round
+    sm_core = (
+        SM_CORE_UM[0] <= d_um <= SM_CORE_UM[1]
+        and polarity == BRIGHTER_INSIDE
+        and off_um <= max(0.8, um_per_px)
+        and fiber in (None, "sm")
+    )
+    if not (sm_core or (d_um >= MIN_RING_UM and off_um <= MAX_OFFSET_UM)):
+        return None
+    return Ring(cx=fit.cx, cy=fit.cy, r_px=fit.r, width_px=3.0 * max(fit.blur_px, 0.5) + 2.0)
+
+
+def _bore(image: np.ndarray, c: Circle) -> tuple[float, float, float] | None:
+    """The adhesive ring's outer edge, when it shows as a closed circle of its own."""
+    start = c.r + 3.0 * c.blur_px + 2.0
+    stop = c.r * BORE_REACH
+    if stop - start < 4:
+        return None
+    rays = sample_rays(image, c.cx, c.cy, start, stop, N_RAYS, max_samples=64)
+    if rays.valid.mean() < 0.5:
+        return None
+    fits = [fit_edge(rays, p) for p in (BRIGHTER_INSIDE, DARKER_INSIDE)]
+    fits = [
+        f
+        for f in fits
+        if f is not None
+        and f.support >= 0.7
+        and f.scatter_px <= max(1.0, 0.01 * f.r)
+        and math.hypot(f.cx - c.cx, f.cy - c.cy) <= 0.05 * c.r
+    ]
+    if not fits:
+        return None
+    best = max(fits, key=lambda f: f.support * f.contrast)
+    return best.cx, best.cy, best.r
