@@ -149,6 +149,20 @@ def _claddings(
     return circles
 
 
+def locate_overview(image: np.ndarray, expected: int) -> tuple[Circle, ...] | None:
+    """Every fibre of a whole-ferrule view (any dtype, grey or colour), in reading order;
+    None unless exactly ``expected`` are found (the caller then shows the plain picture
+    instead of guessing which fibre is which)."""
+    from grading.image_io import ImageError, normalise, to_gray
+
+    try:
+        gray = normalise(to_gray(image))
+    except ImageError:
+        return None
+    found = locate(gray).fibers
+    return found if len(found) == expected else None
+
+
 def find_cladding(
     image: np.ndarray, cx: float, cy: float, r: float, ellipse: bool = False
 ) -> Circle | None:
@@ -165,7 +179,9 @@ def find_cladding(
     if boundary is None:
         return None
     boundary = _cladding_round_core(image, boundary, ellipse) or boundary
-    window = (0.95, 1.05)
+    # Narrow, but wide enough to see the levels either side of a blurred edge.
+    m = max(0.05, (4.0 + 3.0 * boundary.blur_px) / boundary.r)
+    window = (1.0 - m, 1.0 + m)
     boundary = _around(image, boundary, window, polarity=boundary.polarity, ellipse=ellipse)
     if boundary is None or boundary.support < 0.6 or abs(boundary.aspect - 1.0) > ASPECT_LIMIT:
         return None
@@ -389,22 +405,42 @@ def disc_candidates(
 def _consistent(circles: list[Circle]) -> list[Circle]:
     """Keep the family of circles that share one cladding size.
 
-    With an unknown scale, stray discs (a round particle, a guide hole) must not
-    be mistaken for claddings: the largest group of like-sized circles wins, ties
-    going to the group with the stronger, more complete edges.
+    With an unknown scale, other round things (a round particle or pit, the
+    guide holes of an MT ferrule, darker and stronger than its fibres) must not
+    be taken for claddings. Fibres of an MT ferrule sit on the 250 um pitch, two
+    cladding diameters: a group of like-sized circles with two or more such
+    neighbours is an array of fibres and wins; otherwise the group whose edges
+    are the most complete and strongest wins.
     """
     if len(circles) <= 1:
         return circles
-    strongest = max(c.contrast for c in circles)
-    circles = [c for c in circles if c.contrast >= 0.3 * strongest]
     best: list[Circle] = []
-    best_score = -1.0
+    best_rank = (-1, -1.0)
     for c in circles:
         group = [o for o in circles if abs(o.r - c.r) <= 0.06 * c.r]
-        score = sum(o.support * o.contrast * math.sqrt(o.r) for o in group)
-        if score > best_score:
-            best, best_score = group, score
+        pairs = _pitch_pairs(group)
+        rank = (
+            pairs if pairs >= 2 else 0,
+            sum(o.support * math.sqrt(o.contrast * o.r) for o in group),
+        )
+        if rank > best_rank:
+            best, best_rank = group, rank
     return best
+
+
+def _pitch_pairs(group: list[Circle]) -> int:
+    """Neighbours (in a row) spaced a whole number of MT pitches apart, up to five."""
+    if len(group) < 2:
+        return 0
+    pitch = float(np.median([c.diameter for c in group])) * MT_PITCH_UM / CLADDING_DIAMETER_UM
+    count = 0
+    for row in _rows(group):
+        xs = sorted(group[i].cx for i in row)
+        for a, b in itertools.pairwise(xs):
+            steps = (b - a) / pitch
+            if 0.85 <= steps <= 5.15 and abs(steps - round(steps)) <= 0.15:
+                count += 1
+    return count
 
 
 def _fully_inside(c: Circle, w: int, h: int) -> bool:

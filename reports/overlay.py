@@ -25,6 +25,7 @@ import cv2
 import numpy as np
 
 from grading.geometry import CLADDING_DIAMETER_UM, MT_PITCH_UM, connector
+from grading.locate import locate_overview
 from grading.results import EndFaceResult, FiberResult
 from reports.model import ZoneInfo
 
@@ -162,70 +163,14 @@ def fibre_overlay(
     return rgb
 
 
-def _reading_order(found: list[tuple[float, float, float]]) -> list[tuple[float, float, float]]:
-    """Fibres (x, y, r), top row first, left to right: the fibre numbering of an MT end face."""
-    if not found:
-        return []
-    r = float(np.median([f[2] for f in found]))
-    rows: list[list[tuple[float, float, float]]] = []
-    for f in sorted(found, key=lambda f: f[1]):
-        if rows and abs(f[1] - rows[-1][0][1]) < 3.0 * r:
-            rows[-1].append(f)
-        else:
-            rows.append([f])
-    return [f for row in rows for f in sorted(row, key=lambda f: f[0])]
-
-
-def locate_overview(
-    image: np.ndarray, connector_name: str
-) -> list[tuple[float, float, float]] | None:
-    """(x, y, r) in pixels of every fibre of an MT overview, in fibre order; None if not all found.
-
-    On the overview the fibres are the brightest discs on the grey ferrule: a threshold
-    half-way between the ferrule's grey and the fibres' white, then blobs of one size.
-    A count that does not match the connector gives None (the caller shows the plain
-    picture and the fibre map instead of guessing).
-    """
-    geometry = connector(connector_name)
-    gray = image
-    if gray.ndim == 3:
-        gray = cv2.cvtColor(gray[:, :, :3], cv2.COLOR_BGR2GRAY)
-    if gray.dtype != np.uint8:
-        top = float(gray.max()) or 1.0
-        gray = np.clip(gray.astype(np.float32) * (255.0 / top), 0, 255).astype(np.uint8)
-    gray = cv2.GaussianBlur(gray, (5, 5), 0)
-    t_body, _ = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    body = gray[gray > t_body]
-    if body.size == 0:
-        return None
-    level = float(np.median(body))
-    bright = float(np.percentile(gray, 99.95))
-    if bright - level < 20:
-        return None
-    mask = (gray > level + 0.5 * (bright - level)).astype(np.uint8)
-    n, _labels, stats, cents = cv2.connectedComponentsWithStats(mask, connectivity=8)
-    blobs = [
-        (float(cents[i][0]), float(cents[i][1]), float(stats[i, cv2.CC_STAT_AREA]))
-        for i in range(1, n)
-        if stats[i, cv2.CC_STAT_AREA] >= 12
-    ]
-    if not blobs:
-        return None
-    med = float(np.median([b[2] for b in blobs]))
-    found = [(x, y, math.sqrt(a / math.pi)) for x, y, a in blobs if 0.4 * med <= a <= 2.5 * med]
-    ordered = _reading_order(found)
-    if len(ordered) != geometry.fiber_count:
-        return None
-    return ordered
-
-
 def overview_overlay(
     image: np.ndarray, result: EndFaceResult | None, connector_name: str, width: int = 760
 ) -> tuple[np.ndarray, bool]:
     """The MT ferrule with each fibre ringed in its verdict's colour (RGB), and whether the
     fibres could be found in the picture (else it is the plain overview)."""
     geometry = connector(connector_name)
-    found = locate_overview(image, connector_name) if geometry.is_multi_fiber else None
+    circles = locate_overview(image, geometry.fiber_count) if geometry.is_multi_fiber else None
+    found = [(c.cx, c.cy, c.r) for c in circles] if circles else None
     verdicts = {f.index: f.verdict for f in result.fibers} if result else {}
     h, w = image.shape[:2]
     x0, y0, x1, y1 = 0, 0, w, h

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from grading.geometry import connector
+from grading.locate import locate_overview
 from grading.results import Defect, FiberResult
 from reports import overlay
 from reports.model import ZoneInfo, load_image
@@ -94,7 +95,8 @@ def synthetic_overview(conn: str) -> np.ndarray:
 @pytest.mark.parametrize("conn", ["mpo8", "mpo12", "mpo16", "mpo24", "mpo32"])
 def test_the_overview_finds_every_fibre_in_fixture_order(conn):
     g = connector(conn)
-    found = overlay.locate_overview(synthetic_overview(conn), conn)
+    circles = locate_overview(synthetic_overview(conn), g.fiber_count)
+    found = [(c.cx, c.cy, c.r) for c in circles] if circles else None
     assert found is not None and len(found) == g.fiber_count
     k = 1 / 5.75
     for (x, y, _r), (ux, uy) in zip(found, g.fiber_positions_um, strict=True):
@@ -104,7 +106,7 @@ def test_the_overview_finds_every_fibre_in_fixture_order(conn):
 def test_an_overview_with_a_fibre_missing_is_not_guessed():
     img = synthetic_overview("mpo12")
     cv2.circle(img, (401, 480), 14, 100, -1)  # paint over fibre 1
-    assert overlay.locate_overview(img, "mpo12") is None
+    assert locate_overview(img, 12) is None
     rgb, located = overlay.overview_overlay(img, None, "mpo12")
     assert not located and rgb.ndim == 3
 
