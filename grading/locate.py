@@ -135,16 +135,20 @@ def _claddings(
     """``found`` plus the claddings round ``candidates`` (of about ``size_px`` when given)."""
     circles = list(found)
     for cx, cy, r in candidates:
-        # Nothing inside a cladding already found can be another one.
-        if any(math.hypot(cx - o.cx, cy - o.cy) < o.r * 1.05 for o in circles):
+        # Nothing inside a cladding already found can be another one (but a larger disc
+        # round a small circle found first, a particle on a core, may be its fibre).
+        if any(math.hypot(cx - o.cx, cy - o.cy) < o.r * 1.05 and r < 1.4 * o.r for o in circles):
             continue
         c = find_cladding(image, cx, cy, r, ellipse=ellipse)
         if c is None:
             continue
         if size_px is not None and not 0.75 < c.r / size_px < 1.33:
             continue
-        if any(math.hypot(c.cx - o.cx, c.cy - o.cy) < max(c.r, o.r) for o in circles):
+        # Overlapping circles are one thing: the larger (a particle on a fibre is no fibre).
+        overlapping = [o for o in circles if math.hypot(c.cx - o.cx, c.cy - o.cy) < max(c.r, o.r)]
+        if any(o.r >= c.r * 0.94 for o in overlapping):
             continue
+        circles = [o for o in circles if o not in overlapping]
         circles.append(c)
     return circles
 
@@ -414,6 +418,12 @@ def _consistent(circles: list[Circle]) -> list[Circle]:
     """
     if len(circles) <= 1:
         return circles
+    # A round particle on a fibre lies inside a larger closed circle: it is not a fibre.
+    circles = [
+        c
+        for c in circles
+        if not any(o.r > 1.5 * c.r and math.hypot(c.cx - o.cx, c.cy - o.cy) < o.r for o in circles)
+    ]
     best: list[Circle] = []
     best_rank = (-1, -1.0)
     for c in circles:
@@ -429,16 +439,18 @@ def _consistent(circles: list[Circle]) -> list[Circle]:
 
 
 def _pitch_pairs(group: list[Circle]) -> int:
-    """Neighbours (in a row) spaced a whole number of MT pitches apart, up to five."""
+    """Neighbours on one straight row spaced a whole number of MT pitches apart (up to five)."""
     if len(group) < 2:
         return 0
-    pitch = float(np.median([c.diameter for c in group])) * MT_PITCH_UM / CLADDING_DIAMETER_UM
+    d = float(np.median([c.diameter for c in group]))
+    pitch = d * MT_PITCH_UM / CLADDING_DIAMETER_UM
     count = 0
     for row in _rows(group):
-        xs = sorted(group[i].cx for i in row)
-        for a, b in itertools.pairwise(xs):
-            steps = (b - a) / pitch
-            if 0.85 <= steps <= 5.15 and abs(steps - round(steps)) <= 0.15:
+        ordered = sorted((group[i] for i in row), key=lambda c: c.cx)
+        for a, b in itertools.pairwise(ordered):
+            steps = (b.cx - a.cx) / pitch
+            level = abs(b.cy - a.cy) <= 0.1 * d
+            if level and 0.9 <= steps <= 5.1 and abs(steps - round(steps)) <= 0.07 * round(steps):
                 count += 1
     return count
 
