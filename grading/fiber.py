@@ -10,7 +10,6 @@ the coarse one is measured whole by the coarse pass.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -29,6 +28,7 @@ from grading.scratches import (
     measure_line,
     merge_collinear,
 )
+from grading.sizing import Blob, deblurred, remeasure
 from grading.structure import Structure, find_structure
 from grading.verdict import failures
 from grading.zones import place
@@ -42,17 +42,6 @@ MIN_COARSE_PX = 16  # the coarse search keeps at least this many pixels across i
 # there the clean-face model is held near the glass level (the single-mode core zone).
 HOLD_UM = 12.5
 EDGE_BAND_UM = 15.0  # from the end of the fine scratch search to beyond the epoxy ring
-
-
-@dataclass(frozen=True)
-class Blob:
-    """A region defect in image coordinates and micrometres."""
-
-    center_px: tuple[float, float]
-    size_um: float
-    r_min_um: float
-    r_max_um: float
-    r_center_um: float
 
 
 def grade_fiber(
@@ -109,9 +98,9 @@ def grade_fiber(
         seeds = [wide.line_from_image(_outwards(ln, c, EDGE_BAND_UM / scale)) for ln in lines]
         regions, found = _split_regions(wide.regions, seeds, wide, scale)
         reach = [
-            b
-            for b in (wide.to_blob(r) for r in regions)
-            if b.r_max_um > fine_um - 2.0 or not fine_zones
+            wide.full_resolution(gray, r, c, smooth_px)
+            for r in regions
+            if wide.to_blob(r).r_max_um > fine_um - 2.0 or not fine_zones
         ]
         for big in reach:
             blobs = [b for b in blobs if not _overlap(b, big, scale)]
@@ -212,11 +201,28 @@ class _Pass:
     def to_blob(self, r: Region) -> Blob:
         return Blob(
             center_px=self.to_image(r.center_px),
-            size_um=r.diameter_px * self.px_um,
+            size_um=deblurred(r.diameter_px, self.psf_px) * self.px_um,
             r_min_um=r.r_min_px * self.px_um,
             r_max_um=r.r_max_px * self.px_um,
             r_center_um=math.dist(r.center_px, (self.cx, self.cy)) * self.px_um,
         )
+
+    def full_resolution(self, gray: np.ndarray, r: Region, c: Circle, smooth_px: float) -> Blob:
+        """A blob of a coarse pass measured again on the full-resolution image."""
+        if self.f == 1:
+            return self.to_blob(r)
+        fine = remeasure(
+            gray,
+            self.bg.model,
+            self.f,
+            (self.x0, self.y0),
+            r,
+            (c.cx, c.cy),
+            self.px_um / self.f,
+            smooth_px,
+            math.hypot(c.blur_px, smooth_px),
+        )
+        return fine if fine is not None else self.to_blob(r)
 
     def to_image(self, p: tuple[float, float]) -> tuple[float, float]:
         f = self.f
