@@ -27,6 +27,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from grading.robust import median
+
 N_ANGLES = 160
 GLASS_TOLERANCE = 0.08  # a clean core departs from the glass level by less than this
 GLASS_NOISE_RATIO = 1.5  # nor is any ring of the glass much noisier than the rest
@@ -40,11 +42,11 @@ class Background:
     residual: np.ndarray  # image minus model
     noise_profile: np.ndarray  # per ring: the camera-and-surface noise part of sigma
     model_profile: np.ndarray  # per ring: the model's own uncertainty at sharp edges
-    ring: np.ndarray  # each pixel's ring index into the profiles
 
     def split_sigma(self) -> tuple[np.ndarray, np.ndarray]:
         """Per pixel: (noise sigma, model sigma); only some looks need them apart."""
-        return self.noise_profile[self.ring], self.model_profile[self.ring]
+        ring = np.minimum((self.radius_px + 0.5).astype(np.int32), len(self.noise_profile) - 1)
+        return self.noise_profile[ring], self.model_profile[ring]
 
 
 @dataclass(frozen=True)
@@ -113,19 +115,28 @@ def fit_background(
     slope = np.max(np.stack([np.roll(slope, k) for k in (-1, 0, 1)]), axis=0)
     model_err = (registration_px * slope).astype(np.float32)
     radius = _radius_map(h, w, cx, cy, rings.knots)
-    idx = np.minimum(radius.astype(np.int32), n_r - 2)
-    frac = np.minimum(radius - idx, 1.0)
-    model = _lerp(profile, idx, frac) * _light_field(coef, h, w, cx, cy, norm)
-    ring = np.minimum((radius + 0.5).astype(np.int32), n_r - 1)
     total = np.hypot(noise, model_err).astype(np.float32)
+    # Profiles read at every pixel's radius: one remap each, linear for the model
+    # and nearest ring for the noise.
+    rows = np.zeros_like(radius)
+    model = cv2.remap(
+        profile.astype(np.float32)[None, :],
+        radius,
+        rows,
+        cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_REPLICATE,
+    )
+    model *= _light_field(coef, h, w, cx, cy, norm)
+    sigma = cv2.remap(
+        total[None, :], radius, rows, cv2.INTER_NEAREST, borderMode=cv2.BORDER_REPLICATE
+    )
     return Background(
         radius_px=radius,
         model=model,
-        sigma=total[ring],
-        residual=(roi - model).astype(np.float32),
+        sigma=sigma,
+        residual=cv2.subtract(roi, model, dtype=cv2.CV_32F),
         noise_profile=noise.astype(np.float32),
         model_profile=model_err,
-        ring=ring,
     )
 
 
@@ -156,13 +167,6 @@ def _radius_map(
         ox, oy = _centres(radius.ravel(), cx, cy, knots)
         radius = np.sqrt((xs - ox.reshape(h, w)) ** 2 + (ys - oy.reshape(h, w)) ** 2)
     return radius
-
-
-def _lerp(profile: np.ndarray, idx: np.ndarray, frac: np.ndarray) -> np.ndarray:
-    """A radial profile read at fractional radii (linear between rings)."""
-    p = profile.astype(np.float32)
-    lo = p[idx]
-    return lo + (p[idx + 1] - lo) * frac
 
 
 def _ring_median(polar: np.ndarray) -> np.ndarray:
@@ -219,9 +223,9 @@ def _glass_profile(
         if k == len(bounds) - 2 and hold < g:
             # The level of the glass just outside the held rings, where no particle
             # on the centre reaches all round.
-            level = float(np.median(profile[hold : min(g, hold + max(4, hold // 2))]))
+            level = median(profile[hold : min(g, hold + max(4, hold // 2))])
         else:
-            level = float(np.median(profile[max(a, (a + b) // 2) : b]))
+            level = median(profile[max(a, (a + b) // 2) : b])
         seg = polar[:, a:b]
         glassy = np.abs(seg - level) <= GLASS_TOLERANCE * abs(level)
         counts = glassy.sum(axis=0)
@@ -236,7 +240,7 @@ def _hold_glass_noise(spread: np.ndarray, glass_radius_px: float) -> np.ndarray:
     g = int(glass_radius_px)
     if g < 4:
         return spread
-    level = float(np.median(spread[g // 2 : g]))
+    level = median(spread[g // 2 : g])
     out = spread.copy()
     out[:g] = np.minimum(out[:g], GLASS_NOISE_RATIO * level)
     return out
@@ -280,8 +284,8 @@ def _fit_light(
         return np.zeros(5)
     ratio = p[ok] / e[ok] - 1.0
     uo, vo = u[ok], v[ok]
-    med = np.median(ratio)
-    keep = np.abs(ratio - med) < 4.0 * (np.median(np.abs(ratio - med)) * 1.4826 + 1e-4)
+    med = median(ratio)
+    keep = np.abs(ratio - med) < 4.0 * (median(np.abs(ratio - med)) * 1.4826 + 1e-4)
     if keep.sum() < 12:
         return np.zeros(5)
     design = np.stack([uo, vo, uo * uo, vo * vo, uo * vo, np.ones_like(uo)], axis=1)[keep]
@@ -307,7 +311,7 @@ def _smooth_spread(spread: np.ndarray) -> np.ndarray:
     n = len(spread)
     padded = np.pad(spread, 2, mode="edge")
     out = np.max(np.stack([padded[i : i + n] for i in range(5)]), axis=0)
-    floor = 0.5 * float(np.median(spread))
+    floor = 0.5 * median(spread)
     return np.maximum(out, max(floor, 1e-4)).astype(np.float32)
 
 

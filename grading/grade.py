@@ -17,14 +17,13 @@ import numpy as np
 
 from grading.fiber import grade_fiber
 from grading.geometry import CLADDING_DIAMETER_UM, ConnectorGeometry, connector
-from grading.image_io import ImageError, normalise, read_image, to_gray
+from grading.image_io import ImageError, prepared, read_image
 from grading.locate import Circle, Location, locate
 from grading.pixels import SQUARE_TOLERANCE, scale_pair, square
 from grading.results import ERROR, FAIL, PASS, EndFaceResult, FiberResult, ZoneShape
 from grading.rules import RuleSet, load_rules
 
 SCALE_TOLERANCE = 0.08  # measured cladding vs the given scale before calibration is doubted
-SATURATED = 1.0 - 0.5 / 255.0  # at the top of the sensor's range
 
 
 class GradingUsageError(ValueError):
@@ -62,14 +61,13 @@ def grade(
     )
     try:
         raw = read_image(image) if isinstance(image, str | Path) else image
-        linear = to_gray(raw)
-        gray = normalise(linear)
+        gray, saturated = prepared(raw)
     except ImageError as exc:
         x, y = scale or (None, None)
         return EndFaceResult(
             verdict=ERROR, um_per_px=x, um_per_px_y=_y(x, y), error=str(exc), **base
         )
-    return grade_array(gray, geometry, ruleset, scale, base, saturated=linear >= SATURATED)
+    return grade_array(gray, geometry, ruleset, scale, base, saturated=saturated)
 
 
 def zone_shapes(ruleset: RuleSet, geometry: ConnectorGeometry) -> tuple[ZoneShape, ...]:

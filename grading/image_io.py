@@ -293,3 +293,38 @@ _SIZE_READERS = {
     "GIF": _gif_size,
     "PNM": _pnm_size,
 }
+
+
+def prepared(img: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """(normalised float32 grey, the pixels the camera clipped or None) of a decoded frame.
+
+    8-bit frames, what probes deliver, take a short road: the percentiles come
+    from the histogram and the stretch is one conversion, where the general road
+    (``to_gray`` then ``normalise``) makes four passes over a megapixel frame.
+    """
+    if isinstance(img, np.ndarray) and img.dtype == np.uint8 and img.ndim in (2, 3):
+        if img.ndim == 3 and img.shape[2] in (3, 4):
+            img = cv2.cvtColor(
+                img, cv2.COLOR_BGRA2GRAY if img.shape[2] == 4 else cv2.COLOR_BGR2GRAY
+            )
+        if img.ndim == 2 and min(img.shape) >= MIN_SIDE_PX and img.size <= MAX_PIXELS:
+            return _prepared_u8(np.ascontiguousarray(img))
+    linear = to_gray(img)
+    return normalise(linear), linear >= SATURATED_LEVEL
+
+
+SATURATED_LEVEL = 1.0 - 0.5 / 255.0  # at the top of the sensor's range
+
+
+def _prepared_u8(img: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    hist = cv2.calcHist([img], [0], None, [256], [0, 256]).ravel()
+    cum = np.cumsum(hist)
+    n = float(cum[-1])
+    lo = int(np.searchsorted(cum, 0.002 * (n - 1) + 1)) / 255.0
+    hi = int(np.searchsorted(cum, 0.998 * (n - 1) + 1)) / 255.0
+    span = hi - lo
+    if span < 4.0 / 255.0 * 0.25:
+        level = "black" if hi < 0.05 else "white" if lo > 0.95 else "uniform"
+        raise ImageError(f"blank image (all {level}): no end face to grade")
+    gray = cv2.addWeighted(img, 1.0 / (255.0 * span), img, 0.0, -lo / span, dtype=cv2.CV_32F)
+    return gray, (img == 255) if hist[255] > 0 else None

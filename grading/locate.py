@@ -28,7 +28,14 @@ import cv2
 import numpy as np
 
 from grading.geometry import CLADDING_DIAMETER_UM, MT_PITCH_UM
-from grading.rays import BRIGHTER_INSIDE, DARKER_INSIDE, EdgeFit, fit_edge, sample_rays
+from grading.rays import (
+    BRIGHTER_INSIDE,
+    DARKER_INSIDE,
+    EdgeFit,
+    dominant_polarity,
+    fit_edge,
+    sample_rays,
+)
 
 N_RAYS = 128
 COARSE_RAYS = 32
@@ -139,7 +146,7 @@ def _claddings(
         # round a small circle found first, a particle on a core, may be its fibre).
         if any(math.hypot(cx - o.cx, cy - o.cy) < o.r * 1.05 and r < 1.4 * o.r for o in circles):
             continue
-        c = find_cladding(image, cx, cy, r, ellipse=ellipse)
+        c = find_cladding(image, cx, cy, r, ellipse=ellipse, size_known=size_px is not None)
         if c is None:
             continue
         if size_px is not None and not 0.75 < c.r / size_px < 1.33:
@@ -168,12 +175,18 @@ def locate_overview(image: np.ndarray, expected: int) -> tuple[Circle, ...] | No
 
 
 def find_cladding(
-    image: np.ndarray, cx: float, cy: float, r: float, ellipse: bool = False
+    image: np.ndarray,
+    cx: float,
+    cy: float,
+    r: float,
+    ellipse: bool = False,
+    size_known: bool = False,
 ) -> Circle | None:
     """The verified cladding round a candidate disc centre, or None.
 
     ``ellipse``: the pixels' shape is unknown, so the cladding is fitted as an
-    axis-aligned ellipse (its aspect is the pixels' aspect).
+    axis-aligned ellipse (its aspect is the pixels' aspect). ``size_known``: the
+    cladding's size is known (a core, half its size or less, cannot pass for it).
     """
     coarse = _edge(image, cx, cy, r, (0.6, 1.45), COARSE_RAYS, ellipse=ellipse)
     if coarse is None or coarse.support < 0.4:
@@ -182,7 +195,8 @@ def find_cladding(
     boundary = _around(image, coarse, (0.85, 1.15), ellipse=ellipse)
     if boundary is None:
         return None
-    boundary = _cladding_round_core(image, boundary, ellipse) or boundary
+    if not size_known:
+        boundary = _cladding_round_core(image, boundary, ellipse) or boundary
     # Narrow, but wide enough to see the levels either side of a blurred edge.
     m = max(0.05, (4.0 + 3.0 * boundary.blur_px) / boundary.r)
     window = (1.0 - m, 1.0 + m)
@@ -263,16 +277,21 @@ def _edge(
     """
     lo, hi = window
     rays = sample_rays(image, cx, cy, r * lo, r * hi, n_rays, max_samples=64, aspect=aspect)
-    if polarity is None:
-        fits = [fit_edge(rays, p, ellipse=ellipse) for p in (BRIGHTER_INSIDE, DARKER_INSIDE)]
-        fits = [f for f in fits if f is not None and r * lo * 0.9 < f.r < r * hi * 1.1]
-        if not fits:
-            return None
-        return max(fits, key=lambda f: f.support * f.contrast)
-    fit = fit_edge(rays, polarity, ellipse=ellipse)
-    if fit is None or not r * lo * 0.9 < fit.r < r * hi * 1.1:
-        return None
-    return fit
+
+    def fitted(p: int) -> EdgeFit | None:
+        fit = fit_edge(rays, p, ellipse=ellipse)
+        return fit if fit is not None and r * lo * 0.9 < fit.r < r * hi * 1.1 else None
+
+    if polarity is not None:
+        return fitted(polarity)
+    # The stronger polarity first; the other only when it gives no closed edge.
+    first = dominant_polarity(rays)
+    fit = fitted(first)
+    if fit is not None and fit.support >= MIN_SUPPORT:
+        return fit
+    other = fitted(-first)
+    fits = [f for f in (fit, other) if f is not None]
+    return max(fits, key=lambda f: f.support * f.contrast) if fits else None
 
 
 def _glass_edge(image: np.ndarray, boundary: EdgeFit, ellipse: bool = False) -> EdgeFit:

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from grading.robust import median
+
 BRIGHTER_INSIDE = 1
 DARKER_INSIDE = -1
 
@@ -124,7 +126,7 @@ def dominant_polarity(rays: RayProfile, lo: int = 1, hi: int | None = None) -> i
     ok = rays.valid if rays.valid.any() else np.ones_like(rays.valid)
     _, falling = pick_edges(rays, BRIGHTER_INSIDE, lo, hi)
     _, rising = pick_edges(rays, DARKER_INSIDE, lo, hi)
-    return BRIGHTER_INSIDE if np.median(falling[ok]) >= np.median(rising[ok]) else DARKER_INSIDE
+    return BRIGHTER_INSIDE if median(falling[ok]) >= median(rising[ok]) else DARKER_INSIDE
 
 
 def fit_edge(
@@ -141,7 +143,7 @@ def fit_edge(
     usable = rays.valid & (strength > 0)
     if usable.sum() < max(6, n * min_usable * 0.5):
         return None
-    typical = float(np.median(strength[usable]))
+    typical = median(strength[usable])
     if typical <= 0:
         return None
     good = usable & (strength > 0.4 * typical)
@@ -166,7 +168,7 @@ def fit_edge(
         if fit is None:
             return None
         resid = _radial_residual(fit, px, py)
-        mad = float(np.median(np.abs(resid[keep]))) * 1.4826
+        mad = median(np.abs(resid[keep])) * 1.4826
         keep = good & (np.abs(resid) <= max(3.0 * mad, 0.75, 0.01 * fit[2]))
     fx, fy, fr, aspect = fit
     n_usable = int(rays.valid.sum())
@@ -179,8 +181,8 @@ def fit_edge(
     m = rays.values.shape[1] - 1
     inner = rays.values[keep, np.clip(idx[keep] - gap, 0, m)]
     outer = rays.values[keep, np.clip(idx[keep] + gap, 0, m)]
-    contrast = float(np.median(inner - outer)) * polarity
-    scatter = float(np.median(np.abs(resid[keep]))) * 1.4826
+    contrast = median(inner - outer) * polarity
+    scatter = median(np.abs(resid[keep])) * 1.4826
     return EdgeFit(
         cx=fx,
         cy=fy,
@@ -208,8 +210,8 @@ def fit_crossing(
     n, m = vals.shape
     if m < 6:
         return None
-    inside = float(np.median(vals[:, : max(1, m // 6)]))
-    outside = float(np.median(vals[:, -max(1, m // 6) :]))
+    inside = median(vals[:, : max(1, m // 6)])
+    outside = median(vals[:, -max(1, m // 6) :])
     contrast = (inside - outside) * polarity
     if contrast <= 0:
         return None
@@ -231,7 +233,7 @@ def fit_crossing(
     if fit is None:
         return None
     resid = _radial_residual(fit, px, py)
-    scatter = float(np.median(np.abs(resid[ok]))) * 1.4826
+    scatter = median(np.abs(resid[ok])) * 1.4826
     on_edge = ok & (np.abs(resid) <= max(tolerance_px, 0.03 * fit[2]))
     # Its spread from the median profile: a quarter and three quarters of the way.
     mean = (np.median(vals[ok], axis=0) - outside) / (inside - outside)
@@ -304,20 +306,25 @@ def _radial_residual(fit: tuple[float, float, float, float], x: np.ndarray, y: n
 
 
 def _fit_circle(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float, float] | None:
-    """Algebraic (Kasa) circle fit, centred for numerical stability."""
-    mx, my = float(x.mean()), float(y.mean())
+    """Algebraic (Kasa) circle fit, centred for numerical stability: 3x3 normal equations."""
+    n = x.size
+    mx, my = float(x.sum()) / n, float(y.sum()) / n
     u, v = x - mx, y - my
-    a = np.stack([u, v, np.ones_like(u)], axis=1)
-    rhs = -(u * u + v * v)
-    try:
-        sol, *_ = np.linalg.lstsq(a, rhs, rcond=None)
-    except np.linalg.LinAlgError:
+    uu, vv, uv = float(u @ u), float(v @ v), float(u @ v)
+    zz = u * u + v * v
+    # Centred: sum(u) = sum(v) = 0, so the constant term decouples.
+    det = uu * vv - uv * uv
+    if abs(det) < 1e-12:
         return None
-    cu, cv = -sol[0] / 2.0, -sol[1] / 2.0
-    r2 = cu * cu + cv * cv - sol[2]
-    if not np.isfinite(r2) or r2 <= 0:
+    bu, bv = -float(u @ zz), -float(v @ zz)
+    su = (bu * vv - bv * uv) / det
+    sv = (uu * bv - uv * bu) / det
+    c0 = -float(zz.sum()) / n
+    cu, cv = -su / 2.0, -sv / 2.0
+    r2 = cu * cu + cv * cv - c0
+    if not math.isfinite(r2) or r2 <= 0:
         return None
-    return mx + float(cu), my + float(cv), float(math.sqrt(r2)), 1.0
+    return mx + cu, my + cv, math.sqrt(r2), 1.0
 
 
 def _fit_ellipse(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float, float] | None:
@@ -325,17 +332,18 @@ def _fit_ellipse(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float, flo
 
     Returns (cx, cy, horizontal radius, vertical / horizontal radius).
     """
-    mx, my = float(x.mean()), float(y.mean())
+    n = x.size
+    mx, my = float(x.sum()) / n, float(y.sum()) / n
     u, v = x - mx, y - my
-    # u^2 + B v^2 + C u + D v + E = 0
-    a = np.stack([v * v, u, v, np.ones_like(u)], axis=1)
+    # u^2 + B v^2 + C u + D v + E = 0, by 4x4 normal equations.
+    a = np.stack([v * v, u, v, np.ones_like(u)])
     rhs = -(u * u)
     try:
-        sol, *_ = np.linalg.lstsq(a, rhs, rcond=None)
+        sol = np.linalg.solve(a @ a.T, a @ rhs)
     except np.linalg.LinAlgError:
         return None
-    b, c, d, e = (float(s) for s in sol)
-    if not (b > 0 and np.isfinite(b)):
+    b, c, d, e = (float(q) for q in sol)
+    if not (b > 0 and math.isfinite(b)):
         return None
     cu, cv = -c / 2.0, -d / (2.0 * b)
     rx2 = cu * cu + b * cv * cv - e

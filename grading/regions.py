@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from grading.background import Background
+from grading.robust import mad, median
 
 SMEAR_GAIN = 0.35
 SEED_SIGMA = 6.0  # a real defect in zones A-B is far above this; noise almost never
@@ -132,7 +133,7 @@ def _measure(
     values = mag[inside]
     k = min(len(values) - 1, int(0.9 * len(values)))
     peak = float(np.partition(values, k)[k])  # the 90th percentile
-    level = max(0.5 * peak, GROW_SIGMA * float(np.median(sigma[sl][inside])))
+    level = max(0.5 * peak, GROW_SIGMA * median(sigma[sl][inside]))
     half = inside & (mag >= level)
     if half.sum() < max(1.0, min_area_px * 0.5):
         return None
@@ -158,9 +159,9 @@ def _measure_clipped(
     if clipped.sum() < 3:
         return region
     raw = raw_residual[sl]
-    polarity = 1.0 if float(np.median(raw[clipped])) >= 0 else -1.0
+    polarity = 1.0 if median(raw[clipped]) >= 0 else -1.0
     mag = raw * polarity
-    clip_level = float(np.median(mag[clipped]))
+    clip_level = median(mag[clipped])
     half = comp & (mag >= clip_level / 2.0)
     ys, xs = np.nonzero(half)
     if len(xs) < 3:
@@ -233,14 +234,6 @@ def _shape(pts: np.ndarray) -> tuple[float, float, tuple[float, float]]:
     return length, float(width), (float(major[0]), float(major[1]))
 
 
-def _mad(values: np.ndarray) -> float:
-    """Robust spread; a strided sample of a few thousand values is plenty."""
-    if values.size == 0:
-        return 0.0
-    v = values[:: max(1, values.size // 8000)]
-    return float(np.median(np.abs(v - np.median(v)))) * 1.4826
-
-
 def _wide_blur(img: np.ndarray, sigma: float) -> np.ndarray:
     """A Gaussian-like blur at a cost that does not grow with sigma: three box passes."""
     k = max(1, round(math.sqrt(12.0 * sigma * sigma / 3.0 + 1.0)))
@@ -285,7 +278,7 @@ def _faint_smears(
     # Smoothing shrinks the noise, but not the model's small systematic errors:
     # never trust it to shrink by more than SMEAR_GAIN.
     sub = inside[::4, ::4]
-    ratio = max(SMEAR_GAIN, _mad(smeared[::4, ::4][sub]) / max(_mad(residual[::4, ::4][sub]), 1e-9))
+    ratio = max(SMEAR_GAIN, mad(smeared[::4, ::4][sub]) / max(mad(residual[::4, ::4][sub]), 1e-9))
     sigma_noise, sigma_model = bg.split_sigma()
     sigma_s = np.sqrt((sigma_noise * ratio) ** 2 + sigma_model**2)
     z_s = np.abs(smeared) / sigma_s
@@ -311,6 +304,6 @@ def _smear_seen(bg: Background, inside: np.ndarray, near_half: np.ndarray, smear
     smeared = _wide_blur(half, smear_px / 2.0)
     ratio = max(
         SMEAR_GAIN,
-        _mad(smeared[::2, ::2][ok[::2, ::2]]) / max(_mad(half[::2, ::2][ok[::2, ::2]]), 1e-9),
+        mad(smeared[::2, ::2][ok[::2, ::2]]) / max(mad(half[::2, ::2][ok[::2, ::2]]), 1e-9),
     )
     return bool(((np.abs(smeared) > 0.8 * SEED_SIGMA * ratio * sig) & ok).any())

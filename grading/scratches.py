@@ -18,6 +18,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from grading.robust import median, quantile
+
 N_ORIENTATIONS = 12
 LINE_LENGTH_UM = 12.0
 WORK_UM_PER_PX = 0.9
@@ -109,7 +111,7 @@ def find_lines(
         proj = c @ u
         across = c @ np.array([-u[1], u[0]])
         length = float(proj.max() - proj.min()) + 1.0
-        width = float(np.percentile(np.abs(across), 90)) * 2.0 + 1.0
+        width = quantile(np.abs(across), 0.9) * 2.0 + 1.0
         # A blob answers every orientation within half a filter length of it: a
         # round response. A scratch gives a response longer than the filter.
         if length < 1.3 * length_w or width > 0.45 * length:
@@ -186,11 +188,11 @@ def measure_line(
     prof = _sample(residual, mid, (ux, uy), (nx, ny), ts, offs)
     # Re-centre: the line guessed from the coarse image may be a pixel off or tilted.
     for _ in range(2):
-        polarity = 1.0 if np.median(prof[:, np.abs(offs) <= 1.0]) >= 0 else -1.0
+        polarity = 1.0 if median(prof[:, np.abs(offs) <= 1.0]) >= 0 else -1.0
         pos = np.clip(prof * polarity, 0.0, None)
         core = np.abs(offs) <= half_w * 0.6
         mass = pos[:, core].sum(axis=1)
-        strong = mass > np.percentile(mass, 50)
+        strong = mass > median(mass)
         if strong.sum() < 4:
             return None
         centroid = (pos[:, core] * offs[core]).sum(axis=1) / np.maximum(mass, 1e-9)
@@ -203,7 +205,7 @@ def measure_line(
         ux, uy = ux / norm, uy / norm
         nx, ny = -uy, ux
         prof = _sample(residual, mid, (ux, uy), (nx, ny), ts, offs)
-    polarity = 1.0 if np.median(prof[:, np.abs(offs) <= 1.0]) >= 0 else -1.0
+    polarity = 1.0 if median(prof[:, np.abs(offs) <= 1.0]) >= 0 else -1.0
     signed = prof * polarity
     # Baseline from the cleaner flank: dirt beside the scratch sits on one side only.
     left = np.median(signed[:, offs <= -(half_w - 2.0)], axis=1)
@@ -213,7 +215,7 @@ def measure_line(
     band = np.abs(offs) <= 1.5
     along = signed[:, band].mean(axis=1)
     along = cv2.GaussianBlur(along.reshape(-1, 1).astype(np.float32), (1, 0), 1.5).ravel()
-    noise_t = float(np.median(_sample(sigma, mid, (ux, uy), (nx, ny), ts, np.zeros(1, np.float32))))
+    noise_t = median(_sample(sigma, mid, (ux, uy), (nx, ny), ts, np.zeros(1, np.float32)))
     present = along > 3.0 * noise_t / math.sqrt(max(band.sum() * o_step, 1.0))
     run = _longest_run(present, max_gap=max(3, round(gap_px)))
     if run is None:
@@ -221,7 +223,7 @@ def measure_line(
     i0, i1 = run
     # The ends are where the line's signal falls to half its typical level, as
     # sizes are measured at half contrast: blur must not stretch a scratch.
-    typical = float(np.median(along[i0 : i1 + 1][present[i0 : i1 + 1]]))
+    typical = median(along[i0 : i1 + 1][present[i0 : i1 + 1]])
     strong_end = np.nonzero(along[i0 : i1 + 1] >= 0.5 * typical)[0]
     if len(strong_end):
         i0, i1 = i0 + int(strong_end[0]), i0 + int(strong_end[-1])

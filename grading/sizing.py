@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from grading.regions import GROW_SIGMA, Region, region_from_pixels
+from grading.robust import mad, quantile
 
 FWHM = 2.3548  # full width at half maximum of a Gaussian, in sigmas
 
@@ -88,9 +89,9 @@ def remeasure(
         return None
     polarity = -1.0 if -signed[signed < 0].sum() >= signed[signed > 0].sum() else 1.0
     mag = residual * np.float32(polarity)
-    noise = _mad(residual[outside]) if outside.any() else 0.0
+    noise = mad(residual[outside]) if outside.any() else 0.0
     values = mag[inside]
-    peak = float(np.percentile(values, 90))
+    peak = quantile(values, 0.9)
     level = max(0.5 * peak, GROW_SIGMA * noise)
     half = (mag >= level).astype(np.uint8)
     n, labels = cv2.connectedComponents(half, connectivity=8)
@@ -115,10 +116,3 @@ def remeasure(
         r_max_um=r.r_max_px * scale,
         r_center_um=math.hypot(cx - centre_px[0], cy - centre_px[1]) * scale,
     )
-
-
-def _mad(values: np.ndarray) -> float:
-    if values.size == 0:
-        return 0.0
-    v = values[:: max(1, values.size // 8000)]
-    return float(np.median(np.abs(v - np.median(v)))) * 1.4826

@@ -33,6 +33,7 @@ from grading.rays import (
     fit_edge,
     sample_rays,
 )
+from grading.robust import mad
 
 N_RAYS = 96
 MAX_RINGS = 4
@@ -89,7 +90,7 @@ def _inner_rings(
     # A concentric circle is a step at one radius on every ray: the median over the
     # rays keeps it and drops dirt, which covers only some of them.
     profile = np.median(rays.deriv, axis=0)
-    noise = 1.4826 * float(np.median(np.abs(profile - np.median(profile)))) + 1e-6
+    noise = mad(profile) + 1e-6
     strength = np.abs(profile)
     m = len(profile)
     peaks = [
