@@ -10,8 +10,10 @@ A verdict is never ``pass`` unless every fibre was actually judged.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -176,7 +178,9 @@ def grade_array(
         sq.fibre_to_frame(grade_fiber(sq.image, c, i, scale_x, ruleset, zones, sq.saturated))
         for i, c in enumerate(fibers, start=1)
     )
-    return EndFaceResult(verdict=roll_up(results), fibers=results, error=_errors(results), **common)
+    return EndFaceResult(
+        verdict=roll_up(results), fibers=results, error=fibre_errors(results), **common
+    )
 
 
 def _elliptic(image: np.ndarray) -> str | None:
@@ -198,15 +202,26 @@ def roll_up(fibres: tuple[FiberResult, ...] | list[FiberResult]) -> str:
     return FAIL if any(f.verdict == FAIL for f in fibres) else PASS
 
 
-def _errors(fibres: tuple[FiberResult, ...]) -> str | None:
+def fibre_errors(fibres: tuple[FiberResult, ...] | list[FiberResult]) -> str | None:
+    """Why fibres were not judged, one clause each ("fibre 3: out of focus; ...")."""
     text = "; ".join(f"fibre {f.index}: {f.error}" for f in fibres if f.error)
     return text or None
 
 
 def nearest_to_centre(fibers: list[Circle], shape: tuple[int, int]) -> Circle:
     """The fibre a single-fibre view is of: the one nearest the middle of the frame."""
+    return _nearest(fibers, shape, lambda c: (c.cx, c.cy))
+
+
+def nearest_to_centre_px(fibers: tuple[FiberResult, ...], shape: tuple[int, int]) -> FiberResult:
+    """The graded fibre nearest the middle of a frame of ``shape`` (height, width)."""
+    return _nearest(list(fibers), shape, lambda f: f.center_px)
+
+
+def _nearest(items: list, shape: tuple[int, int], where: Callable) -> Any:
     h, w = shape
-    return min(fibers, key=lambda c: math.hypot(c.cx - (w - 1) / 2.0, c.cy - (h - 1) / 2.0))
+    mid = ((w - 1) / 2.0, (h - 1) / 2.0)
+    return min(items, key=lambda it: math.dist(where(it), mid))
 
 
 def _image_problem(

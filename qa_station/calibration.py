@@ -20,6 +20,7 @@ import numpy as np
 from grading.geometry import CLADDING_DIAMETER_UM, MT_PITCH_UM, connector
 from grading.image_io import ImageError, normalise, read_image, to_gray
 from grading.locate import estimate_scale, locate
+from grading.pixels import SQUARE_TOLERANCE
 from hardware.focus import focus_score
 from qa_station.config import tip_for
 
@@ -44,6 +45,8 @@ class ScaleCalibration:
     cladding_um_per_px: float  # the scale from the cladding alone (a cross-check)
     image_size_px: tuple[int, int]  # width, height
     focus_score: float  # sharpness of the reference image (hardware.focus)
+    # Vertical scale, when the claddings are ellipses (pixels not square); None: square.
+    um_per_px_y: float | None = None
 
     @property
     def cladding_median_px(self) -> float:
@@ -52,7 +55,7 @@ class ScaleCalibration:
     @property
     def field_of_view_um(self) -> tuple[float, float]:
         w, h = self.image_size_px
-        return w * self.um_per_px, h * self.um_per_px
+        return w * self.um_per_px, h * (self.um_per_px_y or self.um_per_px)
 
 
 def calibrate_from_image(image: str | Path | np.ndarray, connector_name: str) -> ScaleCalibration:
@@ -66,7 +69,9 @@ def calibrate_from_image(image: str | Path | np.ndarray, connector_name: str) ->
         where = f"{image}: " if isinstance(image, str | Path) else ""
         raise CalibrationError(f"{where}{exc}") from None
     height, width = gray.shape
-    loc = locate(gray)
+    # Both axes are measured: the cladding of a frame whose pixels are not square
+    # (analog video) is an ellipse, and its shape is the pixels' shape.
+    loc = locate(gray, measure_aspect=True)
     # A reference must show whole, clean cladding edges big enough to measure to a fraction
     # of a percent; anything else locate found (grain, glints, a cut fibre) is left out.
     keep = [
@@ -120,4 +125,5 @@ def calibrate_from_image(image: str | Path | np.ndarray, connector_name: str) ->
         cladding_um_per_px=from_cladding,
         image_size_px=(int(width), int(height)),
         focus_score=float(focus_score(linear)),
+        um_per_px_y=None if abs(loc.aspect - 1.0) <= SQUARE_TOLERANCE else scale / loc.aspect,
     )

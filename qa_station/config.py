@@ -39,10 +39,19 @@ class Calibration:
     """How one probe (with one tip) maps pixels to micrometres, and how sharp is sharp."""
 
     probe: str
-    um_per_px: float
+    um_per_px: float  # horizontal
     min_focus_score: float
     tip: str = ""  # "mpo", "lc", "sc"... empty: any tip of this probe
     date: str = ""
+    # Vertical scale when the pixels are not square (analog video capture); None: square.
+    um_per_px_y: float | None = None
+
+    @property
+    def scale(self) -> float | tuple[float, float]:
+        """What grading takes: a number for square pixels, (x, y) otherwise."""
+        if self.um_per_px_y is None:
+            return self.um_per_px
+        return (self.um_per_px, self.um_per_px_y)
 
 
 @dataclass(frozen=True)
@@ -145,8 +154,11 @@ def parse_config(data: bytes, origin: Path) -> StationConfig:
         if not isinstance(c, dict):
             fail(where, "a table")
         for k in c:
-            if k not in {"probe", "tip", "um_per_px", "min_focus_score", "date"}:
-                fail(f"{where}.{k}", "probe, tip, um_per_px, min_focus_score or date; unknown key")
+            if k not in {"probe", "tip", "um_per_px", "um_per_px_y", "min_focus_score", "date"}:
+                fail(
+                    f"{where}.{k}",
+                    "probe, tip, um_per_px, um_per_px_y, min_focus_score or date; unknown key",
+                )
         cal = Calibration(
             probe=_str(c, "probe", f"{where}.probe", None, fail),
             um_per_px=_pos(c, "um_per_px", f"{where}.um_per_px", None, fail),
@@ -155,6 +167,9 @@ def parse_config(data: bytes, origin: Path) -> StationConfig:
             ),
             tip=_str(c, "tip", f"{where}.tip", "", fail),
             date=_str(c, "date", f"{where}.date", "", fail),
+            um_per_px_y=_pos(c, "um_per_px_y", f"{where}.um_per_px_y", None, fail)
+            if "um_per_px_y" in c
+            else None,
         )
         parsed = [x for x in parsed if (x.probe, x.tip) != (cal.probe, cal.tip)] + [cal]
     return StationConfig(calibrations=tuple(parsed), path=origin, **values)
@@ -263,6 +278,8 @@ def render_config(config: StationConfig) -> str:
             f"min_focus_score = {_toml_float(c.min_focus_score)}",
             f"date = {toml_str(c.date)}",
         ]
+        if c.um_per_px_y is not None:
+            lines.append(f"um_per_px_y = {_toml_float(c.um_per_px_y)}")
     return "\n".join(lines) + "\n"
 
 

@@ -244,7 +244,7 @@ class StationController:
                     self.bench.fixture,
                     definition,
                     cal.min_focus_score,
-                    cal.um_per_px,
+                    cal.scale,
                     progress=progress,
                     cancel=cancel,
                     resume=resume,
@@ -384,7 +384,7 @@ class StationController:
         definition = self._session().identified.product.end(end)
         cal = self.bench.calibration(definition)
         self.last_focus = focus_score(frame.image)
-        return grade_view(frame, definition, cal.min_focus_score, cal.um_per_px)
+        return grade_view(frame, definition, cal.min_focus_score, cal.scale)
 
     # -- the station config ------------------------------------------------------------------
     def save_devices(self, config: StationConfig) -> Path:
@@ -430,6 +430,7 @@ class StationController:
                 "probe": cal.probe,
                 "tip": cal.tip,
                 "um_per_px": cal.um_per_px,
+                "um_per_px_y": cal.um_per_px_y,
                 "previous_um_per_px": before.um_per_px if before else None,
                 "min_focus_score": cal.min_focus_score,
                 "date": cal.date,

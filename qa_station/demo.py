@@ -193,7 +193,7 @@ def _end(
     cal = bench.calibration(end)
     sim = bench.simulated
     for _ in range(MAX_ROUNDS):
-        scan = scan_end(bench.probe, bench.fixture, end, cal.min_focus_score, cal.um_per_px)
+        scan = scan_end(bench.probe, bench.fixture, end, cal.min_focus_score, cal.scale)
         rec = gate.record_inspection(serial, end.label, scan, operator, bench.probe.info.probe_id)
         summary.inspections += 1
         e = rec.state.end(end.label)

@@ -9,13 +9,14 @@ message; the fibres already graded are kept so the scan can resume there.
 
 from __future__ import annotations
 
-import math
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from grading import grade
-from grading.results import ERROR, FAIL, PASS, EndFaceResult, FiberResult
+from grading.grade import fibre_errors, nearest_to_centre_px, roll_up, zone_shapes
+from grading.pixels import scale_pair
+from grading.results import ERROR, EndFaceResult, FiberResult, ZoneShape
 from hardware.fixtures.base import Fixture, FixtureError
 from hardware.focus import FocusError, autofocus, focus_score, refocus
 from hardware.probes.base import Frame, Probe, ProbeError
@@ -55,8 +56,9 @@ class ScanResult:
     frames: dict[int, Frame] = field(default_factory=dict)  # the frame each fibre was graded on
     overview: Frame | None = None
     focus_scores: dict[int, float] = field(default_factory=dict)
-    um_per_px: float | None = None
+    um_per_px: float | tuple[float, float] | None = None  # (x, y) when pixels are not square
     rules_sha256: str | None = None
+    zones: tuple[ZoneShape, ...] = ()
 
     @property
     def complete(self) -> bool:
@@ -66,18 +68,17 @@ class ScanResult:
         """The end face as one result (the grade JSON), fibres in fixture numbering."""
         fibres = tuple(self.fibers[n] for n in sorted(self.fibers))
         if not self.complete:
-            verdict, error = (
-                ERROR,
-                f"scan incomplete: {len(fibres)} of {_fibre_count(self.connector)} fibres",
-            )
-        elif any(f.verdict == ERROR for f in fibres):
             verdict = ERROR
-            error = "; ".join(f"fibre {f.index}: {f.error}" for f in fibres if f.error)
+            error: str | None = (
+                f"scan incomplete: {len(fibres)} of {_fibre_count(self.connector)} fibres"
+            )
         else:
-            verdict, error = (FAIL if any(f.verdict == FAIL for f in fibres) else PASS), None
+            verdict, error = roll_up(fibres), fibre_errors(fibres)
+        x, y = scale_pair(self.um_per_px) or (None, None)
         return EndFaceResult(
             verdict=verdict,
-            um_per_px=self.um_per_px,
+            um_per_px=x,
+            um_per_px_y=y if y != x else None,
             rules=self.rules,
             connector=self.connector,
             fibers=fibres,
@@ -85,6 +86,7 @@ class ScanResult:
             error=error,
             scale_source="given" if self.um_per_px else None,
             rules_sha256=self.rules_sha256,
+            zones=self.zones,
             extra={"end": self.end},
         )
 
@@ -100,7 +102,7 @@ def scan_end(
     fixture: Fixture,
     end: EndDefinition,
     min_focus_score: float,
-    um_per_px: float | None = None,
+    um_per_px: float | tuple[float, float] | None = None,
     progress: Callable[[ScanProgress], None] | None = None,
     cancel: threading.Event | None = None,
     resume: ScanResult | None = None,
@@ -110,7 +112,11 @@ def scan_end(
     geometry = end.geometry
     ruleset = end.ruleset()
     result = resume or ScanResult(
-        end=end.label, connector=geometry.name, rules=ruleset.name, rules_sha256=ruleset.sha256
+        end=end.label,
+        connector=geometry.name,
+        rules=ruleset.name,
+        rules_sha256=ruleset.sha256,
+        zones=zone_shapes(ruleset, geometry),
     )
     total = geometry.fiber_count
     say = progress or (lambda p: None)
@@ -189,7 +195,10 @@ def _fresh(probe: Probe, clock: Callable[[], float] | None) -> Frame:
 
 
 def grade_view(
-    frame: Frame, end: EndDefinition, min_focus_score: float, um_per_px: float | None
+    frame: Frame,
+    end: EndDefinition,
+    min_focus_score: float,
+    um_per_px: float | tuple[float, float] | None,
 ) -> EndFaceResult:
     """Grade what the probe shows now, the way a scan would grade that view.
 
@@ -208,15 +217,18 @@ def grade_view(
     fibre = _grade_fibre(
         frame, n, end, ruleset, focus_score(frame.image), min_focus_score, um_per_px
     )
+    x, y = scale_pair(um_per_px or frame.um_per_px) or (None, None)
     return EndFaceResult(
         verdict=fibre.verdict,
-        um_per_px=um_per_px or frame.um_per_px,
+        um_per_px=x,
+        um_per_px_y=y if y != x else None,
         rules=ruleset.name,
         connector=end.geometry.name,
         fibers=(fibre,),
         error=fibre.error,
         scale_source="given",
         rules_sha256=ruleset.sha256,
+        zones=zone_shapes(ruleset, end.geometry),
         extra={"end": end.label, "fiber": n},
     )
 
@@ -228,7 +240,7 @@ def _grade_fibre(
     ruleset,
     score: float,
     min_focus_score: float,
-    um_per_px: float | None,
+    um_per_px: float | tuple[float, float] | None,
 ) -> FiberResult:
     h, w = frame.image.shape[:2]
     middle = ((w - 1) / 2.0, (h - 1) / 2.0)  # where the fixture put the fibre
@@ -251,6 +263,6 @@ def _grade_fibre(
             verdict=ERROR,
             error=r.error or "no fibre found in the frame",
         )
-    own = min(r.fibers, key=lambda f: math.hypot(f.center_px[0] - w / 2, f.center_px[1] - h / 2))
+    own = nearest_to_centre_px(r.fibers, (h, w))
     error = own.error if own.error else (r.error if r.verdict == ERROR and not own.error else None)
     return replace(own, index=n, error=error, verdict=ERROR if error else own.verdict)

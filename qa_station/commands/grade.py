@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 
 from grading import GradingUsageError, grade
@@ -47,6 +48,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         metavar="X",
         help="image scale; estimated from the 125 um cladding when omitted",
     )
+    p.add_argument(
+        "--um-per-px-y",
+        type=_positive_float,
+        metavar="Y",
+        help="vertical scale, when the pixels are not square (analog video); needs --um-per-px",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON list on stdout")
     p.set_defaults(func=run)
 
@@ -70,10 +77,12 @@ def run(args: argparse.Namespace) -> int:
     except GradingUsageError as exc:
         print(f"qa-station grade: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    if args.um_per_px_y is not None and args.um_per_px is None:
+        print("qa-station grade: error: --um-per-px-y needs --um-per-px", file=sys.stderr)
+        return EXIT_USAGE
+    scale = args.um_per_px if args.um_per_px_y is None else (args.um_per_px, args.um_per_px_y)
     results = [
-        grade(
-            path, connector=geometry.name, rules=ruleset, um_per_px=args.um_per_px, image_name=path
-        )
+        grade(path, connector=geometry.name, rules=ruleset, um_per_px=scale, image_name=path)
         for path in args.images
     ]
     if args.json:
@@ -111,7 +120,10 @@ def format_result(r: EndFaceResult) -> str:
     """A readable block per image: verdict, scale, then one line per fibre."""
     lines = [f"{shown(str(r.image))}: {r.verdict.upper()}"]  # a file name may hold a line break
     if r.um_per_px and r.scale_source:
-        lines[0] += f"  ({r.connector}, {r.rules}, {r.um_per_px:.4g} um/px {r.scale_source})"
+        scale = f"{r.um_per_px:.4g} um/px"
+        if r.um_per_px_y:
+            scale = f"{r.um_per_px:.4g} x {r.um_per_px_y:.4g} um/px"
+        lines[0] += f"  ({r.connector}, {r.rules}, {scale} {r.scale_source})"
     else:
         lines[0] += f"  ({r.connector}, {r.rules})"
     if r.error and not r.fibers:
@@ -125,6 +137,9 @@ def format_result(r: EndFaceResult) -> str:
             n_scr = sum(1 for d in f.defects if d.kind == "scratch")
             centre = f"{f.center_px[0]:.1f}, {f.center_px[1]:.1f}"
             lines.append(f"  {f.index:>5}  {centre:>15}  {f.verdict:7}  {n_def:>7}  {n_scr:>9}")
+            if any(share < 1.0 for share in f.coverage.values()):
+                shares = ", ".join(f"{z} {math.floor(v * 100)}%" for z, v in f.coverage.items())
+                lines.append(f"  {'':>5}  zones in view: {shares}")
             for why in f.failures:
                 lines.append(f"  {'':>5}  {why}")
             if f.error and f.error != r.error:

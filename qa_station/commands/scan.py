@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
 
         cal = bench.calibration(end)
         scan = scan_end(
-            bench.probe, bench.fixture, end, cal.min_focus_score, cal.um_per_px, progress=report
+            bench.probe, bench.fixture, end, cal.min_focus_score, cal.scale, progress=report
         )
     except ConfigError as exc:
         print(f"qa-station scan: error: {exc}", file=sys.stderr)

@@ -646,9 +646,10 @@ class SettingsView(QtWidgets.QWidget):
         )
         source = "the 250 um pitch" if result.source == "pitch" else "the 125 um cladding"
         w, h = result.field_of_view_um
-        self.r_scale.setText(
-            f"{result.um_per_px:.5f} um/px from {source} (field of view {w:.0f} x {h:.0f} um)"
-        )
+        across = f"{result.um_per_px:.5f} um/px"
+        if result.um_per_px_y is not None:
+            across += f" across, {result.um_per_px_y:.5f} down (pixels not square)"
+        self.r_scale.setText(f"{across} from {source} (field of view {w:.0f} x {h:.0f} um)")
         saved = self.config.calibration(self.calibration_probe(), result.tip)
         if saved is not None and saved.tip == result.tip:
             change = 100.0 * (result.um_per_px / saved.um_per_px - 1.0)
@@ -684,6 +685,7 @@ class SettingsView(QtWidgets.QWidget):
             min_focus_score=round(self.min_focus.value(), 1),
             tip=result.tip,
             date=dt.date.today().isoformat(),
+            um_per_px_y=None if result.um_per_px_y is None else round(result.um_per_px_y, 6),
         )
         self.save_cal_btn.setEnabled(False)
         self.runner.start(
