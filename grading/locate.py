@@ -48,7 +48,8 @@ MAX_CANDIDATES = 40
 PER_SCALE = 6  # strongest discs kept at each scale while the cladding size is unknown
 ALL_AT_ONE_SCALE = 150  # discs kept at the one known size: every fibre of any MT ferrule
 SCALE_STEP = 1.3
-ADHESIVE_RATIO = 0.78  # a glass edge this close inside a darker ring's outer edge is the cladding
+ADHESIVE_RATIO = 0.78  # a glass edge this far inside a darker ring's outer edge at most
+EDGE_LINE = 0.05  # a dark ring thinner than this share of the radius is part of the edge
 # Cores seen as discs: 125 um over a 9.2, 50, 62.5 um core, and unusual large cores.
 CORE_RATIOS = ((1.3, 3.0), (11.0, 16.0))
 ASPECT_LIMIT = 0.15  # pixels at most this far from square (analog video is about 7 %)
@@ -203,15 +204,13 @@ def find_cladding(
     boundary = _around(image, boundary, window, polarity=boundary.polarity, ellipse=ellipse)
     if boundary is None or boundary.support < 0.6 or abs(boundary.aspect - 1.0) > ASPECT_LIMIT:
         return None
-    glass = _glass_edge(image, boundary, ellipse)
-    # Either the ring's outer edge is a clean closed circle, or the glass edge is
-    # one, concentric with the ring's (a chipped bevel can spoil the outer edge):
-    # two concentric closed edges are evidence enough at a lower share of rays.
-    if not (
-        verified(boundary)
-        or (glass is not boundary and verified(glass, MIN_CONTRAST / 2, PAIRED_SUPPORT))
-    ):
+    inner = _inner_edge(image, boundary, ellipse)
+    # Either the ring's outer edge is a clean closed circle, or the glass edge inside
+    # it is one, concentric with it (a chipped bevel can spoil the outer edge): two
+    # concentric closed edges are evidence enough at a lower share of rays.
+    if not (verified(boundary) or (inner and verified(inner, MIN_CONTRAST / 2, PAIRED_SUPPORT))):
         return None
+    glass = inner if inner is not None and _adhesive_ring(image, inner, boundary) else boundary
     return Circle(
         cx=glass.cx,
         cy=glass.cy,
@@ -294,20 +293,20 @@ def _edge(
     return max(fits, key=lambda f: f.support * f.contrast) if fits else None
 
 
-def _glass_edge(image: np.ndarray, boundary: EdgeFit, ellipse: bool = False) -> EdgeFit:
-    """The cladding's own edge when the boundary found is the outer side of the adhesive ring.
+def _inner_edge(image: np.ndarray, boundary: EdgeFit, ellipse: bool = False) -> EdgeFit | None:
+    """A closed falling edge concentric with, and just inside, a rising boundary.
 
-    Glass, then a thin ring of adhesive darker than both, then ferrule: the glass
-    edge falls, the ring's outer edge rises. When the rise is the stronger (a
-    dark fibre on light zirconia, or ferrule brighter than glass), it is what
-    the boundary fit found; the falling edge just inside it is the cladding.
+    Glass, then a ring darker than both, then ferrule: the glass edge falls, the
+    ring's outer edge rises. When the rise is the stronger (a dark fibre on light
+    zirconia, or ferrule brighter than glass), it is what the boundary fit
+    found; this is the edge inside it, or None.
     """
     if boundary.polarity != DARKER_INSIDE:
-        return boundary
+        return None
     window = (ADHESIVE_RATIO, 0.995)
     inner = _around(image, boundary, window, polarity=BRIGHTER_INSIDE, ellipse=ellipse)
     if inner is None or inner.r >= boundary.r - max(1.0, 2.0 * boundary.blur_px):
-        return boundary
+        return None
     # Refit it alone, in a window that stops short of the ring's outer edge.
     gap = (boundary.r - inner.r) / inner.r
     window = (1.0 - gap / 2.0, 1.0 + gap / 2.0)
@@ -320,7 +319,41 @@ def _glass_edge(image: np.ndarray, boundary: EdgeFit, ellipse: bool = False) -> 
         and math.hypot(inner.cx - boundary.cx, inner.cy - boundary.cy) <= max(1.5, 0.02 * inner.r)
     ):
         return inner
-    return boundary
+    return None
+
+
+def _adhesive_ring(image: np.ndarray, inner: EdgeFit, outer: EdgeFit) -> bool:
+    """Whether the ring between the glass edge and the boundary is adhesive, so that the
+    fibre ends at the inner edge: a ring wider than a line, darker than the glass.
+
+    A line under about 3 um (5 % of the radius) is the edge itself: real frames
+    show a thin dark line (the bore gap), often after a bright rim, before the
+    ferrule, and the fibre is taken to end where the ferrule begins.
+    """
+    if outer.r - inner.r <= EDGE_LINE * outer.r:
+        return False
+    return _dark_band(image, inner, outer)
+
+
+def _dark_band(image: np.ndarray, inner: EdgeFit, outer: EdgeFit) -> bool:
+    """Whether the ring between two edges is adhesive: darker than the glass inside it.
+
+    A fibre edge can also show a thin dark diffraction line and a brighter bevel
+    before the ferrule; that ring is brighter than the glass and belongs to the
+    fibre's edge, which is then the outer one.
+    """
+    rays = sample_rays(
+        image, inner.cx, inner.cy, inner.r - 8.0, outer.r, 64, max_samples=96, aspect=inner.aspect
+    )
+    level = np.median(rays.values, axis=0)
+    glass = float(np.median(level[(rays.radii >= inner.r - 6.0) & (rays.radii <= inner.r - 2.0)]))
+    band = (rays.radii >= inner.r + 1.5) & (rays.radii <= outer.r - 1.5)
+    if not band.any():
+        band = (rays.radii > inner.r) & (rays.radii < outer.r)
+    if not band.any():
+        return False
+    ferrule_step = abs(float(level[-1]) - glass)
+    return float(np.median(level[band])) < glass - 0.25 * ferrule_step
 
 
 def _cladding_round_core(image: np.ndarray, fit: EdgeFit, ellipse: bool = False) -> EdgeFit | None:

@@ -62,6 +62,7 @@ class Squared:
         return replace(
             f,
             center_px=self.to_frame(f.center_px),
+            diameter_px_y=f.diameter_px * self.rows_per_row,
             defects=tuple(self._defect(d) for d in f.defects),
         )
 

@@ -69,6 +69,7 @@ class FiberResult:
     failures: tuple[str, ...] = ()  # each limit this fibre broke, in words
     error: str | None = None
     coverage: dict[str, float] = field(default_factory=dict)  # zone name -> share in the frame
+    diameter_px_y: float | None = None  # vertical, when the frame's pixels are not square
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -79,6 +80,8 @@ class FiberResult:
             "defects": [x.to_dict() for x in self.defects],
             "failures": list(self.failures),
         }
+        if self.diameter_px_y is not None:
+            d["diameter_px_y"] = round(float(self.diameter_px_y), 2)
         if self.coverage:
             d["coverage"] = {k: round(float(v), 3) for k, v in self.coverage.items()}
         if self.error is not None:
@@ -96,6 +99,7 @@ class FiberResult:
             failures=tuple(d.get("failures", [])),
             error=d.get("error"),
             coverage={str(k): float(v) for k, v in (d.get("coverage") or {}).items()},
+            diameter_px_y=None if d.get("diameter_px_y") is None else float(d["diameter_px_y"]),
         )
 
 
