@@ -104,6 +104,7 @@ def locate(
         circles = _consistent(
             _claddings(image, disc_candidates(image, radii), [], None, measure_aspect)
         )
+        circles = _round_cores(image, circles, measure_aspect)
         if circles:
             # Now that the cladding's size is known, every fibre of that size is looked for
             # (an MT ferrule holds up to 72; the first look kept a few discs per size).
@@ -147,7 +148,7 @@ def _claddings(
         # round a small circle found first, a particle on a core, may be its fibre).
         if any(math.hypot(cx - o.cx, cy - o.cy) < o.r * 1.05 and r < 1.4 * o.r for o in circles):
             continue
-        c = find_cladding(image, cx, cy, r, ellipse=ellipse, size_known=size_px is not None)
+        c = find_cladding(image, cx, cy, r, ellipse=ellipse)
         if c is None:
             continue
         if size_px is not None and not 0.75 < c.r / size_px < 1.33:
@@ -181,23 +182,21 @@ def find_cladding(
     cy: float,
     r: float,
     ellipse: bool = False,
-    size_known: bool = False,
 ) -> Circle | None:
     """The verified cladding round a candidate disc centre, or None.
 
     ``ellipse``: the pixels' shape is unknown, so the cladding is fitted as an
-    axis-aligned ellipse (its aspect is the pixels' aspect). ``size_known``: the
-    cladding's size is known (a core, half its size or less, cannot pass for it).
+    axis-aligned ellipse (its aspect is the pixels' aspect). A core seen as a
+    disc of its own is verified here like a cladding; ``_round_cores`` then
+    tells which it is.
     """
-    coarse = _edge(image, cx, cy, r, (0.6, 1.45), COARSE_RAYS, ellipse=ellipse)
+    coarse = _edge(image, cx, cy, r, (0.6, 1.45), COARSE_RAYS, ellipse=ellipse, measure=False)
     if coarse is None or coarse.support < 0.4:
         return None
     # The fibre's boundary: its strongest closed edge, either polarity.
     boundary = _around(image, coarse, (0.85, 1.15), ellipse=ellipse)
     if boundary is None:
         return None
-    if not size_known:
-        boundary = _cladding_round_core(image, boundary, ellipse) or boundary
     # Narrow, but wide enough to see the levels either side of a blurred edge.
     m = max(0.05, (4.0 + 3.0 * boundary.blur_px) / boundary.r)
     window = (1.0 - m, 1.0 + m)
@@ -264,21 +263,26 @@ def _edge(
     cy: float,
     r: float,
     window: tuple[float, float],
-    n_rays: int = N_RAYS,
+    n_rays: int | None = None,
     polarity: int | None = None,
     ellipse: bool = False,
     aspect: float = 1.0,
+    measure: bool = True,
 ) -> EdgeFit | None:
     """The strongest closed edge between ``window`` times ``r`` from (cx, cy).
 
     ``aspect``: the rings searched are ellipses of this shape (vertical over
-    horizontal radius), ``r`` their horizontal radius.
+    horizontal radius), ``r`` their horizontal radius. ``n_rays``: by default a
+    ray every two pixels of the circle, from 32 to 128. ``measure``: False skips
+    the edge's blur and contrast (a first look needs only where it is).
     """
     lo, hi = window
+    if n_rays is None:
+        n_rays = int(min(N_RAYS, max(COARSE_RAYS, math.pi * r)))
     rays = sample_rays(image, cx, cy, r * lo, r * hi, n_rays, max_samples=64, aspect=aspect)
 
     def fitted(p: int) -> EdgeFit | None:
-        fit = fit_edge(rays, p, ellipse=ellipse)
+        fit = fit_edge(rays, p, ellipse=ellipse, measure=measure)
         return fit if fit is not None and r * lo * 0.9 < fit.r < r * hi * 1.1 else None
 
     if polarity is not None:
@@ -354,6 +358,39 @@ def _dark_band(image: np.ndarray, inner: EdgeFit, outer: EdgeFit) -> bool:
         return False
     ferrule_step = abs(float(level[-1]) - glass)
     return float(np.median(level[band])) < glass - 0.25 * ferrule_step
+
+
+def _round_cores(image: np.ndarray, circles: list[Circle], ellipse: bool) -> list[Circle]:
+    """The claddings, when the circles found are cores seen as discs of their own.
+
+    All the circles of a group share one size, so one (the clearest) tells: when
+    a closed edge at a cladding-to-core ratio surrounds it, the cladding round
+    each is looked for.
+    """
+    if not circles:
+        return circles
+    best = max(circles, key=lambda c: c.support * c.contrast)
+    as_fit = EdgeFit(
+        best.cx,
+        best.cy,
+        best.r,
+        best.polarity,
+        best.support,
+        1.0,
+        best.contrast,
+        best.blur_px,
+        0.0,
+        best.aspect,
+    )
+    outer = _cladding_round_core(image, as_fit, ellipse)
+    if outer is None:
+        return circles
+    out = []
+    for c in circles:
+        found = find_cladding(image, c.cx, c.cy, outer.r, ellipse=ellipse)
+        if found is not None and abs(found.r / outer.r - 1.0) < 0.1:
+            out.append(found)
+    return out
 
 
 def _cladding_round_core(image: np.ndarray, fit: EdgeFit, ellipse: bool = False) -> EdgeFit | None:
