@@ -158,6 +158,14 @@ class View:
     def field_um(self) -> tuple[float, float]:
         return self.width_px * self.um_per_px_x, self.height_px * self.um_per_px_y
 
+    def coverage(
+        self, center_um: tuple[float, float], zones: Iterable[ZoneLike]
+    ) -> dict[str, float]:
+        """The share of each zone's annulus around ``center_um`` that this view sees."""
+        fw, fh = self.field_um
+        dx, dy = self.center_um[0] - center_um[0], self.center_um[1] - center_um[1]
+        return zone_shares(dx - fw / 2, dx + fw / 2, dy - fh / 2, dy + fh / 2, zones)
+
 
 @dataclass(frozen=True)
 class FeatureTruth:
@@ -207,14 +215,21 @@ class RenderTruth:
         # The frame's pixel edges, in micrometres from the fibre centre.
         x0, x1 = (-0.5 - cx) * sx, (self.width_px - 0.5 - cx) * sx
         y0, y1 = (-0.5 - cy) * sy, (self.height_px - 0.5 - cy) * sy
-        out = {}
-        for z in zones:
-            r0, r1 = z.inner_radius_um, z.outer_radius_um
-            whole = math.pi * (r1 * r1 - r0 * r0)
-            seen = _disc_area_in_box(r1, x0, x1, y0, y1) - _disc_area_in_box(r0, x0, x1, y0, y1)
-            share = min(1.0, max(0.0, seen / whole)) if whole > 0 else 1.0
-            out[z.name] = round(share, 6)  # a zone wholly in view is exactly 1
-        return out
+        return zone_shares(x0, x1, y0, y1, zones)
+
+
+def zone_shares(
+    x0: float, x1: float, y0: float, y1: float, zones: Iterable[ZoneLike]
+) -> dict[str, float]:
+    """Share of each zone's annulus (centred at the origin) inside the box, in um."""
+    out = {}
+    for z in zones:
+        r0, r1 = z.inner_radius_um, z.outer_radius_um
+        whole = math.pi * (r1 * r1 - r0 * r0)
+        seen = _disc_area_in_box(r1, x0, x1, y0, y1) - _disc_area_in_box(r0, x0, x1, y0, y1)
+        share = min(1.0, max(0.0, seen / whole)) if whole > 0 else 1.0
+        out[z.name] = round(share, 6)  # a zone wholly in view is exactly 1
+    return out
 
 
 def _disc_area_in_box(r: float, x0: float, x1: float, y0: float, y1: float) -> float:
