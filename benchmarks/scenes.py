@@ -176,12 +176,7 @@ def today_case(rng: np.random.Generator, seed: int) -> Case:
     view = View(
         center_um=(fx + rng.uniform(-jitter, jitter), fy + rng.uniform(-jitter, jitter)),
         um_per_px=s,
-        blur_um=float(rng.uniform(0.3, 0.8)),
-        noise=float(rng.uniform(0.006, 0.02)),
-        light_gradient=float(rng.uniform(0.0, 0.4)),
-        light_angle_deg=float(rng.uniform(0, 360)),
-        vignetting=float(rng.uniform(0.0, 0.3)),
-        exposure=float(rng.uniform(0.75, 1.1)),
+        **_optics(rng, vignetting=0.3, exposure=(0.75, 1.1)),
     )
     return Case("fiber", conn, rules_name, scene, view, give_scale=rng.random() < 0.8, seed=seed)
 
@@ -236,6 +231,18 @@ def wide_case(rng: np.random.Generator, seed: int, family: str) -> Case:
         family=family,
         origin="wide",
         target_um=(fx, fy),
+    )
+
+
+def _optics(rng: np.random.Generator, vignetting: float, exposure: tuple[float, float]) -> dict:
+    """A probe's blur, noise and lighting, drawn in one order for every kind of case."""
+    return dict(
+        blur_um=float(rng.uniform(0.3, 0.8)),
+        noise=float(rng.uniform(0.006, 0.02)),
+        light_gradient=float(rng.uniform(0.0, 0.4)),
+        light_angle_deg=float(rng.uniform(0, 360)),
+        vignetting=float(rng.uniform(0.0, vignetting)),
+        exposure=float(rng.uniform(*exposure)),
     )
 
 
@@ -295,13 +302,8 @@ def _wide_view(
         width_px=w,
         height_px=h,
         pixel_aspect=aspect,
-        blur_um=float(rng.uniform(0.3, 0.8)),
-        noise=float(rng.uniform(0.006, 0.02)),
-        light_gradient=float(rng.uniform(0.0, 0.4)),
-        light_angle_deg=float(rng.uniform(0, 360)),
-        vignetting=float(rng.uniform(0.0, 0.2)),
-        exposure=float(rng.uniform(0.8, 1.05)),
         appearance=ap,
+        **_optics(rng, vignetting=0.2, exposure=(0.8, 1.05)),
     )
     if centred:
         return view

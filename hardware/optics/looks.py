@@ -17,7 +17,7 @@ ring just outside it, and the bore edge just outside the adhesive.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 # Analog capture formats: frame size and pixel aspect (pixel width / pixel height).
 VIDEO_FORMATS: dict[str, tuple[int, int, float]] = {
@@ -151,16 +151,15 @@ SM_CORE_DOT = Appearance(
 # core the most visible disc), non-square pixels (set on the View, see
 # VIDEO_FORMATS), two interlaced fields a little apart, composite noise, and
 # JPEG files padded after their end marker.
-ANALOG_VIDEO = Appearance(
+ANALOG_VIDEO = replace(
+    ZIRCONIA_DARK,
     name="analog-video",
     ceramic=0.74,
     plastic=0.60,
     grain=1.2,
     cladding=0.36,
     core_contrast=0.12,
-    adhesive=0.22,
     adhesive_width_um=2.0,
-    rim=0.52,
     rim_width_um=1.0,
     bore_edge=0.84,
     bore_edge_width_um=1.0,
