@@ -69,7 +69,8 @@ SCALE_RANGE = (0.25, 0.8)
 SCALE_BINS = ((0.25, 0.35), (0.35, 0.5), (0.5, 0.65), (0.65, 0.8))
 SENSORS = ((1280, 960), (800, 600), (640, 480))
 DEFAULT_MIN_COVERAGE = {"A": 1.0, "B": 1.0, "C": 1.0, "D": 0.5}
-COVERAGE_DOUBT = 0.08  # zone shares this near a limit are not drawn
+COVERAGE_DOUBT = 0.05  # zone shares this near a limit are not drawn...
+WHOLE_DOUBT = 0.02  # ...nor this near whole when a zone must be whole
 TODAY_SHARE = 0.25  # of the cases drawn as the benchmark drew them before
 
 
@@ -290,12 +291,23 @@ def _wide_view(
         fits = [wh for wh in SENSORS if min(wh[0] * s, wh[1] * s) >= 135.0 + 20.0]
         w, h = fits[int(rng.integers(len(fits)))] if fits else SENSORS[0]
     fw, fh = w * s, h * s / aspect
-    # The cladding and zone C in view with room to spare; beyond that, mostly near
-    # the centre, sometimes far enough out that zone D is less than half in view.
-    reach = 40.0 if rng.random() < 0.7 else 150.0
-    room_x = max(0.0, min(reach, fw / 2 - 67.5 - 4.0))
-    room_y = max(0.0, min(reach, fh / 2 - 67.5 - 4.0))
-    off = (0.0, 0.0) if centred else (rng.uniform(-room_x, room_x), rng.uniform(-room_y, room_y))
+    # Mostly near the centre, the cladding and zone C in view with room to spare;
+    # else near an edge (zone D cut) or in a corner (zone C short of whole too),
+    # the cladding always whole.
+    where = 0.0 if centred else rng.random()
+    if where < 0.6:
+        room = [max(0.0, min(40.0, f / 2 - 71.5)) for f in (fw, fh)]
+        off = (0.0, 0.0) if centred else tuple(rng.uniform(-r, r) for r in room)
+    else:
+        corner = where >= 0.85
+        axis = int(rng.integers(2))
+        off = tuple(
+            float(rng.choice([-1, 1]))
+            * max(0.0, f / 2 - rng.uniform(63.5, 68.0 if corner else 130.0))
+            if corner or i == axis
+            else 0.0
+            for i, f in enumerate((fw, fh))
+        )
     view = View(
         center_um=(centre[0] - off[0], centre[1] - off[1]),
         um_per_px=s,
@@ -310,7 +322,7 @@ def _wide_view(
     shares = view.coverage(centre, zones)
     for name, share in shares.items():
         limit = least.get(name, 0.0)
-        if limit >= 1.0 and 1.0 - COVERAGE_DOUBT < share < 1.0:
+        if limit >= 1.0 and 1.0 - WHOLE_DOUBT < share < 1.0:
             return None
         if limit < 1.0 and abs(share - limit) < COVERAGE_DOUBT:
             return None

@@ -19,6 +19,7 @@ from benchmarks.scenes import (
     COVERAGE_DOUBT,
     FAMILIES,
     SCALE_BINS,
+    WHOLE_DOUBT,
     min_coverage,
     scale_bin,
     truth_for,
@@ -51,6 +52,8 @@ def test_wide_cases_are_of_their_family_and_in_range(family):
         for name, s in share.items():
             if least[name] < 1.0:
                 assert abs(s - least[name]) >= COVERAGE_DOUBT or s == 1.0
+            else:
+                assert s == 1.0 or s <= 1.0 - WHOLE_DOUBT
         truth = truth_for(case, render(case.scene, view, seed=case.seed).truth)
         for t in truth:
             short = any(t.coverage[z] < least[z] - 1e-6 for z in t.coverage)
