@@ -335,7 +335,8 @@ def _score(case, frame_truth, truth, result, refused, ts, disagreements, i) -> N
                 t.false_fail += tf.verdict == "pass"
             else:
                 t.graded_error += 1
-        if verdict != tf.verdict and len(disagreements) < MAX_DISAGREEMENTS:
+        # Every wrong pass or fail is kept; error verdicts up to a limit.
+        if verdict != tf.verdict and (verdict != "error" or len(disagreements) < MAX_DISAGREEMENTS):
             disagreements.append(_disagreement(i, case, tf, g, verdict, why))
         if g is None:
             continue
