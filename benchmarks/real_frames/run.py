@@ -104,6 +104,7 @@ def judge(path: Path, label: dict, given: bool, rules: str | None) -> dict:
     except (TypeError, ValueError) as exc:  # an (x, y) scale the grader does not take yet
         return {
             "name": label["name"],
+            "file": str(path),
             "folder": label["folder"],
             "call": label["call"],
             "decoded": None,
@@ -116,6 +117,7 @@ def judge(path: Path, label: dict, given: bool, rules: str | None) -> dict:
     reason = reason_of(result.error) if result.verdict == "error" else None
     out: dict = {
         "name": label["name"],
+        "file": str(path),  # the same bytes may be in several places
         "folder": label["folder"],
         "call": label["call"],
         "decoded": reason != "file",
