@@ -1,10 +1,14 @@
 """Render an end face as an inspection probe sees it, with its ground truth.
 
-Bright-field reflection: glass cladding bright, ceramic ferrule mid-grey with a
-fine grain, MT plastic darker and grainy, the epoxy ring dark; dirt darkens
-(or brightens) the surface by its contrast. The optical image (everything but
-sensor noise) is separated from ``expose`` so the simulated probe can render a
-scene once and add fresh noise to every frame.
+Bright-field reflection. The levels of each surface come from the View's
+``Appearance`` (``looks.py``): the classic look has bright glass on a mid-grey
+ceramic ferrule with a fine grain, MT plastic darker and grainy, a faint core
+and a dark epoxy ring; other looks darken the fibre, show the core, widen the
+adhesive ring, add a bore edge, or pass the frame through analog video. Dirt
+darkens (or brightens) the surface by its contrast. Pixels may be non-square
+(``View.pixel_aspect``). The optical image (everything but sensor noise) is
+separated from ``expose`` so the simulated probe can render a scene once and
+add fresh noise to every frame.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from hardware.optics import video
+from hardware.optics.looks import CLASSIC, Appearance
 from hardware.optics.scene import (
     Feature,
     FeatureTruth,
@@ -30,13 +36,15 @@ OUTSIDE = 0.05  # beyond the ferrule
 GUIDE_HOLE = 0.04
 GUIDE_PIN = 0.70
 GUIDE_PIN_RIM = 0.25
-CERAMIC = 0.50
-MT_PLASTIC = 0.36
-EPOXY = 0.14
-CLADDING = 0.80
-# Cores are faint in reflected light (index steps of a fraction of a per cent).
+CERAMIC = CLASSIC.ceramic
+MT_PLASTIC = CLASSIC.plastic
+EPOXY = CLASSIC.adhesive
+CLADDING = CLASSIC.cladding
+# Cores are faint in reflected light (index steps of a fraction of a per cent),
+# unless the look says otherwise.
 CORE_SM = 0.02  # added to the cladding level
 CORE_MM = -0.018
+CORE_VISIBLE = 0.035  # a core this far from the cladding level is a disc of its own
 EPOXY_WIDTH_UM = {"ceramic": 1.5, "mt": 2.5}
 SUPERSAMPLE = 4
 
@@ -52,9 +60,10 @@ class PixelGrid:
 
     def __init__(self, view: View) -> None:
         self.view = view
-        s = view.um_per_px
-        self.sx = -s if view.flip_x else s
-        self.sy = s
+        self.ux, self.uy = view.um_per_px_x, view.um_per_px_y  # pixel width, height in um
+        self.square = self.ux == self.uy
+        self.sx = -self.ux if view.flip_x else self.ux
+        self.sy = self.uy
         self.cx_px = (view.width_px - 1) / 2.0
         self.cy_px = (view.height_px - 1) / 2.0
         self.x_um = view.center_um[0] + (np.arange(view.width_px) - self.cx_px) * self.sx
@@ -75,9 +84,9 @@ class PixelGrid:
     def box(self, x_um: float, y_um: float, radius_um: float) -> tuple[slice, slice] | None:
         """Rows and columns of the pixels within ``radius_um`` of a point, or None."""
         px, py = self.to_px(x_um, y_um)
-        r = radius_um / self.view.um_per_px + 2
-        c0, c1 = max(0, math.floor(px - r)), min(self.view.width_px, math.ceil(px + r) + 1)
-        r0, r1 = max(0, math.floor(py - r)), min(self.view.height_px, math.ceil(py + r) + 1)
+        rx, ry = radius_um / self.ux + 2, radius_um / self.uy + 2
+        c0, c1 = max(0, math.floor(px - rx)), min(self.view.width_px, math.ceil(px + rx) + 1)
+        r0, r1 = max(0, math.floor(py - ry)), min(self.view.height_px, math.ceil(py + ry) + 1)
         if c0 >= c1 or r0 >= r1:
             return None
         return slice(r0, r1), slice(c0, c1)
@@ -93,7 +102,8 @@ def render(scene: Scene, view: View, seed: int = 0) -> RenderedFrame:
 def render_optical(scene: Scene, view: View) -> np.ndarray:
     """Float32 image in [0, 1] before sensor noise: surface, dirt, light, blur."""
     grid = PixelGrid(view)
-    img = _ferrule(scene, grid)
+    ap = view.appearance
+    img = _ferrule(scene, grid, ap)
     for hx, hy in scene.guide_holes_um:
         r = scene.guide_hole_diameter_um / 2.0
         _disc(img, grid, (hx, hy), r, GUIDE_HOLE)
@@ -101,20 +111,50 @@ def render_optical(scene: Scene, view: View) -> np.ndarray:
             # A steel pin end-on: a polished bright face inside a dark chamfer.
             _disc(img, grid, (hx, hy), r * 0.92, GUIDE_PIN_RIM)
             _disc(img, grid, (hx, hy), r * 0.75, GUIDE_PIN)
-    epoxy_w = EPOXY_WIDTH_UM.get(scene.ferrule, 2.0)
     for fiber in scene.fibers:
-        r_clad = fiber.cladding_diameter_um / 2.0
-        core = CORE_SM if fiber.core_diameter_um < 20 else CORE_MM
-        _disc(img, grid, fiber.center_um, r_clad + epoxy_w, EPOXY)
-        _disc(img, grid, fiber.center_um, r_clad, CLADDING)
-        _disc(img, grid, fiber.center_um, fiber.core_diameter_um / 2.0, CLADDING + core)
+        _fiber(img, grid, fiber, ap, scene.ferrule)
     for feature in scene.features:
         _feature(img, grid, feature)
     _illuminate(img, view)
-    sigma_px = view.blur_um / view.um_per_px
+    sigma_px = view.blur_um / grid.ux
     if sigma_px > 0.2:
-        cv2.GaussianBlur(img, (0, 0), sigma_px, dst=img, borderType=cv2.BORDER_REFLECT)
+        sigma_y = sigma_px if grid.square else view.blur_um / grid.uy
+        cv2.GaussianBlur(
+            img, (0, 0), sigma_px, dst=img, sigmaY=sigma_y, borderType=cv2.BORDER_REFLECT
+        )
+    if ap.is_video:
+        img = video.fields(img, ap)
     return img
+
+
+def adhesive_width_um(ap: Appearance, ferrule: str) -> float:
+    if ap.adhesive_width_um is not None:
+        return ap.adhesive_width_um
+    return EPOXY_WIDTH_UM.get(ferrule, 2.0)
+
+
+def core_contrast(ap: Appearance, core_diameter_um: float) -> float:
+    """What the core adds to the cladding level in this look."""
+    if ap.core_contrast is not None:
+        return ap.core_contrast
+    return CORE_SM if core_diameter_um < 20 else CORE_MM
+
+
+def _fiber(img: np.ndarray, grid: PixelGrid, fiber, ap: Appearance, ferrule: str) -> None:
+    """Bore edge, adhesive ring, cladding (with its rim) and core, outside in."""
+    c = fiber.center_um
+    r_clad = fiber.cladding_diameter_um / 2.0
+    r_bore = r_clad + adhesive_width_um(ap, ferrule)
+    if ap.bore_edge_width_um > 0:
+        _disc(img, grid, c, r_bore + ap.bore_edge_width_um, ap.bore_edge)
+    _disc(img, grid, c, r_bore, ap.adhesive)
+    if ap.rim_width_um > 0:
+        _disc(img, grid, c, r_clad, ap.rim)
+        _disc(img, grid, c, r_clad - ap.rim_width_um, ap.cladding)
+    else:
+        _disc(img, grid, c, r_clad, ap.cladding)
+    core = min(1.0, max(0.0, ap.cladding + core_contrast(ap, fiber.core_diameter_um)))
+    _disc(img, grid, c, fiber.core_diameter_um / 2.0, core)
 
 
 def expose(
@@ -130,9 +170,14 @@ def expose(
     """
     signal = optical if view.exposure == 1.0 else optical * np.float32(view.exposure)
     scale = noise_scale if noise_scale is not None else noise_scale_for(optical, view)
+    ap = view.appearance
+    if ap.line_jitter_px > 0:
+        signal = video.line_jitter(signal, ap.line_jitter_px, rng)
     noise = _noise(signal.shape, rng)
     out = cv2.multiply(noise, scale)
     out = cv2.add(out, signal)
+    if ap.video_noise > 0:
+        out = cv2.add(out, video.composite_noise(signal.shape, ap.video_noise, rng))
     # Saturating, rounding conversion to 8 bits in one pass (clips below 0 and above 1).
     return cv2.multiply(out, 255.0, dtype=cv2.CV_8U)
 
@@ -170,24 +215,28 @@ def _noise(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
 
 def truth_for(scene: Scene, view: View) -> RenderTruth:
     grid = PixelGrid(view)
-    s = view.um_per_px
+    ap = view.appearance
     fibers = []
     for i, fiber in enumerate(scene.fibers, start=1):
         cx, cy = grid.to_px(*fiber.center_um)
-        r_px = fiber.cladding_diameter_um / 2.0 / s
+        rx = fiber.cladding_diameter_um / 2.0 / grid.ux
+        ry = fiber.cladding_diameter_um / 2.0 / grid.uy
         inside = (
-            cx - r_px >= -0.5
-            and cy - r_px >= -0.5
-            and cx + r_px <= view.width_px - 0.5
-            and cy + r_px <= view.height_px - 0.5
+            cx - rx >= -0.5
+            and cy - ry >= -0.5
+            and cx + rx <= view.width_px - 0.5
+            and cy + ry <= view.height_px - 0.5
         )
         fibers.append(
             FiberTruth(
                 number=i,
                 center_um=tuple(fiber.center_um),
                 center_px=(cx, cy),
-                diameter_px=2 * r_px,
+                diameter_px=2 * rx,
                 fully_visible=inside,
+                diameter_px_y=2 * ry,
+                core_diameter_um=fiber.core_diameter_um,
+                core_visible=abs(core_contrast(ap, fiber.core_diameter_um)) >= CORE_VISIBLE,
             )
         )
     features = []
@@ -205,17 +254,26 @@ def truth_for(scene: Scene, view: View) -> RenderTruth:
                 length_um=f.length_um,
             )
         )
-    return RenderTruth(um_per_px=s, fibers=tuple(fibers), features=tuple(features))
+    return RenderTruth(
+        um_per_px=grid.ux,
+        fibers=tuple(fibers),
+        features=tuple(features),
+        um_per_px_y=grid.uy,
+        width_px=view.width_px,
+        height_px=view.height_px,
+        look=ap.name,
+    )
 
 
-def _ferrule(scene: Scene, grid: PixelGrid) -> np.ndarray:
-    view = grid.view
+def _ferrule(scene: Scene, grid: PixelGrid, ap: Appearance) -> np.ndarray:
     x, y = grid.x_um, grid.y_um
     tex = _texture(scene, x, y)
-    base = MT_PLASTIC if scene.ferrule == "mt" else CERAMIC
+    if ap.grain != 1.0:
+        tex *= np.float32(ap.grain)
+    base = ap.plastic if scene.ferrule == "mt" else ap.ceramic
     img = tex + np.float32(base)
     w, h = scene.ferrule_size_um
-    s = view.um_per_px
+    s = max(grid.ux, grid.uy)
     # Only a view that reaches the ferrule's edge needs the edge drawn.
     if scene.ferrule == "mt":
         inside = (
@@ -238,6 +296,8 @@ def _texture(scene: Scene, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """The ferrule's grain. Fine views compute it at half size and enlarge it once:
     the finest grain still spans several pixels, at a quarter of the cost."""
     s = abs(float(x[1] - x[0])) if len(x) > 1 else 1.0
+    if len(y) > 1:
+        s = max(s, abs(float(y[1] - y[0])))
     finest = 1.5 if scene.ferrule == "mt" else 1.2
     if finest / s >= 4.0 and len(x) >= 64 and len(y) >= 64:
         half = _texture(scene, x[::2], y[::2])
@@ -268,7 +328,12 @@ def _disc(img: np.ndarray, grid: PixelGrid, center_um, radius_um: float, level: 
     dx = grid.x_um[cols] - center_um[0]
     dy = grid.y_um[rows] - center_um[1]
     r = np.sqrt(dx[None, :] ** 2 + dy[:, None] ** 2)
-    cover = np.clip((radius_um - r) / grid.view.um_per_px + 0.5, 0.0, 1.0).astype(np.float32)
+    if grid.square:
+        step = grid.ux
+    else:
+        # The pixel's extent along the radius: the edge ramp spans one pixel there.
+        step = np.hypot(dx[None, :] * grid.ux, dy[:, None] * grid.uy) / np.maximum(r, 1e-9)
+    cover = np.clip((radius_um - r) / step + 0.5, 0.0, 1.0).astype(np.float32)
     patch = img[rows, cols]
     patch += (np.float32(level) - patch) * cover
 
@@ -299,12 +364,16 @@ def _blob_cover(grid: PixelGrid, f: Feature):
     cv2.fillPoly(fine, [poly], 255, lineType=cv2.LINE_8, shift=4)
     cover = cv2.resize(fine, (w, h), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
     if soft_um > 0:
-        cv2.GaussianBlur(cover, (0, 0), soft_um / grid.view.um_per_px, dst=cover)
+        cv2.GaussianBlur(cover, (0, 0), soft_um / grid.ux, dst=cover, sigmaY=soft_um / grid.uy)
     return cover, box
 
 
 def _scratch_cover(grid: PixelGrid, f: Feature):
-    s = grid.view.um_per_px
+    if grid.square:
+        s = grid.ux
+    else:  # the pixel's extent across the line
+        a = math.radians(f.angle_deg)
+        s = math.hypot(math.sin(a) * grid.ux, math.cos(a) * grid.uy)
     box = grid.box(f.center_um[0], f.center_um[1], f.length_um / 2.0 + f.size_um + 1.0)
     if box is None:
         return None, None
@@ -324,12 +393,13 @@ def _scratch_cover(grid: PixelGrid, f: Feature):
 
 
 def _illuminate(img: np.ndarray, view: View) -> None:
-    if view.light_gradient == 0 and view.vignetting == 0:
+    vignetting = view.vignetting + view.appearance.vignetting
+    if view.light_gradient == 0 and vignetting == 0:
         return
     u = np.linspace(-1.0, 1.0, view.width_px, dtype=np.float32)[None, :]
     v = np.linspace(-1.0, 1.0, view.height_px, dtype=np.float32)[:, None]
     a = math.radians(view.light_angle_deg)
     field = 1.0 + (view.light_gradient / 2.0) * (u * math.cos(a) + v * math.sin(a))
-    if view.vignetting:
-        field = field * (1.0 - view.vignetting * (u * u + v * v) / 2.0)
+    if vignetting:
+        field = field * (1.0 - vignetting * (u * u + v * v) / 2.0)
     img *= field.astype(np.float32)

@@ -8,10 +8,13 @@ the right, y down, key up. The renderer turns a ``Scene`` seen through a
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import numpy as np
+
+from hardware.optics.looks import CLASSIC, Appearance, look
 
 FEATURE_KINDS = ("particle", "pit", "chip", "residue", "scratch")
 # How the standard counts each physical feature.
@@ -22,7 +25,7 @@ STANDARD_KIND = {
     "residue": "defect",
     "scratch": "scratch",
 }
-CORE_DIAMETER_UM = {"sm": 9.2, "mm": 50.0}
+CORE_DIAMETER_UM = {"sm": 9.2, "mm": 50.0, "mm62": 62.5}
 
 
 class FerruleLayout(Protocol):
@@ -34,6 +37,18 @@ class FerruleLayout(Protocol):
     guide_hole_positions_um: tuple[tuple[float, float], ...]
     guide_hole_diameter_um: float
     cladding_diameter_um: float
+
+
+class ZoneLike(Protocol):
+    """A zone of a rule set as far as coverage goes; grading's ``Zone`` satisfies it."""
+
+    name: str
+
+    @property
+    def inner_radius_um(self) -> float: ...
+
+    @property
+    def outer_radius_um(self) -> float: ...
 
 
 @dataclass(frozen=True)
@@ -97,7 +112,13 @@ class Scene:
 
 @dataclass(frozen=True)
 class View:
-    """Where the probe looks and how it sees."""
+    """Where the probe looks and how it sees.
+
+    ``um_per_px`` is the horizontal scale. ``pixel_aspect`` is a pixel's width
+    over its height (1.0 square; 16/15 PAL and 10/11 NTSC analog capture), so
+    the vertical scale is ``um_per_px / pixel_aspect`` and a cladding is an
+    ellipse in pixels. ``appearance`` is an ``Appearance`` or a look's name.
+    """
 
     center_um: tuple[float, float] = (0.0, 0.0)
     um_per_px: float = 0.3125
@@ -110,10 +131,40 @@ class View:
     vignetting: float = 0.0  # fractional fall-off at the corners
     exposure: float = 1.0
     flip_x: bool = False  # probe optics that mirror the image
+    appearance: Appearance = CLASSIC
+    pixel_aspect: float = 1.0
+
+    def __post_init__(self) -> None:
+        if isinstance(self.appearance, str):
+            object.__setattr__(self, "appearance", look(self.appearance))
+        if not (math.isfinite(self.pixel_aspect) and 0.5 <= self.pixel_aspect <= 2.0):
+            raise ValueError(f"pixel_aspect must be within 0.5-2, got {self.pixel_aspect}")
+        if not (math.isfinite(self.um_per_px) and self.um_per_px > 0):
+            raise ValueError(f"um_per_px must be a positive number, got {self.um_per_px}")
+
+    @property
+    def look(self) -> str:
+        return self.appearance.name
+
+    @property
+    def um_per_px_x(self) -> float:
+        return self.um_per_px
+
+    @property
+    def um_per_px_y(self) -> float:
+        return self.um_per_px / self.pixel_aspect
 
     @property
     def field_um(self) -> tuple[float, float]:
-        return self.width_px * self.um_per_px, self.height_px * self.um_per_px
+        return self.width_px * self.um_per_px_x, self.height_px * self.um_per_px_y
+
+    def coverage(
+        self, center_um: tuple[float, float], zones: Iterable[ZoneLike]
+    ) -> dict[str, float]:
+        """The share of each zone's annulus around ``center_um`` that this view sees."""
+        fw, fh = self.field_um
+        dx, dy = self.center_um[0] - center_um[0], self.center_um[1] - center_um[1]
+        return zone_shares(dx - fw / 2, dx + fw / 2, dy - fh / 2, dy + fh / 2, zones)
 
 
 @dataclass(frozen=True)
@@ -132,15 +183,69 @@ class FiberTruth:
     number: int  # 1-based, in the layout's numbering
     center_um: tuple[float, float]
     center_px: tuple[float, float]
-    diameter_px: float
-    fully_visible: bool
+    diameter_px: float  # the cladding across, in pixels along x
+    fully_visible: bool  # the whole cladding is inside the frame
+    diameter_px_y: float = 0.0  # the cladding across, in pixels along y
+    core_diameter_um: float = 0.0
+    core_visible: bool = False  # the look draws the core as a disc of its own
+
+    @property
+    def is_ellipse(self) -> bool:
+        return abs(self.diameter_px_y - self.diameter_px) > 1e-9
 
 
 @dataclass(frozen=True)
 class RenderTruth:
-    um_per_px: float
+    um_per_px: float  # horizontal scale
     fibers: tuple[FiberTruth, ...]
     features: tuple[FeatureTruth, ...]
+    um_per_px_y: float = 0.0  # vertical scale (equal to um_per_px for square pixels)
+    width_px: int = 0
+    height_px: int = 0
+    look: str = "classic"
+
+    @property
+    def pixel_aspect(self) -> float:
+        return self.um_per_px / self.um_per_px_y
+
+    def coverage(self, fiber: FiberTruth, zones: Iterable[ZoneLike]) -> dict[str, float]:
+        """The share of each zone's annulus (around ``fiber``) that lies inside the frame."""
+        cx, cy = fiber.center_px
+        sx, sy = self.um_per_px, self.um_per_px_y
+        # The frame's pixel edges, in micrometres from the fibre centre.
+        x0, x1 = (-0.5 - cx) * sx, (self.width_px - 0.5 - cx) * sx
+        y0, y1 = (-0.5 - cy) * sy, (self.height_px - 0.5 - cy) * sy
+        return zone_shares(x0, x1, y0, y1, zones)
+
+
+def zone_shares(
+    x0: float, x1: float, y0: float, y1: float, zones: Iterable[ZoneLike]
+) -> dict[str, float]:
+    """Share of each zone's annulus (centred at the origin) inside the box, in um."""
+    out = {}
+    for z in zones:
+        r0, r1 = z.inner_radius_um, z.outer_radius_um
+        whole = math.pi * (r1 * r1 - r0 * r0)
+        seen = _disc_area_in_box(r1, x0, x1, y0, y1) - _disc_area_in_box(r0, x0, x1, y0, y1)
+        share = min(1.0, max(0.0, seen / whole)) if whole > 0 else 1.0
+        out[z.name] = round(share, 6)  # a zone wholly in view is exactly 1
+    return out
+
+
+def _disc_area_in_box(r: float, x0: float, x1: float, y0: float, y1: float) -> float:
+    """Area of the disc of radius ``r`` at the origin inside the box [x0, x1] x [y0, y1]."""
+    lo, hi = max(-r, x0), min(r, x1)
+    if r <= 0 or hi <= lo or y1 <= -r or y0 >= r:
+        return 0.0
+    if x0 <= -r and x1 >= r and y0 <= -r and y1 >= r:
+        return math.pi * r * r
+    n = 4096
+    # Midpoint rule over x in the angle t (x = r sin t): smooth at the disc's sides.
+    t = np.linspace(math.asin(lo / r), math.asin(hi / r), n + 1)
+    tm = (t[:-1] + t[1:]) / 2.0
+    half = r * np.cos(tm)
+    chord = np.clip(np.minimum(half, y1) - np.maximum(-half, y0), 0.0, None)
+    return float(np.sum(chord * r * np.cos(tm)) * (t[1] - t[0]))
 
 
 def scene_from_layout(
@@ -150,8 +255,14 @@ def scene_from_layout(
     texture_seed: int = 0,
     pins: bool = False,
 ) -> Scene:
-    """A clean end face of the given connector layout (features optional)."""
-    core = CORE_DIAMETER_UM["mm" if fiber.startswith("mm") else "sm"]
+    """A clean end face of the given connector layout (features optional).
+
+    ``fiber``: "sm" (9.2 um core), "mm" (50 um core) or "mm62" (62.5 um core).
+    """
+    if fiber in CORE_DIAMETER_UM:
+        core = CORE_DIAMETER_UM[fiber]
+    else:
+        core = CORE_DIAMETER_UM["mm" if fiber.startswith("mm") else "sm"]
     return Scene(
         ferrule=layout.ferrule,
         ferrule_size_um=tuple(layout.ferrule_size_um),

@@ -1,0 +1,3 @@
+from benchmarks.real_frames.run import main
+
+raise SystemExit(main())
