@@ -549,11 +549,25 @@ def truth_for(case: Case, frame_truth) -> list[TruthFiber]:
     rules = load_rules(case.rules)
     zones: tuple[Zone, ...] = rules.zones_for(geometry.is_multi_fiber)
     least = min_coverage(rules)
+    coarsest = max(frame_truth.um_per_px, frame_truth.um_per_px_y or frame_truth.um_per_px)
     out = []
     for ft in frame_truth.fibers:
         if not ft.fully_visible:
             continue
         coverage = frame_truth.coverage(ft, zones)
+        if coarsest > rules.max_um_per_px * (1 + 1e-9):
+            # Coarser than the rule set can be judged at: "not judged" is the only answer.
+            out.append(
+                TruthFiber(
+                    number=ft.number,
+                    center_px=ft.center_px,
+                    verdict="error",
+                    defects=(),
+                    coverage=coverage,
+                    reason=f"scale {coarsest:.3g} um/px coarser than {rules.max_um_per_px:g}",
+                )
+            )
+            continue
         short = [z.name for z in zones if coverage[z.name] < least.get(z.name, 0.0) - 1e-6]
         if short:
             out.append(

@@ -158,7 +158,8 @@ def grade_array(
     scale_x = float(x_um)
     blur_um = float(np.median([c.blur_px for c in fibers])) * scale_x
     common = dict(base, scale_source=loc.scale_source, edge_blur_um=blur_um, **grid)
-    problem = _image_problem(loc, fibers, scale_x, ruleset, blur_um)
+    # Pixels that are not square resolve less along their longer side.
+    problem = _image_problem(loc, fibers, scale_x, ruleset, blur_um, max(scale_x, y_um or scale_x))
     if problem is not None:
         located = tuple(
             sq.fibre_to_frame(
@@ -225,12 +226,17 @@ def _nearest(items: list, shape: tuple[int, int], where: Callable) -> Any:
 
 
 def _image_problem(
-    loc: Location, fibers: list[Circle], scale: float, ruleset: RuleSet, blur_um: float
+    loc: Location,
+    fibers: list[Circle],
+    scale: float,
+    ruleset: RuleSet,
+    blur_um: float,
+    coarsest_um: float,
 ) -> str | None:
-    if scale > ruleset.max_um_per_px * (1 + 1e-9):
+    if coarsest_um > ruleset.max_um_per_px * (1 + 1e-9):
         return (
-            f"image scale {scale:.3g} um/px is coarser than the {ruleset.max_um_per_px:g} um/px "
-            f"that rule set {ruleset.name} needs: use a higher magnification"
+            f"image scale {coarsest_um:.3g} um/px is coarser than the {ruleset.max_um_per_px:g} "
+            f"um/px that rule set {ruleset.name} needs: use a higher magnification"
         )
     if loc.scale_source == "given":
         measured = float(np.median([c.diameter for c in fibers])) * scale
