@@ -39,7 +39,7 @@ def read_image(path: str | Path) -> np.ndarray:
 
 
 def decode_image(data: bytes) -> np.ndarray:
-    """An image file's bytes as grey or BGR pixels, upright; see ``hardware.imagefile``
+    """An image file's bytes as grey pixels, upright; see ``hardware.imagefile``
     (where the replay probe reads the same files): padded and EXIF-turned JPEGs are read,
     cut, empty, unknown and oversized files refused before or while decoding."""
     try:

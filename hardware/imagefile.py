@@ -56,8 +56,9 @@ class ImageFileError(ValueError):
 def decode_frame_file(data: bytes, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     """The picture in an image file's bytes, read by content, upright as its EXIF says.
 
-    Grey (rows x columns) or BGR (rows x columns x 3; alpha is dropped), with the file's
-    depth: uint8, uint16, int32 or float32. ImageFileError saying what is wrong otherwise.
+    In grey (rows x columns), the form every frame takes here (probes deliver grey and
+    the grader works on brightness), with the file's depth: uint8, uint16, int32 or
+    float32. Alpha is dropped. ImageFileError saying what is wrong otherwise.
     """
     if not data:
         raise ImageFileError("empty file")
@@ -82,6 +83,8 @@ def decode_frame_file(data: bytes, max_pixels: int = MAX_PIXELS) -> np.ndarray:
                 raise ImageFileError(_too_large((w, h), max_pixels))
             wide = _sixteen_bit_colour(im, kind)  # from the header: decoding forgets it
             scan_at = im.fp.tell() if im.format == "JPEG" else None  # where coded pixels start
+            if im.format in ("JPEG", "MPO") and im.mode == "RGB":
+                im.draft("L", None)  # the decoder gives the luma it holds: a third of the work
             _load_whole(im, kind, max_pixels)
             if scan_at is not None and data.find(b"\xff\xd9", scan_at) < 0:
                 # Pillow stops once every row is out, without looking for the end marker: a
@@ -120,7 +123,8 @@ def _load_whole(im: Image.Image, kind: str, max_pixels: int) -> None:
 
 
 def _pixels(im: Image.Image) -> np.ndarray:
-    """The decoded picture as OpenCV lays it out (grey or BGR), keeping the file's depth."""
+    """The decoded picture in grey, keeping the file's depth; colour is weighed as
+    OpenCV's BGR2GRAY does (0.299 R + 0.587 G + 0.114 B)."""
     mode = im.mode
     if mode in _SIXTEEN_BIT_GREY:
         return np.array(im).astype(np.uint16, copy=False)  # native byte order
@@ -131,9 +135,9 @@ def _pixels(im: Image.Image) -> np.ndarray:
     if mode in ("1", "LA", "La"):
         return np.array(im.convert("L"))
     if mode in ("RGBA", "RGBa", "RGBX"):
-        return cv2.cvtColor(np.asarray(im), cv2.COLOR_RGBA2BGR)
+        return cv2.cvtColor(np.asarray(im), cv2.COLOR_RGBA2GRAY)
     rgb = im if mode == "RGB" else im.convert("RGB")  # palette, CMYK, YCbCr...
-    return cv2.cvtColor(np.asarray(rgb), cv2.COLOR_RGB2BGR)
+    return cv2.cvtColor(np.asarray(rgb), cv2.COLOR_RGB2GRAY)
 
 
 def _sixteen_bit_colour(im: Image.Image, kind: str) -> bool:
@@ -159,11 +163,9 @@ def _colour_from_opencv(data: bytes, size: tuple[int, int], kind: str) -> np.nda
         img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     except cv2.error:
         img = None
-    if img is None or img.shape[1::-1] != size:
+    if img is None or img.ndim != 3 or img.shape[1::-1] != size:
         raise ImageFileError(f"not a readable image (corrupt {kind} data)")
-    if img.ndim == 3 and img.shape[2] == 4:
-        img = np.ascontiguousarray(img[:, :, :3])
-    return img
+    return cv2.cvtColor(img, cv2.COLOR_BGRA2GRAY if img.shape[2] == 4 else cv2.COLOR_BGR2GRAY)
 
 
 def _orientation(im: Image.Image) -> int:

@@ -111,7 +111,7 @@ def test_a_padded_jpeg_with_a_colour_exif_header_reads(tmp_path):
     buf = io.BytesIO()
     Image.fromarray(bgr[:, :, ::-1]).save(buf, "JPEG", quality=90, exif=exif)
     img = decode_frame_file(padded(buf.getvalue(), 64 * 1024, "zeros"))
-    assert img.shape == (576, 720, 3) and img.dtype == np.uint8
+    assert img.shape == (576, 720) and img.dtype == np.uint8
 
 
 # -- EXIF orientation --------------------------------------------------------------------------
@@ -277,7 +277,7 @@ def test_analog_capture_frames_keep_their_shape(h, w):
     img = decode_frame_file(
         padded(jpeg(cv2.cvtColor(frame(h, w), cv2.COLOR_GRAY2BGR)), 65536, "ff")
     )
-    assert img.shape == (h, w, 3)
+    assert img.shape == (h, w)
 
 
 def cv2_file(img: np.ndarray, ext: str) -> bytes:
@@ -301,7 +301,8 @@ def test_sixteen_bit_colour_keeps_its_depth(ext, channels):
     deep = cv2.cvtColor(grey, cv2.COLOR_GRAY2BGR if channels == 3 else cv2.COLOR_GRAY2BGRA)
     deep[:, :, 0] -= 2  # blue differs from red: the channel order shows
     img = decode_frame_file(cv2_file(deep, ext))
-    assert img.dtype == np.uint16 and np.array_equal(img, deep[:, :, :3])
+    assert img.dtype == np.uint16
+    assert np.array_equal(img, cv2.cvtColor(deep[:, :, :3], cv2.COLOR_BGR2GRAY))
 
 
 def test_a_cut_sixteen_bit_colour_png_is_refused():
@@ -334,7 +335,7 @@ def test_float_tiff_is_read_as_float():
         ("alpha", ".webp"),
     ],
 )
-def test_every_format_and_layout_reads_as_grey_or_bgr(layout, ext):
+def test_every_format_and_layout_reads_as_grey(layout, ext):
     grey = frame()
     if layout == "grey":
         img = grey
@@ -342,18 +343,21 @@ def test_every_format_and_layout_reads_as_grey_or_bgr(layout, ext):
         img = cv2.cvtColor(grey, cv2.COLOR_GRAY2BGR if layout == "colour" else cv2.COLOR_GRAY2BGRA)
         img[:, :, 0] //= 2  # blue unlike red: a swapped channel order shows
     got = decode_frame_file(cv2_file(img, ext))
-    want = img if layout == "grey" else img[:, :, :3]
-    assert got.shape == want.shape and got.dtype == np.uint8
+    want = grey if layout == "grey" else cv2.cvtColor(img[:, :, :3], cv2.COLOR_BGR2GRAY)
+    assert got.shape == (H, W) and got.dtype == np.uint8
     lossy = ext in (".jpg", ".webp")
-    assert np.abs(got.astype(int) - want).mean() < (4.0 if lossy else 1e-9)
+    assert np.abs(got.astype(int) - want).mean() < (2.0 if lossy else 1e-9)
 
 
 @pytest.mark.parametrize("mode", ["LA", "P", "1", "CMYK"])
-def test_pillow_only_layouts_read_as_grey_or_bgr(mode):
+def test_pillow_only_layouts_read_as_grey(mode):
     grey = Image.fromarray(frame())
     im = grey.convert(mode)
     buf = io.BytesIO()
-    im.save(buf, "JPEG" if mode == "CMYK" else "PNG" if mode != "P" else "GIF")
+    if mode == "CMYK":
+        im.save(buf, "JPEG", quality=95)
+    else:
+        im.save(buf, "GIF" if mode == "P" else "PNG")
     got = decode_frame_file(buf.getvalue())
-    assert got.dtype == np.uint8 and got.shape[:2] == (H, W)
-    assert got.ndim == 2 or got.shape[2] == 3
+    assert got.dtype == np.uint8 and got.shape == (H, W)
+    assert np.abs(got.astype(int) - frame()).mean() < (3.0 if mode != "1" else 128.0)
