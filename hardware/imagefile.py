@@ -84,7 +84,7 @@ def decode_frame_file(data: bytes, max_pixels: int = MAX_PIXELS) -> np.ndarray:
             wide = _sixteen_bit_colour(im, kind)  # from the header: decoding forgets it
             scan_at = im.fp.tell() if im.format == "JPEG" else None  # where coded pixels start
             if im.format in ("JPEG", "MPO") and im.mode == "RGB":
-                im.draft("L", None)  # the decoder gives the luma it holds: a third of the work
+                im.draft("L", None)  # libjpeg hands out the luma it stores: no colour planes
             _load_whole(im, kind, max_pixels)
             if scan_at is not None and data.find(b"\xff\xd9", scan_at) < 0:
                 # Pillow stops once every row is out, without looking for the end marker: a
