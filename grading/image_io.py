@@ -7,14 +7,13 @@ an empty one, a truncated one, something that is not an image, a blank frame.
 
 from __future__ import annotations
 
-import re
-import struct
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-MAX_PIXELS = 40_000_000  # far beyond any probe; refuses decompression bombs
+from hardware.imagefile import MAX_PIXELS, ImageFileError, decode_frame_file
+
 MIN_SIDE_PX = 32
 
 
@@ -23,7 +22,8 @@ class ImageError(ValueError):
 
 
 def read_image(path: str | Path) -> np.ndarray:
-    """Decode an image file (PNG, JPEG, TIFF, BMP...) without trusting its extension."""
+    """Decode an image file (PNG, JPEG, TIFF, BMP, WebP, GIF, PNM) by its content, not
+    its extension."""
     p = Path(path)
     try:
         data = p.read_bytes()
@@ -39,18 +39,13 @@ def read_image(path: str | Path) -> np.ndarray:
 
 
 def decode_image(data: bytes) -> np.ndarray:
-    if not data:
-        raise ImageError("empty file")
-    _check_complete(data)
-    _check_dimensions(data)
-    buf = np.frombuffer(data, np.uint8)
+    """An image file's bytes as grey pixels, upright; see ``hardware.imagefile``
+    (where the replay probe reads the same files): padded and EXIF-turned JPEGs are read,
+    cut, empty, unknown and oversized files refused before or while decoding."""
     try:
-        img = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
-    except cv2.error:
-        img = None
-    if img is None:
-        raise ImageError("not a readable image (unknown format or corrupt data)")
-    return img
+        return decode_frame_file(data, MAX_PIXELS)
+    except ImageFileError as exc:
+        raise ImageError(str(exc)) from None
 
 
 def to_gray(img: np.ndarray) -> np.ndarray:
@@ -132,167 +127,6 @@ def _percentiles(gray: np.ndarray) -> tuple[float, float]:
     k_hi = int(0.998 * (flat.size - 1))
     part = np.partition(flat, (k_lo, k_hi))
     return float(part[k_lo]), float(part[k_hi])
-
-
-def _check_complete(data: bytes) -> None:
-    """Catch truncated files that decoders would silently fill with grey."""
-    if data[:8] == b"\x89PNG\r\n\x1a\n":
-        if b"IEND" not in data[-64:]:
-            raise ImageError("truncated PNG file (no end marker)")
-    # Some cameras append a trailer after a JPEG's end marker; look near the end.
-    elif data[:3] == b"\xff\xd8\xff" and b"\xff\xd9" not in data[-1024:]:
-        raise ImageError("truncated JPEG file (no end marker)")
-
-
-def _check_dimensions(data: bytes) -> None:
-    """Read the header to refuse absurd sizes before decoding (a small file can claim 16384 x
-    16384 pixels); refuse formats whose header is not read here, as they cannot be checked."""
-    kind = image_format(data)
-    if kind is None:
-        raise ImageError(
-            "not a readable image (unknown format or corrupt data; "
-            f"{', '.join(READ_FORMATS)} files are read)"
-        )
-    size = header_size(data, kind)
-    if size is not None and size[0] * size[1] > MAX_PIXELS:
-        w, h = size
-        raise ImageError(f"image too large ({w}x{h} px); at most {MAX_PIXELS} pixels")
-
-
-READ_FORMATS = ("PNG", "JPEG", "TIFF", "BMP", "WebP", "GIF", "PNM")
-_SOF = frozenset({0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF})
-_SOF_MARKER = re.compile(b"\\xff[" + re.escape(bytes(sorted(_SOF))) + b"]")
-_PNM = re.compile(rb"P[1-6]")
-_PNM_TOKEN = re.compile(rb"(?:\s|#[^\r\n]*[\r\n])*(\d{1,12})")
-
-
-def image_format(data: bytes) -> str | None:
-    """The format named by the file's signature, among those read here; None for any other."""
-    if data[:8] == b"\x89PNG\r\n\x1a\n":
-        return "PNG"
-    if data[:3] == b"\xff\xd8\xff":
-        return "JPEG"
-    if data[:4] in (b"II*\x00", b"MM\x00*"):
-        return "TIFF"
-    if data[:2] == b"BM":
-        return "BMP"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "WebP"
-    if data[:6] in (b"GIF87a", b"GIF89a"):
-        return "GIF"
-    if _PNM.match(data[:2]) and data[2:3].isspace():
-        return "PNM"
-    return None
-
-
-def header_size(data: bytes, kind: str) -> tuple[int, int] | None:
-    """(width, height) as the header claims it; None when the header is too short to say."""
-    try:
-        return _SIZE_READERS[kind](data)
-    except (IndexError, ValueError, struct.error):
-        return None
-
-
-def _png_size(data: bytes) -> tuple[int, int] | None:
-    if len(data) < 24:
-        return None
-    return struct.unpack(">II", data[16:24])
-
-
-def _jpeg_size(data: bytes) -> tuple[int, int] | None:
-    i = 2
-    while i + 8 < len(data):
-        if data[i] != 0xFF:
-            break  # not at a marker: the header is damaged
-        marker = data[i + 1]
-        if marker == 0xFF:  # fill byte
-            i += 1
-            continue
-        if marker in (0x01, *range(0xD0, 0xD8)):  # markers without a length
-            i += 2
-            continue
-        if marker == 0xDA:  # start of scan without a frame header before it
-            break
-        if marker in _SOF:
-            h, w = struct.unpack(">HH", data[i + 5 : i + 9])
-            return w, h
-        seg_len = int.from_bytes(data[i + 2 : i + 4], "big")
-        if seg_len < 2:
-            break
-        i += 2 + seg_len
-    # A damaged header: the decoder skips junk to the next marker, so judge by the largest
-    # frame header anywhere (0xFF then a SOF byte never occurs inside coded data).
-    sizes = [
-        struct.unpack(">HH", data[m.start() + 5 : m.start() + 9])[::-1]
-        for m in _SOF_MARKER.finditer(data)
-        if m.start() + 9 <= len(data)
-    ]
-    return max(sizes, key=lambda wh: wh[0] * wh[1]) if sizes else None
-
-
-def _tiff_size(data: bytes) -> tuple[int, int] | None:
-    order = "<" if data[:2] == b"II" else ">"
-    (ifd,) = struct.unpack(order + "I", data[4:8])
-    (count,) = struct.unpack(order + "H", data[ifd : ifd + 2])
-    found: dict[int, int] = {}
-    for k in range(count):
-        entry = data[ifd + 2 + 12 * k : ifd + 14 + 12 * k]
-        tag, typ = struct.unpack(order + "HH", entry[:4])
-        if tag in (256, 257):
-            short = typ == 3  # SHORT, else LONG
-            (value,) = struct.unpack(
-                order + ("H" if short else "I"), entry[8 : 10 if short else 12]
-            )
-            found[tag] = max(found.get(tag, 0), value)  # a repeated tag: the larger counts
-    if 256 in found and 257 in found:
-        return found[256], found[257]
-    return None
-
-
-def _bmp_size(data: bytes) -> tuple[int, int] | None:
-    (header,) = struct.unpack("<I", data[14:18])
-    if header == 12:  # OS/2 core header
-        return struct.unpack("<HH", data[18:22])
-    w, h = struct.unpack("<ii", data[18:26])
-    return abs(w), abs(h)  # a negative height is a top-down bitmap
-
-
-def _webp_size(data: bytes) -> tuple[int, int] | None:
-    chunk = data[12:16]
-    if chunk == b"VP8 ":
-        w, h = struct.unpack("<HH", data[26:30])
-        return w & 0x3FFF, h & 0x3FFF
-    if chunk == b"VP8L":
-        (bits,) = struct.unpack("<I", data[21:25])
-        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
-    if chunk == b"VP8X":
-        w = int.from_bytes(data[24:27], "little") + 1
-        h = int.from_bytes(data[27:30], "little") + 1
-        return w, h
-    return None
-
-
-def _gif_size(data: bytes) -> tuple[int, int] | None:
-    return struct.unpack("<HH", data[6:10])
-
-
-def _pnm_size(data: bytes) -> tuple[int, int] | None:
-    m1 = _PNM_TOKEN.match(data, 2)
-    m2 = m1 and _PNM_TOKEN.match(data, m1.end())
-    if not m2:
-        return None
-    return int(m1.group(1)), int(m2.group(1))
-
-
-_SIZE_READERS = {
-    "PNG": _png_size,
-    "JPEG": _jpeg_size,
-    "TIFF": _tiff_size,
-    "BMP": _bmp_size,
-    "WebP": _webp_size,
-    "GIF": _gif_size,
-    "PNM": _pnm_size,
-}
 
 
 def prepared(img: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from hardware.imagefile import decode_frame_file
+
 
 def to_grey(image: np.ndarray) -> np.ndarray:
     """Grey uint8 or uint16, rows x columns; ValueError saying what is wrong otherwise."""
@@ -34,13 +36,7 @@ def to_grey(image: np.ndarray) -> np.ndarray:
 
 
 def decode_grey(data: bytes) -> np.ndarray:
-    """Decode an image file's bytes (PNG, JPEG, TIFF, BMP) by content, not by extension."""
-    if not data:
-        raise ValueError("empty file")
-    try:
-        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
-    except cv2.error:
-        image = None
-    if image is None:
-        raise ValueError("not a readable image (unknown format or corrupt data)")
-    return to_grey(image)
+    """Decode an image file's bytes by content, not by extension, as grading reads them
+    (``hardware.imagefile``: padded and EXIF-turned JPEGs read, cut and oversized files
+    refused); ValueError saying what is wrong otherwise."""
+    return to_grey(decode_frame_file(data))

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import struct
 import zlib
 
 import cv2
 import numpy as np
 import pytest
+from PIL import Image
 
 from grading import ImageError, grade
-from grading.image_io import decode_image, normalise, to_gray
+from grading.image_io import decode_image, normalise, read_image, to_gray
 from tests.grading.renders import SCALE, face
 
 RULES = "iec-61300-3-35-ed2/sm-pc"
@@ -61,6 +63,48 @@ def test_truncated_png_and_jpeg_are_refused(tmp_path, clean):
     _ok, jpg = cv2.imencode(".jpg", clean)
     (tmp_path / "cut.jpg").write_bytes(jpg.tobytes()[: len(jpg) // 2])
     assert "truncated JPEG" in grade_file(tmp_path / "cut.jpg").error
+
+
+def scope_jpeg(img: np.ndarray, orientation: int = 1, block: int = 65536) -> bytes:
+    """A colour JPEG as capture software writes one: EXIF header, padded to whole blocks."""
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    buf = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(img)).convert("RGB").save(
+        buf, "JPEG", quality=95, exif=exif
+    )
+    data = buf.getvalue()
+    return data + b"\xff" * (-len(data) % block)
+
+
+def test_a_padded_scope_jpeg_grades_like_the_picture_it_holds(tmp_path, clean):
+    (tmp_path / "scope.jpg").write_bytes(scope_jpeg(clean))
+    base = grade(clean, connector="lc-upc", rules=RULES, um_per_px=SCALE)
+    r = grade_file(tmp_path / "scope.jpg")
+    assert r.verdict == "pass", r.error
+    assert np.allclose(r.fibers[0].center_px, base.fibers[0].center_px, atol=0.5)
+
+
+@pytest.mark.parametrize("orientation,stored", [(3, 2), (6, 1), (8, -1)])
+def test_an_exif_turned_frame_is_graded_upright(tmp_path, orientation, stored):
+    # The fibre off-centre, so a frame graded the wrong way round puts it elsewhere.
+    upright = face("lc-upc", center_um=(50.0, 10.0)).image
+    base = grade(upright, connector="lc-upc", rules=RULES, um_per_px=SCALE)
+    path = tmp_path / f"turned{orientation}.jpg"
+    path.write_bytes(scope_jpeg(np.rot90(upright, stored), orientation))
+    r = grade_file(path)
+    assert r.verdict == "pass", r.error
+    assert np.allclose(r.fibers[0].center_px, base.fibers[0].center_px, atol=0.5)
+
+
+@pytest.mark.parametrize("h,w", [(576, 720), (480, 720)])
+def test_analog_capture_frames_decode_to_their_shape(tmp_path, clean, h, w):
+    # Non-square pixels: the frame keeps the stored shape; calibration takes the aspect.
+    small = cv2.resize(clean, (w, h), interpolation=cv2.INTER_AREA)
+    (tmp_path / "analog.jpg").write_bytes(scope_jpeg(small, block=32768))
+    img = read_image(tmp_path / "analog.jpg")
+    assert img.shape == (h, w) and img.dtype == np.uint8
+    assert np.abs(img.astype(int) - small).mean() < 1.0
 
 
 def test_a_png_header_claiming_huge_dimensions_is_refused_before_decoding(tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import re
@@ -9,6 +10,7 @@ import re
 import cv2
 import numpy as np
 import pytest
+from PIL import Image
 
 from hardware.probes import (
     Probe,
@@ -173,6 +175,32 @@ def test_a_corrupt_file_is_skipped_named_and_logged(captures, caplog):
     logged = caplog.text
     assert all(name in logged for name in probe.skipped)
     assert "notes.txt" not in logged and "._fibre_1.png" not in logged
+
+
+def test_scope_jpegs_replay_upright_and_a_cut_one_is_skipped(tmp_path, caplog):
+    # As capture software writes them: EXIF orientation 6 (stored lying on its left side)
+    # and padding to 64 KB after the end marker. The mark sits top-left when upright.
+    upright = disc(40, 200)
+    upright[2:12, 2:12] = 255
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    buf = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(np.rot90(upright, 1))).save(
+        buf, "JPEG", quality=95, exif=exif
+    )
+    data = buf.getvalue()
+    (tmp_path / "a1.jpg").write_bytes(data + b"\0" * (-len(data) % 65536))
+    (tmp_path / "a2.jpg").write_bytes(data[: len(data) // 2])
+    probe = ReplayProbe(tmp_path, frame_rate_hz=0, loop=False)
+    with caplog.at_level(logging.WARNING, logger="hardware.probes.replay"):
+        probe.open()
+        frame = probe.read()
+        with pytest.raises(ProbeDisconnected):
+            probe.read()
+    assert frame.image.shape == (H, W)
+    assert frame.image[4:10, 4:10].min() > 230 and abs(centre(frame) - 200) <= 4
+    assert list(probe.skipped) == ["a2.jpg"]
+    assert probe.skipped["a2.jpg"].startswith("truncated JPEG file")
 
 
 def test_a_folder_without_readable_images_is_not_a_probe(tmp_path):
