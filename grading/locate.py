@@ -36,6 +36,7 @@ from grading.rays import (
     fit_edge,
     sample_rays,
 )
+from grading.symmetry import circle_centres
 
 N_RAYS = 128
 COARSE_RAYS = 32
@@ -46,6 +47,8 @@ MIN_RADIUS_PX = 8.0  # smaller claddings cannot be measured
 WORK_RADIUS_PX = 4.0  # candidates are searched with the disc about this size
 MAX_CANDIDATES = 40
 PER_SCALE = 6  # strongest discs kept at each scale while the cladding size is unknown
+CORE_HINTS_UM = (9.2, 50.0, 62.5)  # core diameters whose disc marks a fibre's centre
+EDGE_CANDIDATES = 6  # centres voted for by circular edges, per size, when no disc is found
 ALL_AT_ONE_SCALE = 150  # discs kept at the one known size: every fibre of any MT ferrule
 SCALE_STEP = 1.3
 ADHESIVE_RATIO = 0.78  # a glass edge this far inside a darker ring's outer edge at most
@@ -100,10 +103,22 @@ def locate(
             r *= SCALE_STEP
     if um_per_px is not None:
         circles = _claddings(image, disc_candidates(image, radii, ALL_AT_ONE_SCALE), [], radii[0])
+        if not circles:
+            # A core shows where the cladding's centre is, when the cladding barely shows.
+            cores = [
+                (x, y, radii[0])
+                for x, y, _r in disc_candidates(
+                    image, [d / 2.0 / um_per_px for d in CORE_HINTS_UM], PER_SCALE
+                )
+            ]
+            circles = _claddings(image, cores + _edge_candidates(image, radii), [], radii[0])
     else:
         circles = _consistent(
             _claddings(image, disc_candidates(image, radii), [], None, measure_aspect)
         )
+        if not circles:
+            found = _claddings(image, _edge_candidates(image, radii), [], None, measure_aspect)
+            circles = _consistent(found)
         circles = _round_cores(image, circles, measure_aspect)
         if circles:
             # Now that the cladding's size is known, every fibre of that size is looked for
@@ -493,6 +508,16 @@ def disc_candidates(
             continue
         kept.append((cx, cy, r))
     return kept
+
+
+def _edge_candidates(image: np.ndarray, radii: list[float]) -> list[tuple[float, float, float]]:
+    """Centres voted for by circular edges: a second look when no disc stands out (glass
+    nearly the ferrule's grey, outlined by a thin line, on grainy plastic)."""
+    out: list[tuple[float, float, float, float]] = []
+    for r in radii:
+        out += [(score, x, y, r) for score, x, y in circle_centres(image, r, EDGE_CANDIDATES)]
+    out.sort(reverse=True)
+    return [(x, y, r) for _score, x, y, r in out[:MAX_CANDIDATES]]
 
 
 def _consistent(circles: list[Circle]) -> list[Circle]:

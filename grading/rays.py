@@ -179,7 +179,7 @@ def fit_edge(
     blur = edge_sigma(d[keep] * np.float32(-polarity), idx[keep], rays.step) if measure else 0.0
     # Support against a fixed tolerance: with a scatter-relative one, noise that
     # scatters everywhere would "support" any circle.
-    on_edge = good & (np.abs(resid) <= max(1.0, 0.01 * fr, blur))
+    on_edge = good & (np.abs(resid) <= max(1.0, 0.015 * fr, blur))
     support = float(on_edge.sum()) / max(n_usable, 1)
     gap = round(max(3.0 * blur, 2.0) / rays.step)
     m = rays.values.shape[1] - 1

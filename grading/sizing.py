@@ -35,7 +35,7 @@ class Blob:
 
 def deblurred(diameter_px: float, psf_px: float) -> float:
     """A half-contrast diameter with the blur's own width taken out (never below half)."""
-    spread = FWHM * psf_px
+    spread = FWHM * math.hypot(psf_px, 0.5)
     return math.sqrt(max(diameter_px * diameter_px - spread * spread, 0.25 * diameter_px**2))
 
 

@@ -28,6 +28,7 @@ from grading.locate import Circle
 from grading.rays import (
     BRIGHTER_INSIDE,
     DARKER_INSIDE,
+    EdgeFit,
     RayProfile,
     fit_crossing,
     fit_edge,
@@ -121,24 +122,25 @@ def _ring_at(
     r = float(rays.radii[i])
     half = max(3, round(max(3.0, 0.08 * r) / rays.step))
     lo, hi = max(1, i - half), min(len(rays.radii) - 1, i + half + 1)
+    tolerance = max(0.75, TOLERANCE_UM / um_per_px)
+
+    def circular(f: EdgeFit | None) -> bool:
+        return f is not None and f.support >= 0.8 and f.scatter_px <= max(tolerance, 0.012 * f.r)
+
     fit = fit_edge(rays, polarity, lo=lo, hi=hi)
-    if fit is None or fit.support < 0.8:
+    if not circular(fit):
         # A soft edge (a lit single-mode core): where each ray crosses half-way.
-        soft = fit_crossing(
+        fit = fit_crossing(
             rays,
             polarity,
             max(1, i // 3),
             min(len(rays.radii), 2 * i + 2),
             tolerance_px=max(1.0, TOLERANCE_UM / um_per_px),
         )
-        fit = soft if soft is not None else fit
-    if fit is None:
-        return None
+    if fit is None or not circular(fit):
+        return None  # not a clean circle all round
     d_um = 2.0 * fit.r * um_per_px
     off_um = math.hypot(fit.cx - c.cx, fit.cy - c.cy) * um_per_px
-    tolerance = max(0.75, 0.012 * fit.r, TOLERANCE_UM / um_per_px)
-    if fit.support < 0.8 or fit.scatter_px > tolerance:
-        return None  # not a clean circle all round
     sm_core = (
         SM_CORE_UM[0] <= d_um <= SM_CORE_UM[1]
         and polarity == BRIGHTER_INSIDE

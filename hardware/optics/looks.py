@@ -138,7 +138,9 @@ MM_CORE_DARK = Appearance(
 SM_CORE_DOT = Appearance(
     name="sm-core-dot",
     ceramic=0.90,
-    plastic=0.70,
+    # MT plastic (glass-filled epoxy) reflects less than zirconia: a grainy mid-grey,
+    # not a grey within a few per cent of the glass's (where no eye sees the fibre).
+    plastic=0.58,
     grain=0.5,
     cladding=0.74,
     core_contrast=0.22,
