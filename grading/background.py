@@ -31,7 +31,8 @@ from grading.robust import median
 
 N_ANGLES = 160
 GLASS_TOLERANCE = 0.08  # a clean core departs from the glass level by less than this
-GLASS_NOISE_RATIO = 1.5  # nor is any ring of the glass much noisier than the rest
+GLASS_NOISE_RATIO = 1.5
+LIGHT_ROUNDS = 1  # profile and light estimated in turn, this many times  # nor is any ring of the glass much noisier than the rest
 
 
 @dataclass(frozen=True)
@@ -102,11 +103,11 @@ def fit_background(
     pu = (px - cx) / norm
     pv = (py - cy) / norm
     # Profile under even light, the light that profile implies, the profile again.
-    coef = _fit_light(
-        polar, _glass_profile(polar, glass_radius_px, rings.edges, hold_radius_px), pu, pv
-    )
-    light = _light(coef, pu, pv)
-    profile = _glass_profile(polar / light, glass_radius_px, rings.edges, hold_radius_px)
+    profile = _glass_profile(polar, glass_radius_px, rings.edges, hold_radius_px)
+    for _ in range(LIGHT_ROUNDS):
+        coef = _fit_light(polar, profile, pu, pv)
+        light = _light(coef, pu, pv)
+        profile = _glass_profile(polar / light, glass_radius_px, rings.edges, hold_radius_px)
     with np.errstate(all="ignore"):
         resid_polar = polar - profile[None, :] * light
     spread = 1.4826 * column_median(np.abs(resid_polar))
@@ -284,24 +285,31 @@ def _fit_light(
         return np.zeros(5)
     ratio = p[ok] / e[ok] - 1.0
     uo, vo = u[ok], v[ok]
-    med = median(ratio)
-    keep = np.abs(ratio - med) < 4.0 * (median(np.abs(ratio - med)) * 1.4826 + 1e-4)
-    if keep.sum() < 12:
-        return np.zeros(5)
-    design = np.stack([uo, vo, uo * uo, vo * vo, uo * vo, np.ones_like(uo)], axis=1)[keep]
+    design = np.stack([uo, vo, uo * uo, vo * vo, uo * vo, np.ones_like(uo)], axis=1)
     # Polar samples crowd the centre (every ring has as many as the outermost);
     # weight each by its radius, the area it stands for, or a smear on the core
     # would pass for a dip in the light.
-    weight = np.hypot(uo, vo)[keep]
-    # Normal equations (6 x 6): far cheaper than an SVD of thousands of rows.
-    a = (design * weight[:, None]).T @ design
-    b = (design * weight[:, None]).T @ ratio[keep]
-    try:
-        coef = np.linalg.solve(a + np.eye(6) * 1e-9, b)
-    except np.linalg.LinAlgError:
-        return np.zeros(5)
-    if not np.all(np.isfinite(coef)):
-        return np.zeros(5)
+    weight = np.hypot(uo, vo)
+    # Outliers (dirt) are judged against the field, not against the mean: strong
+    # vignetting puts the edges of the region far from the mean, and dropping them
+    # would leave the field wrong exactly there.
+    keep = np.ones(len(ratio), bool)
+    coef = np.zeros(6)
+    for _ in range(3):
+        if keep.sum() < 12:
+            return np.zeros(5)
+        d, wt = design[keep], weight[keep]
+        # Normal equations (6 x 6): far cheaper than an SVD of thousands of rows.
+        a = (d * wt[:, None]).T @ d
+        b = (d * wt[:, None]).T @ ratio[keep]
+        try:
+            coef = np.linalg.solve(a + np.eye(6) * 1e-9, b)
+        except np.linalg.LinAlgError:
+            return np.zeros(5)
+        if not np.all(np.isfinite(coef)):
+            return np.zeros(5)
+        resid = ratio - design @ coef
+        keep = np.abs(resid) < 4.0 * (median(np.abs(resid[keep])) * 1.4826 + 1e-4)
     # The constant term belongs to the profile, which is re-estimated next.
     return coef[:5]
 

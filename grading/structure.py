@@ -41,7 +41,7 @@ MAX_RINGS = 4
 SM_CORE_UM = (6.0, 12.0)
 MIN_RING_UM = 20.0
 MAX_OFFSET_UM = 2.0
-TOLERANCE_UM = 0.3  # a closed edge's points lie this close to its circle  # a core's centre may lie this far from the cladding's
+TOLERANCE_UM = 0.5  # a closed edge's points lie this close to its circle  # a core's centre may lie this far from the cladding's
 BORE_REACH = 1.3  # the bore edge lies within this many cladding radii
 
 
