@@ -224,6 +224,9 @@ def find_cladding(
     # concentric closed edges are evidence enough at a lower share of rays.
     if not (verified(boundary) or (inner and verified(inner, MIN_CONTRAST / 2, PAIRED_SUPPORT))):
         return None
+    # Adhesive: the glass ends inside it. A thin dark line at the edge (the glass's
+    # chamfer, after its bright rim) is the edge itself: the fibre ends where the
+    # ferrule begins.
     glass = inner if inner is not None and _adhesive_ring(image, inner, boundary) else boundary
     return Circle(
         cx=glass.cx,

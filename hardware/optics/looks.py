@@ -43,6 +43,11 @@ class Appearance:
     adhesive_width_um: float | None = None  # None: 1.5 um ceramic, 2.5 um MT
     rim: float = 0.0  # a band just inside the cladding edge (polish roll-off)
     rim_width_um: float = 0.0
+    # A thin dark line at the glass's very edge (its chamfer), inside the cladding's
+    # 125 um: real frames show it between the bright rim and the ferrule, and the
+    # fibre ends at its outer side, where the ferrule begins.
+    bevel: float = 0.0
+    bevel_width_um: float = 0.0
     bore_edge: float = 0.0  # a thin ring at the ferrule bore, outside the adhesive
     bore_edge_width_um: float = 0.0
     vignetting: float = 0.0  # added to the View's own vignetting
@@ -56,11 +61,11 @@ class Appearance:
     jpeg_pad_bytes: int = 0  # capture software pads files to a multiple of this
 
     def __post_init__(self) -> None:
-        for key in ("ceramic", "plastic", "cladding", "adhesive", "rim", "bore_edge"):
+        for key in ("ceramic", "plastic", "cladding", "adhesive", "rim", "bore_edge", "bevel"):
             v = getattr(self, key)
             if not 0.0 <= v <= 1.0:
                 raise ValueError(f"appearance {self.name!r}: {key} must be in [0, 1], got {v}")
-        for key in ("rim_width_um", "bore_edge_width_um", "grain", "video_noise"):
+        for key in ("rim_width_um", "bore_edge_width_um", "bevel_width_um", "grain", "video_noise"):
             if getattr(self, key) < 0:
                 raise ValueError(f"appearance {self.name!r}: {key} must not be negative")
         if self.adhesive_width_um is not None and self.adhesive_width_um < 0:
@@ -86,8 +91,10 @@ class Appearance:
 CLASSIC = Appearance()
 
 # Zirconia under coaxial light (public scope frames): a light, grainy ferrule;
-# a mid-dark glass disc with a faint rim; a thin dark adhesive line and a thin
-# bright bore edge just outside it; corners falling off.
+# a mid-dark glass disc with a bright rim and, at its very edge, a thin dark line
+# (the chamfer; the frames' hand labels put the fibre's edge at its outer side,
+# where the ferrule begins); a thin bright bore edge just outside; corners
+# falling off. No adhesive shows: the fibre fills its bore.
 ZIRCONIA_DARK = Appearance(
     name="zirconia-dark",
     ceramic=0.76,
@@ -95,10 +102,12 @@ ZIRCONIA_DARK = Appearance(
     grain=1.1,
     cladding=0.34,
     core_contrast=0.04,
-    adhesive=0.22,
-    adhesive_width_um=1.0,
+    adhesive=0.86,
+    adhesive_width_um=0.0,
     rim=0.55,
     rim_width_um=1.2,
+    bevel=0.22,
+    bevel_width_um=1.0,
     bore_edge=0.86,
     bore_edge_width_um=0.8,
     vignetting=0.25,

@@ -141,18 +141,20 @@ def core_contrast(ap: Appearance, core_diameter_um: float) -> float:
 
 
 def _fiber(img: np.ndarray, grid: PixelGrid, fiber, ap: Appearance, ferrule: str) -> None:
-    """Bore edge, adhesive ring, cladding (with its rim) and core, outside in."""
+    """Bore edge, adhesive ring, cladding (with its bevel line and rim) and core, outside in."""
     c = fiber.center_um
     r_clad = fiber.cladding_diameter_um / 2.0
     r_bore = r_clad + adhesive_width_um(ap, ferrule)
     if ap.bore_edge_width_um > 0:
         _disc(img, grid, c, r_bore + ap.bore_edge_width_um, ap.bore_edge)
-    _disc(img, grid, c, r_bore, ap.adhesive)
-    if ap.rim_width_um > 0:
-        _disc(img, grid, c, r_clad, ap.rim)
-        _disc(img, grid, c, r_clad - ap.rim_width_um, ap.cladding)
-    else:
-        _disc(img, grid, c, r_clad, ap.cladding)
+    if r_bore > r_clad:
+        _disc(img, grid, c, r_bore, ap.adhesive)
+    r_glass = r_clad
+    for width, level in ((ap.bevel_width_um, ap.bevel), (ap.rim_width_um, ap.rim)):
+        if width > 0:
+            _disc(img, grid, c, r_glass, level)
+            r_glass -= width
+    _disc(img, grid, c, r_glass, ap.cladding)
     core = min(1.0, max(0.0, ap.cladding + core_contrast(ap, fiber.core_diameter_um)))
     _disc(img, grid, c, fiber.core_diameter_um / 2.0, core)
 

@@ -31,8 +31,13 @@ def _levels(look_name: str, fiber: str = "mm", **view) -> dict[str, float]:
     r_um = np.hypot((x - (w - 1) / 2) * v.um_per_px_x, (y - (h - 1) / 2) * v.um_per_px_y)
     core_r = 25.0 if fiber == "mm" else 4.6
     ap = v.appearance
-    adhesive = ap.adhesive_width_um or 1.5
-    ring = (r_um > 62.5 + 0.2) & (r_um < 62.5 + adhesive - 0.2)
+    adhesive = 1.5 if ap.adhesive_width_um is None else ap.adhesive_width_um
+    # The dark ring at the fibre's edge: the adhesive outside the glass, or the glass's
+    # own chamfer line inside it when the fibre fills its bore.
+    if adhesive > 0:
+        ring = (r_um > 62.5 + 0.2) & (r_um < 62.5 + adhesive - 0.2)
+    else:
+        ring = (r_um > 62.5 - ap.bevel_width_um + 0.2) & (r_um < 62.5 - 0.2)
     bore = (r_um > 62.5 + adhesive + 0.2) & (r_um < 62.5 + adhesive + ap.bore_edge_width_um - 0.2)
     return {
         "core": float(np.median(img[r_um < core_r - 1.5])),
@@ -73,7 +78,7 @@ def test_classic_glass_is_brighter_than_the_ferrule_and_its_core_is_faint():
     assert abs(lv["core"] - lv["cladding"]) < 0.03
 
 
-def test_zirconia_dark_fibre_is_darker_than_the_ferrule_with_a_darker_adhesive_line():
+def test_zirconia_dark_fibre_is_darker_than_the_ferrule_with_a_darker_line_at_its_edge():
     lv = _levels("zirconia-dark", "sm")
     assert lv["cladding"] < lv["ferrule"] - 0.3
     assert lv["ring_min"] < lv["cladding"] - 0.05
@@ -117,7 +122,11 @@ def test_analog_video_cladding_is_the_ellipse_the_truth_gives(standard):
     w, h, aspect = VIDEO_FORMATS[standard]
     # Without the rings, the dark disc is the cladding alone.
     ap = replace(
-        look("analog-video"), adhesive_width_um=0.0, bore_edge_width_um=0.0, rim_width_um=0
+        look("analog-video"),
+        adhesive_width_um=0.0,
+        bore_edge_width_um=0.0,
+        rim_width_um=0,
+        bevel_width_um=0,
     )
     v = View(appearance=ap, um_per_px=0.45, width_px=w, height_px=h, pixel_aspect=aspect)
     frame = render(scene_from_layout(connector("lc-upc"), "mm"), v, seed=3)

@@ -55,8 +55,10 @@ def test_wide_cases_are_of_their_family_and_in_range(family):
             else:
                 assert s == 1.0 or s <= 1.0 - WHOLE_DOUBT
         truth = truth_for(case, render(case.scene, view, seed=case.seed).truth)
+        coarse = max(view.um_per_px_x, view.um_per_px_y) > rules.max_um_per_px * (1 + 1e-9)
         for t in truth:
-            short = any(t.coverage[z] < least[z] - 1e-6 for z in t.coverage)
+            # Not judged: zones short of their coverage, or coarser than the table allows.
+            short = coarse or any(t.coverage[z] < least[z] - 1e-6 for z in t.coverage)
             assert (t.verdict == "error") == short
             assert (t.reason is not None) == short
 
@@ -91,4 +93,6 @@ def test_the_scale_sweep_writes_one_row_per_scale_and_rule_set():
     for r in rows:
         assert r["views"] == 1 and 0 <= r["views_judged"] <= 1
         assert set(r) >= {"defect_detection", "defect_bias_um", "scratch_detection", "ok"}
-    assert out["rules"]["iec-61300-3-35-ed2/sm-pc"]["current_max_um_per_px"] == 0.5
+    assert out["rules"]["iec-61300-3-35-ed2/sm-pc"]["current_max_um_per_px"] == (
+        load_rules("iec-61300-3-35-ed2/sm-pc").max_um_per_px
+    )
