@@ -48,6 +48,7 @@ from qa_station.catalog import load_catalog
 from qa_station.gate.gate import _product_doc
 from qa_station.store import Store, StoreError
 from qa_station.store.chain import GENESIS, canonical, digest, event_hash
+from qa_station.store.kinds import Kind
 from qa_station.store.models import (
     Assembly,
     ChainHead,
@@ -204,7 +205,7 @@ class Builder:
                 "max_clean_cycles": self.product.max_clean_cycles,
                 "ends": self.ends_doc,
             }
-            self.event(out, "assembly.registered", payload, aid, None, operator, station, at)
+            self.event(out, Kind.ASSEMBLY_REGISTERED, payload, aid, None, operator, station, at)
 
         def inspect(end: str, first: bool):
             def step(out):
@@ -261,7 +262,7 @@ class Builder:
                     "rules": self.rules,
                     "probe": "sim-400x",
                 }
-                self.event(out, "end.inspected", payload, aid, end, operator, station, at)
+                self.event(out, Kind.END_INSPECTED, payload, aid, end, operator, station, at)
 
             return step
 
@@ -291,7 +292,7 @@ class Builder:
                     "tool": row["tool_id"],
                     "adapter": True,
                 }
-                self.event(out, "end.cleaned", payload, aid, end, operator, station, at)
+                self.event(out, Kind.END_CLEANED, payload, aid, end, operator, station, at)
 
             return step
 
@@ -305,13 +306,13 @@ class Builder:
                     "inspection_age_s": round((at - inspected_at) / 1e6, 1),
                     "deviation": False,
                 }
-                self.event(out, "end.connected", payload, aid, end, operator, station, at)
+                self.event(out, Kind.END_CONNECTED, payload, aid, end, operator, station, at)
 
             return step
 
         def accept(out):
             payload = {"ends": dict.fromkeys(ENDS, "connected")}
-            self.event(out, "assembly.accepted", payload, aid, None, None, station, self.tick())
+            self.event(out, Kind.ASSEMBLY_ACCEPTED, payload, aid, None, None, station, self.tick())
 
         yield register
         for end in ENDS:
@@ -324,7 +325,7 @@ class Builder:
     def sign_in(self, out) -> None:
         who = self.rng.choice(OPERATORS)
         station = f"bench-{self.rng.randint(1, BENCHES)}"
-        self.event(out, "login", {"username": who}, None, None, who, station, self.tick())
+        self.event(out, Kind.LOGIN, {"username": who}, None, None, who, station, self.tick())
 
 
 TABLES = ("assemblies", "ends", "inspections", "inspection_fibers", "cleanings", "events")

@@ -34,13 +34,14 @@ from qa_station.paths import ensure_dir, station_paths
 from qa_station.record import AssemblyRecord, load_record
 from qa_station.scan import ScanError, ScanProgress, ScanResult, grade_view, scan_end
 from qa_station.store import Store, StoreError, StoreUnavailable
+from qa_station.store.kinds import DECISIONS, Kind, decision
 from qa_station.store.models import Assembly, Event
 from qa_station.store.outbox import Outbox
 from qa_station.store.store import open_store
 from qa_station.store.verify import VerifyReport, verify
 
 RESUME_WITHIN_S = 300.0  # older grades of an interrupted scan are redone, not trusted
-SUPERVISOR_ACTIONS = ("override connect", "release for rework", "reject assembly")
+SUPERVISOR_ACTIONS = DECISIONS  # kinds of the event registry, shown by their labels
 
 
 def ensure_signing_key(config: StationConfig) -> str | None:
@@ -298,9 +299,11 @@ class StationController:
         return state
 
     def supervisor_decision(
-        self, username: str, password: str, action: str, reason: str, end: str | None
+        self, username: str, password: str, action: Kind | str, reason: str, end: str | None
     ) -> AssemblyState:
-        """A supervisor signs in for one decision; the operator stays signed in."""
+        """A supervisor signs in for one decision (``action``: one of ``DECISIONS``, the kind
+        of event it records); the operator stays signed in."""
+        action = decision(action)  # an unknown decision is refused before anyone signs in
         operator = self._who()
         s = self._session()
         supervisor = self.accounts.login(username, password)
@@ -311,19 +314,17 @@ class StationController:
             refusal = "a supervisor's decision needs a reason (a few words at least)"
         if refusal:  # a decision tried and refused is on the record, like any refusal
             who = supervisor if not supervisor.supervises else operator
-            self.gate.record_refusal(s.serial, end, who, action, refusal)
+            self.gate.record_refusal(s.serial, end, who, action.label, refusal)
             if not supervisor.supervises:
                 raise AuthError(refusal)
             raise GateRefused(refusal)
-        if action == "override connect":
+        if action == Kind.END_OVERRIDE:
             state = self.gate.override_connect(s.serial, end, supervisor, reason)
             self._physically_release(end, "connected")
-        elif action == "release for rework":
+        elif action == Kind.END_RELEASED_FOR_REWORK:
             state = self.gate.release_for_rework(s.serial, end, supervisor, reason)
-        elif action == "reject assembly":
-            state = self.gate.reject(s.serial, supervisor, reason)
         else:
-            raise ValueError(f"unknown decision {action!r}: {', '.join(SUPERVISOR_ACTIONS)}")
+            state = self.gate.reject(s.serial, supervisor, reason)
         s.state = state
         return state
 
@@ -400,7 +401,7 @@ class StationController:
         if store_url:
             store_url = make_url(store_url).render_as_string(hide_password=True)
         self._station_event(
-            "station.configured",
+            Kind.STATION_CONFIGURED,
             {
                 "station_id": config.station_id,
                 "probe": config.probe,
@@ -425,7 +426,7 @@ class StationController:
         before = current.calibration(cal.probe, cal.tip)
         path = save_config(with_calibration(current, cal))
         self._station_event(
-            "station.calibrated",
+            Kind.STATION_CALIBRATED,
             {
                 "probe": cal.probe,
                 "tip": cal.tip,
@@ -480,13 +481,13 @@ class StationController:
                 for aid, kind in s.execute(
                     select(Event.assembly_id, Event.kind).where(
                         Event.assembly_id.in_(ids),
-                        Event.kind.in_(("assembly.accepted", "assembly.rejected")),
+                        Event.kind.in_((Kind.ASSEMBLY_ACCEPTED, Kind.ASSEMBLY_REJECTED)),
                     )
                 ):
                     closing[aid] = kind.split(".")[1]
                 for aid, op in s.execute(
                     select(Event.assembly_id, Event.operator).where(
-                        Event.assembly_id.in_(ids), Event.kind == "assembly.registered"
+                        Event.assembly_id.in_(ids), Event.kind == Kind.ASSEMBLY_REGISTERED
                     )
                 ):
                     first_op[aid] = op

@@ -24,6 +24,8 @@ from qa_station.gate.state import AssemblyState, Escalation
 from qa_station.scan import ScanResult
 from qa_station.store import Store, Writer
 from qa_station.store.chain import canonical, digest
+from qa_station.store.clock import Instant, elapsed_s
+from qa_station.store.kinds import Kind
 from qa_station.store.models import Assembly, Cleaning, End, Event, Inspection, InspectionFiber
 from qa_station.store.models import Product as ProductRow
 from qa_station.store.records import cleaning_digest, inspection_digest
@@ -125,7 +127,7 @@ class Gate:
                 w.session.flush()
                 row.digest = cleaning_digest(row)
                 w.event(
-                    "end.cleaned",
+                    Kind.END_CLEANED,
                     {
                         "cleaning_id": row.id,
                         "digest": row.digest,
@@ -150,14 +152,14 @@ class Gate:
             raise GateRefused(f"unknown mode {mode!r}: {' or '.join(MODES)}")
         with self.store.write() as w:
             a, aid, _ = self._target(w, serial, end)
-            reason = rules.refuse_connect(a, end, w.now_us())
+            reason = rules.refuse_connect(a, end, w.at)
             if reason:
                 _refused(w, aid, end, actor, "connect", reason)
             else:
                 last = a.end(end).last
-                age_s = (w.now_us() - last.at_us) / 1e6
+                age_s = elapsed_s(last.at, w.at)
                 w.event(
-                    "end.connected",
+                    Kind.END_CONNECTED,
                     {
                         "mode": mode,
                         "inspection_id": last.id,
@@ -192,11 +194,9 @@ class Gate:
                 raise GateRefused(f"assembly {serial} is {a.status}")
             if a.end(end).connected:
                 raise GateRefused(f"end {end} is already {a.end(end).connected}")
-            overridden = (
-                rules.refuse_connect(a, end, w.now_us()) or "nothing (the rules allowed it)"
-            )
+            overridden = rules.refuse_connect(a, end, w.at) or "nothing (the rules allowed it)"
             w.event(
-                "end.override",
+                Kind.END_OVERRIDE,
                 {
                     "action": "connect",
                     "reason": reason.strip(),
@@ -209,7 +209,7 @@ class Gate:
             )
             last = a.end(end).last
             w.event(
-                "end.connected",
+                Kind.END_CONNECTED,
                 {"mode": mode, "inspection_id": last.id if last else None, "deviation": True},
                 aid,
                 end,
@@ -227,7 +227,7 @@ class Gate:
             if a.status in rules.CLOSED:
                 raise GateRefused(f"assembly {serial} is {a.status}")
             w.event(
-                "end.released_for_rework",
+                Kind.END_RELEASED_FOR_REWORK,
                 {"reason": reason.strip(), "supervisor": supervisor.username},
                 aid,
                 end,
@@ -242,7 +242,7 @@ class Gate:
             if a.status in rules.CLOSED:
                 raise GateRefused(f"assembly {serial} is already {a.status}")
             w.event(
-                "assembly.rejected",
+                Kind.ASSEMBLY_REJECTED,
                 {"reason": reason.strip(), "supervisor": supervisor.username},
                 aid,
                 None,
@@ -311,7 +311,7 @@ class Gate:
         row.digest = inspection_digest(row, fibres)
         failing = [f.index for f in result.fibers if f.verdict != "pass"]
         w.event(
-            "end.inspected",
+            Kind.END_INSPECTED,
             {
                 "inspection_id": row.id,
                 "digest": row.digest,
@@ -334,7 +334,7 @@ class Gate:
             escalation = escalate(before, after, e.methods_since_pass) if before else None
             if escalation and escalation != e.escalation:
                 w.event(
-                    "end.escalated",
+                    Kind.END_ESCALATED,
                     {
                         "cause": escalation.cause,
                         "advice": escalation.advice,
@@ -388,7 +388,7 @@ def _register(w: Writer, identified: Identified, actor: Actor) -> None:
     s.flush()
     for e in p.ends:
         s.add(End(assembly_id=asm.id, label=e.label, connector=e.connector, rules=e.rules))
-    w.event("assembly.registered", registration(identified), asm.id, None, actor.username, at)
+    w.event(Kind.ASSEMBLY_REGISTERED, registration(identified), asm.id, None, actor.username, at)
 
 
 def registration(identified: Identified) -> dict[str, Any]:
@@ -434,7 +434,9 @@ def _not_as_registered(s, aid: int, end_row: End, facts: InspectionFacts) -> str
 
 def _registered_end(s, aid: int, label: str) -> dict[str, Any]:
     payload = s.execute(
-        select(Event.payload).where(Event.assembly_id == aid, Event.kind == "assembly.registered")
+        select(Event.payload).where(
+            Event.assembly_id == aid, Event.kind == Kind.ASSEMBLY_REGISTERED
+        )
     ).scalar()
     ends = json.loads(payload).get("ends", []) if payload else []
     return next((e for e in ends if e.get("label") == label), {})
@@ -469,12 +471,19 @@ def _load(s, serial: str) -> AssemblyState:
     if aid is None:
         raise GateRefused(f"serial {serial} is not registered: scan its label first")
     state = AssemblyState(serial=serial, product_id="")
-    for kind, end, payload, at in s.execute(
-        select(Event.kind, Event.end_label, Event.payload, Event.created_us)
+    for kind, end, payload, at, session, mono in s.execute(
+        select(
+            Event.kind,
+            Event.end_label,
+            Event.payload,
+            Event.created_us,
+            Event.session,
+            Event.mono_us,
+        )
         .where(Event.assembly_id == aid)
         .order_by(Event.id)
     ):
-        state = rules.apply(state, kind, end, json.loads(payload), at)
+        state = rules.apply(state, kind, end, json.loads(payload), Instant(at, session, mono))
     return state
 
 
@@ -482,7 +491,7 @@ def _accept_if_done(w: Writer, serial: str, aid: int, actor: Actor) -> AssemblyS
     state = _load(w.session, serial)
     if state.status == "open" and state.all_released:
         w.event(
-            "assembly.accepted",
+            Kind.ASSEMBLY_ACCEPTED,
             {"ends": {k: v.connected for k, v in state.ends.items()}},
             aid,
             None,
@@ -493,7 +502,7 @@ def _accept_if_done(w: Writer, serial: str, aid: int, actor: Actor) -> AssemblyS
 
 
 def _refused(w: Writer, aid: int, end: str, actor: Actor, action: str, reason: str) -> None:
-    w.event("gate.refused", {"action": action, "reason": reason}, aid, end, actor.username)
+    w.event(Kind.GATE_REFUSED, {"action": action, "reason": reason}, aid, end, actor.username)
 
 
 def _supervising(actor: Actor, reason: str) -> None:

@@ -5,7 +5,8 @@ an action is done (WAL, synchronous=FULL), so a crash or a restart loses
 nothing. Entries are sent to the floor database in the order they were
 made; each carries a key unique across benches, recorded with the events it
 produces (``outbox_receipts``), so an entry sent just before a crash is not
-sent twice.
+sent twice. Each entry is signed with the bench's key when it is kept, so an
+entry written into the file by hand is refused when it is sent.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ import json
 import sqlite3
 import threading
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +37,9 @@ CREATE TABLE IF NOT EXISTS entries (
     sent_us INTEGER
 )
 """
+# Added since the first outbox files: an older file gets them at open.
+_COLUMNS = {"session": "TEXT", "mono_us": "INTEGER", "signature": "TEXT"}
+ENTRY_KIND = "qa-station outbox entry"
 
 
 class OutboxError(OSError):
@@ -53,6 +58,25 @@ class Entry:
     done_at_us: int
     state: str = PENDING
     outcome: str | None = None
+    session: str | None = None
+    mono_us: int | None = None
+    signature: str | None = None
+
+    def signed_body(self, station_id: str) -> dict[str, Any]:
+        """What the bench signs when it keeps the entry (RFC 8785 canonical JSON of it)."""
+        return {
+            "kind": ENTRY_KIND,
+            "station": station_id,
+            "key": self.key,
+            "action": self.action,
+            "serial": self.serial,
+            "end": self.end,
+            "args": self.args,
+            "actor": self.actor,
+            "done_at_us": self.done_at_us,
+            "session": self.session,
+            "mono_us": self.mono_us,
+        }
 
 
 class Outbox:
@@ -66,6 +90,10 @@ class Outbox:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute(_SCHEMA)
+            have = {r[1] for r in self._db.execute("PRAGMA table_info(entries)")}
+            for column, sql_type in _COLUMNS.items():
+                if column not in have:
+                    self._db.execute(f"ALTER TABLE entries ADD COLUMN {column} {sql_type}")
         except sqlite3.Error as exc:
             raise OutboxError(f"the local outbox {self.path} cannot be opened: {exc}") from None
 
@@ -81,12 +109,19 @@ class Outbox:
         args: dict[str, Any],
         actor: dict[str, str],
         done_at_us: int,
+        session: str | None = None,
+        mono_us: int | None = None,
+        sign: Callable[[Entry], str] | None = None,
     ) -> Entry:
+        """Keep an action; ``sign`` gives the entry's signature (the bench's key)."""
+        entry = Entry(0, key, action, serial, end, args, actor, done_at_us, PENDING, None)
+        entry = replace(entry, session=session, mono_us=mono_us)
+        signature = sign(entry) if sign is not None else None
         try:
             with self._lock:
                 cur = self._db.execute(
-                    "INSERT INTO entries (key, action, serial, end_label, args, actor, done_at_us)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO entries (key, action, serial, end_label, args, actor, done_at_us,"
+                    " session, mono_us, signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         key,
                         action,
@@ -95,6 +130,9 @@ class Outbox:
                         json.dumps(args, sort_keys=True, allow_nan=False),
                         json.dumps(actor, sort_keys=True),
                         done_at_us,
+                        session,
+                        mono_us,
+                        signature,
                     ),
                 )
                 seq = int(cur.lastrowid)
@@ -102,7 +140,7 @@ class Outbox:
             raise OutboxError(
                 f"the local outbox {self.path} cannot keep this action: {exc}"
             ) from None
-        return Entry(seq, key, action, serial, end, args, actor, done_at_us)
+        return replace(entry, seq=seq, signature=signature)
 
     def pending(self) -> list[Entry]:
         return self._select("WHERE state = 'pending' ORDER BY seq")
@@ -135,13 +173,29 @@ class Outbox:
             with self._lock:
                 rows = self._db.execute(
                     "SELECT seq, key, action, serial, end_label, args, actor, done_at_us, state,"
-                    f" outcome FROM entries {tail}"
+                    f" outcome, session, mono_us, signature FROM entries {tail}"
                 ).fetchall()
+            return [
+                Entry(
+                    r[0],
+                    r[1],
+                    r[2],
+                    r[3],
+                    r[4],
+                    json.loads(r[5]),
+                    json.loads(r[6]),
+                    r[7],
+                    r[8],
+                    r[9],
+                    r[10],
+                    r[11],
+                    r[12],
+                )
+                for r in rows
+            ]
         except sqlite3.Error as exc:
             raise OutboxError(f"the local outbox {self.path} cannot be read: {exc}") from None
-        return [
-            Entry(
-                r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), json.loads(r[6]), r[7], r[8], r[9]
-            )
-            for r in rows
-        ]
+        except ValueError as exc:  # hand-edited JSON
+            raise OutboxError(
+                f"the local outbox {self.path} holds a damaged entry: {exc}"
+            ) from None
