@@ -44,7 +44,7 @@ from cryptography.hazmat.primitives.serialization import load_der_public_key
 from sqlalchemy import select
 
 from grading.geometry import connector
-from grading.rules import RuleFileError, load_rules
+from grading.rules import RuleFileError, load_rules, shipped_sha256
 from qa_station import paths
 from qa_station.config import StationConfig, tip_for
 from qa_station.paths import safe_name, station_paths, write_whole
@@ -135,17 +135,27 @@ def write_file(path: Path, data: bytes) -> None:
 
 
 def _rules_info(rules: str, recorded_sha: str | None, connector_name: str) -> RulesInfo:
+    """The rule set as the certificate names it. Only a built-in table whose recorded hash is
+    its shipped one carries the standard's name and title; anything else is a house table."""
+    shipped = shipped_sha256(rules)
+    if shipped is not None and recorded_sha not in (None, shipped):
+        return RulesInfo(
+            name="house table (not as shipped)",
+            sha256=recorded_sha,
+            note="graded against a table whose file is not the one shipped under that name: "
+            "not a published standard's table",
+        )
     try:
         rs = load_rules(rules)
     except RuleFileError:
         return RulesInfo(
-            name=rules,
+            name=rules if shipped else _house_name(rules),
             sha256=recorded_sha,
             note="the rule file is not available on this station now: zones are not drawn",
         )
     if recorded_sha and rs.sha256 != recorded_sha:
         return RulesInfo(
-            name=rules,
+            name=rules if shipped else _house_name(rules),
             sha256=recorded_sha,
             note="the rule file has changed since this end was graded: the recorded hash "
             "above is the one that applied",
@@ -154,7 +164,18 @@ def _rules_info(rules: str, recorded_sha: str | None, connector_name: str) -> Ru
         ZoneInfo(z.name, z.label, z.inner_diameter_um, z.outer_diameter_um)
         for z in rs.zones_for(connector(connector_name).is_multi_fiber)
     )
+    if shipped is None:  # the factory's own table: its words are not a standard's
+        return RulesInfo(
+            _house_name(rules),
+            recorded_sha or rs.sha256,
+            zones=zones,
+            note="the factory's own rule table, not a published standard's",
+        )
     return RulesInfo(rules, recorded_sha or rs.sha256, rs.title, rs.version, zones)
+
+
+def _house_name(rules: str) -> str:
+    return f"house table {Path(rules).name}"
 
 
 SCALE_WORDS = {

@@ -15,6 +15,9 @@ from typing import Any
 
 from sqlalchemy import select
 
+from grading.geometry import connector
+from grading.rules import RuleFileError, load_rules
+from grading.verdict import failures
 from qa_station.accounts import Actor
 from qa_station.catalog import Catalog, Identified, Product
 from qa_station.gate import state as rules
@@ -25,6 +28,7 @@ from qa_station.scan import ScanResult
 from qa_station.store import Store, Writer
 from qa_station.store.chain import canonical, digest
 from qa_station.store.clock import Instant, elapsed_s
+from qa_station.store.images import ImageFolder
 from qa_station.store.kinds import Kind
 from qa_station.store.models import Assembly, Cleaning, End, Event, Inspection, InspectionFiber
 from qa_station.store.models import Product as ProductRow
@@ -91,8 +95,10 @@ class Gate:
         """Record an inspection whose frames are already on disk (a scan, or the outbox)."""
         with self.store.write() as w:
             a, aid, end_row = self._target(w, serial, end)
-            reason = rules.refuse_inspect(a, end) or _not_as_registered(
-                w.session, aid, end_row, facts
+            reason = (
+                rules.refuse_inspect(a, end)
+                or _not_as_registered(w.session, aid, end_row, facts)
+                or _not_whole(end_row, facts, self.store.images)
             )
             if reason:
                 _refused(w, aid, end, actor, "inspect", reason)
@@ -430,6 +436,51 @@ def _not_as_registered(s, aid: int, end_row: End, facts: InspectionFacts) -> str
         f"{sha[:12]}); that rule file has changed since (now {str(result.rules_sha256)[:12]}): "
         "restore it, or a supervisor decides"
     )
+
+
+def _not_whole(end_row: End, facts: InspectionFacts, images: ImageFolder) -> str | None:
+    """Why this grade is not a whole inspection of the end: one result per fibre position of
+    its connector, each with its stored frame, and no pass the registered rule table fails.
+    (Called after ``_not_as_registered``: the rule file is the registered one by then.)"""
+    result, label = facts.result, end_row.label
+    geometry = connector(end_row.connector)
+    positions = list(range(1, geometry.fiber_count + 1))
+    got = sorted(f.index for f in result.fibers)
+    if got != positions:
+        return (
+            f"end {label} is a {end_row.connector} with {len(positions)} fibre(s); this result "
+            f"has fibre(s) {_fibres(got) or 'none'}: every fibre is graded, once"
+        )
+    no_image = [n for n in positions if n not in facts.images]
+    if no_image:
+        return f"end {label}: fibre(s) {_fibres(no_image)} have no stored frame: inspect again"
+    for n in positions:
+        problem = images.check(facts.images[n].sha256)
+        if problem:
+            return f"end {label}: the frame of fibre {n} is not in the image store ({problem})"
+    if result.verdict not in (rules.PASS, rules.FAIL, "error"):
+        return f"end {label}: {str(result.verdict)[:20]!r} is not a verdict"
+    try:
+        zones = load_rules(end_row.rules).zones_for(geometry.is_multi_fiber)
+    except RuleFileError as exc:
+        return f"end {label}: its rule table cannot be read now ({exc})"
+    for f in result.fibers:
+        if f.verdict != rules.PASS:
+            continue
+        broken = list(f.failures) or ([f.error] if f.error else []) or failures(f.defects, zones)
+        if broken:
+            return (
+                f"end {label}: fibre {f.index} is marked pass, but {end_row.rules} fails it "
+                f"({broken[0]})"
+            )
+    if result.verdict == rules.PASS and any(f.verdict != rules.PASS for f in result.fibers):
+        bad = [f.index for f in result.fibers if f.verdict != rules.PASS]
+        return f"end {label} is marked pass, but fibre(s) {_fibres(bad)} are not"
+    return None
+
+
+def _fibres(ns: list[int]) -> str:
+    return ", ".join(str(n) for n in ns[:12]) + (" ..." if len(ns) > 12 else "")
 
 
 def _registered_end(s, aid: int, label: str) -> dict[str, Any]:

@@ -30,7 +30,7 @@ from qa_station.store.keys import PublicKey, RecordKey, check_signature
 CHECKPOINT_KIND = "qa-station checkpoint"
 CHECKPOINT_VERSION = 1
 EVERY_EVENTS = 100  # a checkpoint at least this often (the head file follows every write)
-REASONS = ("migration", "events", "certificate", "shutdown", "commit")
+REASONS = ("migration", "events", "certificate", "shutdown", "commit", "audit")
 
 
 class WitnessError(OSError):

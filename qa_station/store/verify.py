@@ -413,6 +413,7 @@ def _check_cleanings(s, cleaned, where, ends, report, batch) -> None:
 def _check_images(s, store: Store, named: dict[str, str], report, batch) -> None:
     """Every image an inspection names has its row and its file; every row is named."""
     rows: set[str] = set()
+    unnamed = 0
     for img in s.execute(select(Image).order_by(Image.created_us)).scalars().yield_per(batch):
         report.images += 1
         rows.add(img.sha256)
@@ -420,10 +421,14 @@ def _check_images(s, store: Store, named: dict[str, str], report, batch) -> None
         if problem:
             report.problems.append(f"image {img.sha256[:12]} ({img.relpath}): {problem}")
         elif img.sha256 not in named:
-            report.problems.append(
-                f"image {img.sha256[:12]} ({img.relpath}): no inspection names it "
-                "(added outside the gate, or its inspection was removed)"
-            )
+            unnamed += 1
+            if unnamed <= MAX_SAME:
+                report.problems.append(
+                    f"image {img.sha256[:12]} ({img.relpath}): no inspection names it "
+                    "(added outside the gate, or its inspection was removed)"
+                )
+    if unnamed > MAX_SAME:
+        report.problems.append(f"... and {unnamed - MAX_SAME} more images no inspection names")
     for sha in sorted(set(named) - rows):
         problem = store.images.check(sha)
         state = "its file is gone too" if problem else "its file is still there"

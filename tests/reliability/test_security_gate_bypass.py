@@ -55,6 +55,7 @@ REVIEWED = {
     "that has other accounts",
     "history": "reads",
     "audit verify": "reads",
+    "audit checkpoint": "signs the chain's head and keeps it; records nothing about assemblies",
     "user add": "accounts only, an admin signs in",
     "user list": "reads",
     "user passwd": "one's own password, or an admin's doing",
@@ -115,6 +116,7 @@ def test_no_command_moves_a_failed_end_on(failed, capsys, monkeypatch, tmp_path)
     run("demo", "demo", "--assemblies", "1", "--product", "jumper-lc-duplex-sm-upc", "--json")
     run("history", "history", JUMPER, "--json")
     run("audit verify", "audit", "verify")
+    run("audit checkpoint", "audit", "checkpoint")
     # A supervisor account cannot be made, or taken over, without an admin's password.
     run("user add (no admin)", "user", "add", "boss", "--role", "supervisor", "--password-stdin",
         lines=("Boss-pw-12345", "Boss-pw-12345"))  # fmt: skip
