@@ -450,9 +450,22 @@ class FloorGate:
             )
         return known
 
+    def start_offline(self, reason: str) -> int:
+        """A bench started while the floor database is down: it goes on from what it last
+        knew (the states it kept in its outbox file). Returns how many serials it knows."""
+        if self.outbox is None:
+            raise StoreUnavailable(reason)
+        self.offline_reason = reason
+        for serial, doc in self.outbox.known().items():
+            self._known[serial] = rules.from_dict(doc)
+        if not self.store.time.started:  # never behind what this bench did before
+            self.store.time.start(self.outbox.latest_us())
+        return len(self._known)
+
     def _remember(self, state: AssemblyState) -> AssemblyState:
         if self.outbox is None:  # never offline: nothing to remember
             return state
+        self.outbox.remember(state.serial, rules.to_dict(state), now_us(self.clock))
         self._known[state.serial] = state
         self._known.move_to_end(state.serial)
         while not self.offline and len(self._known) > KNOWN_SERIALS:  # a station runs for weeks

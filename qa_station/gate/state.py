@@ -8,7 +8,7 @@ crash, and each check returns the refusal in the operator's words, or None.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from hardware.cleaning import METHODS
@@ -156,6 +156,33 @@ def apply(
     elif kind == Kind.END_RELEASED_FOR_REWORK:
         e = replace(e, escalation=None, failed_cycles=0, last=None, cleaned_since_inspection=False)
     return replace(state, ends={**state.ends, end: e})
+
+
+def to_dict(a: AssemblyState) -> dict[str, Any]:
+    """A state as plain JSON (what a bench keeps to start from when the record is away)."""
+    return asdict(a)
+
+
+def from_dict(d: dict[str, Any]) -> AssemblyState:
+    def end(e: dict[str, Any]) -> EndState:
+        last = e.get("last")
+        esc = e.get("escalation")
+        return EndState(
+            **{
+                **e,
+                "last": InspectionMark(**{**last, "at": Instant(**last["at"])}) if last else None,
+                "escalation": Escalation(**esc) if esc else None,
+                "methods_since_pass": tuple(e.get("methods_since_pass", ())),
+            }
+        )
+
+    return AssemblyState(
+        serial=d["serial"],
+        product_id=d["product_id"],
+        ends={label: end(e) for label, e in d.get("ends", {}).items()},
+        status=d.get("status", "open"),
+        reason=d.get("reason"),
+    )
 
 
 # -- the rules ---------------------------------------------------------------------------

@@ -37,6 +37,15 @@ CREATE TABLE IF NOT EXISTS entries (
     sent_us INTEGER
 )
 """
+# What the bench last knew, to open with when it starts while the floor database is down:
+# the state of each serial it worked, and who signed in here (their password's scrypt hash,
+# as the floor database holds it; readable by the station's user only).
+_MEMORY = """
+CREATE TABLE IF NOT EXISTS known (serial TEXT PRIMARY KEY, state TEXT NOT NULL, at_us INTEGER);
+CREATE TABLE IF NOT EXISTS people (
+    username TEXT PRIMARY KEY, display_name TEXT, role TEXT, password_hash TEXT, at_us INTEGER
+);
+"""
 # Added since the first outbox files: an older file gets them at open.
 _COLUMNS = {"session": "TEXT", "mono_us": "INTEGER", "signature": "TEXT"}
 ENTRY_KIND = "qa-station outbox entry"
@@ -90,6 +99,8 @@ class Outbox:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute(_SCHEMA)
+            self._db.executescript(_MEMORY)
+            self.path.chmod(0o600)
             have = {r[1] for r in self._db.execute("PRAGMA table_info(entries)")}
             for column, sql_type in _COLUMNS.items():
                 if column not in have:
@@ -163,6 +174,55 @@ class Outbox:
                 )
         except sqlite3.Error as exc:
             raise OutboxError(f"the local outbox {self.path} cannot be updated: {exc}") from None
+
+    # -- what the bench last knew -----------------------------------------------------------
+    def remember(self, serial: str, state: dict[str, Any], at_us: int) -> None:
+        self._write(
+            "INSERT OR REPLACE INTO known (serial, state, at_us) VALUES (?, ?, ?)",
+            (serial, json.dumps(state, sort_keys=True), at_us),
+        )
+
+    def known(self) -> dict[str, dict[str, Any]]:
+        rows = self._read("SELECT serial, state FROM known ORDER BY at_us")
+        return {serial: json.loads(state) for serial, state in rows}
+
+    def keep_person(
+        self, username: str, display_name: str, role: str, password_hash: str | None, at_us: int
+    ) -> None:
+        self._write(
+            "INSERT OR REPLACE INTO people (username, display_name, role, password_hash, at_us)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (username, display_name, role, password_hash, at_us),
+        )
+
+    def person(self, username: str) -> tuple[str, str, str | None] | None:
+        """(display name, role, password hash) of someone who signed in at this bench."""
+        rows = self._read(
+            "SELECT display_name, role, password_hash FROM people WHERE username = ?", (username,)
+        )
+        return tuple(rows[0]) if rows else None
+
+    def latest_us(self) -> int | None:
+        """The latest time this bench recorded here (to anchor its clock when it starts)."""
+        rows = self._read(
+            "SELECT max(t) FROM (SELECT max(done_at_us) AS t FROM entries UNION ALL "
+            "SELECT max(at_us) FROM known)"
+        )
+        return rows[0][0] if rows else None
+
+    def _write(self, statement: str, params: tuple) -> None:
+        try:
+            with self._lock:
+                self._db.execute(statement, params)
+        except sqlite3.Error as exc:
+            raise OutboxError(f"the local outbox {self.path} cannot be written: {exc}") from None
+
+    def _read(self, statement: str, params: tuple = ()) -> list[tuple]:
+        try:
+            with self._lock:
+                return self._db.execute(statement, params).fetchall()
+        except sqlite3.Error as exc:
+            raise OutboxError(f"the local outbox {self.path} cannot be read: {exc}") from None
 
     def close(self) -> None:
         with self._lock:
