@@ -153,7 +153,7 @@ def verify(
         tolerance_us = int(TOLERANCE_S * 1e6)
         publics = {k: v[1] for k, v in keys.items()}
         untrusted_used: set[str] = set()
-        for ev in s.execute(select(Event).order_by(Event.id)).scalars().yield_per(batch):
+        for ev in s.execute(select(Event.__table__).order_by(Event.id)).yield_per(batch):
             report.events += 1
             last_id = ev.id
             label = f"event {ev.id} ({ev.kind}, {where(ev.assembly_id, ev.end_label)})"
@@ -364,17 +364,31 @@ def _when(at_us: int) -> str:
 
 
 def _check_inspections(s, inspected, where, ends, report, batch) -> dict[str, str]:
-    """Inspections against their events; returns the images they name (sha -> who)."""
-    fibres: dict[int, list[InspectionFiber]] = {}
-    for f in s.execute(select(InspectionFiber)).scalars().yield_per(batch):
-        fibres.setdefault(f.inspection_id, []).append(f)
+    """Inspections against their events; returns the images they name (sha -> who).
+
+    Inspections and their fibres are read as two streams in inspection order, so a year
+    of a busy floor (millions of fibre rows) is never held in memory at once."""
+    fibre_rows = iter(
+        s.execute(
+            select(InspectionFiber.__table__).order_by(
+                InspectionFiber.inspection_id, InspectionFiber.fiber
+            )
+        ).yield_per(batch)
+    )
+    pending = next(fibre_rows, None)
     named: dict[str, str] = {}
     seen: set[int] = set()
-    for row in s.execute(select(Inspection).order_by(Inspection.id)).scalars().yield_per(batch):
+    rows = s.execute(select(Inspection.__table__).order_by(Inspection.id)).yield_per(batch)
+    for row in rows:
         report.inspections += 1
         seen.add(row.id)
         label = f"inspection {row.id} ({where(row.assembly_id, ends.get(row.end_id))})"
-        mine = fibres.get(row.id, [])
+        while pending is not None and pending.inspection_id < row.id:
+            pending = next(fibre_rows, None)  # fibres of an inspection that is not there
+        mine = []
+        while pending is not None and pending.inspection_id == row.id:
+            mine.append(pending)
+            pending = next(fibre_rows, None)
         for f in mine:
             if f.image_sha256:
                 named.setdefault(f.image_sha256, f"{label} fibre {f.fiber}")
@@ -395,7 +409,7 @@ def _check_inspections(s, inspected, where, ends, report, batch) -> dict[str, st
 
 def _check_cleanings(s, cleaned, where, ends, report, batch) -> None:
     seen: set[int] = set()
-    for row in s.execute(select(Cleaning).order_by(Cleaning.id)).scalars().yield_per(batch):
+    for row in s.execute(select(Cleaning.__table__).order_by(Cleaning.id)).yield_per(batch):
         report.cleanings += 1
         seen.add(row.id)
         label = f"cleaning {row.id} ({where(row.assembly_id, ends.get(row.end_id))})"
