@@ -269,6 +269,12 @@ def describe_event(kind: str, p: dict[str, Any]) -> str:
 def _describe(kind: str, p: dict[str, Any]) -> str:
     if kind == Kind.OUTBOX_CONFLICT:
         return f"{p['action']} done offline, refused by the record: {p['reason']}"
+    if kind == Kind.CLOCK_JUMPED:
+        when = "when the station started" if p.get("at_start") else "while it ran"
+        return (
+            f"the wall clock was {p.get('by_s', 0):+.1f} s off the station's time {when}: "
+            "recorded, not trusted"
+        )
     if kind == Kind.OUTBOX_SENT:
         return f"{p['entries']} action(s) kept offline sent, {p['conflicts']} refused by the record"
     if kind == Kind.STATION_CALIBRATED:
