@@ -421,21 +421,7 @@ def build(url: str, assemblies: int, seed: int, say) -> dict[str, Any]:
                     last_hash=builder.prev,
                 )
                 cp = store.sign_head(head, "events", builder.now)
-                conn.execute(
-                    CheckpointRow.__table__.insert(),
-                    [
-                        {
-                            "station_id": cp.station,
-                            "events": cp.events,
-                            "head_id": cp.head_id,
-                            "head_hash": cp.head_hash,
-                            "at_us": cp.at_us,
-                            "reason": cp.reason,
-                            "key_id": cp.key,
-                            "signature": cp.signature,
-                        }
-                    ],
-                )
+                conn.execute(CheckpointRow.__table__.insert(), [cp.row()])
             say(f"  {done:>7} assemblies, {builder.ids['event']:>8} events")
         # ``done`` counts finished assemblies, so none is left in work here.
         if active:

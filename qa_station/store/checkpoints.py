@@ -75,6 +75,32 @@ class Checkpoint:
     def to_dict(self) -> dict[str, Any]:
         return {**self.body(), "sig": self.signature}
 
+    def row(self) -> dict[str, Any]:
+        """The columns of its row in the ``checkpoints`` table."""
+        return {
+            "station_id": self.station,
+            "events": self.events,
+            "head_id": self.head_id,
+            "head_hash": self.head_hash,
+            "at_us": self.at_us,
+            "reason": self.reason,
+            "key_id": self.key,
+            "signature": self.signature,
+        }
+
+    @classmethod
+    def of_row(cls, r: Any) -> Checkpoint:
+        return cls(
+            r.station_id,
+            int(r.events),
+            int(r.head_id),
+            r.head_hash,
+            int(r.at_us),
+            r.reason,
+            r.key_id,
+            r.signature,
+        )
+
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Checkpoint:
         if d.get("kind") != CHECKPOINT_KIND or d.get("v") != CHECKPOINT_VERSION:

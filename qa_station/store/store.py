@@ -199,18 +199,7 @@ class Writer:
 
     def keep(self, cp: Checkpoint) -> Checkpoint:
         """Keep a checkpoint signed earlier (it stays true: the chain only grows)."""
-        self.session.add(
-            CheckpointRow(
-                station_id=cp.station,
-                events=cp.events,
-                head_id=cp.head_id,
-                head_hash=cp.head_hash,
-                at_us=cp.at_us,
-                reason=cp.reason,
-                key_id=cp.key,
-                signature=cp.signature,
-            )
-        )
+        self.session.add(CheckpointRow(**cp.row()))
         self.session.flush()
         self.checkpoints.append(cp)
         return cp
@@ -385,18 +374,7 @@ class Store:
             )
         )
         cp = self.sign_head(head, "migration", at)
-        conn.execute(
-            CheckpointRow.__table__.insert().values(
-                station_id=cp.station,
-                events=cp.events,
-                head_id=cp.head_id,
-                head_hash=cp.head_hash,
-                at_us=cp.at_us,
-                reason=cp.reason,
-                key_id=cp.key,
-                signature=cp.signature,
-            )
-        )
+        conn.execute(CheckpointRow.__table__.insert().values(**cp.row()))
         self._migration_checkpoint = cp
 
     @property

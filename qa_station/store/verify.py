@@ -244,18 +244,7 @@ def _checkpoints(
     stored: list[Checkpoint] = []
     if signed_schema:
         for r in s.execute(select(CheckpointRow).order_by(CheckpointRow.id)).scalars():
-            stored.append(
-                Checkpoint(
-                    r.station_id,
-                    int(r.events),
-                    int(r.head_id),
-                    r.head_hash,
-                    int(r.at_us),
-                    r.reason,
-                    r.key_id,
-                    r.signature,
-                )
-            )
+            stored.append(Checkpoint.of_row(r))
         if not stored:
             report.problems.append(
                 "the record holds no signed checkpoint (every signed store has at least the one "

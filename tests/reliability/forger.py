@@ -8,20 +8,16 @@ they cannot re-sign removed. ``audit verify`` must catch every one.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import random
 import sqlite3
+import tempfile
 from pathlib import Path
 from types import SimpleNamespace
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
-
 from qa_station.store.chain import GENESIS, hash_of, signed_text
-from qa_station.store.keys import RecordKey, key_id
+from qa_station.store.keys import RecordKey, load_record_key
+from reports.signing import create_self_signed
 
 AUDIT_TABLES = (
     "inspection_fibers",
@@ -50,22 +46,11 @@ def rows(db: sqlite3.Connection) -> list[SimpleNamespace]:
 
 
 def forger_key() -> RecordKey:
-    """A key of the forger's own, with a certificate that says it is the station's."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "qa-station bench-1")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=365))
-        .sign(key, hashes.SHA256())
-    )
-    pem = cert.public_bytes(serialization.Encoding.PEM).decode("ascii")
-    return RecordKey(key, key_id(key.public_key()), pem)
+    """A key of the forger's own, with a self-signed certificate naming the station, made
+    the way the station makes its own."""
+    folder = Path(tempfile.mkdtemp(prefix="qa-forger-"))
+    create_self_signed(folder, "bench-1")
+    return load_record_key(folder, "bench-1")
 
 
 def rechain(db: sqlite3.Connection, start: int, key: RecordKey | None = None) -> None:
