@@ -47,10 +47,19 @@ from grading.results import Defect, EndFaceResult, FiberResult
 from qa_station.catalog import load_catalog
 from qa_station.gate.gate import _product_doc
 from qa_station.store import Store, StoreError
-from qa_station.store.chain import GENESIS, canonical, digest, event_hash
+from qa_station.store.chain import (
+    EVENT_FORMAT,
+    GENESIS,
+    canonical,
+    digest,
+    event_hash,
+    signed_text,
+)
+from qa_station.store.kinds import Kind
 from qa_station.store.models import (
     Assembly,
     ChainHead,
+    CheckpointRow,
     Cleaning,
     End,
     Event,
@@ -82,7 +91,8 @@ class BenchmarkError(Exception):
 class Builder:
     """Generates the rows and the chained events, in the order a floor would write them."""
 
-    def __init__(self, rules_name: str, rules_sha: str, product, seed: int) -> None:
+    def __init__(self, rules_name: str, rules_sha: str, product, seed: int, key=None) -> None:
+        self.key = key  # the station key that signs every event (format 2, as Writer.event)
         self.rng = random.Random(seed)
         self.rules = rules_name
         self.rules_sha = rules_sha
@@ -148,7 +158,7 @@ class Builder:
         self.ids["event"] += 1
         ev_id = self.ids["event"]
         body = canonical(payload)
-        h = event_hash(self.prev, ev_id, kind, aid, end, body, operator, station, at)
+        h = event_hash(self.prev, ev_id, kind, aid, end, body, operator, station, at, None, None)
         out["events"].append(
             {
                 "id": ev_id,
@@ -161,6 +171,11 @@ class Builder:
                 "created_us": at,
                 "prev_hash": self.prev,
                 "hash": h,
+                "format": EVENT_FORMAT,
+                "session": None,
+                "mono_us": None,
+                "key_id": self.key.id,
+                "signature": self.key.sign(signed_text(h)),
             }
         )
         self.prev = h
@@ -204,7 +219,7 @@ class Builder:
                 "max_clean_cycles": self.product.max_clean_cycles,
                 "ends": self.ends_doc,
             }
-            self.event(out, "assembly.registered", payload, aid, None, operator, station, at)
+            self.event(out, Kind.ASSEMBLY_REGISTERED, payload, aid, None, operator, station, at)
 
         def inspect(end: str, first: bool):
             def step(out):
@@ -261,7 +276,7 @@ class Builder:
                     "rules": self.rules,
                     "probe": "sim-400x",
                 }
-                self.event(out, "end.inspected", payload, aid, end, operator, station, at)
+                self.event(out, Kind.END_INSPECTED, payload, aid, end, operator, station, at)
 
             return step
 
@@ -291,7 +306,7 @@ class Builder:
                     "tool": row["tool_id"],
                     "adapter": True,
                 }
-                self.event(out, "end.cleaned", payload, aid, end, operator, station, at)
+                self.event(out, Kind.END_CLEANED, payload, aid, end, operator, station, at)
 
             return step
 
@@ -305,13 +320,13 @@ class Builder:
                     "inspection_age_s": round((at - inspected_at) / 1e6, 1),
                     "deviation": False,
                 }
-                self.event(out, "end.connected", payload, aid, end, operator, station, at)
+                self.event(out, Kind.END_CONNECTED, payload, aid, end, operator, station, at)
 
             return step
 
         def accept(out):
             payload = {"ends": dict.fromkeys(ENDS, "connected")}
-            self.event(out, "assembly.accepted", payload, aid, None, None, station, self.tick())
+            self.event(out, Kind.ASSEMBLY_ACCEPTED, payload, aid, None, None, station, self.tick())
 
         yield register
         for end in ENDS:
@@ -324,7 +339,7 @@ class Builder:
     def sign_in(self, out) -> None:
         who = self.rng.choice(OPERATORS)
         station = f"bench-{self.rng.randint(1, BENCHES)}"
-        self.event(out, "login", {"username": who}, None, None, who, station, self.tick())
+        self.event(out, Kind.LOGIN, {"username": who}, None, None, who, station, self.tick())
 
 
 TABLES = ("assemblies", "ends", "inspections", "inspection_fibers", "cleanings", "events")
@@ -344,12 +359,13 @@ def build(url: str, assemblies: int, seed: int, say) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="qa-history-images-") as images:
         store = Store(url, Path(images), station_id="bench-1")
         store.migrate()
+        key = store.key
         store.close()
     engine = _bulk_engine(url)
     catalog = load_catalog()
     product = catalog.get(PRODUCT)
     ruleset = product.end("A").ruleset()
-    builder = Builder(ruleset.name, ruleset.sha256, product, seed)
+    builder = Builder(ruleset.name, ruleset.sha256, product, seed, key)
     try:
         with engine.begin() as conn:
             conn.execute(
@@ -393,8 +409,19 @@ def build(url: str, assemblies: int, seed: int, say) -> dict[str, Any]:
                 conn.execute(
                     ChainHead.__table__.update()
                     .where(ChainHead.id == 1)
-                    .values(last_event_id=builder.ids["event"], last_hash=builder.prev)
+                    .values(
+                        last_event_id=builder.ids["event"],
+                        last_hash=builder.prev,
+                        event_count=builder.ids["event"],
+                    )
                 )
+                head = SimpleNamespace(
+                    event_count=builder.ids["event"],
+                    last_event_id=builder.ids["event"],
+                    last_hash=builder.prev,
+                )
+                cp = store.sign_head(head, "events", builder.now)
+                conn.execute(CheckpointRow.__table__.insert(), [cp.row()])
             say(f"  {done:>7} assemblies, {builder.ids['event']:>8} events")
         # ``done`` counts finished assemblies, so none is left in work here.
         if active:

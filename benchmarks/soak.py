@@ -64,6 +64,7 @@ from typing import Any
 from qa_station.controller import StationController
 from qa_station.demo import next_serial
 from qa_station.gate import GateRefused
+from qa_station.store.kinds import Kind
 
 LIMITS = {"rss_growth_mb": 50.0, "fd_growth": 0, "thread_growth": 0}
 FULL = {"assemblies": 500, "min_frames": 20_000, "baseline_after": 100, "sample_every": 25}
@@ -200,7 +201,9 @@ class Shift:
             self.counts["unexpected refusals"] += 1
             self.refusals.append(f"{serial}: {exc}")
             if self.c.refresh().status == "open":
-                self.decide("reject assembly", f"soak: the gate refused an action: {exc}", None)
+                self.decide(
+                    Kind.ASSEMBLY_REJECTED, f"soak: the gate refused an action: {exc}", None
+                )
         self.gate_frames_per_assembly.append(self.frames_gate - gate_before)
         status = self.c.refresh().status
         self.counts[status] += 1
@@ -242,7 +245,7 @@ class Shift:
                 return True
             if e.escalation and e.escalation.blocking:
                 self.decide(
-                    "reject assembly",
+                    Kind.ASSEMBLY_REJECTED,
                     f"end {end}: {e.escalation.cause} ({e.escalation.advice})",
                     end,
                 )
@@ -251,7 +254,7 @@ class Shift:
                 break
             self.clean(end, e)
         self.decide(
-            "reject assembly", f"end {end}: still failing after {MAX_ROUNDS} cleanings", end
+            Kind.ASSEMBLY_REJECTED, f"end {end}: still failing after {MAX_ROUNDS} cleanings", end
         )
         return False
 

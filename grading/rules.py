@@ -18,6 +18,7 @@ from typing import Any
 
 BUILTIN_PACKAGE = "grading"
 BUILTIN_FOLDER = "rulesets"
+MANIFEST = "SHA256SUMS"  # sha256sum format: "<hex>  family/name.toml", one a line
 STRADDLE_MODES = ("stricter", "center")
 _RANGE_KEYS = ("from_um", "above_um", "to_um", "below_um")
 DEFAULT_MAX_BLUR_UM = 1.5
@@ -137,10 +138,38 @@ def _num(x: float) -> str:
 
 @functools.cache
 def _builtin(name: str) -> RuleSet:
-    """Built-in tables never change while the station runs: read each once."""
+    """Built-in tables never change while the station runs: read each once. A file that
+    no longer hashes to its shipped sha256 is refused: a standard's name on a loosened
+    table would pass what the standard fails."""
     family, leaf = name.split("/")
     res = resources.files(BUILTIN_PACKAGE).joinpath(BUILTIN_FOLDER, family, f"{leaf}.toml")
-    return parse_rules(res.read_bytes(), origin=f"builtin:{name}", source="builtin")
+    data = res.read_bytes()
+    shipped = shipped_sha256(name)
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != shipped:
+        raise RuleFileError(
+            f"built-in rule set {name}: its file {res} was changed since it was shipped (sha256 "
+            f"{actual[:12]}, shipped {str(shipped)[:12]}): refused; reinstall it, or copy it "
+            "under a name of your own as a house table"
+        )
+    return parse_rules(data, origin=f"builtin:{name}", source="builtin")
+
+
+@functools.cache
+def _manifest() -> dict[str, str]:
+    """The built-in tables and the sha256 each was shipped with (``SHA256SUMS``)."""
+    text = resources.files(BUILTIN_PACKAGE).joinpath(BUILTIN_FOLDER, MANIFEST).read_text("ascii")
+    out = {}
+    for line in text.splitlines():
+        if line.strip():
+            sha, path = line.split(maxsplit=1)
+            out[path.strip().removesuffix(".toml")] = sha
+    return out
+
+
+def shipped_sha256(name: str) -> str | None:
+    """The sha256 a built-in table was shipped with; None for any other name."""
+    return _manifest().get(str(name))
 
 
 @functools.cache
@@ -149,14 +178,9 @@ def builtin_names_cached() -> tuple[str, ...]:
 
 
 def builtin_names() -> list[str]:
-    root = resources.files(BUILTIN_PACKAGE).joinpath(BUILTIN_FOLDER)
-    names = []
-    for family in sorted(root.iterdir(), key=lambda p: p.name):
-        if family.is_dir():
-            for f in sorted(family.iterdir(), key=lambda p: p.name):
-                if f.name.endswith(".toml"):
-                    names.append(f"{family.name}/{f.name[: -len('.toml')]}")
-    return names
+    """The built-in tables: those the shipped manifest lists (a file dropped into the
+    folder is not one of them)."""
+    return sorted(_manifest())
 
 
 def load_rules(name_or_path: str | Path) -> RuleSet:

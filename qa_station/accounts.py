@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from qa_station.store import Store
+from qa_station.store.kinds import Kind
 from qa_station.store.models import Operator
 
 ROLES = ("operator", "supervisor", "auditor", "admin")
@@ -149,7 +150,7 @@ class Accounts:
                 )
             )
             w.event(
-                "user.added",
+                Kind.USER_ADDED,
                 {
                     "username": username,
                     "role": role,
@@ -181,7 +182,7 @@ class Accounts:
             op.password_hash = hash_password(new_password)
             op.failed_logins = 0
             op.locked_until_us = None
-            w.event("user.password_set", {"username": username}, operator=by.username)
+            w.event(Kind.USER_PASSWORD_SET, {"username": username}, operator=by.username)
 
     def list(self) -> list[AccountInfo]:
         with self.store.read() as s:
@@ -223,28 +224,28 @@ class Accounts:
                 # a fingerprint, enough to see the same attempt repeated.
                 typed = hashlib.sha256(who.encode("utf-8")).hexdigest()[:12]
                 w.event(
-                    "login.failed",
+                    Kind.LOGIN_FAILED,
                     {"username": None, "typed_sha256": typed, "reason": "unknown or inactive"},
                 )
                 failure = AuthError("sign-in refused: unknown user or wrong password")
             elif op.locked_until_us and op.locked_until_us > now:
                 wait = (op.locked_until_us - now) / 1e6
-                w.event("login.failed", {"username": op.username, "reason": "locked"})
+                w.event(Kind.LOGIN_FAILED, {"username": op.username, "reason": "locked"})
                 failure = AccountLocked(
                     f"account {op.username} is locked for {wait:.0f} s after repeated failed sign-ins"
                 )
             elif not ok(op):
                 op.failed_logins += 1
-                w.event("login.failed", {"username": op.username, "attempt": op.failed_logins})
+                w.event(Kind.LOGIN_FAILED, {"username": op.username, "attempt": op.failed_logins})
                 if op.failed_logins >= FREE_ATTEMPTS:
                     lock_s = min(FIRST_LOCK_S * 2 ** (op.failed_logins - FREE_ATTEMPTS), MAX_LOCK_S)
                     op.locked_until_us = now + int(lock_s * 1e6)
-                    w.event("login.locked", {"username": op.username, "seconds": lock_s})
+                    w.event(Kind.LOGIN_LOCKED, {"username": op.username, "seconds": lock_s})
                 failure = AuthError("sign-in refused: unknown user or wrong password")
             else:
                 op.failed_logins = 0
                 op.locked_until_us = None
-                w.event("login", {"username": op.username}, operator=op.username)
+                w.event(Kind.LOGIN, {"username": op.username}, operator=op.username)
                 actor = Actor(op.username, op.display_name, op.role)
         if failure:
             raise failure

@@ -35,21 +35,27 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import load_der_public_key
 from sqlalchemy import select
 
 from grading.geometry import connector
-from grading.rules import RuleFileError, load_rules
+from grading.rules import RuleFileError, load_rules, shipped_sha256
 from qa_station import paths
 from qa_station.config import StationConfig, tip_for
 from qa_station.paths import safe_name, station_paths, write_whole
 from qa_station.record import AssemblyRecord, EndRecord, RecordError, load_record
 from qa_station.store import Store, StoreError
-from qa_station.store.chain import event_hash
-from qa_station.store.models import Assembly, Event
+from qa_station.store.chain import hash_of
+from qa_station.store.checkpoints import Checkpoint
+from qa_station.store.keys import RecordKeyError, Trust, load_record_key, public_of
+from qa_station.store.kinds import Kind
+from qa_station.store.models import Assembly, Event, StationKey
+from qa_station.store.verify import check_assembly, extends
 from reports.model import (
     CERTIFICATE_KIND,
     DATA_FILE,
@@ -66,9 +72,9 @@ from reports.model import (
     ZoneInfo,
 )
 
-EVENT_ISSUED = "certificate.issued"
+EVENT_ISSUED = Kind.CERTIFICATE_ISSUED
 # Events that may follow a certificate without changing what it certifies.
-NEUTRAL_AFTER = frozenset({EVENT_ISSUED, "gate.refused"})
+NEUTRAL_AFTER = frozenset({EVENT_ISSUED, Kind.GATE_REFUSED})
 
 
 class CertificateError(Exception):
@@ -129,17 +135,27 @@ def write_file(path: Path, data: bytes) -> None:
 
 
 def _rules_info(rules: str, recorded_sha: str | None, connector_name: str) -> RulesInfo:
+    """The rule set as the certificate names it. Only a built-in table whose recorded hash is
+    its shipped one carries the standard's name and title; anything else is a house table."""
+    shipped = shipped_sha256(rules)
+    if shipped is not None and recorded_sha not in (None, shipped):
+        return RulesInfo(
+            name="house table (not as shipped)",
+            sha256=recorded_sha,
+            note="graded against a table whose file is not the one shipped under that name: "
+            "not a published standard's table",
+        )
     try:
         rs = load_rules(rules)
     except RuleFileError:
         return RulesInfo(
-            name=rules,
+            name=rules if shipped else _house_name(rules),
             sha256=recorded_sha,
             note="the rule file is not available on this station now: zones are not drawn",
         )
     if recorded_sha and rs.sha256 != recorded_sha:
         return RulesInfo(
-            name=rules,
+            name=rules if shipped else _house_name(rules),
             sha256=recorded_sha,
             note="the rule file has changed since this end was graded: the recorded hash "
             "above is the one that applied",
@@ -148,7 +164,18 @@ def _rules_info(rules: str, recorded_sha: str | None, connector_name: str) -> Ru
         ZoneInfo(z.name, z.label, z.inner_diameter_um, z.outer_diameter_um)
         for z in rs.zones_for(connector(connector_name).is_multi_fiber)
     )
+    if shipped is None:  # the factory's own table: its words are not a standard's
+        return RulesInfo(
+            _house_name(rules),
+            recorded_sha or rs.sha256,
+            zones=zones,
+            note="the factory's own rule table, not a published standard's",
+        )
     return RulesInfo(rules, recorded_sha or rs.sha256, rs.title, rs.version, zones)
+
+
+def _house_name(rules: str) -> str:
+    return f"house table {Path(rules).name}"
 
 
 SCALE_WORDS = {
@@ -318,6 +345,7 @@ def build_certificate(
     config: StationConfig | None = None,
     issued_us: int | None = None,
     local_tz: dt.tzinfo | None = None,
+    checkpoint: Checkpoint | None = None,
 ) -> Certificate:
     """The certificate model of an accepted assembly (nothing is written)."""
     rec = _record(store, serial)
@@ -340,6 +368,7 @@ def build_certificate(
         station=store.station_id,
         assembly=assembly_report(store, rec, config),
         local_tz=local_tz,
+        checkpoint=checkpoint.to_dict() if checkpoint else None,
     )
 
 
@@ -384,12 +413,29 @@ def issue(
     serial cleaned up by ``safe_name``) or a ``.pdf`` path; default the current folder.
     """
     cert = build_certificate(store, serial, config, local_tz=local_tz)
+    broken = check_assembly(store, serial)
+    if broken:
+        more = f" (and {len(broken) - 1} more)" if len(broken) > 1 else ""
+        raise CertificateError(
+            f"the record of {serial} is damaged, so it gets no certificate: {broken[0]}{more}; "
+            "run qa-station audit verify"
+        )
+    checkpoint = store.signed_head("certificate")  # kept with the issued event, below
+    kept = checkpoint
+    try:  # signed (again) by the key that signs the PDF, so the file alone can check it
+        signer = load_record_key(keys_dir or station_paths().keys_dir, cert.station)
+    except RecordKeyError as exc:
+        raise CertificateError(f"cannot sign: {exc}") from None
+    if signer.id != checkpoint.key:
+        checkpoint = checkpoint.signed_by(signer)
+    cert = replace(cert, checkpoint=checkpoint.to_dict())
     signed = render_signed(cert, keys_dir)
     path = output_path(out, f"{safe_name(cert.assembly.serial)}-{cert.certificate_id}.pdf")
     write_file(path, signed)
     sha = hashlib.sha256(signed).hexdigest()
     with store.write() as w:
         aid = store.assembly_id(w.session, cert.assembly.serial)
+        w.keep(kept)
         w.event(
             EVENT_ISSUED,
             {
@@ -572,6 +618,8 @@ def verify_file(
         f"certificate {doc.get('certificate_id')} of serial {doc['serial']} ({doc.get('product')}), "
         f"issued {doc.get('issued_at')} by station {doc.get('station')}",
     )
+    signers = _record_signers(store, trust, rep.signer_public_der if sig_ok else b"")
+    checkpoint = _checkpoint_check(doc, signers, outcome)
     if serial is not None:
         if serial == doc["serial"]:
             outcome.add("serial", "ok", f"the certificate is for serial {serial}, as expected")
@@ -590,13 +638,70 @@ def verify_file(
             outcome.add("record", "skipped", "not compared with the station's record (offline)")
         return outcome
     try:
-        _record_checks(store, doc, outcome)
+        _record_checks(store, doc, outcome, checkpoint)
     except StoreError as exc:
         outcome.add("record", "not checked", f"{exc} (use --offline to check the file alone)")
     return outcome
 
 
-def _record_checks(store: Store, doc: dict[str, Any], outcome: VerifyOutcome) -> None:
+def _record_signers(store: Store | None, trust: list, signer_der: bytes) -> dict[str, Any]:
+    """Keys a certificate's checkpoint may be signed with: the certificate's own signer, and
+    (with the record) the station keys it registered that this check trusts."""
+    keys: dict[str, Any] = {}
+    if signer_der:
+        keys[hashlib.sha256(signer_der).hexdigest()] = load_der_public_key(signer_der)
+    if store is None:
+        return keys
+    roots = Trust([x509.load_der_x509_certificate(c.dump()) for c in trust])
+    try:
+        with store.read() as s:
+            rows = s.execute(select(StationKey)).scalars().all()
+    except StoreError:
+        return keys
+    for row in rows:
+        if roots.trusts(row.certificate):
+            keys.setdefault(row.key_id, public_of(row.certificate))
+    return keys
+
+
+def _checkpoint_check(
+    doc: dict[str, Any], signers: dict[str, Any], outcome: VerifyOutcome
+) -> Checkpoint | None:
+    """The record checkpoint the certificate carries, signed by a key this check trusts."""
+    raw = doc.get("checkpoint")
+    if raw is None:
+        outcome.add(
+            "checkpoint",
+            "skipped",
+            "issued before certificates carried a checkpoint of the record",
+        )
+        return None
+    try:
+        cp = Checkpoint.from_dict(raw)
+    except ValueError as exc:
+        outcome.add("checkpoint", "fail", f"the record checkpoint it carries is unreadable ({exc})")
+        return None
+    public = signers.get(cp.key)
+    if public is None or not cp.holds(public):
+        outcome.add(
+            "checkpoint",
+            "fail",
+            "the record checkpoint it carries is not signed by the certificate's signer or a "
+            "station key this check trusts",
+        )
+        return None
+    outcome.add(
+        "checkpoint",
+        "ok",
+        f"issued under a signed checkpoint of the record: {cp.events} events up to event "
+        f"#{cp.head_id} (head {cp.head_hash[:16]}...)",
+    )
+    return cp
+
+
+def _record_checks(
+    store: Store, doc: dict[str, Any], outcome: VerifyOutcome, checkpoint: Checkpoint | None
+) -> None:
     serial = doc["serial"]
     last_id = doc.get("last_event_id")
     where = store.safe_url
@@ -613,17 +718,7 @@ def _record_checks(store: Store, doc: dict[str, Any], outcome: VerifyOutcome) ->
                 f"the certificate points at event #{last_id}, which is not part of the record of {serial}",
             )
             return
-        recomputed = event_hash(
-            ev.prev_hash,
-            ev.id,
-            ev.kind,
-            ev.assembly_id,
-            ev.end_label,
-            ev.payload,
-            ev.operator,
-            ev.station_id,
-            ev.created_us,
-        )
+        recomputed = hash_of(ev)
         later = (
             s.execute(
                 select(Event).where(Event.assembly_id == aid, Event.id > ev.id).order_by(Event.id)
@@ -659,6 +754,19 @@ def _record_checks(store: Store, doc: dict[str, Any], outcome: VerifyOutcome) ->
             "record",
             "fail",
             f"the record of {serial} changed after this certificate was issued: event #{x.id} ({x.kind})",
+        )
+        return
+    if checkpoint is not None:
+        behind = extends(store, checkpoint)
+        if behind:
+            outcome.add("record", "fail", f"{behind} (run qa-station audit verify)")
+            return
+    broken = check_assembly(store, serial)
+    if broken:
+        outcome.add(
+            "record",
+            "fail",
+            f"the record of {serial} is damaged: {broken[0]} (run qa-station audit verify)",
         )
         return
     rec = load_record(store, serial)

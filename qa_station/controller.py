@@ -34,13 +34,29 @@ from qa_station.paths import ensure_dir, station_paths
 from qa_station.record import AssemblyRecord, load_record
 from qa_station.scan import ScanError, ScanProgress, ScanResult, grade_view, scan_end
 from qa_station.store import Store, StoreError, StoreUnavailable
-from qa_station.store.models import Assembly, Event
+from qa_station.store.kinds import DECISIONS, Kind, decision
+from qa_station.store.models import Assembly, Event, Operator
 from qa_station.store.outbox import Outbox
 from qa_station.store.store import open_store
 from qa_station.store.verify import VerifyReport, verify
 
 RESUME_WITHIN_S = 300.0  # older grades of an interrupted scan are redone, not trusted
-SUPERVISOR_ACTIONS = ("override connect", "release for rework", "reject assembly")
+SUPERVISOR_ACTIONS = DECISIONS  # kinds of the event registry, shown by their labels
+
+
+def _offline_store(config: StationConfig, db_url: str | None, down: StoreUnavailable) -> Store:
+    """The floor store, not reached yet: a bench with an outbox opens on it all the same."""
+    url = db_url or config.store_url
+    if not url or url.startswith("sqlite") or not station_paths().outbox_file.exists():
+        raise down
+    p = station_paths()
+    return Store(
+        url,
+        p.images_dir,
+        station_id=config.station_id,
+        keys_dir=p.keys_dir,
+        witness_dir=p.witness_dir,
+    )
 
 
 def ensure_signing_key(config: StationConfig) -> str | None:
@@ -112,6 +128,7 @@ class StationController:
         self.last_frame_at: list[float] = []
         self.last_focus: float | None = None
         self.signing_problem: str | None = None  # why certificates cannot be signed, if so
+        self._migrated = True  # False: opened while the floor database was down
 
     @classmethod
     def open(
@@ -124,7 +141,11 @@ class StationController:
     ) -> StationController:
         config = config or load_config()
         catalog = load_catalog(station_paths().config_dir / "products.toml")
-        store = open_store(config, url=db_url)
+        down: StoreUnavailable | None = None
+        try:
+            store = open_store(config, url=db_url)
+        except StoreUnavailable as exc:
+            store, down = _offline_store(config, db_url, exc), exc
         try:
             bench = open_bench(config, probe, fixture, realtime=realtime)
         except Exception:
@@ -132,7 +153,10 @@ class StationController:
             raise
         station = cls(config, store, catalog, bench)
         station.signing_problem = ensure_signing_key(config)
-        if station.gate.pending():  # left by a run that ended during an outage
+        if down is not None:  # the floor database is down: go on from what this bench knew
+            station._migrated = False
+            station.gate.start_offline(str(down))
+        elif station.gate.pending():  # left by a run that ended during an outage
             station.replay_outbox()
         return station
 
@@ -155,6 +179,13 @@ class StationController:
         """Send the outbox if the database is back; certificates due are issued after."""
         from qa_station.certificates import CertificateError
 
+        if not self._migrated:  # started offline: the schema is checked once it answers
+            try:
+                self.store.migrate()
+            except StoreUnavailable as exc:
+                self.gate.offline_reason = str(exc)
+                return ReplayReport(pending=self.gate.pending(), problem=str(exc))
+            self._migrated = True
         report = self.gate.replay()
         self.last_replay = report
         if report.problem is None and report.sent:
@@ -170,6 +201,8 @@ class StationController:
 
     # -- who is at the bench -----------------------------------------------------------------
     def needs_first_admin(self) -> bool:
+        if self.offline:  # a bench that had people before; the first admin waits for the record
+            return False
         return self.accounts.count() == 0
 
     def create_first_admin(self, username: str, password: str, name: str | None = None) -> Actor:
@@ -178,8 +211,46 @@ class StationController:
         return actor
 
     def login(self, username: str, password: str) -> Actor:
-        self.actor = self.accounts.login(username, password)
+        if not self.offline:
+            try:
+                self.actor = self.accounts.login(username, password)
+            except StoreUnavailable as exc:
+                if self.gate.outbox is None:
+                    raise
+                self.gate.offline_reason = str(exc)
+            else:
+                self._keep_person(self.actor)
+                return self.actor
+        self.actor = self._offline_login(username, password)
         return self.actor
+
+    def _keep_person(self, actor: Actor) -> None:
+        """Who signed in here, to sign them in again if the bench restarts offline."""
+        if self.gate.outbox is None:
+            return
+        with self.store.read() as s:
+            hashed = s.execute(
+                select(Operator.password_hash).where(Operator.username == actor.username)
+            ).scalar()
+        self.gate.outbox.keep_person(
+            actor.username, actor.display_name, actor.role, hashed, round(time.time() * 1e6)
+        )
+
+    def _offline_login(self, username: str, password: str) -> Actor:
+        """While the floor database is down: only someone who signed in at this bench before,
+        with the password they had then. What they do is checked against the record's roles
+        when the outbox is sent."""
+        from qa_station.accounts import check_password
+
+        known = self.gate.outbox.person(username) if self.gate.outbox is not None else None
+        if known is None:
+            raise StoreUnavailable(
+                f"{self.gate.offline_reason}; while the floor database is down only people who "
+                "signed in at this bench before can sign in: the others wait for it"
+            )
+        if not check_password(password, known[2]):
+            raise AuthError("sign-in refused: unknown user or wrong password")
+        return Actor(username, known[0], known[1])
 
     def login_badge(self, badge: str) -> Actor:
         self.actor = self.accounts.login_badge(badge)
@@ -298,9 +369,11 @@ class StationController:
         return state
 
     def supervisor_decision(
-        self, username: str, password: str, action: str, reason: str, end: str | None
+        self, username: str, password: str, action: Kind | str, reason: str, end: str | None
     ) -> AssemblyState:
-        """A supervisor signs in for one decision; the operator stays signed in."""
+        """A supervisor signs in for one decision (``action``: one of ``DECISIONS``, the kind
+        of event it records); the operator stays signed in."""
+        action = decision(action)  # an unknown decision is refused before anyone signs in
         operator = self._who()
         s = self._session()
         supervisor = self.accounts.login(username, password)
@@ -311,19 +384,17 @@ class StationController:
             refusal = "a supervisor's decision needs a reason (a few words at least)"
         if refusal:  # a decision tried and refused is on the record, like any refusal
             who = supervisor if not supervisor.supervises else operator
-            self.gate.record_refusal(s.serial, end, who, action, refusal)
+            self.gate.record_refusal(s.serial, end, who, action.label, refusal)
             if not supervisor.supervises:
                 raise AuthError(refusal)
             raise GateRefused(refusal)
-        if action == "override connect":
+        if action == Kind.END_OVERRIDE:
             state = self.gate.override_connect(s.serial, end, supervisor, reason)
             self._physically_release(end, "connected")
-        elif action == "release for rework":
+        elif action == Kind.END_RELEASED_FOR_REWORK:
             state = self.gate.release_for_rework(s.serial, end, supervisor, reason)
-        elif action == "reject assembly":
-            state = self.gate.reject(s.serial, supervisor, reason)
         else:
-            raise ValueError(f"unknown decision {action!r}: {', '.join(SUPERVISOR_ACTIONS)}")
+            state = self.gate.reject(s.serial, supervisor, reason)
         s.state = state
         return state
 
@@ -400,7 +471,7 @@ class StationController:
         if store_url:
             store_url = make_url(store_url).render_as_string(hide_password=True)
         self._station_event(
-            "station.configured",
+            Kind.STATION_CONFIGURED,
             {
                 "station_id": config.station_id,
                 "probe": config.probe,
@@ -425,7 +496,7 @@ class StationController:
         before = current.calibration(cal.probe, cal.tip)
         path = save_config(with_calibration(current, cal))
         self._station_event(
-            "station.calibrated",
+            Kind.STATION_CALIBRATED,
             {
                 "probe": cal.probe,
                 "tip": cal.tip,
@@ -481,13 +552,13 @@ class StationController:
                 for aid, kind in s.execute(
                     select(Event.assembly_id, Event.kind).where(
                         Event.assembly_id.in_(ids),
-                        Event.kind.in_(("assembly.accepted", "assembly.rejected")),
+                        Event.kind.in_((Kind.ASSEMBLY_ACCEPTED, Kind.ASSEMBLY_REJECTED)),
                     )
                 ):
                     closing[aid] = kind.split(".")[1]
                 for aid, op in s.execute(
                     select(Event.assembly_id, Event.operator).where(
-                        Event.assembly_id.in_(ids), Event.kind == "assembly.registered"
+                        Event.assembly_id.in_(ids), Event.kind == Kind.ASSEMBLY_REGISTERED
                     )
                 ):
                     first_op[aid] = op

@@ -52,6 +52,11 @@ class StationPaths:
         return self.data_dir / "certificates"
 
     @property
+    def witness_dir(self) -> Path:
+        """The bench's witness of the record: its signed checkpoints, outside the database."""
+        return self.data_dir / "witness"
+
+    @property
     def outbox_file(self) -> Path:
         """What a bench on a floor database did while it was down (kept locally)."""
         return self.data_dir / "outbox.sqlite3"

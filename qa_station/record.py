@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from grading.results import EndFaceResult
 from qa_station.store import Store
+from qa_station.store.kinds import Kind
 from qa_station.store.models import (
     Assembly,
     Cleaning,
@@ -197,9 +198,9 @@ def load_record(store: Store, serial: str) -> AssemblyRecord:
         p = json.loads(ev.payload)
         if ev.operator and ev.operator not in operators:
             operators.append(ev.operator)
-        if ev.kind == "assembly.registered":
+        if ev.kind == Kind.ASSEMBLY_REGISTERED:
             registered_by = ev.operator
-        elif ev.kind == "end.connected":
+        elif ev.kind == Kind.END_CONNECTED:
             connections[ev.end_label] = Connection(
                 p["mode"],
                 ev.created_us,
@@ -207,17 +208,17 @@ def load_record(store: Store, serial: str) -> AssemblyRecord:
                 bool(p.get("deviation")),
                 p.get("inspection_id"),
             )
-        elif ev.kind == "end.escalated":
+        elif ev.kind == Kind.END_ESCALATED:
             escalations[ev.end_label].append({**p, "at_us": ev.created_us})
-        elif ev.kind == "gate.refused" and ev.end_label in refusals:
+        elif ev.kind == Kind.GATE_REFUSED and ev.end_label in refusals:
             refusals[ev.end_label] += 1
-        elif ev.kind == "end.override":
+        elif ev.kind == Kind.END_OVERRIDE:
             deviations.append({**p, "end": ev.end_label, "at_us": ev.created_us})
-        elif ev.kind == "end.released_for_rework":
+        elif ev.kind == Kind.END_RELEASED_FOR_REWORK:
             deviations.append(
                 {"action": "release for rework", **p, "end": ev.end_label, "at_us": ev.created_us}
             )
-        elif ev.kind in ("assembly.accepted", "assembly.rejected"):
+        elif ev.kind in (Kind.ASSEMBLY_ACCEPTED, Kind.ASSEMBLY_REJECTED):
             status = ev.kind.split(".")[1]
             closed_us, closed_by, reason = ev.created_us, ev.operator, p.get("reason")
     last = events[-1]
@@ -266,39 +267,45 @@ def describe_event(kind: str, p: dict[str, Any]) -> str:
 
 
 def _describe(kind: str, p: dict[str, Any]) -> str:
-    if kind == "outbox.conflict":
+    if kind == Kind.OUTBOX_CONFLICT:
         return f"{p['action']} done offline, refused by the record: {p['reason']}"
-    if kind == "outbox.sent":
+    if kind == Kind.CLOCK_JUMPED:
+        when = "when the station started" if p.get("at_start") else "while it ran"
+        return (
+            f"the wall clock was {p.get('by_s', 0):+.1f} s off the station's time {when}: "
+            "recorded, not trusted"
+        )
+    if kind == Kind.OUTBOX_SENT:
         return f"{p['entries']} action(s) kept offline sent, {p['conflicts']} refused by the record"
-    if kind == "station.calibrated":
+    if kind == Kind.STATION_CALIBRATED:
         was = p.get("previous_um_per_px")
         return (
             f"probe {p['probe']}, {p['tip']} tip: {p['um_per_px']} um/px"
             + (f" (was {was})" if was else " (first calibration)")
             + f", min focus {p['min_focus_score']}"
         )
-    if kind == "station.configured":
+    if kind == Kind.STATION_CONFIGURED:
         return (
             f"station {p['station_id']}: probe {p['probe']}, fixture {p['fixture']}, "
             f"scanner {p['scanner']}, store {p['store']}"
         )
-    if kind == "end.inspected":
+    if kind == Kind.END_INSPECTED:
         s = p["verdict"]
         return s + (
             f" (fibres {p['failed_fibers']}: {p['failures'][0]})" if p.get("failures") else ""
         )
-    if kind == "end.cleaned":
+    if kind == Kind.END_CLEANED:
         return f"{p['method']} with {p['tool']}" + (", adapter too" if p["adapter"] else "")
-    if kind == "end.connected":
+    if kind == Kind.END_CONNECTED:
         return p["mode"] + (" BY OVERRIDE" if p.get("deviation") else "")
-    if kind in ("gate.refused",):
+    if kind in (Kind.GATE_REFUSED,):
         return f"{p['action']} refused: {p['reason']}"
-    if kind == "end.escalated":
+    if kind == Kind.END_ESCALATED:
         return f"{p['cause']}: {p['advice']}"
-    if kind in ("end.override", "assembly.rejected", "end.released_for_rework"):
+    if kind in (Kind.END_OVERRIDE, Kind.ASSEMBLY_REJECTED, Kind.END_RELEASED_FOR_REWORK):
         return f"{p.get('supervisor')}: {p.get('reason')}"
-    if kind == "assembly.registered":
+    if kind == Kind.ASSEMBLY_REGISTERED:
         return f"{p['product']} ({p.get('part_number') or 'part number not scanned'})"
-    if kind == "certificate.issued":
+    if kind == Kind.CERTIFICATE_ISSUED:
         return f"certificate {p.get('certificate_id')} (sha256 {str(p.get('sha256'))[:16]}...)"
     return ""

@@ -33,10 +33,11 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from grading.geometry import ConnectorGeometry, connector
 from qa_station.store import Store
+from qa_station.store.kinds import Kind
 from qa_station.store.models import Assembly, Cleaning, End, Event, Inspection, InspectionFiber
 
 BUCKETS_US = {"hour": 3_600_000_000, "day": 86_400_000_000}
-CLOSING_KINDS = ("assembly.accepted", "assembly.rejected")
+CLOSING_KINDS = (Kind.ASSEMBLY_ACCEPTED, Kind.ASSEMBLY_REJECTED)
 
 
 class StatsError(ValueError):
@@ -242,7 +243,7 @@ def cleaning_cycles(
     top = max((n for n, _, _ in rows), default=-1)
     accepted, rejected = [0] * (top + 1), [0] * (top + 1)
     for n, kind, count in rows:
-        (accepted if kind == "assembly.accepted" else rejected)[n] += count
+        (accepted if kind == Kind.ASSEMBLY_ACCEPTED else rejected)[n] += count
     return CleaningHistogram(tuple(range(top + 1)), tuple(accepted), tuple(rejected))
 
 
@@ -254,7 +255,7 @@ def escalation_causes(
 ) -> EscalationCauses:
     """Escalations in the period by the cause the gate gave (damage, residue...)."""
     cause = _json_text(store, Event.payload, "cause").label("cause")
-    q = select(cause, func.count()).where(Event.kind == "end.escalated").group_by(cause)
+    q = select(cause, func.count()).where(Event.kind == Kind.END_ESCALATED).group_by(cause)
     q = _in_period(q, Event.created_us, since_us, until_us)
     if product_id:
         q = q.join(Assembly, Assembly.id == Event.assembly_id).where(

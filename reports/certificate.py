@@ -45,6 +45,18 @@ from reports.sections import (
 )
 
 
+def _checkpoint_line(cert: Certificate) -> list[str]:
+    cp = cert.checkpoint
+    if not cp:
+        return []
+    return [
+        f"Issued under the station's signed checkpoint of its record: {cp.get('events')} events "
+        f"up to event #{cp.get('head_id')}, head hash "
+        f'<font name="{fonts()[2]}">{esc(str(cp.get("head_hash")))}</font>; a record that no '
+        "longer extends it (rewritten, cut back or emptied) fails verification."
+    ]
+
+
 class QrFlowable(Flowable):
     """A QR code drawn as one filled path (fast, and sharp at any zoom and on paper)."""
 
@@ -219,6 +231,7 @@ def render_certificate(cert: Certificate) -> bytes:
                 f"Certificate data (serial, certificate id, record hash, last event id, every end's "
                 f"verdict and rule-file hash) is embedded in this PDF as certificate.json, inside the "
                 f"signed bytes. Issued {esc(both(cert.issued_us, tz))}.",
+                *_checkpoint_line(cert),
             ],
         )
     )

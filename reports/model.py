@@ -199,6 +199,9 @@ class Certificate:
     station: str  # the station that issued (and signed) it
     assembly: AssemblyReport
     local_tz: dt.tzinfo | None = None  # None: the issuing machine's local time zone
+    # The signed checkpoint of the station's record this certificate was issued under
+    # (its JSON form: events, head_id, head_hash, at_us, key, sig...).
+    checkpoint: Mapping[str, Any] | None = None
 
     def data(self) -> dict[str, Any]:
         """The machine-readable certificate, embedded in the signed PDF as ``certificate.json``."""
@@ -233,6 +236,7 @@ class Certificate:
                 for e in a.ends
             ],
             "deviations": len(a.deviations),
+            "checkpoint": dict(self.checkpoint) if self.checkpoint else None,
         }
 
     @property

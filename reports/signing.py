@@ -269,6 +269,7 @@ class SignatureReport:
     whole_file: bool = False  # the signature covers every byte of the file
     unmodified: bool = False  # no change after signing (DocMDP, no incremental updates)
     signer: str = ""
+    signer_public_der: bytes = b""  # the signer's public key (SubjectPublicKeyInfo, DER)
     signer_self_signed: bool = False
     signed_at: dt.datetime | None = None
     problems: list[str] = field(default_factory=list)
@@ -350,6 +351,7 @@ def check_pdf(data: bytes, trust: Sequence[asn1_x509.Certificate]) -> SignatureR
     )
     try:
         report.signer = _common_name(status.signing_cert)
+        report.signer_public_der = status.signing_cert.public_key.dump()
         report.signer_self_signed = status.signing_cert.self_signed in ("yes", "maybe")
     except Exception:
         report.signer = "?"

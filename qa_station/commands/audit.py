@@ -1,14 +1,23 @@
-"""``qa-station audit verify``: the hash chain, every recorded row and every image file."""
+"""``qa-station audit verify|checkpoint``: check the whole record; keep a signed head of it.
+
+``audit checkpoint`` signs the chain's head now and prints it (one line of JSON): whoever
+keeps that line can later show, with ``audit verify --checkpoint FILE``, that the record
+still extends it, as with Certificate Transparency's signed tree heads.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from qa_station.commands.common import CommandError, fail, station
+from qa_station.paths import station_paths
 from qa_station.store import StoreError
-from qa_station.store.verify import verify
+from qa_station.store.checkpoints import Checkpoint
+from qa_station.store.keys import RecordKeyError, Trust
+from qa_station.store.verify import VerifyReport, verify
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -19,39 +28,104 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="check the whole record: exit 0 when intact, else name the first broken record",
     )
     v.add_argument("--db", metavar="URL", help="store URL (default: the station's)")
+    v.add_argument(
+        "--trust",
+        metavar="PEM",
+        type=Path,
+        help="also trust these certificates (the other benches', or your company CA)",
+    )
+    v.add_argument(
+        "--checkpoint",
+        metavar="FILE",
+        type=Path,
+        action="append",
+        default=[],
+        help="a checkpoint you kept (audit checkpoint): the record must still extend it",
+    )
     v.add_argument("--json", action="store_true")
     v.set_defaults(func=run_verify)
+    c = asub.add_parser(
+        "checkpoint",
+        help="sign the record's head now and print it (one line of JSON) for you to keep",
+    )
+    c.add_argument("--db", metavar="URL", help="store URL (default: the station's)")
+    c.add_argument("-o", "--output", metavar="FILE", type=Path, help="append it to this file")
+    c.set_defaults(func=run_checkpoint)
+
+
+def _kept(paths: list[Path]) -> list[Checkpoint]:
+    """Every checkpoint in the files given (JSON lines, or one JSON object)."""
+    out = []
+    for path in paths:
+        try:
+            text = path.read_text("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CommandError(f"cannot read the checkpoint file {path}: {exc}") from None
+        for n, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                out.append(Checkpoint.from_dict(json.loads(line)))
+            except ValueError as exc:
+                raise CommandError(f"{path} line {n}: not a checkpoint ({exc})") from None
+    return out
 
 
 def run_verify(args: argparse.Namespace) -> int:
     try:
+        kept = _kept(args.checkpoint)
+        trust = Trust.of(station_paths().keys_dir, args.trust)
         _, store, _ = station(args.db)
-        report = verify(store)
-    except (CommandError, StoreError) as exc:
+        try:
+            report = verify(store, trust=trust, checkpoints=kept)
+        finally:
+            store.close()
+    except (CommandError, StoreError, RecordKeyError) as exc:
         return fail("audit verify", str(exc))
     if args.json:
-        json.dump(
-            {
-                "ok": report.ok,
-                "events": report.events,
-                "inspections": report.inspections,
-                "cleanings": report.cleanings,
-                "images": report.images,
-                "problems": report.problems,
-            },
-            sys.stdout,
-            indent=1,
-        )
+        json.dump(report.to_dict(), sys.stdout, indent=1)
         sys.stdout.write("\n")
-    elif report.ok:
-        print(
-            f"intact: {report.events} events in one unbroken chain, {report.inspections} inspections, "
-            f"{report.cleanings} cleanings and {report.images} images as recorded"
-        )
     else:
-        print(f"BROKEN: {report.first_problem}")
-        for p in report.problems[1:20]:
-            print(f"  also: {p}")
-        if len(report.problems) > 20:
-            print(f"  ... and {len(report.problems) - 20} more")
+        for line in _lines(report):
+            print(line)
     return 0 if report.ok else 1
+
+
+def _lines(report: VerifyReport) -> list[str]:
+    if report.ok:
+        head = (
+            f"intact: {report.events} events in one unbroken chain, {report.signed} signed by "
+            f"the station keys this check trusts, held to {report.checkpoints} signed "
+            f"checkpoint(s) ({report.witnessed} kept by this bench's witness); "
+            f"{report.inspections} inspections, {report.cleanings} cleanings and "
+            f"{report.images} images as recorded"
+        )
+        out = [head]
+    else:
+        out = [f"BROKEN: {report.first_problem}"]
+        out += [f"  also: {p}" for p in report.problems[1:20]]
+        if len(report.problems) > 20:
+            out.append(f"  ... and {len(report.problems) - 20} more")
+    out += [f"  signer: {k}" for k in report.keys]
+    out += [f"  note: {n}" for n in report.notes]
+    return out
+
+
+def run_checkpoint(args: argparse.Namespace) -> int:
+    try:
+        _, store, _ = station(args.db)
+        try:
+            cp = store.checkpoint("audit")
+        finally:
+            store.close()
+    except (CommandError, StoreError) as exc:
+        return fail("audit checkpoint", str(exc))
+    line = json.dumps(cp.to_dict(), sort_keys=True)
+    if args.output is not None:
+        try:
+            with args.output.open("a", encoding="utf-8") as f:
+                f.write(line + "\n")
+        except OSError as exc:
+            return fail("audit checkpoint", f"cannot write {args.output}: {exc.strerror or exc}")
+    print(line)
+    return 0

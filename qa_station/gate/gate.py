@@ -15,6 +15,9 @@ from typing import Any
 
 from sqlalchemy import select
 
+from grading.geometry import connector
+from grading.rules import RuleFileError, load_rules
+from grading.verdict import failures
 from qa_station.accounts import Actor
 from qa_station.catalog import Catalog, Identified, Product
 from qa_station.gate import state as rules
@@ -24,6 +27,9 @@ from qa_station.gate.state import AssemblyState, Escalation
 from qa_station.scan import ScanResult
 from qa_station.store import Store, Writer
 from qa_station.store.chain import canonical, digest
+from qa_station.store.clock import Instant, elapsed_s
+from qa_station.store.images import ImageFolder
+from qa_station.store.kinds import Kind
 from qa_station.store.models import Assembly, Cleaning, End, Event, Inspection, InspectionFiber
 from qa_station.store.models import Product as ProductRow
 from qa_station.store.records import cleaning_digest, inspection_digest
@@ -89,8 +95,10 @@ class Gate:
         """Record an inspection whose frames are already on disk (a scan, or the outbox)."""
         with self.store.write() as w:
             a, aid, end_row = self._target(w, serial, end)
-            reason = rules.refuse_inspect(a, end) or _not_as_registered(
-                w.session, aid, end_row, facts
+            reason = (
+                rules.refuse_inspect(a, end)
+                or _not_as_registered(w.session, aid, end_row, facts)
+                or _not_whole(end_row, facts, self.store.images)
             )
             if reason:
                 _refused(w, aid, end, actor, "inspect", reason)
@@ -125,7 +133,7 @@ class Gate:
                 w.session.flush()
                 row.digest = cleaning_digest(row)
                 w.event(
-                    "end.cleaned",
+                    Kind.END_CLEANED,
                     {
                         "cleaning_id": row.id,
                         "digest": row.digest,
@@ -150,14 +158,14 @@ class Gate:
             raise GateRefused(f"unknown mode {mode!r}: {' or '.join(MODES)}")
         with self.store.write() as w:
             a, aid, _ = self._target(w, serial, end)
-            reason = rules.refuse_connect(a, end, w.now_us())
+            reason = rules.refuse_connect(a, end, w.at)
             if reason:
                 _refused(w, aid, end, actor, "connect", reason)
             else:
                 last = a.end(end).last
-                age_s = (w.now_us() - last.at_us) / 1e6
+                age_s = elapsed_s(last.at, w.at)
                 w.event(
-                    "end.connected",
+                    Kind.END_CONNECTED,
                     {
                         "mode": mode,
                         "inspection_id": last.id,
@@ -192,11 +200,9 @@ class Gate:
                 raise GateRefused(f"assembly {serial} is {a.status}")
             if a.end(end).connected:
                 raise GateRefused(f"end {end} is already {a.end(end).connected}")
-            overridden = (
-                rules.refuse_connect(a, end, w.now_us()) or "nothing (the rules allowed it)"
-            )
+            overridden = rules.refuse_connect(a, end, w.at) or "nothing (the rules allowed it)"
             w.event(
-                "end.override",
+                Kind.END_OVERRIDE,
                 {
                     "action": "connect",
                     "reason": reason.strip(),
@@ -209,7 +215,7 @@ class Gate:
             )
             last = a.end(end).last
             w.event(
-                "end.connected",
+                Kind.END_CONNECTED,
                 {"mode": mode, "inspection_id": last.id if last else None, "deviation": True},
                 aid,
                 end,
@@ -227,7 +233,7 @@ class Gate:
             if a.status in rules.CLOSED:
                 raise GateRefused(f"assembly {serial} is {a.status}")
             w.event(
-                "end.released_for_rework",
+                Kind.END_RELEASED_FOR_REWORK,
                 {"reason": reason.strip(), "supervisor": supervisor.username},
                 aid,
                 end,
@@ -242,7 +248,7 @@ class Gate:
             if a.status in rules.CLOSED:
                 raise GateRefused(f"assembly {serial} is already {a.status}")
             w.event(
-                "assembly.rejected",
+                Kind.ASSEMBLY_REJECTED,
                 {"reason": reason.strip(), "supervisor": supervisor.username},
                 aid,
                 None,
@@ -311,7 +317,7 @@ class Gate:
         row.digest = inspection_digest(row, fibres)
         failing = [f.index for f in result.fibers if f.verdict != "pass"]
         w.event(
-            "end.inspected",
+            Kind.END_INSPECTED,
             {
                 "inspection_id": row.id,
                 "digest": row.digest,
@@ -334,7 +340,7 @@ class Gate:
             escalation = escalate(before, after, e.methods_since_pass) if before else None
             if escalation and escalation != e.escalation:
                 w.event(
-                    "end.escalated",
+                    Kind.END_ESCALATED,
                     {
                         "cause": escalation.cause,
                         "advice": escalation.advice,
@@ -388,7 +394,7 @@ def _register(w: Writer, identified: Identified, actor: Actor) -> None:
     s.flush()
     for e in p.ends:
         s.add(End(assembly_id=asm.id, label=e.label, connector=e.connector, rules=e.rules))
-    w.event("assembly.registered", registration(identified), asm.id, None, actor.username, at)
+    w.event(Kind.ASSEMBLY_REGISTERED, registration(identified), asm.id, None, actor.username, at)
 
 
 def registration(identified: Identified) -> dict[str, Any]:
@@ -432,9 +438,56 @@ def _not_as_registered(s, aid: int, end_row: End, facts: InspectionFacts) -> str
     )
 
 
+def _not_whole(end_row: End, facts: InspectionFacts, images: ImageFolder) -> str | None:
+    """Why this grade is not a whole inspection of the end: one result per fibre position of
+    its connector, each with its stored frame, and no pass the registered rule table fails.
+    (Called after ``_not_as_registered``: the rule file is the registered one by then.)"""
+    result, label = facts.result, end_row.label
+    geometry = connector(end_row.connector)
+    positions = list(range(1, geometry.fiber_count + 1))
+    got = sorted(f.index for f in result.fibers)
+    if got != positions:
+        return (
+            f"end {label} is a {end_row.connector} with {len(positions)} fibre(s); this result "
+            f"has fibre(s) {_fibres(got) or 'none'}: every fibre is graded, once"
+        )
+    no_image = [n for n in positions if n not in facts.images]
+    if no_image:
+        return f"end {label}: fibre(s) {_fibres(no_image)} have no stored frame: inspect again"
+    for n in positions:
+        problem = images.check(facts.images[n].sha256)
+        if problem:
+            return f"end {label}: the frame of fibre {n} is not in the image store ({problem})"
+    if result.verdict not in (rules.PASS, rules.FAIL, "error"):
+        return f"end {label}: {str(result.verdict)[:20]!r} is not a verdict"
+    try:
+        zones = load_rules(end_row.rules).zones_for(geometry.is_multi_fiber)
+    except RuleFileError as exc:
+        return f"end {label}: its rule table cannot be read now ({exc})"
+    for f in result.fibers:
+        if f.verdict != rules.PASS:
+            continue
+        broken = list(f.failures) or ([f.error] if f.error else []) or failures(f.defects, zones)
+        if broken:
+            return (
+                f"end {label}: fibre {f.index} is marked pass, but {end_row.rules} fails it "
+                f"({broken[0]})"
+            )
+    if result.verdict == rules.PASS and any(f.verdict != rules.PASS for f in result.fibers):
+        bad = [f.index for f in result.fibers if f.verdict != rules.PASS]
+        return f"end {label} is marked pass, but fibre(s) {_fibres(bad)} are not"
+    return None
+
+
+def _fibres(ns: list[int]) -> str:
+    return ", ".join(str(n) for n in ns[:12]) + (" ..." if len(ns) > 12 else "")
+
+
 def _registered_end(s, aid: int, label: str) -> dict[str, Any]:
     payload = s.execute(
-        select(Event.payload).where(Event.assembly_id == aid, Event.kind == "assembly.registered")
+        select(Event.payload).where(
+            Event.assembly_id == aid, Event.kind == Kind.ASSEMBLY_REGISTERED
+        )
     ).scalar()
     ends = json.loads(payload).get("ends", []) if payload else []
     return next((e for e in ends if e.get("label") == label), {})
@@ -469,12 +522,19 @@ def _load(s, serial: str) -> AssemblyState:
     if aid is None:
         raise GateRefused(f"serial {serial} is not registered: scan its label first")
     state = AssemblyState(serial=serial, product_id="")
-    for kind, end, payload, at in s.execute(
-        select(Event.kind, Event.end_label, Event.payload, Event.created_us)
+    for kind, end, payload, at, session, mono in s.execute(
+        select(
+            Event.kind,
+            Event.end_label,
+            Event.payload,
+            Event.created_us,
+            Event.session,
+            Event.mono_us,
+        )
         .where(Event.assembly_id == aid)
         .order_by(Event.id)
     ):
-        state = rules.apply(state, kind, end, json.loads(payload), at)
+        state = rules.apply(state, kind, end, json.loads(payload), Instant(at, session, mono))
     return state
 
 
@@ -482,7 +542,7 @@ def _accept_if_done(w: Writer, serial: str, aid: int, actor: Actor) -> AssemblyS
     state = _load(w.session, serial)
     if state.status == "open" and state.all_released:
         w.event(
-            "assembly.accepted",
+            Kind.ASSEMBLY_ACCEPTED,
             {"ends": {k: v.connected for k, v in state.ends.items()}},
             aid,
             None,
@@ -493,7 +553,7 @@ def _accept_if_done(w: Writer, serial: str, aid: int, actor: Actor) -> AssemblyS
 
 
 def _refused(w: Writer, aid: int, end: str, actor: Actor, action: str, reason: str) -> None:
-    w.event("gate.refused", {"action": action, "reason": reason}, aid, end, actor.username)
+    w.event(Kind.GATE_REFUSED, {"action": action, "reason": reason}, aid, end, actor.username)
 
 
 def _supervising(actor: Actor, reason: str) -> None:

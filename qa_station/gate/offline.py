@@ -31,8 +31,13 @@ from qa_station.gate.facts import InspectionFacts
 from qa_station.gate.gate import Gate, GateRefused, InspectionRecorded, registration
 from qa_station.gate.gate import _advice as advice_for
 from qa_station.gate.state import AssemblyState, Escalation
+from qa_station.roles import role_at
 from qa_station.scan import ScanResult
 from qa_station.store import Store, StoreUnavailable
+from qa_station.store.chain import canonical
+from qa_station.store.clock import Instant
+from qa_station.store.keys import check_signature
+from qa_station.store.kinds import Kind
 from qa_station.store.outbox import CONFLICT, SENT, Entry, Outbox
 from qa_station.store.store import Replay, now_us
 
@@ -109,7 +114,7 @@ class FloorGate:
 
     # -- the operator's actions ------------------------------------------------------------
     def register(self, label: str, actor: Actor) -> tuple[Identified, AssemblyState]:
-        def offline(key: str, at: int) -> tuple[Identified, AssemblyState]:
+        def offline(key: str, at: Instant) -> tuple[Identified, AssemblyState]:
             identified = self.catalog.identify(label)
             known = self._known.get(identified.serial)
             if known is not None:
@@ -122,7 +127,7 @@ class FloorGate:
             payload = registration(identified)
             self._keep(key, "register", identified.serial, None, {"label": label}, actor, at)
             fresh = AssemblyState(serial=identified.serial, product_id="")
-            state = rules.apply(fresh, "assembly.registered", None, payload, at)
+            state = rules.apply(fresh, Kind.ASSEMBLY_REGISTERED, None, payload, at)
             return identified, self._remember(state)
 
         return self._act(
@@ -135,7 +140,7 @@ class FloorGate:
         if not scan.complete:
             raise GateRefused(f"the scan of end {end} is incomplete: finish it before recording")
 
-        def offline(key: str, at: int) -> InspectionRecorded:
+        def offline(key: str, at: Instant) -> InspectionRecorded:
             a = self._cached(serial)
             self._refuse(key, a, end, actor, "inspect", at, rules.refuse_inspect(a, end))
             facts = InspectionFacts.of_scan(scan, self.store.images)
@@ -143,13 +148,13 @@ class FloorGate:
             entry = self._keep(key, "inspect", serial, end, args, actor, at)
             verdict = facts.result.verdict
             mark = {"inspection_id": -entry.seq, "verdict": verdict}
-            state = rules.apply(a, "end.inspected", end, mark, at)
+            state = rules.apply(a, Kind.END_INSPECTED, end, mark, at)
             e = state.end(end)
             held = None
             if verdict != rules.PASS and e.failed_cycles >= e.max_cycles:
                 held = Escalation("held offline", HELD_ADVICE, True)
                 payload = {"cause": held.cause, "advice": held.advice, "blocking": True}
-                state = rules.apply(state, "end.escalated", end, payload, at)
+                state = rules.apply(state, Kind.END_ESCALATED, end, payload, at)
             self._remember(state)
             return InspectionRecorded(-entry.seq, verdict, state, held, advice_for(state.end(end)))
 
@@ -164,14 +169,14 @@ class FloorGate:
     def record_cleaning(
         self, serial: str, end: str, method: str, tool_id: str, adapter_cleaned: bool, actor: Actor
     ) -> AssemblyState:
-        def offline(key: str, at: int) -> AssemblyState:
+        def offline(key: str, at: Instant) -> AssemblyState:
             a = self._cached(serial)
             self._refuse(
                 key, a, end, actor, "clean", at, rules.refuse_clean(a, end, method, tool_id)
             )
             args = {"method": method, "tool": tool_id.strip(), "adapter": bool(adapter_cleaned)}
             self._keep(key, "clean", serial, end, args, actor, at)
-            return self._remember(rules.apply(a, "end.cleaned", end, args, at))
+            return self._remember(rules.apply(a, Kind.END_CLEANED, end, args, at))
 
         return self._act(
             "clean",
@@ -184,15 +189,15 @@ class FloorGate:
     def connect(
         self, serial: str, end: str, actor: Actor, mode: str = "connected"
     ) -> AssemblyState:
-        def offline(key: str, at: int) -> AssemblyState:
+        def offline(key: str, at: Instant) -> AssemblyState:
             if mode not in ("connected", "capped"):
                 raise GateRefused(f"unknown mode {mode!r}: connected or capped")
             a = self._cached(serial)
             self._refuse(key, a, end, actor, "connect", at, rules.refuse_connect(a, end, at))
             self._keep(key, "connect", serial, end, {"mode": mode}, actor, at)
-            state = rules.apply(a, "end.connected", end, {"mode": mode}, at)
+            state = rules.apply(a, Kind.END_CONNECTED, end, {"mode": mode}, at)
             if state.status == "open" and state.all_released:
-                state = rules.apply(state, "assembly.accepted", None, {}, at)
+                state = rules.apply(state, Kind.ASSEMBLY_ACCEPTED, None, {}, at)
             return self._remember(state)
 
         return self._act(
@@ -200,7 +205,7 @@ class FloorGate:
         )
 
     def record_refusal(self, serial: str, end: str, actor: Actor, action: str, reason: str) -> None:
-        def offline(key: str, at: int) -> None:
+        def offline(key: str, at: Instant) -> None:
             args = {"action": action, "reason": reason}
             self._keep(key, "refusal", serial, end, args, actor, at)
 
@@ -261,7 +266,7 @@ class FloorGate:
                     first, last = entries[0], entries[-1]
                     with self.store.write() as w:
                         w.event(
-                            "outbox.sent",
+                            Kind.OUTBOX_SENT,
                             {
                                 "entries": len(entries),
                                 "first_done_us": first.done_at_us,
@@ -282,13 +287,24 @@ class FloorGate:
         if self.store.received(entry.key):  # sent before a crash, or its online commit landed
             self.outbox.settle(entry.seq, SENT, "already in the record", now_us(self.clock))
             return
-        replay = Replay(entry.key, entry.action, entry.serial, entry.done_at_us)
+        replay = Replay(
+            entry.key,
+            entry.action,
+            entry.serial,
+            entry.done_at_us,
+            session=entry.session,
+            mono_us=entry.mono_us,
+        )
         sending = self.store.replaying(replay)
         gate = Gate(sending, self.catalog)
-        actor = Actor(**entry.actor)
         args = entry.args
+        actor = Actor(**entry.actor) if entry.actor else None
         try:
-            if entry.action == "register":
+            self._authentic(entry)
+            if entry.action == "clock":
+                with sending.write() as w:
+                    w.event(Kind.CLOCK_JUMPED, args)
+            elif entry.action == "register":
                 with self.store.read() as s:
                     existed = self.store.assembly_id(s, entry.serial) is not None
                 if existed:
@@ -318,17 +334,34 @@ class FloorGate:
                     with self.store.read() as s:
                         aid = self.store.assembly_id(s, entry.serial) if entry.serial else None
                     w.event(
-                        "outbox.conflict",
+                        Kind.OUTBOX_CONFLICT,
                         {"action": entry.action, "reason": exc.reason},
                         aid,
                         entry.end,
-                        actor.username,
+                        actor.username if actor else None,
                     )
             conflict = Conflict(entry.serial, entry.end, entry.action, exc.reason)
             report.conflicts.append(conflict)
             self.outbox.settle(entry.seq, CONFLICT, exc.reason, now_us(self.clock))
             return
         self.outbox.settle(entry.seq, SENT, None, now_us(self.clock))
+
+    def _authentic(self, entry: Entry) -> None:
+        """Refuse an entry this bench did not sign, or whose actor did not hold that role."""
+        body = canonical(entry.signed_body(self.store.station_id)).encode("utf-8")
+        if not check_signature(self.store.key.public, entry.signature, body):
+            raise GateRefused(
+                "this outbox entry is not signed by this bench's key (written or changed by "
+                "hand): refused"
+            )
+        if entry.action == "clock":
+            return
+        who, role = entry.actor.get("username"), entry.actor.get("role")
+        held = role_at(self.store, str(who), entry.done_at_us)
+        if held is None or held != role:
+            raise GateRefused(
+                f"{who} held no {role} account in the record when this was done offline: refused"
+            )
 
     # -- the machinery -----------------------------------------------------------------------
     def _act(
@@ -342,10 +375,11 @@ class FloorGate:
         if self.outbox is None:
             return online(self.gate)
         with self._lock:
-            key, at = self.outbox.new_key(), now_us(self.clock)
+            key = self.outbox.new_key()
             if not self.offline:
+                done = now_us(self.clock)
                 keyed = Gate(
-                    self.store.replaying(Replay(key, action, serial, at, offline=False)),
+                    self.store.replaying(Replay(key, action, serial, done, offline=False)),
                     self.catalog,
                 )
                 try:
@@ -357,10 +391,13 @@ class FloorGate:
                     if state is not None:
                         self._remember(state)
                     return result
+            at, jump = self.store.time.now()
+            if jump is not None:  # kept like an action: on the record when the outbox is sent
+                self._keep(self.outbox.new_key(), "clock", None, None, jump.payload(), None, at)
             return offline(key, at)
 
     def _refuse(
-        self, key: str, a: AssemblyState, end: str, actor: Actor, action: str, at: int, reason
+        self, key: str, a: AssemblyState, end: str, actor: Actor, action: str, at: Instant, reason
     ) -> None:
         """As online: a refusal is itself recorded (here: kept to be sent), then raised."""
         if end not in a.ends:
@@ -377,11 +414,27 @@ class FloorGate:
         serial: str | None,
         end: str | None,
         args: dict[str, Any],
-        actor: Actor,
-        at: int,
+        actor: Actor | None,
+        at: Instant,
     ) -> Entry:
-        who = {"username": actor.username, "display_name": actor.display_name, "role": actor.role}
-        return self.outbox.add(key, action, serial, end, args, who, at)
+        who = (
+            {"username": actor.username, "display_name": actor.display_name, "role": actor.role}
+            if actor is not None
+            else {}
+        )
+        station, record_key = self.store.station_id, self.store.key
+        return self.outbox.add(
+            key,
+            action,
+            serial,
+            end,
+            args,
+            who,
+            at.at_us,
+            at.session,
+            at.mono_us,
+            sign=lambda e: record_key.sign(canonical(e.signed_body(station)).encode("utf-8")),
+        )
 
     def _go_offline(self, exc: StoreUnavailable) -> None:
         if self.outbox is None:
@@ -397,9 +450,22 @@ class FloorGate:
             )
         return known
 
+    def start_offline(self, reason: str) -> int:
+        """A bench started while the floor database is down: it goes on from what it last
+        knew (the states it kept in its outbox file). Returns how many serials it knows."""
+        if self.outbox is None:
+            raise StoreUnavailable(reason)
+        self.offline_reason = reason
+        for serial, doc in self.outbox.known().items():
+            self._known[serial] = rules.from_dict(doc)
+        if not self.store.time.started:  # never behind what this bench did before
+            self.store.time.start(self.outbox.latest_us())
+        return len(self._known)
+
     def _remember(self, state: AssemblyState) -> AssemblyState:
         if self.outbox is None:  # never offline: nothing to remember
             return state
+        self.outbox.remember(state.serial, rules.to_dict(state), now_us(self.clock))
         self._known[state.serial] = state
         self._known.move_to_end(state.serial)
         while not self.offline and len(self._known) > KNOWN_SERIALS:  # a station runs for weeks

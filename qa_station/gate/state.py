@@ -8,10 +8,13 @@ crash, and each check returns the refusal in the operator's words, or None.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from hardware.cleaning import METHODS
+from qa_station.store.clock import Instant, elapsed_s
+from qa_station.store.kinds import Kind
+from qa_station.store.kinds import kind as registered_kind
 
 PASS, FAIL = "pass", "fail"
 CLOSED = ("accepted", "rejected")
@@ -28,9 +31,13 @@ class Escalation:
 @dataclass(frozen=True)
 class InspectionMark:
     id: int
-    at_us: int
+    at: Instant
     verdict: str
     after_full_clean: bool  # connector and adapter were cleaned after an earlier inspection
+
+    @property
+    def at_us(self) -> int:
+        return self.at.at_us
 
 
 @dataclass(frozen=True)
@@ -84,10 +91,12 @@ class AssemblyState:
 
 
 def apply(
-    state: AssemblyState, kind: str, end: str | None, payload: dict[str, Any], at_us: int
+    state: AssemblyState, kind: str, end: str | None, payload: dict[str, Any], at: Instant
 ) -> AssemblyState:
-    """The state after one event."""
-    if kind == "assembly.registered":
+    """The state after one event. A kind the registry does not know is refused
+    (``UnknownEventKind``): skipping it would fold a state nobody can vouch for."""
+    kind = registered_kind(kind)
+    if kind == Kind.ASSEMBLY_REGISTERED:
         ends = {
             e["label"]: EndState(
                 label=e["label"],
@@ -98,14 +107,14 @@ def apply(
             for e in payload["ends"]
         }
         return replace(state, product_id=payload["product"], ends=ends)
-    if kind == "assembly.accepted":
+    if kind == Kind.ASSEMBLY_ACCEPTED:
         return replace(state, status="accepted")
-    if kind == "assembly.rejected":
+    if kind == Kind.ASSEMBLY_REJECTED:
         return replace(state, status="rejected", reason=payload.get("reason"))
     if end is None or end not in state.ends:
         return state
     e = state.ends[end]
-    if kind == "end.inspected":
+    if kind == Kind.END_INSPECTED:
         verdict = payload["verdict"]
         cycles = e.failed_cycles
         if verdict == PASS:
@@ -115,7 +124,7 @@ def apply(
         e = replace(
             e,
             inspections=e.inspections + 1,
-            last=InspectionMark(payload["inspection_id"], at_us, verdict, e.full_clean_pending),
+            last=InspectionMark(payload["inspection_id"], at, verdict, e.full_clean_pending),
             cleaned_since_inspection=False,
             full_clean_pending=False,
             failed_cycles=cycles,
@@ -124,7 +133,7 @@ def apply(
         # A passing inspection settles a residue escalation (the advice worked).
         if verdict == PASS and e.escalation and not e.escalation.blocking:
             e = replace(e, escalation=None)
-    elif kind == "end.cleaned":
+    elif kind == Kind.END_CLEANED:
         e = replace(
             e,
             cleanings=e.cleanings + 1,
@@ -132,7 +141,7 @@ def apply(
             methods_since_pass=(*e.methods_since_pass, payload["method"]),
             full_clean_pending=e.full_clean_pending or (payload["adapter"] and e.inspections > 0),
         )
-    elif kind == "end.escalated":
+    elif kind == Kind.END_ESCALATED:
         e = replace(
             e,
             escalation=Escalation(
@@ -142,11 +151,38 @@ def apply(
                 payload.get("require_method"),
             ),
         )
-    elif kind == "end.connected":
+    elif kind == Kind.END_CONNECTED:
         e = replace(e, connected=payload["mode"], deviation=bool(payload.get("deviation")))
-    elif kind == "end.released_for_rework":
+    elif kind == Kind.END_RELEASED_FOR_REWORK:
         e = replace(e, escalation=None, failed_cycles=0, last=None, cleaned_since_inspection=False)
     return replace(state, ends={**state.ends, end: e})
+
+
+def to_dict(a: AssemblyState) -> dict[str, Any]:
+    """A state as plain JSON (what a bench keeps to start from when the record is away)."""
+    return asdict(a)
+
+
+def from_dict(d: dict[str, Any]) -> AssemblyState:
+    def end(e: dict[str, Any]) -> EndState:
+        last = e.get("last")
+        esc = e.get("escalation")
+        return EndState(
+            **{
+                **e,
+                "last": InspectionMark(**{**last, "at": Instant(**last["at"])}) if last else None,
+                "escalation": Escalation(**esc) if esc else None,
+                "methods_since_pass": tuple(e.get("methods_since_pass", ())),
+            }
+        )
+
+    return AssemblyState(
+        serial=d["serial"],
+        product_id=d["product_id"],
+        ends={label: end(e) for label, e in d.get("ends", {}).items()},
+        status=d.get("status", "open"),
+        reason=d.get("reason"),
+    )
 
 
 # -- the rules ---------------------------------------------------------------------------
@@ -184,7 +220,7 @@ def refuse_clean(a: AssemblyState, label: str, method: str, tool_id: str) -> str
     return None
 
 
-def refuse_connect(a: AssemblyState, label: str, now_us: int) -> str | None:
+def refuse_connect(a: AssemblyState, label: str, now: Instant) -> str | None:
     if a.status in CLOSED:
         return f"assembly {a.serial} is {a.status}: nothing more can be done to it"
     e = a.end(label)
@@ -200,7 +236,12 @@ def refuse_connect(a: AssemblyState, label: str, now_us: int) -> str | None:
         )
     if e.last.verdict != PASS:
         return f"end {label} failed its last inspection: clean it and inspect again"
-    age_s = (now_us - e.last.at_us) / 1e6
+    age_s = elapsed_s(e.last.at, now)
+    if age_s is None:
+        return (
+            f"end {label} was inspected before this station's clock was set back: its age "
+            "cannot be told, inspect it again"
+        )
     if age_s > e.exposure_limit_s:
         return (
             f"end {label} was inspected {_duration(age_s)} ago (limit {_duration(e.exposure_limit_s)}): "

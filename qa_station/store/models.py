@@ -1,10 +1,12 @@
 """The station's tables (SQLAlchemy 2). The schema itself is made by Alembic migrations.
 
-Audit data (events, inspections, cleanings, images) is only ever inserted.
-Each event carries the hash of the one before it (``chain_head`` holds the
-latest, and serialises writers), and names the digest of the rows it
-records, so a changed row or a removed event breaks the chain where it is.
-Times are integer microseconds since the epoch, UTC: exact in hashes.
+Audit data (events, inspections, cleanings, images, checkpoints, station
+keys) is only ever inserted. Each event carries the hash of the one before
+it (``chain_head`` holds the latest, and serialises writers), names the
+digest of the rows it records, and is signed by the station that wrote it,
+so a changed row or a removed event breaks the chain where it is, and only
+the key's holder could make a new one. Times are integer microseconds since
+the epoch, UTC: exact in hashes.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -141,6 +144,7 @@ class Event(Base):
     __table_args__ = (
         Index("ix_events_assembly_id_id", "assembly_id", "id"),
         Index("ix_events_kind_created_us", "kind", "created_us"),
+        Index("ix_events_station_id_id", "station_id", "id"),
     )
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     assembly_id: Mapped[int | None] = mapped_column(ForeignKey("assemblies.id"))
@@ -152,15 +156,50 @@ class Event(Base):
     created_us: Mapped[int] = mapped_column(BigInteger)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    format: Mapped[int] = mapped_column(SmallInteger, server_default="1")  # chain.py
+    session: Mapped[str | None] = mapped_column(String(32))  # the station's run
+    mono_us: Mapped[int | None] = mapped_column(BigInteger)  # its monotonic clock
+    key_id: Mapped[str | None] = mapped_column(String(64))  # who signed (station_keys)
+    signature: Mapped[str | None] = mapped_column(String(700))  # base64
 
 
 class ChainHead(Base):
-    """One row: the newest event. Locking it is how writers take turns."""
+    """One row: the newest event. Locking it is how writers take turns.
+
+    The one audit-side row that changes in place: it is a lock and a cache of
+    where the chain ends, never evidence (verify trusts the signed checkpoints).
+    """
 
     __tablename__ = "chain_head"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     last_event_id: Mapped[int] = mapped_column(BigInteger)
     last_hash: Mapped[str] = mapped_column(String(64))
+    event_count: Mapped[int] = mapped_column(BigInteger, server_default="0")
+
+
+class StationKey(Base):
+    """A station's signing certificate, registered in the record under its key id."""
+
+    __tablename__ = "station_keys"
+    key_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    station_id: Mapped[str] = mapped_column(String(64))
+    certificate: Mapped[str] = mapped_column(Text)  # PEM: the certificate, then its chain
+    registered_us: Mapped[int] = mapped_column(BigInteger)
+
+
+class CheckpointRow(Base):
+    """A signed checkpoint of the chain (store/checkpoints.py): only ever inserted."""
+
+    __tablename__ = "checkpoints"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    station_id: Mapped[str] = mapped_column(String(64))
+    events: Mapped[int] = mapped_column(BigInteger)
+    head_id: Mapped[int] = mapped_column(BigInteger)
+    head_hash: Mapped[str] = mapped_column(String(64))
+    at_us: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(String(16))
+    key_id: Mapped[str] = mapped_column(String(64))
+    signature: Mapped[str] = mapped_column(String(700))
 
 
 class OutboxReceipt(Base):

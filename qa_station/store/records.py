@@ -1,17 +1,21 @@
 """The digests that tie inspection and cleaning rows to their events.
 
 An event names the digest of the rows it records; recomputing the digest
-from the rows as they are now shows whether any of them was edited.
+from the rows as they are now shows whether any of them was edited. The
+digest is taken in the format of the event that sealed the row.
 """
 
 from __future__ import annotations
 
-from qa_station.store.chain import digest
+from qa_station.store.chain import EVENT_FORMAT, digest_for
 from qa_station.store.models import Cleaning, Inspection, InspectionFiber
 
 
-def inspection_digest(row: Inspection, fibres: list[InspectionFiber]) -> str:
-    return digest(
+def inspection_digest(
+    row: Inspection, fibres: list[InspectionFiber], fmt: int = EVENT_FORMAT
+) -> str:
+    return digest_for(
+        fmt,
         {
             "id": row.id,
             "assembly": row.assembly_id,
@@ -30,12 +34,13 @@ def inspection_digest(row: Inspection, fibres: list[InspectionFiber]) -> str:
                 [f.fiber, f.verdict, f.image_sha256, f.focus_score]
                 for f in sorted(fibres, key=lambda f: f.fiber)
             ],
-        }
+        },
     )
 
 
-def cleaning_digest(row: Cleaning) -> str:
-    return digest(
+def cleaning_digest(row: Cleaning, fmt: int = EVENT_FORMAT) -> str:
+    return digest_for(
+        fmt,
         {
             "id": row.id,
             "assembly": row.assembly_id,
@@ -46,5 +51,5 @@ def cleaning_digest(row: Cleaning) -> str:
             "station": row.station_id,
             "operator": row.operator,
             "at_us": row.created_us,
-        }
+        },
     )

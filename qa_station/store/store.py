@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -25,11 +26,26 @@ from sqlalchemy import Engine, create_engine, event, select, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from qa_station.store.chain import canonical, event_hash
+from qa_station.store.chain import EVENT_FORMAT, canonical, hash_of, signed_text
+from qa_station.store.checkpoints import EVERY_EVENTS, Checkpoint, Witness, WitnessError
+from qa_station.store.clock import Instant, Jump, StationClock
 from qa_station.store.images import ImageFolder, StoredImage
-from qa_station.store.models import Assembly, ChainHead, Event, Image, OutboxReceipt, Station
+from qa_station.store.keys import RecordKey, RecordKeyError, load_record_key
+from qa_station.store.kinds import Kind
+from qa_station.store.kinds import kind as registered_kind
+from qa_station.store.models import (
+    Assembly,
+    ChainHead,
+    CheckpointRow,
+    Event,
+    Image,
+    OutboxReceipt,
+    Station,
+    StationKey,
+)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+log = logging.getLogger(__name__)
 
 
 class StoreError(Exception):
@@ -85,18 +101,40 @@ class Replay:
     serial: str | None
     done_at_us: int
     offline: bool = True  # False: the first, online attempt (its commit may be in doubt)
+    session: str | None = None  # the bench's session and monotonic time when it was done
+    mono_us: int | None = None
+
+    @property
+    def at(self) -> Instant:
+        return Instant(self.done_at_us, self.session, self.mono_us)
 
 
 class Writer:
-    """One write transaction: the chain head is locked until it ends."""
+    """One write transaction: the chain head is locked until it ends.
+
+    Every event of the transaction carries the same time (the station's, see
+    ``clock.py``; a replayed action's own), is hashed (format 2) and signed
+    with the station's key before its row is inserted: event rows are never
+    updated. Every ``checkpoint_every`` events a signed checkpoint is added.
+    """
 
     def __init__(self, session: Session, store: Store) -> None:
         self.session = session
         self.store = store
+        self.key = store.key
+        self.checkpoints: list[Checkpoint] = []
         self.head = session.execute(
             select(ChainHead).where(ChainHead.id == 1).with_for_update()
         ).scalar_one()
+        self.count_at_start = self.head.event_count
+        if not store.key_registered:  # a bench that writes without having migrated
+            store.register_key(session)
         replay = store.replay
+        jump = None
+        if replay is not None:
+            self.at = replay.at
+        else:
+            self.at, jump = store.station_time(session)
         if replay is not None:
             session.add(
                 OutboxReceipt(
@@ -108,12 +146,12 @@ class Writer:
                     sent_us=now_us(store.clock),
                 )
             )
+        if jump is not None:  # the wall clock moved under the station: on the record
+            self.event(Kind.CLOCK_JUMPED, jump.payload())
 
     def now_us(self) -> int:
         """The time an action happened: for a replayed one, when the bench did it."""
-        if self.store.replay is not None:
-            return self.store.replay.done_at_us
-        return now_us(self.store.clock)
+        return self.at.at_us
 
     def event(
         self,
@@ -124,30 +162,47 @@ class Writer:
         operator: str | None = None,
         at_us: int | None = None,
     ) -> Event:
-        at = at_us if at_us is not None else self.now_us()
+        k = registered_kind(kind)
+        at = self.at.at_us if at_us is None else at_us
         if self.store.replay is not None and self.store.replay.offline:  # seen by auditors
             payload = {**payload, "outbox": self.store.replay.key}
         body = canonical(payload)
         ev = Event(
+            id=self.head.last_event_id + 1,  # the chain lock is held: ids follow the head
             assembly_id=assembly_id,
             end_label=end,
-            kind=kind,
+            kind=k.value,
             payload=body,
             operator=operator,
             station_id=self.store.station_id,
             created_us=at,
             prev_hash=self.head.last_hash,
-            hash="",
+            format=EVENT_FORMAT,
+            session=self.at.session,
+            mono_us=self.at.mono_us,
+            key_id=self.key.id,
         )
+        ev.hash = hash_of(ev)
+        ev.signature = self.key.sign(signed_text(ev.hash))
         self.session.add(ev)
-        self.session.flush()  # assigns the id, which the hash covers
-        ev.hash = event_hash(
-            ev.prev_hash, ev.id, kind, assembly_id, end, body, operator, ev.station_id, at
-        )
         self.head.last_event_id = ev.id
         self.head.last_hash = ev.hash
+        self.head.event_count += 1
         self.session.flush()
+        if self.head.event_count % self.store.checkpoint_every == 0:
+            self.checkpoint("events")
         return ev
+
+    def checkpoint(self, reason: str) -> Checkpoint:
+        """Sign the head as it is now in this transaction, and keep it in the store."""
+        return self.keep(self.store.sign_head(self.head, reason, self.at.at_us))
+
+    def keep(self, cp: Checkpoint) -> Checkpoint:
+        """Keep a checkpoint signed earlier (it stays true: the chain only grows)."""
+        self.session.add(CheckpointRow(**cp.row()))
+        self.session.flush()
+        self.checkpoints.append(cp)
+        return cp
 
     def image(self, array: np.ndarray) -> str:
         """Write the frame's file (now, before commit) and its row; returns its sha256."""
@@ -170,23 +225,91 @@ class Writer:
 
 
 class Store:
+    """The record. ``clock`` is the wall clock (seconds), ``monotonic`` the clock ages are
+    measured on (default: the boot clock, or ``clock`` itself when a test hands one in);
+    ``keys_dir`` holds the station key that signs (default: the station's); ``witness_dir``
+    the bench's witness of its checkpoints (None: no witness, as for a copy under audit)."""
+
     def __init__(
         self,
         url: str,
         images_dir: Path,
         station_id: str = "bench-1",
         clock: Callable[[], float] = time.time,
+        keys_dir: Path | None = None,
+        witness_dir: Path | None = None,
+        monotonic: Callable[[], float] | None = None,
+        checkpoint_every: int = EVERY_EVENTS,
     ) -> None:
         self.url = url
         self.station_id = station_id
         self.clock = clock
+        self.time = StationClock(clock, monotonic)
         self.replay: Replay | None = None
         self.images = ImageFolder(images_dir)
         self.engine = _engine(url)
+        self.keys_dir = keys_dir
+        self.checkpoint_every = max(1, int(checkpoint_every))
+        self.witness = Witness(witness_dir, self.safe_url) if witness_dir is not None else None
+        self.witness_problem: str | None = None
+        self._key: RecordKey | None = None
+        self.key_registered = False
+        self._dirty = False  # written since the last checkpoint
+        self._migration_checkpoint: Checkpoint | None = None
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._write_sessions = sessionmaker(
             self.engine.execution_options(qa_write=True), expire_on_commit=False
         )
+
+    # -- the key and the time ---------------------------------------------------------------
+    @property
+    def key(self) -> RecordKey:
+        """The station's signing key (made on first use, as for certificates)."""
+        if self._key is None:
+            from qa_station.paths import station_paths
+
+            folder = self.keys_dir or station_paths().keys_dir
+            try:
+                self._key = load_record_key(folder, self.station_id)
+            except RecordKeyError as exc:
+                raise StoreError(str(exc)) from None
+        return self._key
+
+    def station_time(self, session: Session) -> tuple[Instant, Jump | None]:
+        """Now, in the station's time; the first call of a session anchors it (see clock.py)."""
+        jump = None
+        if not self.time.started:
+            last = session.execute(
+                select(Event.created_us)
+                .where(Event.station_id == self.station_id)
+                .order_by(Event.id.desc())
+                .limit(1)
+            ).scalar()
+            jump = self.time.start(last)
+        at, running = self.time.now()
+        return at, jump or running
+
+    def sign_head(self, head: ChainHead, reason: str, at_us: int) -> Checkpoint:
+        return Checkpoint(
+            station=self.station_id,
+            events=int(head.event_count),
+            head_id=int(head.last_event_id),
+            head_hash=head.last_hash,
+            at_us=at_us,
+            reason=reason,
+            key=self.key.id,
+        ).signed_by(self.key)
+
+    def checkpoint(self, reason: str) -> Checkpoint:
+        """A signed checkpoint of the chain as it is now: in the store and the witness."""
+        with self.write() as w:
+            return w.checkpoint(reason)
+
+    def signed_head(self, reason: str) -> Checkpoint:
+        """The head as it is now, signed, without writing anything (``Writer.keep`` it later)."""
+        with self.read() as s:
+            head = s.get(ChainHead, 1)
+            return self.sign_head(head, reason, now_us(self.clock))
 
     @property
     def dialect(self) -> str:
@@ -204,9 +327,12 @@ class Store:
             return s.get(OutboxReceipt, key) is not None
 
     def migrate(self) -> None:
-        """Create or upgrade the schema to the newest revision."""
+        """Create or upgrade the schema to the newest revision, and register this station
+        and its key. A store signed for the first time gets its head signed (0004)."""
         cfg = Config()
         cfg.set_main_option("script_location", str(MIGRATIONS))
+        cfg.attributes["record_signer"] = self._sign_migrated_head
+        self._migration_checkpoint = None
         try:
             with self.engine.begin() as conn:
                 cfg.attributes["connection"] = conn
@@ -215,9 +341,41 @@ class Store:
             raise StoreUnavailable(
                 f"database {self.safe_url} unreachable: {_reason(exc)}"
             ) from None
+        if self._migration_checkpoint is not None:
+            self._witness([self._migration_checkpoint])
         with self.write() as w:
             if w.session.get(Station, self.station_id) is None:
                 w.session.add(Station(id=self.station_id, created_us=w.now_us()))
+
+    def register_key(self, session: Session) -> None:
+        """The station's certificate in the record, under its key id (once)."""
+        if session.get(StationKey, self.key.id) is None:
+            session.add(
+                StationKey(
+                    key_id=self.key.id,
+                    station_id=self.station_id,
+                    certificate=self.key.certificate_pem,
+                    registered_us=now_us(self.clock),
+                )
+            )
+            session.flush()
+        self.key_registered = True
+
+    def _sign_migrated_head(self, conn) -> None:
+        """Migration 0004: register this station's key and sign the head as it stands."""
+        head = conn.execute(select(ChainHead).where(ChainHead.id == 1)).one()
+        at = now_us(self.clock)
+        conn.execute(
+            StationKey.__table__.insert().values(
+                key_id=self.key.id,
+                station_id=self.station_id,
+                certificate=self.key.certificate_pem,
+                registered_us=at,
+            )
+        )
+        cp = self.sign_head(head, "migration", at)
+        conn.execute(CheckpointRow.__table__.insert().values(**cp.row()))
+        self._migration_checkpoint = cp
 
     @property
     def safe_url(self) -> str:
@@ -236,8 +394,19 @@ class Store:
     @contextmanager
     def write(self) -> Iterator[Writer]:
         try:
-            with self._write_sessions() as session, session.begin():
-                yield Writer(session, self)
+            with self._write_sessions() as session:
+                with session.begin():
+                    writer = Writer(session, self)
+                    yield writer
+                    head = writer.head
+                    at = writer.at.at_us
+                wrote = writer.checkpoints or head.event_count != writer.count_at_start
+                if wrote:
+                    covered = writer.checkpoints and writer.checkpoints[-1].head_id == (
+                        head.last_event_id
+                    )
+                    self._dirty = not covered
+                    self._witness(writer.checkpoints, self.sign_head(head, "commit", at))
         except (OperationalError, DBAPIError) as exc:
             if _is_connection_problem(exc):
                 raise StoreUnavailable(
@@ -273,7 +442,26 @@ class Store:
             ) from None
 
     def close(self) -> None:
+        """A last checkpoint when this station wrote since the one before (shutdown)."""
+        if self._dirty and self._key is not None:
+            try:
+                self.checkpoint("shutdown")
+            except StoreError as exc:  # the database went away first: the witness has the head
+                log.warning("no shutdown checkpoint: %s", exc)
         self.engine.dispose()
+
+    def _witness(self, checkpoints: list[Checkpoint], head: Checkpoint | None = None) -> None:
+        """Hand committed checkpoints (and the newest head) to the bench's witness files."""
+        if self.witness is None:
+            return
+        try:
+            for cp in checkpoints:
+                self.witness.append(cp)
+            if head is not None or checkpoints:
+                self.witness.set_head(head or checkpoints[-1])
+        except WitnessError as exc:  # recorded in the store all the same; said, not fatal
+            self.witness_problem = str(exc)
+            log.warning("%s", exc)
 
 
 def record(ev: Event, serial: str | None) -> EventRecord:
@@ -356,6 +544,17 @@ def open_store(
     if not chosen:
         ensure_dir(p.data_dir)
         chosen = sqlite_url(p.database_file)
-    store = Store(chosen, p.images_dir, station_id=config.station_id, clock=clock)
-    store.migrate()
+    store = Store(
+        chosen,
+        p.images_dir,
+        station_id=config.station_id,
+        clock=clock,
+        keys_dir=p.keys_dir,
+        witness_dir=p.witness_dir,
+    )
+    try:
+        store.migrate()
+    except BaseException:
+        store.engine.dispose()
+        raise
     return store

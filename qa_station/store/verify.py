@@ -1,4 +1,20 @@
-"""``audit verify``: the whole chain, every recorded row, every image file.
+"""``audit verify``: the whole chain, its signatures and checkpoints, every row, every image.
+
+What it checks, in order:
+
+- the station keys registered in the record: each one that signed anything
+  must be trusted by this check (``trust.pem``, the station's own certificate,
+  or ``--trust``): a key someone added to the database proves nothing;
+- every checkpoint (the store's, the bench's witness files, and any the
+  caller hands in, e.g. from a certificate): signed by a trusted key, and the
+  chain must still extend it (its event there, with its hash, after exactly
+  as many events): nothing rewritten, rolled back, truncated or emptied;
+- the chain: each event follows the one before, hashes to what it says, is
+  signed by its station (every event after the first checkpoint), and no
+  station's events go back in time;
+- completeness both ways: every row an event seals (inspection with its
+  fibres, cleaning, assembly and its ends, image named by an inspection) is
+  there and as sealed, and every such row is sealed by an event.
 
 Reports the first broken record by name, because an auditor needs to know
 where to look, and keeps going to count the rest.
@@ -7,14 +23,24 @@ where to look, and keeps going to count the rest.
 from __future__ import annotations
 
 import json
+import os
+from collections import defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select
 
-from qa_station.store.chain import GENESIS, digest, event_hash
+from qa_station.store.chain import GENESIS, LEGACY_FORMAT, digest, hash_of, legacy_digest
+from qa_station.store.chain import signed_text as event_signed_text
+from qa_station.store.checkpoints import Checkpoint, Witness
+from qa_station.store.clock import TOLERANCE_S
+from qa_station.store.keys import Trust, check_signature, public_of
+from qa_station.store.kinds import Kind
 from qa_station.store.models import (
     Assembly,
     ChainHead,
+    CheckpointRow,
     Cleaning,
     End,
     Event,
@@ -22,9 +48,12 @@ from qa_station.store.models import (
     Inspection,
     InspectionFiber,
     Product,
+    StationKey,
 )
 from qa_station.store.records import cleaning_digest, inspection_digest
 from qa_station.store.store import Store
+
+MAX_SAME = 5  # problems of one sort named one by one; the rest are counted
 
 
 @dataclass
@@ -33,7 +62,12 @@ class VerifyReport:
     inspections: int = 0
     cleanings: int = 0
     images: int = 0
+    signed: int = 0  # events whose station signature holds
+    checkpoints: int = 0  # checkpoints the chain was checked against
+    witnessed: int = 0  # of which from the bench's witness files
+    keys: list[str] = field(default_factory=list)  # the signers, in words
     problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # worth knowing, not a break
 
     @property
     def ok(self) -> bool:
@@ -43,23 +77,83 @@ class VerifyReport:
     def first_problem(self) -> str | None:
         return self.problems[0] if self.problems else None
 
+    def to_dict(self) -> dict:
+        return {
+            "ok": self.ok,
+            "events": self.events,
+            "signed": self.signed,
+            "checkpoints": self.checkpoints,
+            "witnessed": self.witnessed,
+            "inspections": self.inspections,
+            "cleanings": self.cleanings,
+            "images": self.images,
+            "keys": self.keys,
+            "problems": self.problems,
+            "notes": self.notes,
+        }
 
-def verify(store: Store, batch: int = 2000) -> VerifyReport:
+
+class _Counted:
+    """Problems of one sort: the first few by name, then how many more."""
+
+    def __init__(self, report: VerifyReport) -> None:
+        self.report = report
+        self.seen: dict[str, int] = defaultdict(int)
+
+    def add(self, sort: str, text: str) -> None:
+        self.seen[sort] += 1
+        if self.seen[sort] <= MAX_SAME:
+            self.report.problems.append(text)
+
+    def close(self) -> None:
+        for sort, n in self.seen.items():
+            if n > MAX_SAME:
+                self.report.problems.append(f"... and {n - MAX_SAME} more events: {sort}")
+
+
+def verify(
+    store: Store,
+    batch: int = 5000,
+    trust: Trust | None = None,
+    witness: Witness | None = None,
+    checkpoints: list[Checkpoint] | None = None,
+) -> VerifyReport:
+    """Check the record. ``trust`` defaults to the station's keys folder; ``witness`` to the
+    store's own witness files; ``checkpoints`` are more heads to hold the chain to."""
     report = VerifyReport()
+    if trust is None:
+        from qa_station.paths import station_paths
+
+        trust = Trust.of(store.keys_dir or station_paths().keys_dir)
+    witness = witness if witness is not None else store.witness
+    counted = _Counted(report)
     with store.read() as s:
+        signed_schema = sa_inspect(s.get_bind()).has_table("checkpoints")
+        keys = _keys(s, trust) if signed_schema else {}
+        held = _checkpoints(s, witness, checkpoints or [], keys, report, signed_schema)
         serials = dict(s.execute(select(Assembly.id, Assembly.serial)).all())
-        ends = {e.id: e.label for e in s.execute(select(End)).scalars()}
+        ends = {i: label for i, label in s.execute(select(End.id, End.label))}
 
         def where(assembly_id, end_label) -> str:
             serial = serials.get(assembly_id, "?")
             return f"serial {serial} end {end_label}" if end_label else f"serial {serial}"
 
-        prev = GENESIS
-        last_id = 0
-        inspected: dict[int, str] = {}
-        cleaned: dict[int, str] = {}
-        registered: dict[int, dict] = {}
-        for ev in s.execute(select(Event).order_by(Event.id)).scalars().yield_per(batch):
+        signed_from = min((cp.head_id for cp in held), default=None)
+        wanted: dict[int, list[Checkpoint]] = defaultdict(list)
+        for cp in held:
+            if cp.head_id == 0 and cp.events == 0 and cp.head_hash == GENESIS:
+                continue  # signed over the empty chain: every chain extends it
+            wanted[cp.head_id].append(cp)
+        prev, last_id = GENESIS, 0
+        last_time: dict[str, tuple[int, int]] = {}  # station -> (event id, at_us)
+        last_mono: dict[str, tuple[int, int]] = {}  # session -> (event id, mono_us)
+        inspected: dict[int, tuple[str, int, str]] = {}  # id -> (digest, format, event)
+        cleaned: dict[int, tuple[str, int, str]] = {}
+        registered: dict[int, tuple[dict, str]] = {}
+        tolerance_us = int(TOLERANCE_S * 1e6)
+        publics = {k: v[1] for k, v in keys.items()}
+        untrusted_used: set[str] = set()
+        for ev in s.execute(select(Event.__table__).order_by(Event.id)).yield_per(batch):
             report.events += 1
             last_id = ev.id
             label = f"event {ev.id} ({ev.kind}, {where(ev.assembly_id, ev.end_label)})"
@@ -67,74 +161,329 @@ def verify(store: Store, batch: int = 2000) -> VerifyReport:
                 report.problems.append(
                     f"{label}: does not follow the event before it (one was removed or altered)"
                 )
-            expected = event_hash(
-                ev.prev_hash,
-                ev.id,
-                ev.kind,
-                ev.assembly_id,
-                ev.end_label,
-                ev.payload,
-                ev.operator,
-                ev.station_id,
-                ev.created_us,
-            )
-            if expected != ev.hash:
+            if hash_of(ev) != ev.hash:
                 report.problems.append(f"{label}: its content was changed after it was recorded")
+            _signature(ev, label, publics, keys, signed_from, report, counted, untrusted_used)
+            _order(ev, label, last_time, last_mono, tolerance_us, counted)
             prev = ev.hash
-            try:
-                payload = json.loads(ev.payload)
-            except ValueError:
-                report.problems.append(f"{label}: payload is not JSON")
-                continue
-            if ev.kind == "end.inspected":
-                inspected[payload.get("inspection_id")] = payload.get("digest")
-            elif ev.kind == "end.cleaned":
-                cleaned[payload.get("cleaning_id")] = payload.get("digest")
-            elif ev.kind == "assembly.registered" and ev.assembly_id is not None:
-                registered[ev.assembly_id] = payload
+            for cp in wanted.pop(ev.id, ()):
+                if cp.head_hash != ev.hash or cp.events != report.events:
+                    report.problems.append(
+                        f"{cp.describe()}: the chain no longer holds it (event {ev.id} now "
+                        f"{'hashes to ' + ev.hash[:12] if cp.head_hash != ev.hash else 'is event number ' + str(report.events)}"
+                        f", signed as {cp.head_hash[:12]}, number {cp.events}): "
+                        "the record was rewritten"
+                    )
+            if ev.kind in (Kind.END_INSPECTED, Kind.END_CLEANED, Kind.ASSEMBLY_REGISTERED):
+                try:
+                    payload = json.loads(ev.payload)
+                except ValueError:
+                    report.problems.append(f"{label}: payload is not JSON")
+                    continue
+                if ev.kind == Kind.END_INSPECTED:
+                    inspected[payload.get("inspection_id")] = (
+                        payload.get("digest"),
+                        ev.format,
+                        label,
+                    )
+                elif ev.kind == Kind.END_CLEANED:
+                    cleaned[payload.get("cleaning_id")] = (payload.get("digest"), ev.format, label)
+                elif ev.assembly_id is not None:
+                    registered[ev.assembly_id] = (payload, label)
+        counted.close()
+        for key_id in sorted(untrusted_used):
+            station, _pub, _ok = keys[key_id]
+            report.problems.append(
+                f"station {station}'s key {key_id[:12]} signed this record but is not one this "
+                "check trusts (give its certificate or your company CA with --trust)"
+            )
         head = s.get(ChainHead, 1)
         if head is None or head.last_hash != prev or head.last_event_id != last_id:
             report.problems.append(
                 f"the chain ends at event {last_id} but its head records event "
                 f"{head.last_event_id if head else '?'}: events were removed from the end"
             )
+        for head_id in sorted(wanted):
+            cp = wanted[head_id][0]  # the earliest signed of those that name this event
+            report.problems.append(
+                f"{cp.describe()}, signed {_when(cp.at_us)}: the chain ends at event "
+                f"{last_id} ({report.events} events): events were removed "
+                "(truncated, rolled back or emptied)"
+            )
         _check_registrations(s, registered, report, batch)
-        fibres: dict[int, list[InspectionFiber]] = {}
-        for f in s.execute(select(InspectionFiber)).scalars().yield_per(batch):
-            fibres.setdefault(f.inspection_id, []).append(f)
-        for row in s.execute(select(Inspection).order_by(Inspection.id)).scalars().yield_per(batch):
-            report.inspections += 1
-            label = f"inspection {row.id} ({where(row.assembly_id, ends.get(row.end_id))})"
-            if row.id not in inspected:
-                report.problems.append(f"{label}: no event records it (added outside the gate)")
-            elif inspection_digest(row, fibres.get(row.id, [])) != inspected[row.id]:
-                report.problems.append(f"{label}: was changed after it was recorded")
-        for row in s.execute(select(Cleaning).order_by(Cleaning.id)).scalars().yield_per(batch):
-            report.cleanings += 1
-            label = f"cleaning {row.id} ({where(row.assembly_id, ends.get(row.end_id))})"
-            if row.id not in cleaned:
-                report.problems.append(f"{label}: no event records it (added outside the gate)")
-            elif cleaning_digest(row) != cleaned[row.id]:
-                report.problems.append(f"{label}: was changed after it was recorded")
-        for img in s.execute(select(Image).order_by(Image.created_us)).scalars().yield_per(batch):
-            report.images += 1
-            problem = store.images.check(img.sha256)
-            if problem:
-                report.problems.append(f"image {img.sha256[:12]} ({img.relpath}): {problem}")
+        named = _check_inspections(s, inspected, where, ends, report, batch)
+        _check_cleanings(s, cleaned, where, ends, report, batch)
+        _check_images(s, store, named, report, batch)
     return report
 
 
-def _check_registrations(s, registered: dict[int, dict], report: VerifyReport, batch: int) -> None:
+# -- keys and checkpoints ----------------------------------------------------------------------
+
+
+def _keys(s, trust: Trust) -> dict[str, tuple[str, object, bool]]:
+    """key id -> (station, public key, trusted by this check)."""
+    out = {}
+    for row in s.execute(select(StationKey)).scalars():
+        try:
+            public = public_of(row.certificate)
+        except (ValueError, IndexError):
+            continue
+        out[row.key_id] = (row.station_id, public, trust.trusts(row.certificate))
+    return out
+
+
+def _checkpoints(
+    s,
+    witness: Witness | None,
+    given: list[Checkpoint],
+    keys: dict[str, tuple[str, object, bool]],
+    report: VerifyReport,
+    signed_schema: bool,
+) -> list[Checkpoint]:
+    """The checkpoints whose signatures hold, from the store, the witness and the caller."""
+    stored: list[Checkpoint] = []
+    if signed_schema:
+        for r in s.execute(select(CheckpointRow).order_by(CheckpointRow.id)).scalars():
+            stored.append(Checkpoint.of_row(r))
+        if not stored:
+            report.problems.append(
+                "the record holds no signed checkpoint (every signed store has at least the one "
+                "made when it was created or first signed): they were removed"
+            )
+    witnessed: list[Checkpoint] = []
+    if witness is not None:
+        witnessed, unreadable = witness.read()
+        report.problems.extend(unreadable)
+    held: list[Checkpoint] = []
+    seen: set[tuple[int, int, str]] = set()
+    for source, cps in (("the store", stored), ("the witness", witnessed), ("given", given)):
+        for cp in cps:
+            known = keys.get(cp.key)
+            if known is None:
+                report.problems.append(
+                    f"{cp.describe()} in {source}: signed by key {cp.key[:12]}, which the record "
+                    "does not hold (its key was removed, or the checkpoint is forged)"
+                )
+                continue
+            station, public, trusted = known
+            if not cp.holds(public):
+                report.problems.append(
+                    f"{cp.describe()} in {source}: its signature does not hold (altered)"
+                )
+                continue
+            if not trusted:
+                report.problems.append(
+                    f"{cp.describe()} in {source}: signed by station {station}'s key "
+                    f"{cp.key[:12]}, which this check does not trust"
+                )
+                continue
+            if source == "the witness":
+                report.witnessed += 1
+            if (cp.events, cp.head_id, cp.head_hash) in seen:
+                continue  # the same head, signed again or kept in two places
+            seen.add((cp.events, cp.head_id, cp.head_hash))
+            held.append(cp)
+            report.checkpoints += 1
+    for key_id, (station, _pub, trusted) in sorted(keys.items()):
+        report.keys.append(
+            f"station {station}, key {key_id[:12]}" + ("" if trusted else " (NOT trusted)")
+        )
+    return held
+
+
+def _signature(ev, label, publics, keys, signed_from, report, counted, untrusted_used) -> None:
+    if ev.format == LEGACY_FORMAT:
+        if signed_from is not None and ev.id > signed_from:
+            counted.add(
+                "unsigned after the record was signed",
+                f"{label}: written in the old unsigned format after the record was signed "
+                "(forged, or re-hashed without the station's key)",
+            )
+        return
+    public = publics.get(ev.key_id)
+    if public is None:
+        counted.add(
+            "signed by a key the record does not hold",
+            f"{label}: signed by key {str(ev.key_id)[:12]}, which the record does not hold",
+        )
+        return
+
+    if not check_signature(public, ev.signature, event_signed_text(ev.hash)):
+        counted.add(
+            "signature does not hold",
+            f"{label}: its signature does not hold (re-hashed or written without "
+            "the station's key)",
+        )
+        return
+    if not keys[ev.key_id][2]:
+        untrusted_used.add(ev.key_id)
+        return
+    report.signed += 1
+
+
+def _order(ev, label, last_time, last_mono, tolerance_us, counted) -> None:
+    """A station's events never go back in time (beyond the tolerance); within a session
+    the monotonic clock never goes back at all."""
+    before = last_time.get(ev.station_id)
+    if before is not None and ev.created_us < before[1] - tolerance_us:
+        counted.add(
+            "out of order",
+            f"{label}: recorded at {_when(ev.created_us)}, before station {ev.station_id}'s "
+            f"event {before[0]} ({_when(before[1])}): out of order",
+        )
+    if before is None or ev.created_us > before[1]:
+        last_time[ev.station_id] = (ev.id, ev.created_us)
+    if ev.session is not None and ev.mono_us is not None:
+        was = last_mono.get(ev.session)
+        if was is not None and ev.mono_us < was[1]:
+            counted.add(
+                "out of order",
+                f"{label}: its session clock runs backwards after event {was[0]}: out of order",
+            )
+        last_mono[ev.session] = (ev.id, ev.mono_us)
+
+
+def _when(at_us: int) -> str:
+    from qa_station.store.store import iso
+
+    return iso(at_us)
+
+
+# -- the rows events seal, both ways ------------------------------------------------------------
+
+
+def _check_inspections(s, inspected, where, ends, report, batch) -> dict[str, str]:
+    """Inspections against their events; returns the images they name (sha -> who).
+
+    Inspections and their fibres are read as two streams in inspection order, so a year
+    of a busy floor (millions of fibre rows) is never held in memory at once."""
+    fibre_rows = iter(
+        s.execute(
+            select(InspectionFiber.__table__).order_by(
+                InspectionFiber.inspection_id, InspectionFiber.fiber
+            )
+        ).yield_per(batch)
+    )
+    pending = next(fibre_rows, None)
+    named: dict[str, str] = {}
+    seen: set[int] = set()
+    rows = s.execute(select(Inspection.__table__).order_by(Inspection.id)).yield_per(batch)
+    for row in rows:
+        report.inspections += 1
+        seen.add(row.id)
+        label = f"inspection {row.id} ({where(row.assembly_id, ends.get(row.end_id))})"
+        while pending is not None and pending.inspection_id < row.id:
+            pending = next(fibre_rows, None)  # fibres of an inspection that is not there
+        mine = []
+        while pending is not None and pending.inspection_id == row.id:
+            mine.append(pending)
+            pending = next(fibre_rows, None)
+        for f in mine:
+            if f.image_sha256:
+                named.setdefault(f.image_sha256, f"{label} fibre {f.fiber}")
+        if row.overview_sha256:
+            named.setdefault(row.overview_sha256, f"{label} overview")
+        sealed = inspected.get(row.id)
+        if sealed is None:
+            report.problems.append(f"{label}: no event records it (added outside the gate)")
+        elif inspection_digest(row, mine, sealed[1]) != sealed[0]:
+            report.problems.append(f"{label}: was changed after it was recorded")
+    for iid in sorted(set(inspected) - seen, key=lambda x: (x is None, x or 0)):
+        report.problems.append(
+            f"inspection {iid}, recorded by {inspected[iid][2]}: is missing (removed from the "
+            "record)"
+        )
+    return named
+
+
+def _check_cleanings(s, cleaned, where, ends, report, batch) -> None:
+    seen: set[int] = set()
+    for row in s.execute(select(Cleaning.__table__).order_by(Cleaning.id)).yield_per(batch):
+        report.cleanings += 1
+        seen.add(row.id)
+        label = f"cleaning {row.id} ({where(row.assembly_id, ends.get(row.end_id))})"
+        sealed = cleaned.get(row.id)
+        if sealed is None:
+            report.problems.append(f"{label}: no event records it (added outside the gate)")
+        elif cleaning_digest(row, sealed[1]) != sealed[0]:
+            report.problems.append(f"{label}: was changed after it was recorded")
+    for cid in sorted(set(cleaned) - seen, key=lambda x: (x is None, x or 0)):
+        report.problems.append(
+            f"cleaning {cid}, recorded by {cleaned[cid][2]}: is missing (removed from the record)"
+        )
+
+
+def _check_images(s, store: Store, named: dict[str, str], report, batch) -> None:
+    """Every image an inspection names has its row and its file; every row is named."""
+    rows: set[str] = set()
+    unnamed = 0
+    for img in s.execute(select(Image).order_by(Image.created_us)).scalars().yield_per(batch):
+        report.images += 1
+        rows.add(img.sha256)
+        problem = store.images.check(img.sha256)
+        if problem:
+            report.problems.append(f"image {img.sha256[:12]} ({img.relpath}): {problem}")
+        elif img.sha256 not in named:
+            unnamed += 1
+            if unnamed <= MAX_SAME:
+                report.problems.append(
+                    f"image {img.sha256[:12]} ({img.relpath}): no inspection names it "
+                    "(added outside the gate, or its inspection was removed)"
+                )
+    if unnamed > MAX_SAME:
+        report.problems.append(f"... and {unnamed - MAX_SAME} more images no inspection names")
+    for sha in sorted(set(named) - rows):
+        problem = store.images.check(sha)
+        state = "its file is gone too" if problem else "its file is still there"
+        report.problems.append(
+            f"image {sha[:12]} of {named[sha]}: its row is missing ({state}): removed from the record"
+        )
+    stray = _stray_files(store.images.root, rows | set(named))
+    if stray:
+        report.notes.append(
+            f"{stray} image file(s) in {store.images.root} are named by no row (left by an "
+            "action interrupted before it was recorded, or rows removed from the record)"
+        )
+        if report.events == 0:
+            report.problems.append(
+                f"the record is empty but its image folder holds {stray} image file(s): the "
+                "record was emptied"
+            )
+
+
+def _stray_files(root: Path, known: set[str]) -> int:
+    n = 0
+    try:
+        folders = [e for e in os.scandir(root) if e.is_dir()]
+    except OSError:
+        return 0
+    for folder in folders:
+        try:
+            for f in os.scandir(folder.path):
+                if f.name.endswith(".png") and f.name[:-4] not in known:
+                    n += 1
+        except OSError:
+            continue
+    return n
+
+
+def _check_registrations(
+    s, registered: dict[int, tuple[dict, str]], report: VerifyReport, batch: int
+) -> None:
     """Assemblies, their ends and products are what their registration events say."""
     ends: dict[int, list[End]] = {}
     for e in s.execute(select(End)).scalars().yield_per(batch):
         ends.setdefault(e.assembly_id, []).append(e)
+    seen: set[int] = set()
+    products = {p.id: p for p in s.execute(select(Product)).scalars()}
     for a in s.execute(select(Assembly).order_by(Assembly.id)).scalars().yield_per(batch):
+        seen.add(a.id)
         label = f"assembly {a.id} (serial {a.serial})"
-        p = registered.get(a.id)
-        if p is None:
+        sealed = registered.get(a.id)
+        if sealed is None:
             report.problems.append(f"{label}: no event registers it (added outside the gate)")
             continue
+        p = sealed[0]
         kept = (a.serial, a.product_id, a.part_number)
         said = (p.get("serial"), p.get("product"), p.get("part_number"))
         if kept != said:
@@ -149,12 +498,119 @@ def _check_registrations(s, registered: dict[int, dict], report: VerifyReport, b
                 f"{label}: its ends were changed after it was registered "
                 f"(registered {wanted}, now {rows})"
             )
-    for prod in s.execute(select(Product)).scalars():
+        prod = products.get(a.product_id)
+        sha = p.get("product_sha256")
+        if prod is not None and sha is not None and prod.sha256 != sha:
+            report.problems.append(
+                f"{label}: its product {a.product_id} is not the one it was registered under"
+            )
+    for aid in sorted(set(registered) - seen):
+        payload, label = registered[aid]
+        report.problems.append(
+            f"assembly {aid} (serial {payload.get('serial')}), registered by {label}: is "
+            "missing (removed from the record)"
+        )
+    for prod in products.values():
         try:
-            same = digest(json.loads(prod.definition)) == prod.sha256
+            definition = json.loads(prod.definition)
+            same = prod.sha256 in (digest(definition), legacy_digest(definition))
         except ValueError:
             same = False
         if not same:
             report.problems.append(
                 f"product {prod.id}: its definition was changed after it was recorded"
             )
+
+
+# -- one assembly, one checkpoint (for certificates) ---------------------------------------------
+
+
+def check_assembly(store: Store, serial: str) -> list[str]:
+    """What is broken in one assembly's record: its events (hash, signature) and every row and
+    image they seal. A certificate is issued, and verifies, only when this is empty."""
+    problems: list[str] = []
+    with store.read() as s:
+        aid = store.assembly_id(s, serial)
+        if aid is None:
+            return [f"serial {serial} is not in the record"]
+        keys = {r.key_id: public_of(r.certificate) for r in s.execute(select(StationKey)).scalars()}
+        inspected: dict[int, tuple[str, int, str]] = {}
+        cleaned: dict[int, tuple[str, int, str]] = {}
+        for ev in s.execute(
+            select(Event).where(Event.assembly_id == aid).order_by(Event.id)
+        ).scalars():
+            label = f"event {ev.id} ({ev.kind}, serial {serial})"
+            if hash_of(ev) != ev.hash:
+                problems.append(f"{label}: its content was changed after it was recorded")
+            if ev.format != LEGACY_FORMAT:
+                public = keys.get(ev.key_id)
+                if public is None or not check_signature(
+                    public, ev.signature, event_signed_text(ev.hash)
+                ):
+                    problems.append(f"{label}: its signature does not hold")
+            if ev.kind == Kind.END_INSPECTED:
+                p = json.loads(ev.payload)
+                inspected[p.get("inspection_id")] = (p.get("digest"), ev.format, label)
+            elif ev.kind == Kind.END_CLEANED:
+                p = json.loads(ev.payload)
+                cleaned[p.get("cleaning_id")] = (p.get("digest"), ev.format, label)
+        rows = {
+            r.id: r
+            for r in s.execute(select(Inspection).where(Inspection.assembly_id == aid)).scalars()
+        }
+        fibres: dict[int, list[InspectionFiber]] = defaultdict(list)
+        if rows:
+            for f in s.execute(
+                select(InspectionFiber).where(InspectionFiber.inspection_id.in_(list(rows)))
+            ).scalars():
+                fibres[f.inspection_id].append(f)
+        for iid, (want, fmt, label) in inspected.items():
+            row = rows.get(iid)
+            if row is None:
+                problems.append(f"inspection {iid}, recorded by {label}: is missing")
+                continue
+            if inspection_digest(row, fibres[iid], fmt) != want:
+                problems.append(f"inspection {iid} ({serial}): was changed after it was recorded")
+            shas = [f.image_sha256 for f in fibres[iid] if f.image_sha256]
+            shas += [row.overview_sha256] if row.overview_sha256 else []
+            have = {i for (i,) in s.execute(select(Image.sha256).where(Image.sha256.in_(shas)))}
+            for sha in shas:
+                problem = store.images.check(sha) if sha in have else "its row is missing"
+                if problem:
+                    problems.append(f"image {sha[:12]} of inspection {iid}: {problem}")
+        for iid in sorted(set(rows) - set(inspected)):
+            problems.append(f"inspection {iid} ({serial}): no event records it")
+        kept = {
+            r.id: r
+            for r in s.execute(select(Cleaning).where(Cleaning.assembly_id == aid)).scalars()
+        }
+        for cid, (want, fmt, label) in cleaned.items():
+            row = kept.get(cid)
+            if row is None:
+                problems.append(f"cleaning {cid}, recorded by {label}: is missing")
+            elif cleaning_digest(row, fmt) != want:
+                problems.append(f"cleaning {cid} ({serial}): was changed after it was recorded")
+        for cid in sorted(set(kept) - set(cleaned)):
+            problems.append(f"cleaning {cid} ({serial}): no event records it")
+    return problems
+
+
+def extends(store: Store, cp: Checkpoint) -> str | None:
+    """None when the chain still extends ``cp`` (its event, hash and count), else why not."""
+    from sqlalchemy import func
+
+    if cp.head_id == 0 and cp.events == 0:
+        return None
+    with store.read() as s:
+        ev = s.get(Event, cp.head_id)
+        count = s.execute(select(func.count(Event.id)).where(Event.id <= cp.head_id)).scalar_one()
+    if ev is None:
+        return f"the record no longer holds event {cp.head_id} of the {cp.describe()}: events were removed"
+    if ev.hash != cp.head_hash or hash_of(ev) != ev.hash:
+        return f"event {cp.head_id} is not the one the {cp.describe()} signed: the record was rewritten"
+    if count != cp.events:
+        return (
+            f"the record holds {count} events up to event {cp.head_id}, the {cp.describe()} "
+            f"signed {cp.events}: events were removed or added"
+        )
+    return None

@@ -60,7 +60,8 @@ class SupervisorDialog(QtWidgets.QDialog):
             )
         )
         self.action = QtWidgets.QComboBox()
-        self.action.addItems(list(SUPERVISOR_ACTIONS))
+        for kind in SUPERVISOR_ACTIONS:  # the text is the kind's label, the data the kind
+            self.action.addItem(kind.label, kind)
         self.username = QtWidgets.QLineEdit()
         self.password = QtWidgets.QLineEdit()
         self.password.setEchoMode(QtWidgets.QLineEdit.EchoMode.Password)

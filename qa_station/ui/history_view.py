@@ -17,6 +17,7 @@ from PySide6 import QtCore, QtWidgets
 from grading.results import EndFaceResult
 from qa_station.record import AssemblyRecord, InspectionEntry, describe_event
 from qa_station.store.images import ImageStoreError
+from qa_station.store.kinds import Kind
 from qa_station.store.store import iso
 from qa_station.ui import theme
 from qa_station.ui.live_view import LiveView
@@ -213,10 +214,10 @@ class HistoryView(QtWidgets.QWidget):
                 item = QtWidgets.QTableWidgetItem(text)
                 item.setToolTip(f"{iso(ev.at_us)} (UTC), hash {ev.hash}")
                 if ev.kind in (
-                    "gate.refused",
-                    "end.override",
-                    "assembly.rejected",
-                    "end.escalated",
+                    Kind.GATE_REFUSED,
+                    Kind.END_OVERRIDE,
+                    Kind.ASSEMBLY_REJECTED,
+                    Kind.END_ESCALATED,
                 ):
                     item.setForeground(_colour("fail"))
                 self.events.setItem(i, j, item)

@@ -22,6 +22,7 @@ from qa_station.controller import NotSignedIn, StationController
 from qa_station.gate import GateRefused
 from qa_station.scan import ScanError, ScanProgress
 from qa_station.store import StoreError
+from qa_station.store.kinds import Kind
 from qa_station.ui import theme
 from qa_station.ui.dialogs import LoginDialog, SupervisorDialog
 from qa_station.ui.fibre_map import FibreMap
@@ -442,15 +443,15 @@ class MainWindow(QtWidgets.QMainWindow):
         args = (
             dlg.username.text().strip(),
             dlg.password.text(),
-            dlg.action.currentText(),
+            dlg.action.currentData(),
             dlg.reason.toPlainText().strip(),
             end,
         )
         who, _, action, _, _ = args
         said = {
-            "override connect": f"supervisor {who} overrode the gate: end {end} connected (a deviation)",
-            "release for rework": f"supervisor {who} released end {end} for rework: it starts over",
-            "reject assembly": f"supervisor {who} rejected the assembly",
+            Kind.END_OVERRIDE: f"supervisor {who} overrode the gate: end {end} connected (a deviation)",
+            Kind.END_RELEASED_FOR_REWORK: f"supervisor {who} released end {end} for rework: it starts over",
+            Kind.ASSEMBLY_REJECTED: f"supervisor {who} rejected the assembly",
         }[action]
 
         def decided(state) -> None:

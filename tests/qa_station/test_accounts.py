@@ -23,6 +23,7 @@ from qa_station.accounts import (
     check_password,
     hash_password,
 )
+from qa_station.store.chain import canonical
 from qa_station.store.models import Event, Operator
 from qa_station.store.store import Store, sqlite_url
 from qa_station.store.verify import verify
@@ -316,7 +317,10 @@ def test_five_wrong_passwords_lock_the_account(accounts, operator, store):
         True
     ] * FREE_ATTEMPTS
     assert failed[FREE_ATTEMPTS:] == ['{"reason":"locked","username":"olga"}']
-    assert payloads(store, "login.locked") == [f'{{"seconds":{FIRST_LOCK_S},"username":"olga"}}']
+    # RFC 8785: 30.0 is written 30
+    assert payloads(store, "login.locked") == [
+        canonical({"seconds": FIRST_LOCK_S, "username": "olga"})
+    ]
     assert accounts.login("root", ROOT_PW)  # other accounts are not affected
 
 
@@ -347,7 +351,7 @@ def test_lock_backs_off_doubling_up_to_the_maximum(accounts, operator, clock, st
         expected.append(min(lock * 2, MAX_LOCK_S))
     assert expected == [30.0, 60.0, 120.0, 240.0, 480.0, 960.0, 1920.0, 3600.0, 3600.0]
     locked = payloads(store, "login.locked")
-    assert locked == [f'{{"seconds":{s},"username":"olga"}}' for s in expected]
+    assert locked == [canonical({"seconds": s, "username": "olga"}) for s in expected]
     with pytest.raises(AccountLocked):
         accounts.login("olga", OP_PW)
 
@@ -360,7 +364,7 @@ def test_successful_login_resets_the_counter(accounts, operator, store):
     assert payloads(store, "login.locked") == []
     fail_logins(accounts, "olga", FREE_ATTEMPTS)
     assert payloads(store, "login.locked") == [
-        f'{{"seconds":{FIRST_LOCK_S},"username":"olga"}}'
+        canonical({"seconds": FIRST_LOCK_S, "username": "olga"}),
     ]  # the first lock, not a doubled one
 
 

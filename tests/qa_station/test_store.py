@@ -32,8 +32,10 @@ from qa_station.catalog import load_catalog
 from qa_station.gate import Gate
 from qa_station.scan import ScanResult
 from qa_station.store import Store
-from qa_station.store.chain import GENESIS, canonical, event_hash
+from qa_station.store.chain import GENESIS, canonical, event_hash, signed_text
 from qa_station.store.images import ImageStoreError
+from qa_station.store.keys import check_signature
+from qa_station.store.kinds import Kind
 from qa_station.store.models import Base
 from qa_station.store.store import MIGRATIONS
 from qa_station.store.verify import verify
@@ -177,23 +179,29 @@ def test_an_empty_store_verifies(store):
 
 # -- the chain --------------------------------------------------------------------------------
 def test_each_event_carries_the_hash_of_the_one_before_and_the_hashes_recompute(store):
+    note = Kind.STATION_CONFIGURED
     with store.write() as w:
-        w.event("note", {"n": 1, "text": "first, ünïcode"}, operator="olga", at_us=1_000)
-        w.event("note", {"n": 2, "x": 0.1}, operator=None)
+        w.event(note, {"n": 1, "text": "first, ünïcode"}, operator="olga", at_us=1_000)
+        w.event(note, {"n": 2, "x": 0.1}, operator=None)
     with store.write() as w:
-        w.event("note", {"n": 3, "nested": {"b": [1, 2], "a": None}}, end="A1")
+        w.event(note, {"n": 3, "nested": {"b": [1, 2], "a": None}}, end="A1")
 
     rows = sql(
         store,
         "SELECT id, kind, assembly_id, end_label, payload, operator, station_id, created_us, "
-        "prev_hash, hash FROM events ORDER BY id",
+        "session, mono_us, prev_hash, hash, signature FROM events ORDER BY id",
     )
     assert len(rows) == 3
     prev = GENESIS
     for row in rows:
-        ev_id, kind, aid, end, payload, operator, station, at, prev_hash, h = row
+        ev_id, kind, aid, end, payload, operator, station, at, session, mono, prev_hash, h, sig = (
+            row
+        )
         assert prev_hash == prev
-        assert h == event_hash(prev_hash, ev_id, kind, aid, end, payload, operator, station, at)
+        assert h == event_hash(
+            prev_hash, ev_id, kind, aid, end, payload, operator, station, at, session, mono
+        )
+        assert check_signature(store.key.public, sig, signed_text(h))  # the station signed it
         assert station == "bench-1"
         prev = h
     assert rows[0][7] == 1_000
@@ -208,15 +216,15 @@ def test_each_event_carries_the_hash_of_the_one_before_and_the_hashes_recompute(
 
 def test_a_rolled_back_write_leaves_no_event_and_the_head_where_it_was(store):
     with store.write() as w:
-        w.event("note", {"n": 1})
+        w.event(Kind.STATION_CONFIGURED, {"n": 1})
     head = sql(store, "SELECT last_event_id, last_hash FROM chain_head")
     with pytest.raises(RuntimeError, match="operator cancelled"), store.write() as w:
-        w.event("note", {"n": 2})
+        w.event(Kind.STATION_CONFIGURED, {"n": 2})
         raise RuntimeError("operator cancelled")
     assert one(store, "SELECT count(*) FROM events") == 1
     assert sql(store, "SELECT last_event_id, last_hash FROM chain_head") == head
     with store.write() as w:
-        w.event("note", {"n": 3})
+        w.event(Kind.STATION_CONFIGURED, {"n": 3})
     assert verify(store).ok, verify(store).problems
 
 
@@ -394,14 +402,14 @@ def make_read_only(folder, monkeypatch) -> None:
 
 def test_a_read_only_image_folder_fails_the_write_and_commits_nothing(store, tmp_path, monkeypatch):
     with store.write() as w:
-        w.event("note", {"n": 1})
+        w.event(Kind.STATION_CONFIGURED, {"n": 1})
     head = sql(store, "SELECT last_event_id, last_hash FROM chain_head")
     make_read_only(tmp_path / "images", monkeypatch)
     try:
         with pytest.raises(ImageStoreError) as err, store.write() as w:
-            w.event("note", {"n": 2})
+            w.event(Kind.STATION_CONFIGURED, {"n": 2})
             w.image(frame("A1", 5).image)
-            w.event("note", {"n": 3})
+            w.event(Kind.STATION_CONFIGURED, {"n": 3})
     finally:
         (tmp_path / "images").chmod(0o755)
     message = str(err.value)

@@ -14,6 +14,7 @@ from sqlalchemy import text
 
 from qa_station.store import Store
 from qa_station.store.chain import GENESIS, event_hash
+from qa_station.store.kinds import Kind
 from qa_station.store.verify import verify
 
 PER_WRITER = 200
@@ -23,6 +24,7 @@ WRITER_SCRIPT = """
 import sys
 from pathlib import Path
 from qa_station.store import Store
+from qa_station.store.kinds import Kind
 
 url, images, station, count = sys.argv[1], Path(sys.argv[2]), sys.argv[3], int(sys.argv[4])
 store = Store(url, images, station_id=station)
@@ -32,7 +34,7 @@ if sys.stdin.readline().strip() != "go":
     sys.exit("no go")
 for i in range(count):
     with store.write() as w:
-        w.event("test.tick", {"writer": station, "seq": i})
+        w.event(Kind.STATION_CONFIGURED, {"writer": station, "seq": i})
 store.close()
 print("done", flush=True)
 """
@@ -43,7 +45,7 @@ def append(store: Store, name: str, start: threading.Barrier, errors: list) -> N
         start.wait(timeout=60)
         for i in range(PER_WRITER):
             with store.write() as w:
-                w.event("test.tick", {"writer": name, "seq": i})
+                w.event(Kind.STATION_CONFIGURED, {"writer": name, "seq": i})
     except Exception as exc:  # reported by the test, not lost in the thread
         errors.append(f"{name}: {type(exc).__name__}: {exc}")
 
@@ -53,19 +55,21 @@ def check_all_kept_once_and_chained(store: Store, writers: list[str]) -> None:
         rows = conn.execute(
             text(
                 "SELECT id, kind, assembly_id, end_label, payload, operator, station_id, "
-                "created_us, prev_hash, hash FROM events ORDER BY id"
+                "created_us, session, mono_us, prev_hash, hash FROM events ORDER BY id"
             )
         ).all()
         head = conn.execute(text("SELECT last_event_id, last_hash FROM chain_head")).one()
     assert len(rows) == PER_WRITER * len(writers)
     seen = Counter()
     prev = GENESIS
-    for ev_id, kind, aid, end, payload, operator, station, at, prev_hash, h in rows:
+    for ev_id, kind, aid, end, payload, operator, station, at, session, mono, prev_hash, h in rows:
         body = json.loads(payload)
         assert body["writer"] == station
         seen[(station, body["seq"])] += 1
         assert prev_hash == prev, f"event {ev_id} does not follow the one before it"
-        assert h == event_hash(prev_hash, ev_id, kind, aid, end, payload, operator, station, at)
+        assert h == event_hash(
+            prev_hash, ev_id, kind, aid, end, payload, operator, station, at, session, mono
+        )
         prev = h
     expected = {(name, i) for name in writers for i in range(PER_WRITER)}
     assert set(seen) == expected  # none lost

@@ -11,6 +11,7 @@ import pytest
 from qa_station.config import StationConfig
 from qa_station.paths import station_paths
 from qa_station.store import Store, StoreUnavailable
+from qa_station.store.kinds import Kind
 from qa_station.store.store import open_store
 from qa_station.store.verify import verify
 
@@ -45,7 +46,7 @@ def test_a_postgresql_server_that_is_down_is_named_not_dumped(tmp_path):
             store.history("T12B-000123")
         assert_plain(err.value, "127.0.0.1", str(port))
         with pytest.raises(StoreUnavailable) as err, store.write() as w:
-            w.event("note", {"n": 1})
+            w.event(Kind.STATION_CONFIGURED, {"n": 1})
         assert_plain(err.value, "127.0.0.1", str(port))
     finally:
         store.close()
@@ -88,8 +89,8 @@ def test_a_floor_database_outage_loses_nothing_and_the_store_recovers(pg_server,
     try:
         store.migrate()
         with store.write() as w:
-            w.event("note", {"n": 1})
-            w.event("note", {"n": 2})
+            w.event(Kind.STATION_CONFIGURED, {"n": 1})
+            w.event(Kind.STATION_CONFIGURED, {"n": 2})
         store.ping()  # the pool now holds a connection the outage will cut
 
         pg_server.stop()
@@ -97,7 +98,7 @@ def test_a_floor_database_outage_loses_nothing_and_the_store_recovers(pg_server,
             store.ping()
         assert_plain(err.value, "127.0.0.1", str(pg_server.port))
         with pytest.raises(StoreUnavailable) as err, store.write() as w:
-            w.event("note", {"n": 3})
+            w.event(Kind.STATION_CONFIGURED, {"n": 3})
         assert_plain(err.value, "127.0.0.1", str(pg_server.port))
         with pytest.raises(StoreUnavailable):
             verify(store)
@@ -105,7 +106,7 @@ def test_a_floor_database_outage_loses_nothing_and_the_store_recovers(pg_server,
         pg_server.start()
         store.ping()
         with store.write() as w:
-            w.event("note", {"n": 4})
+            w.event(Kind.STATION_CONFIGURED, {"n": 4})
         report = verify(store)
         assert report.ok, report.problems
         assert report.events == 3  # 1, 2 and 4: the write during the outage left nothing
@@ -120,9 +121,9 @@ def test_a_server_stopped_inside_a_transaction_rolls_it_back(pg_server, tmp_path
     try:
         store.migrate()
         with store.write() as w:
-            w.event("note", {"n": 1})
+            w.event(Kind.STATION_CONFIGURED, {"n": 1})
         with pytest.raises(StoreUnavailable) as err, store.write() as w:
-            w.event("note", {"n": 2})
+            w.event(Kind.STATION_CONFIGURED, {"n": 2})
             pg_server.stop()  # fast shutdown cuts this session before its commit
         assert_plain(err.value, "127.0.0.1", str(pg_server.port))
         pg_server.start()

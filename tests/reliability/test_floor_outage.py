@@ -182,3 +182,37 @@ def test_what_the_record_refuses_after_the_outage_is_a_conflict_on_record_and_on
         assert verify(c.store).ok
     finally:
         other.close()
+
+
+def test_a_bench_restarted_while_the_floor_database_is_down_opens_from_its_outbox(floor):
+    """The known limit lifted: the bench opens on what it last knew (its serials' states and
+    who signed in at it), keeps working into its outbox, and sends it when the server is back."""
+    c, server = floor
+    serial = "LCD-0004242"
+    c.open_serial(serial)
+    for _ in range(6):
+        if c.inspect("A1").verdict == "pass":
+            break
+        c.clean("A1", "dry-one-click", "CASSETTE-1", True)
+    url = c.store.url
+    server.stop()
+    c.close()  # the bench is switched off during the outage
+    again = StationController.open(db_url=url, realtime=False)
+    try:
+        assert again.offline and "unreachable" in again.gate.offline_reason
+        assert not again.needs_first_admin()
+        with pytest.raises(Exception, match="refused"):
+            again.login("olga", "not her password")
+        assert again.login("olga", PASSWORD).role == "operator"
+        again.open_serial(serial)
+        assert again.refresh().end("A1").status == "passed"  # as the bench last knew it
+        again.connect("A1")
+        assert again.outbox_pending() == 1
+        server.start()
+        report = again.replay_outbox()
+        assert report.problem is None and report.conflicts == [] and report.sent == 1
+        assert not again.offline
+        assert again.gate.state(serial).end("A1").connected == "connected"
+        assert verify(again.store).ok, verify(again.store).problems
+    finally:
+        again.close()

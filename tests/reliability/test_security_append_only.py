@@ -27,6 +27,7 @@ from qa_station.catalog import load_catalog
 from qa_station.config import StationConfig
 from qa_station.demo import run_demo
 from qa_station.paths import station_paths
+from qa_station.store.kinds import Kind
 from qa_station.store.models import Base
 from qa_station.store.store import Store, sqlite_url
 from tests.qa_station.cert_kit import flip, signed_ranges
@@ -44,6 +45,8 @@ AUDIT_TABLES = (
     "ends",
     "products",
     "stations",
+    "checkpoints",
+    "station_keys",
 )
 # What may change in place: the chain head, and people's accounts (counters, locks, hashes).
 MUTABLE = {
@@ -52,7 +55,7 @@ MUTABLE = {
     "operators": {"failed_logins", "locked_until_us", "password_hash"},
 }
 # Columns filled in right after the row's insert, in the same transaction (they hash the id).
-SEALED_IN_PLACE = {"events": {"hash"}, "inspections": {"digest"}, "cleanings": {"digest"}}
+SEALED_IN_PLACE = {"inspections": {"digest"}, "cleanings": {"digest"}}
 MODELS = {m.class_.__tablename__: m.class_.__name__ for m in Base.registry.mappers}
 AUDIT_MODELS = {MODELS[t] for t in AUDIT_TABLES}
 SQL_CHANGE = re.compile(
@@ -205,7 +208,7 @@ def test_a_working_day_only_appends_audit_rows(watch, tmp_path):
             c.gate.record_inspection(JUMPER, end, scan(JUMPER, end, failing), c.actor, "sim")
             watch.snapshot(c.store)
         c.clean("A1", "dry-one-click", "OC-7", True)
-        c.supervisor_decision(*SUPERVISOR, "override connect", "customer waiver CW-3", "A1")
+        c.supervisor_decision(*SUPERVISOR, Kind.END_OVERRIDE, "customer waiver CW-3", "A1")
         watch.snapshot(c.store)
         for end in ("A2", "B1", "B2"):
             c.connect(end)
@@ -215,8 +218,10 @@ def test_a_working_day_only_appends_audit_rows(watch, tmp_path):
         other = "LCD-0004243"
         c.open_serial(other)
         c.gate.record_inspection(other, "A1", scan(other, "A1", dirty(1)), c.actor, "sim")
-        c.supervisor_decision(*SUPERVISOR, "release for rework", "re-polished, line 2", "A1")
-        c.supervisor_decision(*SUPERVISOR, "reject assembly", "ferrule cracked at B1", None)
+        c.supervisor_decision(
+            *SUPERVISOR, Kind.END_RELEASED_FOR_REWORK, "re-polished, line 2", "A1"
+        )
+        c.supervisor_decision(*SUPERVISOR, Kind.ASSEMBLY_REJECTED, "ferrule cracked at B1", None)
         watch.snapshot(c.store)
         for _ in range(6):
             with pytest.raises(AuthError, match=r"refused|locked"):
@@ -244,7 +249,9 @@ def test_a_working_day_only_appends_audit_rows(watch, tmp_path):
     finally:
         demo.close()
     assert watch.snapshots >= 12
-    assert {t for _, t, _ in watch.statements} >= {"chain_head", "operators", "events"}
+    assert {t for _, t, _ in watch.statements} >= {"chain_head", "operators"}
+    # Events are hashed and signed before their row is inserted: never updated, not even once.
+    assert not [s for s in watch.statements if s[1] in ("events", "checkpoints", "station_keys")]
     assert watch.in_place_changes() == [], watch.in_place_changes()
     assert not [s for s in watch.statements if s[0] == "DELETE"]
 

@@ -28,6 +28,7 @@ from qa_station.cli import build_parser
 from qa_station.config import Calibration, StationConfig, save_config
 from qa_station.gate import Gate, GateRefused
 from qa_station.paths import station_paths
+from qa_station.store.kinds import Kind
 from qa_station.store.models import Assembly
 from tests.qa_station.gate_kit import dirty, scan
 from tests.reliability.security_kit import (
@@ -54,6 +55,7 @@ REVIEWED = {
     "that has other accounts",
     "history": "reads",
     "audit verify": "reads",
+    "audit checkpoint": "signs the chain's head and keeps it; records nothing about assemblies",
     "user add": "accounts only, an admin signs in",
     "user list": "reads",
     "user passwd": "one's own password, or an admin's doing",
@@ -114,6 +116,7 @@ def test_no_command_moves_a_failed_end_on(failed, capsys, monkeypatch, tmp_path)
     run("demo", "demo", "--assemblies", "1", "--product", "jumper-lc-duplex-sm-upc", "--json")
     run("history", "history", JUMPER, "--json")
     run("audit verify", "audit", "verify")
+    run("audit checkpoint", "audit", "checkpoint")
     # A supervisor account cannot be made, or taken over, without an admin's password.
     run("user add (no admin)", "user", "add", "boss", "--role", "supervisor", "--password-stdin",
         lines=("Boss-pw-12345", "Boss-pw-12345"))  # fmt: skip
@@ -264,11 +267,11 @@ def test_an_override_needs_the_supervisors_own_password_and_a_reason_and_names_b
         c.connect("A1")
     with pytest.raises(AuthError, match="unknown user or wrong password"):
         c.supervisor_decision(
-            SUPERVISOR[0], "not-sams-password", "override connect", "waiver 7", "A1"
+            SUPERVISOR[0], "not-sams-password", Kind.END_OVERRIDE, "waiver 7", "A1"
         )
     for reason in ("", "   ", "ok"):
         with pytest.raises(GateRefused, match="needs a reason"):
-            c.supervisor_decision(*SUPERVISOR, "override connect", reason, "A1")
+            c.supervisor_decision(*SUPERVISOR, Kind.END_OVERRIDE, reason, "A1")
     assert c.gate.state(JUMPER).end("A1").status == "failed"
     assert not [e for e in events(c.store, JUMPER) if e[0] in MOVES_AN_END_ON]
     assert [e[2] for e in events(c.store) if e[0] == "login.failed"] == [
@@ -276,7 +279,7 @@ def test_an_override_needs_the_supervisors_own_password_and_a_reason_and_names_b
     ]
 
     state = c.supervisor_decision(
-        *SUPERVISOR, "override connect", "  customer waiver CW-17 for fibre 1  ", "A1"
+        *SUPERVISOR, Kind.END_OVERRIDE, "  customer waiver CW-17 for fibre 1  ", "A1"
     )
     assert state.end("A1").connected == "connected" and state.end("A1").deviation
     assert c.actor.username == OPERATOR[0]  # the operator stays signed in
@@ -295,7 +298,7 @@ def test_an_override_needs_the_supervisors_own_password_and_a_reason_and_names_b
 @pytest.mark.parametrize("who", [OPERATOR, AUDITOR], ids=["operator", "auditor"])
 def test_only_a_supervisor_can_sign_a_decision(bench, who):
     c = bench
-    for action in ("override connect", "release for rework", "reject assembly"):
+    for action in (Kind.END_OVERRIDE, Kind.END_RELEASED_FOR_REWORK, Kind.ASSEMBLY_REJECTED):
         with pytest.raises(AuthError, match="a supervisor must sign this"):
             c.supervisor_decision(*who, action, "the customer said it is fine", "A1")
     state = c.gate.state(JUMPER)
@@ -308,7 +311,7 @@ def test_only_a_supervisor_can_sign_a_decision(bench, who):
 def test_a_decision_refused_to_an_operator_is_on_the_record(bench):
     c = bench
     with pytest.raises(AuthError):
-        c.supervisor_decision(*OPERATOR, "override connect", "the customer said it is fine", "A1")
+        c.supervisor_decision(*OPERATOR, Kind.END_OVERRIDE, "the customer said it is fine", "A1")
     refused = [e for e in events(c.store, JUMPER) if e[0] == "gate.refused"]
     assert refused, "the refused decision left no event"
     _kind, end, payload, who = refused[-1]

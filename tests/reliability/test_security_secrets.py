@@ -20,6 +20,7 @@ from qa_station.accounts import FIRST_LOCK_S, FREE_ATTEMPTS, AccountLocked, Acco
 from qa_station.config import StationConfig
 from qa_station.controller import ensure_signing_key
 from qa_station.paths import station_paths
+from qa_station.store.kinds import Kind
 from qa_station.store.store import Store, sqlite_url
 from tests.qa_station.gate_kit import Clock
 from tests.reliability.security_kit import (
@@ -133,8 +134,8 @@ def _bench_with_mistakes(c):
     c.login("olga", NEW)
     fail_end(c, JUMPER, "A1")
     with pytest.raises(AuthError):
-        c.supervisor_decision("sam", WRONG, "override connect", "customer waiver 12", "A1")
-    c.supervisor_decision("sam", SUPERVISOR[1], "override connect", "customer waiver 12", "A1")
+        c.supervisor_decision("sam", WRONG, Kind.END_OVERRIDE, "customer waiver 12", "A1")
+    c.supervisor_decision("sam", SUPERVISOR[1], Kind.END_OVERRIDE, "customer waiver 12", "A1")
     assert c.login_badge(BADGE).username == "sam"
     for _ in range(FREE_ATTEMPTS):  # and a lockout
         with pytest.raises(AuthError):
