@@ -163,8 +163,9 @@ def _radius_map(
     radius = np.sqrt((xs - np.float32(cx)) ** 2 + (ys - np.float32(cy)) ** 2)
     if not knots or max(math.hypot(k[1] - cx, k[2] - cy) for k in knots) < 0.3:
         return radius
-    # The centre moves slowly with the radius: two fixed-point steps settle it.
-    for _ in range(2):
+    # The centre moves with the radius (across an adhesive ring off the bore's centre,
+    # by up to half the ring's width per pixel): fixed-point steps settle it.
+    for _ in range(5):
         ox, oy = _centres(radius.ravel(), cx, cy, knots)
         radius = np.sqrt((xs - ox.reshape(h, w)) ** 2 + (ys - oy.reshape(h, w)) ** 2)
     return radius

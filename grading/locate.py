@@ -52,6 +52,7 @@ EDGE_CANDIDATES = 6  # centres voted for by circular edges, per size, when no di
 ALL_AT_ONE_SCALE = 150  # discs kept at the one known size: every fibre of any MT ferrule
 SCALE_STEP = 1.3
 ADHESIVE_RATIO = 0.78  # a glass edge this far inside a darker ring's outer edge at most
+BORE_OFFSET = 0.08  # a fibre sits up to about 5 um off its bore's centre (in cladding radii)
 EDGE_LINE = 0.05  # a dark ring thinner than this share of the radius is part of the edge
 # Cores seen as discs: 125 um over a 9.2, 50, 62.5 um core, and unusual large cores.
 CORE_RATIOS = ((1.3, 3.0), (11.0, 16.0))
@@ -338,7 +339,8 @@ def _inner_edge(image: np.ndarray, boundary: EdgeFit, ellipse: bool = False) -> 
         and inner.support >= 0.6
         and inner.scatter_px <= max(1.0, 0.02 * inner.r)
         and inner.contrast >= MIN_CONTRAST / 2
-        and math.hypot(inner.cx - boundary.cx, inner.cy - boundary.cy) <= max(1.5, 0.02 * inner.r)
+        and math.hypot(inner.cx - boundary.cx, inner.cy - boundary.cy)
+        <= max(1.5, BORE_OFFSET * inner.r)
     ):
         return inner
     return None

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from grading.locate import Circle
+from grading.locate import BORE_OFFSET, Circle
 from grading.rays import (
     BRIGHTER_INSIDE,
     DARKER_INSIDE,
@@ -168,7 +168,7 @@ def _bore(image: np.ndarray, c: Circle) -> tuple[float, float, float] | None:
         if f is not None
         and f.support >= 0.7
         and f.scatter_px <= max(1.0, 0.01 * f.r)
-        and math.hypot(f.cx - c.cx, f.cy - c.cy) <= 0.05 * c.r
+        and math.hypot(f.cx - c.cx, f.cy - c.cy) <= BORE_OFFSET * c.r
     ]
     if not fits:
         return None

@@ -50,6 +50,7 @@ class Appearance:
     bevel_width_um: float = 0.0
     bore_edge: float = 0.0  # a thin ring at the ferrule bore, outside the adhesive
     bore_edge_width_um: float = 0.0
+    bore_offset_um: float = 0.0  # the bore's centre this far to the right of the fibre's
     vignetting: float = 0.0  # added to the View's own vignetting
     # Analog video capture (all zero: a digital sensor writing PNG).
     interlace_px: float = 0.0  # horizontal offset between the two fields

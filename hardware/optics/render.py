@@ -145,10 +145,13 @@ def _fiber(img: np.ndarray, grid: PixelGrid, fiber, ap: Appearance, ferrule: str
     c = fiber.center_um
     r_clad = fiber.cladding_diameter_um / 2.0
     r_bore = r_clad + adhesive_width_um(ap, ferrule)
+    # A fibre need not sit in the middle of its bore: the adhesive ring is then wider
+    # on one side, and the bore edge is a circle of its own.
+    bore_c = (c[0] + ap.bore_offset_um, c[1])
     if ap.bore_edge_width_um > 0:
-        _disc(img, grid, c, r_bore + ap.bore_edge_width_um, ap.bore_edge)
+        _disc(img, grid, bore_c, r_bore + ap.bore_edge_width_um, ap.bore_edge)
     if r_bore > r_clad:
-        _disc(img, grid, c, r_bore, ap.adhesive)
+        _disc(img, grid, bore_c, r_bore, ap.adhesive)
     r_glass = r_clad
     for width, level in ((ap.bevel_width_um, ap.bevel), (ap.rim_width_um, ap.rim)):
         if width > 0:

@@ -138,3 +138,91 @@ def test_one_locator_finds_every_fibre_of_a_rendered_overview(conn):
     # The dark guide holes are larger and stronger than the fibres; they never win.
     loc = locate(normalise(to_gray(frame.image)))
     assert loc.scale_source == "pitch" and abs(loc.um_per_px / 3.0 - 1) < 0.02
+
+
+def _look_face(look: str, features=(), fiber="mm", conn="lc-upc", **view) -> object:
+    from grading.geometry import connector as geometry_of
+    from hardware.optics.render import render
+    from hardware.optics.scene import View, scene_from_layout
+
+    scene = scene_from_layout(geometry_of(conn), fiber, tuple(features), texture_seed=3)
+    params = {"um_per_px": 0.4, "appearance": look}
+    params.update(view)
+    return render(scene, View(**params), seed=5)
+
+
+@pytest.mark.parametrize("look", ["mm-core-bright", "mm-core-dark"])
+@pytest.mark.parametrize("fiber", ["mm", "mm62"])
+def test_a_visible_multimode_core_and_a_thick_adhesive_ring_are_not_defects(look, fiber):
+    frame = _look_face(look, fiber=fiber)
+    r = grade(frame.image, "lc-upc", MM_PC, um_per_px=0.4)
+    assert r.verdict == "pass", r.to_dict()
+    f = r.fibers[0]
+    assert abs(f.diameter_px * 0.4 - 125.0) < 2.5  # the glass, not the adhesive's outer edge
+    # And dirt on that core is still found.
+    dirty = _look_face(look, (Feature("particle", (8.0, 4.0), 7.0, -0.5, seed=2),), fiber=fiber)
+    d = grade(dirty.image, "lc-upc", MM_PC, um_per_px=0.4)
+    assert d.verdict == "fail" and any(x.zone == "A" and x.size_um > 5 for x in d.fibers[0].defects)
+
+
+def test_a_lit_single_mode_core_dot_is_the_core_and_a_particle_beside_it_is_dirt():
+    clean = _look_face("sm-core-dot", fiber="sm", um_per_px=0.3)
+    assert grade(clean.image, "lc-upc", SM_PC, um_per_px=0.3).verdict == "pass"
+    dirty = _look_face(
+        "sm-core-dot",
+        (Feature("particle", (6.0, -3.0), 3.0, -0.5, seed=4),),
+        fiber="sm",
+        um_per_px=0.3,
+    )
+    r = grade(dirty.image, "lc-upc", SM_PC, um_per_px=0.3)
+    assert r.verdict == "fail" and r.fibers[0].defects[0].zone == "A"
+
+
+def test_400x_probe_scales_are_graded_and_coarser_than_the_measured_limit_refused():
+    feats = (Feature("particle", (0.0, 40.0), 7.0, -0.5, seed=4),)
+    for s in (0.55, 0.65):
+        r = grade(
+            _look_face("zirconia-dark", feats, fiber="sm", um_per_px=s).image, "lc-upc", SM_PC, s
+        )
+        assert r.verdict == "fail" and any(abs(d.size_um - 7.0) < 1.0 for d in r.fibers[0].defects)
+    coarse = grade(
+        _look_face("zirconia-dark", fiber="sm", um_per_px=0.85).image, "lc-upc", SM_PC, 0.85
+    )
+    assert coarse.verdict == "error" and "coarser than the 0.8 um/px" in coarse.error
+
+
+def test_an_analog_capture_file_is_graded_from_its_padded_jpeg_with_the_scale_estimated(tmp_path):
+    from hardware.optics.looks import VIDEO_FORMATS, look
+    from hardware.optics.video import encode_frame
+
+    w, h, aspect = VIDEO_FORMATS["pal"]
+    frame = _look_face(
+        "analog-video",
+        (Feature("particle", (0.0, 40.0), 12.0, -0.5, seed=4),),
+        um_per_px=0.4,
+        width_px=w,
+        height_px=h,
+        pixel_aspect=aspect,
+    )
+    data, suffix = encode_frame(frame.image, look("analog-video"))
+    path = tmp_path / f"scope{suffix}"
+    path.write_bytes(data)
+    assert len(data) % 32768 == 0 and data.rstrip(b"\0").endswith(b"\xff\xd9")  # padded
+    r = grade(path, "lc-upc", MM_PC)
+    assert r.verdict == "fail", r.to_dict()
+    assert abs(r.um_per_px / 0.4 - 1) < 0.02 and abs(r.um_per_px_y / (0.4 / aspect) - 1) < 0.02
+    (d,) = [x for x in r.fibers[0].defects if x.size_um > 5]
+    assert d.zone == "B" and abs(d.size_um - 12.0) < 1.5
+
+
+def test_an_adhesive_ring_off_centre_in_its_bore_is_not_a_defect():
+    # The fibre sits 3 um off its bore's centre: the 9 um adhesive ring is 12 um wide on
+    # one side and 6 on the other, and the bore edge is a circle of its own.
+    from dataclasses import replace as replaced
+
+    from hardware.optics.looks import look
+
+    ap = replaced(look("mm-core-bright"), bore_offset_um=3.0)
+    frame = _look_face(ap, fiber="mm", um_per_px=0.35)
+    r = grade(frame.image, "lc-upc", MM_PC, um_per_px=0.35)
+    assert r.verdict == "pass", r.to_dict()["fibers"][0]["failures"]
