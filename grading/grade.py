@@ -135,7 +135,7 @@ def grade_array(
     else:
         # The pixels' shape is measured from the claddings; a frame whose pixels are
         # not square is made square and looked at again with the scale now known.
-        first = locate(gray, None, measure_aspect=True)
+        first = locate(gray, None, measure_aspect=True, multi_fiber=geometry.is_multi_fiber)
         sq = square(gray, saturated, 1.0, 1.0 / first.aspect)
         loc = first
         y_um = first.um_per_px

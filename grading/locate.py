@@ -88,9 +88,16 @@ class Location:
 
 
 def locate(
-    image: np.ndarray, um_per_px: float | None = None, measure_aspect: bool = False
+    image: np.ndarray,
+    um_per_px: float | None = None,
+    measure_aspect: bool = False,
+    multi_fiber: bool = True,
 ) -> Location:
-    """Locate claddings in a float32 image in [0, 1] (square pixels unless ``measure_aspect``)."""
+    """Locate claddings in a float32 image in [0, 1] (square pixels unless ``measure_aspect``).
+
+    ``multi_fiber``: the view may hold several fibres (an MT ferrule); a single-fibre
+    ferrule holds one, and the second look for more of its size is skipped.
+    """
     h, w = image.shape
     if um_per_px is not None:
         r0 = CLADDING_DIAMETER_UM / 2.0 / um_per_px
@@ -121,7 +128,7 @@ def locate(
             found = _claddings(image, _edge_candidates(image, radii), [], None, measure_aspect)
             circles = _consistent(found)
         circles = _round_cores(image, circles, measure_aspect)
-        if circles:
+        if circles and multi_fiber:
             # Now that the cladding's size is known, every fibre of that size is looked for
             # (an MT ferrule holds up to 72; the first look kept a few discs per size).
             size = float(np.median([c.r for c in circles]))

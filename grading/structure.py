@@ -41,6 +41,8 @@ MAX_RINGS = 4
 SM_CORE_UM = (6.0, 12.0)
 MIN_RING_UM = 20.0
 MAX_OFFSET_UM = 2.0
+MIN_STEP = 0.05  # a ring's step, as a share of the glass level, that needs a plateau
+CORE_CENTRE_UM = 0.3  # a faint single-mode core's fitted centre lies this close to the cladding's
 TOLERANCE_UM = 0.5  # a closed edge's points lie this close to its circle  # a core's centre may lie this far from the cladding's
 BORE_REACH = 1.3  # the bore edge lies within this many cladding radii
 
@@ -122,7 +124,7 @@ def _ring_at(
     r = float(rays.radii[i])
     half = max(3, round(max(3.0, 0.08 * r) / rays.step))
     lo, hi = max(1, i - half), min(len(rays.radii) - 1, i + half + 1)
-    tolerance = max(0.75, TOLERANCE_UM / um_per_px)
+    tolerance = max(1.0, TOLERANCE_UM / um_per_px)
 
     def circular(f: EdgeFit | None) -> bool:
         return f is not None and f.support >= 0.8 and f.scatter_px <= max(tolerance, 0.012 * f.r)
@@ -130,23 +132,34 @@ def _ring_at(
     fit = fit_edge(rays, polarity, lo=lo, hi=hi)
     if not circular(fit):
         # A soft edge (a lit single-mode core): where each ray crosses half-way.
-        fit = fit_crossing(
+        soft = fit_crossing(
             rays,
             polarity,
             max(1, i // 3),
             min(len(rays.radii), 2 * i + 2),
             tolerance_px=max(1.0, TOLERANCE_UM / um_per_px),
         )
-    if fit is None or not circular(fit):
-        return None  # not a clean circle all round
+        fit = soft if soft is not None else fit
+    if fit is None:
+        return None
     d_um = 2.0 * fit.r * um_per_px
     off_um = math.hypot(fit.cx - c.cx, fit.cy - c.cy) * um_per_px
-    sm_core = (
+    sm_size = (
         SM_CORE_UM[0] <= d_um <= SM_CORE_UM[1]
         and polarity == BRIGHTER_INSIDE
-        and off_um <= max(0.8, um_per_px)
         and fiber in (None, "sm")
     )
+    # A faint core on grainy glass is a noisy circle ray by ray, but its centre,
+    # fitted over every ray, lies on the cladding's to a fraction of a micrometre:
+    # a particle landing there, round, brighter than glass and core-sized, is the
+    # one thing it could be mistaken for.
+    faint_core = sm_size and fit.support >= 0.5 and off_um <= max(CORE_CENTRE_UM, 0.5 * um_per_px)
+    if not (circular(fit) or faint_core):
+        return None  # not a clean circle all round
+    level = float(np.median(rays.values[:, min(len(rays.radii) - 1, i + half)]))
+    if abs(fit.contrast) < MIN_STEP * abs(level):
+        return None  # faint enough for the held glass level to take in: no plateau of its own
+    sm_core = sm_size and off_um <= max(0.8, um_per_px)
     if not (sm_core or (d_um >= MIN_RING_UM and off_um <= MAX_OFFSET_UM)):
         return None
     return Ring(cx=fit.cx, cy=fit.cy, r_px=fit.r, width_px=3.0 * max(fit.blur_px, 0.5) + 2.0)
