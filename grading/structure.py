@@ -126,11 +126,15 @@ def _ring_at(
     lo, hi = max(1, i - half), min(len(rays.radii) - 1, i + half + 1)
     tolerance = max(1.0, TOLERANCE_UM / um_per_px)
 
-    def circular(f: EdgeFit | None) -> bool:
-        return f is not None and f.support >= 0.8 and f.scatter_px <= max(tolerance, 0.012 * f.r)
+    def circular(f: EdgeFit | None, least: float = 0.8) -> bool:
+        return f is not None and f.support >= least and f.scatter_px <= max(tolerance, 0.012 * f.r)
 
     fit = fit_edge(rays, polarity, lo=lo, hi=hi)
-    if not circular(fit):
+    # A core or index ring 20 um and more across, its steepest points on one circle
+    # on most rays, is structure even where uneven light or grain spoils a third of
+    # them (its centre, from every ray, is what the model needs).
+    big = fit is not None and 2.0 * fit.r * um_per_px >= MIN_RING_UM and circular(fit, 0.6)
+    if not (circular(fit) or big):
         # A soft edge (a lit single-mode core): where each ray crosses half-way.
         soft = fit_crossing(
             rays,
@@ -154,7 +158,7 @@ def _ring_at(
     # a particle landing there, round, brighter than glass and core-sized, is the
     # one thing it could be mistaken for.
     faint_core = sm_size and fit.support >= 0.5 and off_um <= max(CORE_CENTRE_UM, 0.5 * um_per_px)
-    if not (circular(fit) or faint_core):
+    if not (circular(fit) or faint_core or (big and 2.0 * fit.r * um_per_px >= MIN_RING_UM)):
         return None  # not a clean circle all round
     level = float(np.median(rays.values[:, min(len(rays.radii) - 1, i + half)]))
     if abs(fit.contrast) < MIN_STEP * abs(level):
