@@ -11,8 +11,8 @@ from qa_station.store import StoreError
 from qa_station.store.verify import verify
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("audit", help="auditor tools")
+def add_parser(sub: argparse._SubParsersAction, summary: str) -> None:
+    p = sub.add_parser("audit", help=summary)
     asub = p.add_subparsers(dest="audit_command", metavar="COMMAND", required=True)
     v = asub.add_parser(
         "verify",

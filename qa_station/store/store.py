@@ -10,7 +10,9 @@ station keeps its data.
 from __future__ import annotations
 
 import copy
+import functools
 import json
+import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,8 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, select, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -30,6 +30,18 @@ from qa_station.store.images import ImageFolder, StoredImage
 from qa_station.store.models import Assembly, ChainHead, Event, Image, OutboxReceipt, Station
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+_REVISION = re.compile(r'^(down_)?revision = "([^"]+)"', re.MULTILINE)
+
+
+@functools.cache
+def head_revision() -> str:
+    """The newest migration's id, read from the version files (without importing Alembic)."""
+    revisions, replaced = set(), set()
+    for f in (MIGRATIONS / "versions").glob("[0-9]*.py"):
+        for down, rev in _REVISION.findall(f.read_text(encoding="utf-8")):
+            (replaced if down else revisions).add(rev)
+    (head,) = revisions - replaced
+    return head
 
 
 class StoreError(Exception):
@@ -204,7 +216,29 @@ class Store:
             return s.get(OutboxReceipt, key) is not None
 
     def migrate(self) -> None:
-        """Create or upgrade the schema to the newest revision."""
+        """Create or upgrade the schema to the newest revision.
+
+        A store already at the newest revision (every start but the first after an
+        upgrade) is recognised by one query; Alembic is imported only when it has work.
+        """
+        if self._revision() != head_revision():
+            self._upgrade()
+        with self.write() as w:
+            if w.session.get(Station, self.station_id) is None:
+                w.session.add(Station(id=self.station_id, created_us=w.now_us()))
+
+    def _revision(self) -> str | None:
+        try:
+            with self.engine.connect() as conn:
+                rows = conn.execute(text("SELECT version_num FROM alembic_version")).all()
+        except DBAPIError:
+            return None  # no schema yet (or no server: the upgrade says which)
+        return rows[0][0] if len(rows) == 1 else None
+
+    def _upgrade(self) -> None:
+        from alembic import command
+        from alembic.config import Config
+
         cfg = Config()
         cfg.set_main_option("script_location", str(MIGRATIONS))
         try:
@@ -215,9 +249,6 @@ class Store:
             raise StoreUnavailable(
                 f"database {self.safe_url} unreachable: {_reason(exc)}"
             ) from None
-        with self.write() as w:
-            if w.session.get(Station, self.station_id) is None:
-                w.session.add(Station(id=self.station_id, created_us=w.now_us()))
 
     @property
     def safe_url(self) -> str:
