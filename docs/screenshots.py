@@ -41,7 +41,6 @@ def main() -> int:
     run_demo(c.store, c.catalog, c.config, assemblies=args.assemblies)
     c.actor, _ = demo_actors(c.accounts, station_paths().config_dir)  # the demo's operator
     w = MainWindow(c)
-    app.wedge.scanned.connect(w.scanned)
     w.move(0, 0)
     w.resize(1600, 1000)
     w.show()

@@ -199,7 +199,7 @@ def grade_view(
     that can only ever read "not judged".
     """
     if frame.view == "overview" or (frame.fiber is None and end.geometry.is_multi_fiber):
-        raise ValueError(
+        raise ScanError(
             "the whole-ferrule view is for finding the fibres, too coarse to grade: "
             "pick a fibre on the map (or inspect the end) to grade at full magnification"
         )
