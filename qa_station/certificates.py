@@ -355,12 +355,14 @@ def warm_up(keys_dir: Path, station_id: str) -> None:
     signs a one-page PDF in memory. Nothing is written; a key problem is left for
     the real certificate to report.
     """
+    import numpy as np
     from reportlab.platypus import Paragraph
 
-    from reports import pdf
+    from reports import overlay, pdf
     from reports.certificate import render_certificate  # noqa: F401 (its imports are the cost)
     from reports.signing import SigningError, sign_pdf, station_identity
 
+    overlay.jpeg(overlay.to_rgb(np.zeros((16, 16), np.uint8)))  # the JPEG encoder's first use
     pdf.fonts()
     styles = pdf.styles()
     page = pdf.build(

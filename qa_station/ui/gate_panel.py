@@ -131,6 +131,10 @@ class GatePanel(QtWidgets.QGroupBox):
         lay.addWidget(self.messages, 5, 0, 1, 4)
         for col in range(4):
             lay.setColumnStretch(col, 1)
+        # The gate takes the height it needs; more screen goes elsewhere, not into its rows.
+        self.setSizePolicy(
+            QtWidgets.QSizePolicy.Policy.Preferred, QtWidgets.QSizePolicy.Policy.Maximum
+        )
         self.reset_choices()
         self.set_enabled(False)
 
@@ -143,9 +147,7 @@ class GatePanel(QtWidgets.QGroupBox):
         self.adapter.setChecked(True)
         self.mode.setCurrentIndex(0)
         self.tool.setPlaceholderText(
-            f"scan the cleaner's label (T: {self.last_tool})"
-            if self.last_tool
-            else "tool id: scan the cleaner's label"
+            f"T: {self.last_tool} again" if self.last_tool else "tool: scan its label"
         )
 
     def use_last_tool(self) -> bool:

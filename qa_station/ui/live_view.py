@@ -25,6 +25,9 @@ pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
 LABEL_FONT = QtGui.QFont()
 LABEL_FONT.setPointSize(13)
 LABEL_FONT.setBold(True)
+MARK_FONT = QtGui.QFont()
+MARK_FONT.setPointSize(10)
+MARK_FONT.setBold(True)
 CAPTION_FONT = QtGui.QFont()
 CAPTION_FONT.setPointSize(11)
 CAPTION_FONT.setBold(True)
@@ -171,18 +174,26 @@ class LiveView(pg.GraphicsLayoutWidget):
 
     def _draw_marks(self) -> None:
         paths: dict[str, QtGui.QPainterPath] = {}
+        ys = sorted(m.y_px for m in self.marks)
+        middle = (ys[0] + ys[-1]) / 2 if ys else 0.0
+        two_rows = bool(ys) and ys[-1] - ys[0] > 2 * max(m.r_px for m in self.marks)
         for m in self.marks:
             path = paths.setdefault(m.state, QtGui.QPainterPath())
             rad = max(m.r_px * 1.8, 6.0)
             path.addEllipse(QtCore.QPointF(m.x_px, m.y_px), rad, rad)
+            # Numbers sit outside the rows (above the top row, below the bottom one), every
+            # other one a line further out, so neighbours never cover each other.
+            below = two_rows and m.y_px > middle
+            far = 1.15 if m.index % 2 == 0 else 0.0
+            anchor = (0.5, -far) if below else (0.5, 1.0 + far)
             label = pg.TextItem(
                 str(m.index),
                 color=theme.TEXT_ON_IMAGE,
-                anchor=(0.5, 1.0),
+                anchor=anchor,
                 fill=pg.mkBrush(*CAPTION_BACKING),
             )
-            label.setFont(LABEL_FONT)
-            label.setPos(m.x_px, m.y_px - rad - 2)
+            label.setFont(MARK_FONT)
+            label.setPos(m.x_px, m.y_px + rad + 2 if below else m.y_px - rad - 2)
             label.setZValue(12)
             self.box.addItem(label)
             self._labels.append(label)

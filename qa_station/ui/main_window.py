@@ -240,7 +240,7 @@ class MainWindow(QtWidgets.QMainWindow):
         ):
             b.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)  # a click leaves the keys as they were
         rv.addWidget(self.gate)
-        rv.addStretch(0)
+        rv.addStretch(1)
         return right
 
     def _build_status_bar(self) -> None:

@@ -166,7 +166,7 @@ class WedgeScanner(QtCore.QObject):
 
     # -- by timing -------------------------------------------------------------------------
     def _timed(self, obj: QtWidgets.QWidget, event: QtGui.QKeyEvent) -> bool:
-        now = time.monotonic()
+        now = self._when(event)
         key = event.key()
         if key in MODIFIERS:
             if self._held and now - self._last <= self._gap(obj):
@@ -208,6 +208,12 @@ class WedgeScanner(QtCore.QObject):
         self._timer.start(self._gap_ms(obj))
         return True
 
+    def _when(self, event: QtGui.QKeyEvent) -> float:
+        """When the key was pressed: the window system's own time stamp (ms) when it gives
+        one, so a busy GUI thread that reads keys late does not split a burst; else now."""
+        stamp = event.timestamp()
+        return stamp / 1000.0 if stamp else time.monotonic()
+
     @staticmethod
     def _gap(obj: QtWidgets.QWidget) -> float:
         return FIELD_GAP_S if takes_text(obj) else BENCH_GAP_S
@@ -229,7 +235,10 @@ class WedgeScanner(QtCore.QObject):
             code, self._capture = "".join(self._capture), None
             self.broken.emit(code)
             return
-        self._release()
+        # Keys that came while the GUI thread was busy may still wait in the queue: let
+        # them in first, then release what is held if nothing joined the burst.
+        held = len(self._held)
+        QtCore.QTimer.singleShot(0, lambda: self._release() if len(self._held) == held else None)
 
     def _release(self) -> None:
         """Deliver held keys to where they were going (a person was typing)."""

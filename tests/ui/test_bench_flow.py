@@ -114,7 +114,7 @@ def test_a_new_assembly_starts_with_no_tool_and_the_last_one_is_a_key_away(qtbot
     open_by_scan(qtbot, w, "T12B-000001")
     assert w.c.session.serial == "T12B-000001"
     assert w.gate.tool.text() == "" and w.gate.method.currentIndex() == 0  # nothing carried
-    assert "T: CLN-0042" in w.gate.tool.placeholderText()
+    assert "T: CLN-0042 again" in w.gate.tool.placeholderText()
     press(qtbot, w, K.Key_T)
     assert w.gate.tool.text() == "CLN-0042"
 
