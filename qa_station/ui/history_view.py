@@ -129,6 +129,7 @@ class HistoryView(QtWidgets.QWidget):
             lambda r: self.c.search(serial, since, until, status, operator),
             self._found,
             self._failed,
+            label="searching the record",
         )
 
     def _found(self, rows) -> None:
@@ -149,7 +150,12 @@ class HistoryView(QtWidgets.QWidget):
         row = self.results.currentRow()
         if 0 <= row < len(self.rows):
             serial = self.rows[row].serial
-            self.runner.start(lambda r: self.c.record(serial), self.show_record, self._failed)
+            self.runner.start(
+                lambda r: self.c.record(serial),
+                self.show_record,
+                self._failed,
+                label=f"reading the record of {serial}",
+            )
 
     # -- one assembly ----------------------------------------------------------------------
     def show_record(self, rec: AssemblyRecord) -> None:
@@ -232,7 +238,9 @@ class HistoryView(QtWidgets.QWidget):
     # -- auditing --------------------------------------------------------------------------
     def audit(self) -> None:
         self._say("verifying the whole record...")
-        self.runner.start(lambda r: self.c.verify(), self._audited, self._failed)
+        self.runner.start(
+            lambda r: self.c.verify(), self._audited, self._failed, label="verifying the record"
+        )
 
     def _audited(self, report) -> None:
         if report.ok:
@@ -257,6 +265,7 @@ class HistoryView(QtWidgets.QWidget):
             lambda r: self.c.issue_certificate(rec.serial, Path(folder)),
             lambda path: self._say(f"certificate written: {path}", theme.OK),
             self._failed,
+            label=f"signing and writing the certificate of {rec.serial}",
         )
 
     def _failed(self, exc: Exception) -> None:
@@ -327,6 +336,7 @@ class InspectionDialog(QtWidgets.QDialog):
             read,
             lambda out: self._shown(generation, n, out),
             lambda exc: self.details.setText(f"the image cannot be shown: {exc}"),
+            label="reading and checking the stored image",
         )
 
     def _shown(self, generation: int, n: int, out) -> None:

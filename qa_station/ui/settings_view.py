@@ -298,7 +298,10 @@ class SettingsView(QtWidgets.QWidget):
         self.save_btn.setEnabled(False)
         self._say(self.devices_note, "saving...", theme.ADVICE)
         self.runner.start(
-            lambda report: save_devices(self.c, form), self._devices_saved, self._save_failed
+            lambda report: save_devices(self.c, form),
+            self._devices_saved,
+            self._save_failed,
+            label="saving the station config",
         )
 
     def _devices_saved(self, out: tuple[Path, StationConfig]) -> None:
@@ -324,7 +327,12 @@ class SettingsView(QtWidgets.QWidget):
         self._say(self.devices_note, f"not saved: {exc}")
 
     def reload_devices(self) -> None:
-        self.runner.start(lambda report: load_config(), self._reloaded, self._reload_failed)
+        self.runner.start(
+            lambda report: load_config(),
+            self._reloaded,
+            self._reload_failed,
+            label="reading the station config",
+        )
 
     def _reloaded(self, cfg: StationConfig) -> None:
         self.config = cfg
@@ -522,6 +530,7 @@ class SettingsView(QtWidgets.QWidget):
             lambda report: calibrate_from_image(source, connector),
             lambda result: self._measured(generation, result),
             lambda exc: self._measure_failed(generation, exc),
+            label="measuring the scale",
         )
 
     def _measured(self, generation: int, result: ScaleCalibration) -> None:
@@ -587,6 +596,7 @@ class SettingsView(QtWidgets.QWidget):
             lambda report: save_calibration(self.c, cal),
             lambda out: self._calibration_saved(cal, out),
             self._calibration_failed,
+            label="saving the calibration",
         )
 
     def _calibration_saved(self, cal: Calibration, out: tuple[Path, StationConfig]) -> None:

@@ -340,6 +340,7 @@ class StatsView(QtWidgets.QWidget):
             lambda report: load_stats(self.c, q),
             lambda data: self._loaded(generation, data),
             lambda exc: self._failed(generation, exc),
+            label="counting the statistics",
         )
 
     def _loaded(self, generation: int, data: StatsData) -> None:
