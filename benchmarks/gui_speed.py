@@ -152,17 +152,7 @@ def certificate_times() -> dict:
     out = {}
     for mode in ("warm", "cold"):
         env = dict(os.environ, QA_STATION_HOME=tempfile.mkdtemp(prefix="qa-gui-bench-"))
-        proc = subprocess.run(
-            [sys.executable, "-m", "benchmarks.gui_speed", "--child-certificates", mode],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
-        if proc.returncode != 0:
-            raise RuntimeError(f"certificate run failed: {proc.stderr[-2000:]}")
-        out[mode] = json.loads(proc.stdout.strip().splitlines()[-1])
+        out[mode] = json.loads(_child(["--child-certificates", mode], env, 600))
     warm = out["warm"]
     out["first_vs_second_warm"] = round(warm["first_s"] / warm["second_s"], 2)
     out["first_vs_second_cold"] = round(out["cold"]["first_s"] / out["cold"]["second_s"], 2)
@@ -199,17 +189,22 @@ def _one_start(home: Path) -> float:
     if not env.get("DISPLAY"):
         env.setdefault("QT_QPA_PLATFORM", "offscreen")
     t0 = time.time()
+    return float(_child(["--child-start", repr(t0)], env, 120))
+
+
+def _child(args: list[str], env: dict[str, str], timeout_s: float) -> str:
+    """Run this module again with ``args``; the last line it printed."""
     proc = subprocess.run(
-        [sys.executable, "-m", "benchmarks.gui_speed", "--child-start", repr(t0)],
+        [sys.executable, "-m", "benchmarks.gui_speed", *args],
         env=env,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=timeout_s,
         check=False,
     )
     if proc.returncode != 0:
-        raise RuntimeError(f"start-up run failed: {proc.stderr[-2000:]}")
-    return float(proc.stdout.strip().splitlines()[-1])
+        raise RuntimeError(f"{args[0]} run failed: {proc.stderr[-2000:]}")
+    return proc.stdout.strip().splitlines()[-1]
 
 
 def child_start(t0: float) -> int:
