@@ -12,6 +12,7 @@ ZONE = palette.ZONE
 VERDICT = palette.VERDICT
 FIBRE_STATE = palette.FIBRE_STATE
 FIBRE_STATE_WORDS = palette.FIBRE_STATE_WORDS
+INK = "#34495e"  # plain words on a banner
 REFUSAL = "#c0392b"
 ADVICE = "#d68910"
 OK = "#1e8449"
