@@ -40,6 +40,10 @@ class AccountLocked(AuthError):
     pass
 
 
+class NotSignedIn(PermissionError):
+    """Nothing is done at the bench without a signed-in operator."""
+
+
 @dataclass(frozen=True)
 class Actor:
     """A person who has signed in."""

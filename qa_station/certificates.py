@@ -31,6 +31,7 @@ record only (5), and the file's hash is recorded under X only (6).
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -374,6 +375,38 @@ def build_certificate(
 
 def _now_us(store: Store) -> int:
     return round(store.clock() * 1_000_000)
+
+
+def warm_up(keys_dir: Path, station_id: str) -> None:
+    """Load and run once what signing a certificate needs, so the first one is not slower.
+
+    Imports reportlab and pyHanko, registers the fonts, reads the station key and
+    signs a one-page PDF in memory. Nothing is written; a key problem is left for
+    the real certificate to report.
+    """
+    import numpy as np
+    from reportlab.platypus import Paragraph
+
+    from reports import overlay, pdf
+    from reports.certificate import render_certificate  # noqa: F401 (its imports are the cost)
+    from reports.signing import SigningError, sign_pdf, station_identity
+
+    overlay.jpeg(overlay.to_rgb(np.zeros((16, 16), np.uint8)))  # the JPEG encoder's first use
+    pdf.fonts()
+    styles = pdf.styles()
+    page = pdf.build(
+        [Paragraph("warm-up", styles["body"])],
+        pdf.standard_footer("qa-station"),
+        title="warm-up",
+        author="qa-station",
+        subject="warm-up",
+    )
+    try:
+        identity = station_identity(keys_dir, station_id)
+    except SigningError:
+        return
+    with contextlib.suppress(SigningError):
+        sign_pdf(page, identity, [(DATA_FILE, b"{}", "warm-up")], reason="warm-up")
 
 
 def render_signed(cert: Certificate, keys_dir: Path | None = None) -> bytes:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from grading.rules import finite, shown, toml_document
 from qa_station.paths import StationPaths, ensure_dir, station_paths, write_whole
+from qa_station.scanner_keys import PREFIX_FORMS, SUFFIXES, ScannerKeyError, parse_scanner_keys
 
 SOURCE_RE = {
     "probe": re.compile(r"^(simulated|uvc:.+|replay:.+)$"),
@@ -64,6 +65,8 @@ class StationConfig:
     fixture_timeout_s: float = 1.0
     fixture_motion_timeout_s: float = 5.0
     scanner: str = "keyboard"
+    scanner_prefix: str = ""  # a key the wedge scanner sends before each code (scanner_keys)
+    scanner_suffix: str = "Enter"
     store_url: str = ""  # empty: SQLite under the station home
     calibrations: tuple[Calibration, ...] = field(
         default_factory=lambda: tuple(
@@ -120,7 +123,7 @@ def parse_config(data: bytes, origin: Path) -> StationConfig:
     station = _table(doc, "station", fail, {"id"})
     probe = _table(doc, "probe", fail, {"source", "id"})
     fixture = _table(doc, "fixture", fail, {"source", "baudrate", "timeout_s", "motion_timeout_s"})
-    scanner = _table(doc, "scanner", fail, {"source"})
+    scanner = _table(doc, "scanner", fail, {"source", "prefix", "suffix"})
     store = _table(doc, "store", fail, {"url"})
     values = {
         "station_id": _str(station, "id", "station.id", defaults.station_id, fail),
@@ -141,6 +144,7 @@ def parse_config(data: bytes, origin: Path) -> StationConfig:
             fail,
         ),
         "scanner": _source(scanner, "scanner", defaults.scanner, fail),
+        **_scanner_keys(scanner, fail),
         "store_url": store.get("url", "")
         if isinstance(store.get("url", ""), str)
         else fail("store.url", "a database URL"),
@@ -225,6 +229,18 @@ def _source(t, kind, default, fail):
     return v
 
 
+def _scanner_keys(t, fail) -> dict[str, str]:
+    prefix = _str(t, "prefix", "scanner.prefix", "", fail)
+    suffix = _str(t, "suffix", "scanner.suffix", "Enter", fail)
+    try:
+        keys = parse_scanner_keys(prefix, suffix)
+    except ScannerKeyError as exc:
+        if suffix not in SUFFIXES:
+            fail("scanner.suffix", f"Enter or Tab; found {suffix!r}")
+        fail("scanner.prefix", f"{PREFIX_FORMS} ({exc})")
+    return {"scanner_prefix": keys.prefix, "scanner_suffix": keys.suffix}
+
+
 def with_calibration(config: StationConfig, cal: Calibration) -> StationConfig:
     """The config with ``cal`` in place of the calibration of the same probe and tip (or added)."""
     cals = list(config.calibrations)
@@ -264,6 +280,8 @@ def render_config(config: StationConfig) -> str:
         "",
         "[scanner]",
         f"source = {toml_str(config.scanner)}",
+        f"prefix = {toml_str(config.scanner_prefix)}",
+        f"suffix = {toml_str(config.scanner_suffix)}",
         "",
         "[store]",
         f"url = {toml_str(config.store_url)}",

@@ -10,6 +10,7 @@ done; on a real bench they are only recorded.
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 import time
 from collections.abc import Callable
@@ -23,7 +24,7 @@ from grading.results import EndFaceResult
 from hardware.fixtures.base import FixtureError
 from hardware.focus import autofocus, focus_score
 from hardware.probes.base import Frame
-from qa_station.accounts import Accounts, Actor, AuthError
+from qa_station.accounts import Accounts, Actor, AuthError, NotSignedIn
 from qa_station.bench import Bench, open_bench
 from qa_station.catalog import Catalog, EndDefinition, Identified, load_catalog
 from qa_station.config import Calibration, StationConfig, load_config, save_config, with_calibration
@@ -70,8 +71,30 @@ def ensure_signing_key(config: StationConfig) -> str | None:
     return None
 
 
-class NotSignedIn(PermissionError):
-    """Nothing is done at the bench without a signed-in operator."""
+@dataclass(frozen=True)
+class FloorStatus:
+    """The floor database as the bench last found it, read without asking anything.
+
+    Refreshed by the worker that ran the last gate action or outbox attempt, so the
+    window shows it every half second without a query on the GUI thread.
+    """
+
+    offline: bool = False
+    reason: str | None = None
+    pending: int = 0  # actions kept in this bench's outbox
+
+
+def _notes_floor(method):
+    """After the action (done or refused), note the floor database's state and outbox."""
+
+    @functools.wraps(method)
+    def wrapper(self: StationController, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            self.note_floor()
+
+    return wrapper
 
 
 @dataclass
@@ -129,6 +152,7 @@ class StationController:
         self.last_focus: float | None = None
         self.signing_problem: str | None = None  # why certificates cannot be signed, if so
         self._migrated = True  # False: opened while the floor database was down
+        self.floor = FloorStatus()
 
     @classmethod
     def open(
@@ -158,6 +182,7 @@ class StationController:
             station.gate.start_offline(str(down))
         elif station.gate.pending():  # left by a run that ended during an outage
             station.replay_outbox()
+        station.note_floor()
         return station
 
     def close(self) -> None:
@@ -175,6 +200,12 @@ class StationController:
     def outbox_pending(self) -> int:
         return self.gate.pending()
 
+    def note_floor(self) -> FloorStatus:
+        """Look at the floor database's state and the outbox (a worker's job: it counts)."""
+        self.floor = FloorStatus(self.gate.offline, self.gate.offline_reason, self.gate.pending())
+        return self.floor
+
+    @_notes_floor
     def replay_outbox(self) -> ReplayReport:
         """Send the outbox if the database is back; certificates due are issued after."""
         from qa_station.certificates import CertificateError
@@ -257,7 +288,9 @@ class StationController:
         return self.actor
 
     def logout(self) -> None:
+        """Nobody at the bench: the assembly they had open goes with them."""
         self.actor = None
+        self.session = None
 
     def _who(self) -> Actor:
         if self.actor is None:
@@ -265,6 +298,7 @@ class StationController:
         return self.actor
 
     # -- the assembly on the bench -------------------------------------------------------------
+    @_notes_floor
     def open_serial(self, label: str) -> Session:
         actor = self._who()
         identified, state = self.gate.register(label, actor)
@@ -283,6 +317,7 @@ class StationController:
             raise GateRefused("scan or type an assembly's serial first")
         return self.session
 
+    @_notes_floor
     def inspect(
         self,
         end: str,
@@ -345,6 +380,7 @@ class StationController:
         partial, at = kept
         return partial if time.monotonic() - at <= RESUME_WITHIN_S else None
 
+    @_notes_floor
     def clean(self, end: str, method: str, tool_id: str, adapter: bool) -> AssemblyState:
         actor = self._who()
         s = self._session()
@@ -360,6 +396,7 @@ class StationController:
         s.state = state
         return state
 
+    @_notes_floor
     def connect(self, end: str, mode: str = "connected") -> AssemblyState:
         actor = self._who()
         s = self._session()
@@ -368,6 +405,7 @@ class StationController:
         s.state = state
         return state
 
+    @_notes_floor
     def supervisor_decision(
         self, username: str, password: str, action: Kind | str, reason: str, end: str | None
     ) -> AssemblyState:
@@ -515,6 +553,13 @@ class StationController:
             w.event(kind, payload, None, None, actor.username)
 
     # -- certificates ---------------------------------------------------------------------------
+    def warm_up(self) -> None:
+        """Load what the first certificate needs (fonts, signing code, the station key), so it
+        takes no longer than the ones after it. Run in the background at start."""
+        from qa_station.certificates import warm_up
+
+        warm_up(station_paths().keys_dir, self.config.station_id)
+
     def issue_certificate(self, serial: str, folder: Path | None = None) -> Path:
         """Sign and write an accepted assembly's certificate (again, if it had one)."""
         from qa_station.certificates import issue

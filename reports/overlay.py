@@ -27,16 +27,14 @@ import numpy as np
 from grading.geometry import CLADDING_DIAMETER_UM, MT_PITCH_UM, connector
 from grading.locate import locate_overview
 from grading.results import EndFaceResult, FiberResult
+from reports import palette
 from reports.model import ZoneInfo
+from reports.palette import rgb
 
 RGB = tuple[int, int, int]
-VERDICT_RGB: dict[str, RGB] = {
-    "pass": (20, 140, 55),
-    "fail": (205, 30, 30),
-    "error": (225, 130, 0),
-}
-UNKNOWN_RGB: RGB = (150, 150, 150)
-ZONE_RGB: RGB = (250, 215, 60)
+VERDICT_RGB: dict[str, RGB] = {k: rgb(v) for k, v in palette.VERDICT.items()}
+UNKNOWN_RGB: RGB = rgb(palette.UNKNOWN)
+ZONE_RGB: RGB = rgb(palette.ZONE)
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 AA = cv2.LINE_AA
 

@@ -20,8 +20,8 @@ from qa_station.store.keys import RecordKeyError, Trust
 from qa_station.store.verify import VerifyReport, verify
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("audit", help="auditor tools")
+def add_parser(sub: argparse._SubParsersAction, summary: str) -> None:
+    p = sub.add_parser("audit", help=summary)
     asub = p.add_subparsers(dest="audit_command", metavar="COMMAND", required=True)
     v = asub.add_parser(
         "verify",

@@ -10,10 +10,10 @@ from qa_station.commands.common import CommandError, fail, station
 from qa_station.store import StoreError
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction, summary: str) -> None:
     p = sub.add_parser(
         "certificate",
-        help="issue (or reissue) the signed acceptance certificate of an accepted assembly",
+        help=summary,
         description="Write the signed PDF acceptance certificate of an accepted assembly and "
         "record its issue. Exit 0 when written, 1 when the assembly is not accepted (open or "
         "rejected: no certificate), 2 on any other problem.",

@@ -17,10 +17,10 @@ from qa_station.gate import GateRefused
 from qa_station.store import StoreError
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction, summary: str) -> None:
     p = sub.add_parser(
         "demo",
-        help="run simulated assemblies through inspect-clean-inspect-connect, headless",
+        help=summary,
         description="Run N simulated assemblies of a product through the whole gate on the "
         "simulated bench, recording everything in the store, and print a summary.",
     )

@@ -11,8 +11,8 @@ from qa_station.record import describe_event
 from qa_station.store import StoreError
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("history", help="every event of one assembly serial, in order")
+def add_parser(sub: argparse._SubParsersAction, summary: str) -> None:
+    p = sub.add_parser("history", help=summary)
     p.add_argument("serial")
     p.add_argument("--db", metavar="URL", help="store URL (default: the station's)")
     p.add_argument("--json", action="store_true", help="one JSON list of events")

@@ -14,8 +14,8 @@ from qa_station.store import StoreError
 OUTPUT_HELP = "a folder (default: the current one) or a file name ending in .pdf"
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("report", help="PDF reports: rejection of an assembly, lot / work order")
+def add_parser(sub: argparse._SubParsersAction, summary: str) -> None:
+    p = sub.add_parser("report", help=summary)
     rsub = p.add_subparsers(dest="report_command", metavar="REPORT", required=True)
     r = rsub.add_parser(
         "rejection",

@@ -15,8 +15,8 @@ from qa_station.accounts import ROLES, Accounts, AuthError
 from qa_station.commands.common import CommandError, fail, station
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("user", help="station accounts (operators, supervisors, auditors, admins)")
+def add_parser(sub: argparse._SubParsersAction, summary: str) -> None:
+    p = sub.add_parser("user", help=summary)
     usub = p.add_subparsers(dest="user_command", metavar="COMMAND", required=True)
     a = usub.add_parser(
         "add", help="add an account (an admin signs in to do it; the first one is an admin)"

@@ -23,10 +23,10 @@ from qa_station.config import ConfigError, load_config
 from qa_station.paths import station_paths
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction, summary: str) -> None:
     p = sub.add_parser(
         "verify",
-        help="check a certificate: signature, unchanged since signing, and the station's record",
+        help=summary,
         description="Check a certificate PDF: its signature, that not one byte changed since "
         "signing, and (unless --offline) that it matches the station's record of its serial. "
         "Exit 0 only when every check holds, 1 when one fails or could not be made, 2 on bad "

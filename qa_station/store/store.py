@@ -10,8 +10,10 @@ station keeps its data.
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import logging
+import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,8 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, select, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -46,6 +46,18 @@ from qa_station.store.models import (
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 log = logging.getLogger(__name__)
+_REVISION = re.compile(r'^(down_)?revision = "([^"]+)"', re.MULTILINE)
+
+
+@functools.cache
+def head_revision() -> str:
+    """The newest migration's id, read from the version files (without importing Alembic)."""
+    revisions, replaced = set(), set()
+    for f in (MIGRATIONS / "versions").glob("[0-9]*.py"):
+        for down, rev in _REVISION.findall(f.read_text(encoding="utf-8")):
+            (replaced if down else revisions).add(rev)
+    (head,) = revisions - replaced
+    return head
 
 
 class StoreError(Exception):
@@ -328,7 +340,29 @@ class Store:
 
     def migrate(self) -> None:
         """Create or upgrade the schema to the newest revision, and register this station
-        and its key. A store signed for the first time gets its head signed (0004)."""
+        and its key. A store signed for the first time gets its head signed (0004).
+
+        A store already at the newest revision (every start but the first after an
+        upgrade) is recognised by one query; Alembic is imported only when it has work.
+        """
+        if self._revision() != head_revision():
+            self._upgrade()
+        with self.write() as w:
+            if w.session.get(Station, self.station_id) is None:
+                w.session.add(Station(id=self.station_id, created_us=w.now_us()))
+
+    def _revision(self) -> str | None:
+        try:
+            with self.engine.connect() as conn:
+                rows = conn.execute(text("SELECT version_num FROM alembic_version")).all()
+        except DBAPIError:
+            return None  # no schema yet (or no server: the upgrade says which)
+        return rows[0][0] if len(rows) == 1 else None
+
+    def _upgrade(self) -> None:
+        from alembic import command
+        from alembic.config import Config
+
         cfg = Config()
         cfg.set_main_option("script_location", str(MIGRATIONS))
         cfg.attributes["record_signer"] = self._sign_migrated_head
@@ -343,9 +377,6 @@ class Store:
             ) from None
         if self._migration_checkpoint is not None:
             self._witness([self._migration_checkpoint])
-        with self.write() as w:
-            if w.session.get(Station, self.station_id) is None:
-                w.session.add(Station(id=self.station_id, created_us=w.now_us()))
 
     def register_key(self, session: Session) -> None:
         """The station's certificate in the record, under its key id (once)."""

@@ -5,13 +5,13 @@ from __future__ import annotations
 import tomllib
 
 import pytest
-from PySide6 import QtCore
+from PySide6 import QtCore, QtGui
 
 from qa_station import stats
 from qa_station.controller import StationController
 from qa_station.demo import DEMO_ADMIN, run_demo
 from qa_station.paths import station_paths
-from qa_station.ui.stats_view import NO_INSPECTIONS, StatsView
+from qa_station.ui.stats_view import NO_INSPECTIONS, StatsView, count_ticks
 from qa_station.ui.workers import Runner
 from tests.qa_station.gate_kit import dirty, scan
 
@@ -38,6 +38,18 @@ def sign_in(controller: StationController) -> None:
     else:  # the demo made the accounts: its admin's password is in the station home
         creds = tomllib.loads((station_paths().config_dir / "demo-accounts.toml").read_text())
         controller.login(DEMO_ADMIN, creds[DEMO_ADMIN])
+
+
+def drawn_ticks(view: StatsView) -> list[str]:
+    """The tick labels the heat map's colour bar draws (its axis laid out on an image)."""
+    axis = view.colorbar.getAxis("right")
+    image = QtGui.QImage(200, 600, QtGui.QImage.Format.Format_ARGB32)
+    painter = QtGui.QPainter(image)
+    try:
+        _axis, _ticks, texts = axis.generateDrawSpecs(painter)
+    finally:
+        painter.end()
+    return sorted((t for _, _, t in texts), key=int)
 
 
 def refreshed(qtbot, view: StatsView, runner: Runner) -> StatsView:
@@ -77,6 +89,7 @@ def test_refresh_after_a_demo_draws_the_numbers_of_the_store(qtbot, controller, 
     spots = view.fibre_spots.points()
     assert [s.data().failed for s in spots] == [p.failed for p in dmap.positions]
     assert dmap.failed > 0 and view.colorbar.levels() == (0, dmap.max_failed)
+    assert drawn_ticks(view) == [str(t) for t in count_ticks(dmap.max_failed)]  # whole counts
 
     hist = stats.cleaning_cycles(store, since, until, JUMPER)
     assert hist.assemblies == 3
