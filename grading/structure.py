@@ -104,12 +104,29 @@ def _inner_rings(
         and strength[i] >= max(6.0 * noise, 0.002)
     ]
     peaks.sort(key=lambda i: -strength[i])
+    # One edge is one group of peaks: a blurred edge spans several samples of nearly
+    # equal strength, and the fit from one of them may hold where another's does not.
+    apart = max(3, round((3.0 * c.blur_px + 2.0) / rays.step))
+    groups: list[list[int]] = []
+    for i in peaks:
+        for grp in groups:
+            if abs(i - grp[0]) <= apart:
+                grp.append(i)
+                break
+        else:
+            groups.append([i])
     rings: list[Ring] = []
-    for i in peaks[:MAX_RINGS]:
-        polarity = BRIGHTER_INSIDE if profile[i] < 0 else DARKER_INSIDE
-        ring = _ring_at(rays, i, polarity, c, um_per_px, fiber)
-        if ring is not None and all(abs(ring.r_px - o.r_px) > 2.0 for o in rings):
-            rings.append(ring)
+    for grp in groups[:MAX_RINGS]:
+        # The peak and the samples either side of it (a window that starts a sample
+        # earlier or later can hold where the peak's own does not).
+        near = {j for k in grp[:2] for j in range(k - 2, k + 3) if 2 <= j < m - 2}
+        for i in sorted(near, key=lambda j: -strength[j])[:5]:
+            polarity = BRIGHTER_INSIDE if profile[i] < 0 else DARKER_INSIDE
+            ring = _ring_at(rays, i, polarity, c, um_per_px, fiber)
+            if ring is not None:
+                if all(abs(ring.r_px - o.r_px) > 2.0 for o in rings):
+                    rings.append(ring)
+                break
     return tuple(sorted(rings, key=lambda q: q.r_px))
 
 
