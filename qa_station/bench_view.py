@@ -14,7 +14,6 @@ the bench on, what to scan.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
@@ -33,6 +32,7 @@ from qa_station.gate.state import AssemblyState, EndState, refuse_connect
 from qa_station.record import RecordError
 from qa_station.scan import ScanError
 from qa_station.store import StoreError
+from qa_station.store.clock import Instant
 from qa_station.store.images import ImageStoreError
 from qa_station.store.outbox import OutboxError
 
@@ -201,9 +201,10 @@ def next_step(
     state: AssemblyState | None,
     end: str | None,
     bench: Bench,
-    now_us: int | None = None,
+    now: Instant | None = None,
 ) -> NextStep:
-    """The one next step at the bench, and its key."""
+    """The one next step at the bench, and its key (``now``: the station's time, to tell
+    a pass too old to connect; None when the session has not begun)."""
     if not bench.signed_in:
         return NextStep("", "sign in (name and password, or scan your badge)")
     if bench.scanning:
@@ -235,8 +236,7 @@ def next_step(
             if bench.last_tool:
                 first += f" (or {LAST_TOOL}: {bench.last_tool} again)"
         return NextStep(CLEAN, f"record the cleaning of end {end}, {method}", first)
-    now = now_us if now_us is not None else int(time.time() * 1_000_000)
-    if refuse_connect(state, end, now):
+    if now is not None and refuse_connect(state, end, now):
         return NextStep(INSPECT, f"inspect end {end} again (its pass is too old to connect)")
     return NextStep(
         CONNECT, CONNECT_WORDS.get(bench.mode, CONNECT_WORDS["connected"]).format(end=end)

@@ -431,7 +431,7 @@ class MainWindow(BenchLayout, GateActions, PictureActions, QtWidgets.QMainWindow
 
     def _refresh_next(self) -> None:
         state, end = self._state_and_end()
-        step = bv.next_step(state, end, self._bench())
+        step = bv.next_step(state, end, self._bench(), self.c.store.time.peek())
         self.next_step = step
         key = (
             f"<span style='background:#f1c40f; color:#1a1a1a; padding:0 4px;'>&nbsp;{step.key}"

@@ -29,7 +29,7 @@ def clean(kit, end="A", method="dry-one-click"):
 
 
 def step(kit, end="A", **bench):
-    return bv.next_step(kit.gate.state(TRUNK), end, bv.Bench(**bench), now_us=kit.clock() * 1e6)
+    return bv.next_step(kit.gate.state(TRUNK), end, bv.Bench(**bench), kit.store.time.peek())
 
 
 def test_the_next_step_follows_the_gate_with_its_key(kit):
