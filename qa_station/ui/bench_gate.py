@@ -14,6 +14,7 @@ from PySide6 import QtWidgets
 
 from qa_station import bench_view as bv
 from qa_station.scan import ScanProgress
+from qa_station.store.kinds import decision
 from qa_station.ui import theme
 from qa_station.ui.dialogs import SupervisorDialog
 
@@ -117,14 +118,16 @@ class GateActions:
         if dlg.exec() != QtWidgets.QDialog.DialogCode.Accepted:
             self.focus_bench()
             return
+        # Qt may hand the item's data back as the kind's plain string value.
+        action = decision(dlg.action.currentData())
         args = (
             dlg.username.text().strip(),
             dlg.password.text(),
-            dlg.action.currentData(),  # the decision's kind in the event registry
+            action,
             dlg.reason.toPlainText().strip(),
             end,
         )
-        who, _, action, _, _ = args
+        who = args[0]
         said = {
             bv.OVERRIDE: f"supervisor {who} overrode the gate: end {end} connected (a deviation)",
             bv.REWORK: f"supervisor {who} released end {end} for rework: it starts over",
