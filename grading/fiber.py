@@ -297,7 +297,13 @@ def _split_regions(
         px, py = _pixels(region)
         in_band = _in_bands(lines, px, py, psf_px, gap_px)
         long_um = region.length_px * view.px_um
-        if in_band.mean() < 0.8 and region.elongation >= 4.0 and long_um >= 8.0 and depth < 2:
+        if (
+            in_band.mean() < 0.8
+            and region.elongation >= 4.0
+            and long_um >= 8.0
+            and depth < 2
+            and not _beaded(region)
+        ):
             line = measure_line(
                 view.bg.residual,
                 view.bg.sigma,
@@ -322,6 +328,23 @@ def _split_regions(
             else:
                 kept.append(rest)
     return kept, lines
+
+
+def _beaded(region: Region) -> bool:
+    """Whether a long region is a row of blobs joined by thin necks, not one even line.
+
+    Two particles side by side merge into one long region on a coarse copy; a
+    scratch keeps about its width all along, a row of beads does not.
+    """
+    px, py = _pixels(region)
+    ax, ay = region.axis
+    t = (px - px.mean()) * ax + (py - py.mean()) * ay
+    counts = np.bincount(np.round(t - t.min()).astype(int))
+    if len(counts) < 6:
+        return False
+    smooth = np.convolve(counts, np.ones(3) / 3.0, mode="same")
+    inner = smooth[len(smooth) // 5 : len(smooth) - len(smooth) // 5]
+    return bool(len(inner) >= 3 and inner.min() < 0.4 * inner.max())
 
 
 def _pixels(region: Region) -> tuple[np.ndarray, np.ndarray]:
@@ -363,7 +386,12 @@ def _made_of_blobs(line: Line, regions: list[Region], psf_px: float, gap_px: flo
         x, y, _, _ = region.mask_bbox
         ys, xs = np.nonzero(region.mask)
         px, py = (xs + x).astype(float), (ys + y).astype(float)
-        if np.mean(line.distance(px, py) <= line.width_px / 2.0 + 1.0 + psf_px) < 0.5:
+        across = (py - line.start_px[1]) * u[0] - (px - line.start_px[0]) * u[1]
+        # A blob on the line: mostly within its band, or wider than the line and
+        # crossed by it (a "scratch" drawn through a row of larger particles).
+        on_band = np.mean(line.distance(px, py) <= line.width_px / 2.0 + 1.0 + psf_px) >= 0.5
+        crossed = across.min() < 0.0 < across.max() and np.ptp(across) >= line.width_px
+        if not (on_band or crossed):
             continue
         t = (px - line.start_px[0]) * u[0] + (py - line.start_px[1]) * u[1]
         covered.append((float(t.min()) - gap_px / 2.0, float(t.max()) + gap_px / 2.0))
