@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Callable
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
@@ -93,6 +94,9 @@ class WedgeScanner(QtCore.QObject):
         self._timer.timeout.connect(self._timed_out)
         self.keys = ScannerKeys()
         self.enabled = True
+        # Where time comes from for a key event without a time stamp. Window systems
+        # stamp their key events; events made in-process (tests, input methods) are not.
+        self.clock: Callable[[], float] = time.monotonic
 
     def configure(self, prefix: str = "", suffix: str = "Enter") -> None:
         """Take the station config's ``[scanner] prefix`` and ``suffix`` (checked there)."""
@@ -212,7 +216,7 @@ class WedgeScanner(QtCore.QObject):
         """When the key was pressed: the window system's own time stamp (ms) when it gives
         one, so a busy GUI thread that reads keys late does not split a burst; else now."""
         stamp = event.timestamp()
-        return stamp / 1000.0 if stamp else time.monotonic()
+        return stamp / 1000.0 if stamp else self.clock()
 
     @staticmethod
     def _gap(obj: QtWidgets.QWidget) -> float:

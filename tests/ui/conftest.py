@@ -51,8 +51,12 @@ def bare_window(app, qtbot, bare):
 @pytest.fixture
 def app(qapp):
     from qa_station.ui.app import make_app
+    from tests.ui.keys import KeyTime
 
-    return make_app()
+    app = make_app()
+    # Key events made here carry no time stamps: the typist's pace comes from this clock.
+    app.wedge.clock = KeyTime()
+    return app
 
 
 @pytest.fixture
