@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 
 from qa_station import __version__
@@ -41,6 +42,12 @@ def build_parser() -> argparse.ArgumentParser:
         "With no command: start the station.",
     )
     parser.add_argument("--version", action="version", version=f"qa-station {__version__}")
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="work in the demo's own record (what qa-station demo made), not the station's: "
+        "e.g. qa-station --demo history SERIAL",
+    )
     start_cmd.add_arguments(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in COMMANDS:
@@ -52,9 +59,13 @@ def main(argv: list[str] | None = None) -> int:
     args_list = sys.argv[1:] if argv is None else argv
     parser = build_parser()
     args = parser.parse_args(args_list)
-    if args.command is None:
-        return start_cmd.run(args)
-    return int(args.func(args))
+    from qa_station.paths import demo_home
+
+    demo = args.demo or args.command == "demo"
+    with demo_home() if demo else contextlib.nullcontext():
+        if args.command is None:
+            return start_cmd.run(args)
+        return int(args.func(args))
 
 
 if __name__ == "__main__":

@@ -23,7 +23,8 @@ from grading.results import EndFaceResult
 from hardware.fixtures.base import FixtureError
 from hardware.focus import autofocus, focus_score
 from hardware.probes.base import Frame
-from qa_station.accounts import Accounts, Actor, AuthError
+from qa_station.accounts import Accounts, AuthError, NotSignedIn
+from qa_station.accounts import Session as UserSession
 from qa_station.bench import Bench, open_bench
 from qa_station.catalog import Catalog, EndDefinition, Identified, load_catalog
 from qa_station.config import Calibration, StationConfig, load_config, save_config, with_calibration
@@ -39,6 +40,8 @@ from qa_station.store.outbox import Outbox
 from qa_station.store.store import open_store
 from qa_station.store.verify import VerifyReport, verify
 
+SIGN_IN_WINDOW = "window"  # where sign-ins come from: failures slow down only that place
+SIGN_IN_BADGE = "badge"
 RESUME_WITHIN_S = 300.0  # older grades of an interrupted scan are redone, not trusted
 SUPERVISOR_ACTIONS = ("override connect", "release for rework", "reject assembly")
 
@@ -52,10 +55,6 @@ def ensure_signing_key(config: StationConfig) -> str | None:
     except (OSError, SigningError) as exc:
         return f"certificates cannot be signed: the station key is unusable ({exc})"
     return None
-
-
-class NotSignedIn(PermissionError):
-    """Nothing is done at the bench without a signed-in operator."""
 
 
 @dataclass
@@ -106,7 +105,7 @@ class StationController:
         self.gate = FloorGate(Gate(store, catalog), outbox)
         self.last_replay: ReplayReport | None = None
         self.accounts = Accounts(store)
-        self.actor: Actor | None = None
+        self.actor: UserSession | None = None  # who is signed in at the bench
         self.session: Session | None = None
         self.device_lock = threading.RLock()  # one user of the probe and fixture at a time
         self.last_frame_at: list[float] = []
@@ -172,23 +171,34 @@ class StationController:
     def needs_first_admin(self) -> bool:
         return self.accounts.count() == 0
 
-    def create_first_admin(self, username: str, password: str, name: str | None = None) -> Actor:
-        actor = self.accounts.add(username, "admin", None, name, password)
-        self.actor = actor
-        return actor
+    def create_first_admin(
+        self, username: str, password: str, name: str | None = None
+    ) -> UserSession:
+        self.accounts.add(username, "admin", None, name, password)
+        return self.login(username, password)
 
-    def login(self, username: str, password: str) -> Actor:
-        self.actor = self.accounts.login(username, password)
-        return self.actor
+    def login(self, username: str, password: str) -> UserSession:
+        return self._signed_in(self.accounts.sign_in(username, password, SIGN_IN_WINDOW))
 
-    def login_badge(self, badge: str) -> Actor:
-        self.actor = self.accounts.login_badge(badge)
-        return self.actor
+    def login_badge(self, badge: str) -> UserSession:
+        return self._signed_in(self.accounts.sign_in_badge(badge, SIGN_IN_BADGE))
+
+    def _signed_in(self, session: UserSession) -> UserSession:
+        """The new person at the bench; whoever was signed in before is signed out."""
+        self._end_session()
+        self.actor = session
+        return session
 
     def logout(self) -> None:
-        self.actor = None
+        self._end_session()
 
-    def _who(self) -> Actor:
+    def _end_session(self) -> None:
+        actor, self.actor = self.actor, None
+        if actor is not None:
+            with contextlib.suppress(StoreError):  # offline: it is forgotten here, and expires
+                self.accounts.sign_out(actor)
+
+    def _who(self) -> UserSession:
         if self.actor is None:
             raise NotSignedIn("sign in first: every action is recorded under an operator's name")
         return self.actor
@@ -303,27 +313,31 @@ class StationController:
         """A supervisor signs in for one decision; the operator stays signed in."""
         operator = self._who()
         s = self._session()
-        supervisor = self.accounts.login(username, password)
-        refusal = None
-        if not supervisor.supervises:
-            refusal = f"{username} is an {supervisor.role}: a supervisor must sign this"
-        elif len((reason or "").strip()) < MIN_REASON:
-            refusal = "a supervisor's decision needs a reason (a few words at least)"
-        if refusal:  # a decision tried and refused is on the record, like any refusal
-            who = supervisor if not supervisor.supervises else operator
-            self.gate.record_refusal(s.serial, end, who, action, refusal)
+        supervisor = self.accounts.sign_in(username, password, SIGN_IN_WINDOW)
+        try:
+            refusal = None
             if not supervisor.supervises:
-                raise AuthError(refusal)
-            raise GateRefused(refusal)
-        if action == "override connect":
-            state = self.gate.override_connect(s.serial, end, supervisor, reason)
-            self._physically_release(end, "connected")
-        elif action == "release for rework":
-            state = self.gate.release_for_rework(s.serial, end, supervisor, reason)
-        elif action == "reject assembly":
-            state = self.gate.reject(s.serial, supervisor, reason)
-        else:
-            raise ValueError(f"unknown decision {action!r}: {', '.join(SUPERVISOR_ACTIONS)}")
+                refusal = f"{username} is an {supervisor.role}: a supervisor must sign this"
+            elif len((reason or "").strip()) < MIN_REASON:
+                refusal = "a supervisor's decision needs a reason (a few words at least)"
+            if refusal:  # a decision tried and refused is on the record, like any refusal
+                who = supervisor if not supervisor.supervises else operator
+                self.gate.record_refusal(s.serial, end, who, action, refusal)
+                if not supervisor.supervises:
+                    raise AuthError(refusal)
+                raise GateRefused(refusal)
+            if action == "override connect":
+                state = self.gate.override_connect(s.serial, end, supervisor, reason)
+                self._physically_release(end, "connected")
+            elif action == "release for rework":
+                state = self.gate.release_for_rework(s.serial, end, supervisor, reason)
+            elif action == "reject assembly":
+                state = self.gate.reject(s.serial, supervisor, reason)
+            else:
+                raise ValueError(f"unknown decision {action!r}: {', '.join(SUPERVISOR_ACTIONS)}")
+        finally:  # signed in for this one decision only
+            with contextlib.suppress(StoreError):
+                self.accounts.sign_out(supervisor)
         s.state = state
         return state
 
@@ -389,7 +403,7 @@ class StationController:
     # -- the station config ------------------------------------------------------------------
     def save_devices(self, config: StationConfig) -> Path:
         """Write the devices and store to the station config: an admin's job, on the record."""
-        actor = self._who()
+        actor = self.accounts.check(self._who())
         if actor.role != "admin":
             raise AuthError(
                 f"{actor.username} is an {actor.role}: only an admin changes the station's "
@@ -416,7 +430,7 @@ class StationController:
     def save_calibration(self, cal: Calibration) -> Path:
         """Write a probe's scale calibration: it changes every size measured from now on, so
         a supervisor or an admin signs it, and the old and new scale go on the record."""
-        actor = self._who()
+        actor = self.accounts.check(self._who())
         if not actor.supervises:
             raise AuthError(
                 f"{actor.username} is an {actor.role}: a supervisor or admin saves a calibration"
@@ -438,7 +452,7 @@ class StationController:
         )
         return path
 
-    def _station_event(self, kind: str, payload: dict, actor: Actor) -> None:
+    def _station_event(self, kind: str, payload: dict, actor: UserSession) -> None:
         with self.store.write() as w:
             w.event(kind, payload, None, None, actor.username)
 

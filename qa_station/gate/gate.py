@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from qa_station.accounts import Actor
+from qa_station.accounts import SUPERVISING, Session, signed_in
 from qa_station.catalog import Catalog, Identified, Product
 from qa_station.gate import state as rules
 from qa_station.gate.escalation import escalate
@@ -24,7 +24,15 @@ from qa_station.gate.state import AssemblyState, Escalation
 from qa_station.scan import ScanResult
 from qa_station.store import Store, Writer
 from qa_station.store.chain import canonical, digest
-from qa_station.store.models import Assembly, Cleaning, End, Event, Inspection, InspectionFiber
+from qa_station.store.models import (
+    Assembly,
+    Cleaning,
+    End,
+    Event,
+    Inspection,
+    InspectionFiber,
+    Operator,
+)
 from qa_station.store.models import Product as ProductRow
 from qa_station.store.records import cleaning_digest, inspection_digest
 
@@ -60,10 +68,11 @@ class Gate:
             return _load(s, serial)
 
     # -- registering ----------------------------------------------------------------------
-    def register(self, label: str, actor: Actor) -> tuple[Identified, AssemblyState]:
+    def register(self, label: str, actor: Session) -> tuple[Identified, AssemblyState]:
         """Identify a scanned label; the first time a serial is seen, register it."""
         identified = self.catalog.identify(label)
         with self.store.write() as w:
+            signed_in(w, actor)
             s = w.session
             row = s.execute(select(Assembly).where(Assembly.serial == identified.serial)).scalar()
             if row is None:
@@ -76,7 +85,7 @@ class Gate:
 
     # -- the operator's actions ------------------------------------------------------------
     def record_inspection(
-        self, serial: str, end: str, scan: ScanResult, actor: Actor, probe_id: str
+        self, serial: str, end: str, scan: ScanResult, actor: Session, probe_id: str
     ) -> InspectionRecorded:
         if not scan.complete:
             raise GateRefused(f"the scan of end {end} is incomplete: finish it before recording")
@@ -84,10 +93,11 @@ class Gate:
         return self.record_facts(serial, end, facts, actor, probe_id)
 
     def record_facts(
-        self, serial: str, end: str, facts: InspectionFacts, actor: Actor, probe_id: str
+        self, serial: str, end: str, facts: InspectionFacts, actor: Session, probe_id: str
     ) -> InspectionRecorded:
         """Record an inspection whose frames are already on disk (a scan, or the outbox)."""
         with self.store.write() as w:
+            signed_in(w, actor)
             a, aid, end_row = self._target(w, serial, end)
             reason = rules.refuse_inspect(a, end) or _not_as_registered(
                 w.session, aid, end_row, facts
@@ -101,9 +111,16 @@ class Gate:
         return recorded
 
     def record_cleaning(
-        self, serial: str, end: str, method: str, tool_id: str, adapter_cleaned: bool, actor: Actor
+        self,
+        serial: str,
+        end: str,
+        method: str,
+        tool_id: str,
+        adapter_cleaned: bool,
+        actor: Session,
     ) -> AssemblyState:
         with self.store.write() as w:
+            signed_in(w, actor)
             a, aid, end_row = self._target(w, serial, end)
             reason = rules.refuse_clean(a, end, method, tool_id)
             if reason:
@@ -144,11 +161,12 @@ class Gate:
         return state
 
     def connect(
-        self, serial: str, end: str, actor: Actor, mode: str = "connected"
+        self, serial: str, end: str, actor: Session, mode: str = "connected"
     ) -> AssemblyState:
         if mode not in MODES:
             raise GateRefused(f"unknown mode {mode!r}: {' or '.join(MODES)}")
         with self.store.write() as w:
+            signed_in(w, actor)
             a, aid, _ = self._target(w, serial, end)
             reason = rules.refuse_connect(a, end, w.now_us())
             if reason:
@@ -173,20 +191,23 @@ class Gate:
             raise GateRefused(reason)
         return state
 
-    def record_refusal(self, serial: str, end: str, actor: Actor, action: str, reason: str) -> None:
+    def record_refusal(
+        self, serial: str, end: str, actor: Session, action: str, reason: str
+    ) -> None:
         """Record a refusal decided before the action started (a scan not worth starting)."""
         with self.store.write() as w:
+            signed_in(w, actor)
             aid = self.store.assembly_id(w.session, serial)
             if aid is not None:
                 _refused(w, aid, end, actor, action, reason)
 
     # -- a supervisor's decisions ---------------------------------------------------------
     def override_connect(
-        self, serial: str, end: str, supervisor: Actor, reason: str, mode: str = "connected"
+        self, serial: str, end: str, supervisor: Session, reason: str, mode: str = "connected"
     ) -> AssemblyState:
         """Connect an end the rules refuse: logged, and a deviation on the certificate."""
-        _supervising(supervisor, reason)
         with self.store.write() as w:
+            _supervising(signed_in(w, supervisor), reason)
             a, aid, _ = self._target(w, serial, end)
             if a.status in rules.CLOSED:
                 raise GateRefused(f"assembly {serial} is {a.status}")
@@ -218,11 +239,11 @@ class Gate:
             return _accept_if_done(w, serial, aid, supervisor)
 
     def release_for_rework(
-        self, serial: str, end: str, supervisor: Actor, reason: str
+        self, serial: str, end: str, supervisor: Session, reason: str
     ) -> AssemblyState:
         """After re-polishing (or a decision that the cause is gone): the end starts over."""
-        _supervising(supervisor, reason)
         with self.store.write() as w:
+            _supervising(signed_in(w, supervisor), reason)
             a, aid, _ = self._target(w, serial, end)
             if a.status in rules.CLOSED:
                 raise GateRefused(f"assembly {serial} is {a.status}")
@@ -235,9 +256,9 @@ class Gate:
             )
             return _load(w.session, serial)
 
-    def reject(self, serial: str, supervisor: Actor, reason: str) -> AssemblyState:
-        _supervising(supervisor, reason)
+    def reject(self, serial: str, supervisor: Session, reason: str) -> AssemblyState:
         with self.store.write() as w:
+            _supervising(signed_in(w, supervisor), reason)
             a, aid, _ = self._target(w, serial, None)
             if a.status in rules.CLOSED:
                 raise GateRefused(f"assembly {serial} is already {a.status}")
@@ -367,7 +388,7 @@ class Gate:
         return before, after
 
 
-def _register(w: Writer, identified: Identified, actor: Actor) -> None:
+def _register(w: Writer, identified: Identified, actor: Session) -> None:
     s = w.session
     p = identified.product
     definition = _product_doc(p)
@@ -478,7 +499,7 @@ def _load(s, serial: str) -> AssemblyState:
     return state
 
 
-def _accept_if_done(w: Writer, serial: str, aid: int, actor: Actor) -> AssemblyState:
+def _accept_if_done(w: Writer, serial: str, aid: int, actor: Session) -> AssemblyState:
     state = _load(w.session, serial)
     if state.status == "open" and state.all_released:
         w.event(
@@ -492,12 +513,12 @@ def _accept_if_done(w: Writer, serial: str, aid: int, actor: Actor) -> AssemblyS
     return state
 
 
-def _refused(w: Writer, aid: int, end: str, actor: Actor, action: str, reason: str) -> None:
+def _refused(w: Writer, aid: int, end: str, actor: Session, action: str, reason: str) -> None:
     w.event("gate.refused", {"action": action, "reason": reason}, aid, end, actor.username)
 
 
-def _supervising(actor: Actor, reason: str) -> None:
-    if not actor.supervises:
+def _supervising(actor: Operator, reason: str) -> None:
+    if actor.role not in SUPERVISING:
         raise GateRefused(f"{actor.username} is an {actor.role}: only a supervisor can decide this")
     if not reason or len(reason.strip()) < MIN_REASON:
         raise GateRefused("a supervisor's decision needs a reason (a few words at least)")

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from qa_station.accounts import Actor
+from qa_station.accounts import NotSignedIn, ReplayedSession, Session, issued_here
 from qa_station.catalog import Catalog, Identified
 from qa_station.gate import state as rules
 from qa_station.gate.facts import InspectionFacts
@@ -108,7 +108,7 @@ class FloorGate:
             return self._cached(serial)
 
     # -- the operator's actions ------------------------------------------------------------
-    def register(self, label: str, actor: Actor) -> tuple[Identified, AssemblyState]:
+    def register(self, label: str, actor: Session) -> tuple[Identified, AssemblyState]:
         def offline(key: str, at: int) -> tuple[Identified, AssemblyState]:
             identified = self.catalog.identify(label)
             known = self._known.get(identified.serial)
@@ -130,7 +130,7 @@ class FloorGate:
         )
 
     def record_inspection(
-        self, serial: str, end: str, scan: ScanResult, actor: Actor, probe_id: str
+        self, serial: str, end: str, scan: ScanResult, actor: Session, probe_id: str
     ) -> InspectionRecorded:
         if not scan.complete:
             raise GateRefused(f"the scan of end {end} is incomplete: finish it before recording")
@@ -162,7 +162,13 @@ class FloorGate:
         )
 
     def record_cleaning(
-        self, serial: str, end: str, method: str, tool_id: str, adapter_cleaned: bool, actor: Actor
+        self,
+        serial: str,
+        end: str,
+        method: str,
+        tool_id: str,
+        adapter_cleaned: bool,
+        actor: Session,
     ) -> AssemblyState:
         def offline(key: str, at: int) -> AssemblyState:
             a = self._cached(serial)
@@ -182,7 +188,7 @@ class FloorGate:
         )
 
     def connect(
-        self, serial: str, end: str, actor: Actor, mode: str = "connected"
+        self, serial: str, end: str, actor: Session, mode: str = "connected"
     ) -> AssemblyState:
         def offline(key: str, at: int) -> AssemblyState:
             if mode not in ("connected", "capped"):
@@ -199,7 +205,9 @@ class FloorGate:
             "connect", serial, lambda g: g.connect(serial, end, actor, mode), offline, lambda r: r
         )
 
-    def record_refusal(self, serial: str, end: str, actor: Actor, action: str, reason: str) -> None:
+    def record_refusal(
+        self, serial: str, end: str, actor: Session, action: str, reason: str
+    ) -> None:
         def offline(key: str, at: int) -> None:
             args = {"action": action, "reason": reason}
             self._keep(key, "refusal", serial, end, args, actor, at)
@@ -214,20 +222,20 @@ class FloorGate:
 
     # -- a supervisor's decisions: straight to the record, never offline --------------------
     def override_connect(
-        self, serial: str, end: str, supervisor: Actor, reason: str, mode: str = "connected"
+        self, serial: str, end: str, supervisor: Session, reason: str, mode: str = "connected"
     ) -> AssemblyState:
         return self._supervised(
             lambda: self.gate.override_connect(serial, end, supervisor, reason, mode)
         )
 
     def release_for_rework(
-        self, serial: str, end: str, supervisor: Actor, reason: str
+        self, serial: str, end: str, supervisor: Session, reason: str
     ) -> AssemblyState:
         return self._supervised(
             lambda: self.gate.release_for_rework(serial, end, supervisor, reason)
         )
 
-    def reject(self, serial: str, supervisor: Actor, reason: str) -> AssemblyState:
+    def reject(self, serial: str, supervisor: Session, reason: str) -> AssemblyState:
         return self._supervised(lambda: self.gate.reject(serial, supervisor, reason))
 
     def _supervised(self, decide: Callable[[], AssemblyState]) -> AssemblyState:
@@ -285,7 +293,7 @@ class FloorGate:
         replay = Replay(entry.key, entry.action, entry.serial, entry.done_at_us)
         sending = self.store.replaying(replay)
         gate = Gate(sending, self.catalog)
-        actor = Actor(**entry.actor)
+        actor = ReplayedSession.from_dict(entry.actor)
         args = entry.args
         try:
             if entry.action == "register":
@@ -312,21 +320,22 @@ class FloorGate:
                 gate.record_refusal(entry.serial, entry.end, actor, args["action"], args["reason"])
             else:
                 raise GateRefused(f"unknown outbox action {entry.action!r}")
-        except GateRefused as exc:
+        except (GateRefused, NotSignedIn) as exc:
+            reason = exc.reason if isinstance(exc, GateRefused) else str(exc)
             if not self.store.received(entry.key):  # refused before anything was written
                 with sending.write() as w:
                     with self.store.read() as s:
                         aid = self.store.assembly_id(s, entry.serial) if entry.serial else None
                     w.event(
                         "outbox.conflict",
-                        {"action": entry.action, "reason": exc.reason},
+                        {"action": entry.action, "reason": reason},
                         aid,
                         entry.end,
                         actor.username,
                     )
-            conflict = Conflict(entry.serial, entry.end, entry.action, exc.reason)
+            conflict = Conflict(entry.serial, entry.end, entry.action, reason)
             report.conflicts.append(conflict)
-            self.outbox.settle(entry.seq, CONFLICT, exc.reason, now_us(self.clock))
+            self.outbox.settle(entry.seq, CONFLICT, reason, now_us(self.clock))
             return
         self.outbox.settle(entry.seq, SENT, None, now_us(self.clock))
 
@@ -360,7 +369,7 @@ class FloorGate:
             return offline(key, at)
 
     def _refuse(
-        self, key: str, a: AssemblyState, end: str, actor: Actor, action: str, at: int, reason
+        self, key: str, a: AssemblyState, end: str, actor: Session, action: str, at: int, reason
     ) -> None:
         """As online: a refusal is itself recorded (here: kept to be sent), then raised."""
         if end not in a.ends:
@@ -377,10 +386,15 @@ class FloorGate:
         serial: str | None,
         end: str | None,
         args: dict[str, Any],
-        actor: Actor,
+        actor: Session,
         at: int,
     ) -> Entry:
-        who = {"username": actor.username, "display_name": actor.display_name, "role": actor.role}
+        if not issued_here(actor, at):  # the record cannot be asked: this process must know it
+            raise NotSignedIn(
+                "not signed in at this bench (or the sign-in has ended): offline, the gate acts "
+                "only for a session this station issued"
+            )
+        who = ReplayedSession.of(actor).to_dict()
         return self.outbox.add(key, action, serial, end, args, who, at)
 
     def _go_offline(self, exc: StoreUnavailable) -> None:

@@ -15,6 +15,7 @@ The faults are the operating system's, not mocks of the station's functions:
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -119,6 +120,8 @@ def child_params(kit: Kit, **more) -> dict:
         "url": str(kit.store.engine.url),
         "images": str(kit.store.images.root),
         "serial": TRUNK,
+        "session": dataclasses.asdict(kit.operator),
+        "now": kit.clock(),
         **more,
     }
 
