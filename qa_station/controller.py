@@ -130,6 +130,13 @@ class StationController:
             store.close()
             raise
         station = cls(config, store, catalog, bench)
+        if station.accounts.is_demo_record():
+            station.close()
+            raise StoreError(
+                f"{store.safe_url} is the demo's record (made by qa-station demo), with no "
+                "accounts to sign in with: a station keeps its own record (see the demo's with "
+                "qa-station --demo history SERIAL)"
+            )
         station.signing_problem = ensure_signing_key(config)
         if station.gate.pending():  # left by a run that ended during an outage
             station.replay_outbox()

@@ -24,6 +24,7 @@ FIBERS = ("sm", "mm")
 GENDERS = ("male", "female")
 DEFAULT_EXPOSURE_LIMIT_S = 300.0  # a cleaned face left open re-contaminates
 DEFAULT_MAX_CLEAN_CYCLES = 3
+SERIAL_MAX = 64  # as qa_station.text.SERIAL_MAX (the catalog imports nothing of the app)
 PATTERN_MEMORY = 8 << 20  # bytes RE2 may use for one serial pattern
 
 
@@ -123,6 +124,8 @@ class Catalog:
                 "that label is not a serial number (too long or unprintable characters)"
             )
         parts = text.split(" ")
+        if len(parts[-1]) > SERIAL_MAX:
+            raise CatalogError(f"a serial is at most {SERIAL_MAX} characters")
         if len(parts) > 2:
             raise CatalogError(f"label {text!r}: expected a part number and a serial, or a serial")
         if len(parts) == 2:

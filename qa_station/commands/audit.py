@@ -9,6 +9,7 @@ import sys
 from qa_station.commands.common import CommandError, fail, station
 from qa_station.store import StoreError
 from qa_station.store.verify import verify
+from qa_station.text import shown
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -37,6 +38,7 @@ def run_verify(args: argparse.Namespace) -> int:
                 "inspections": report.inspections,
                 "cleanings": report.cleanings,
                 "images": report.images,
+                "archived": report.archived,
                 "problems": report.problems,
             },
             sys.stdout,
@@ -47,11 +49,13 @@ def run_verify(args: argparse.Namespace) -> int:
         print(
             f"intact: {report.events} events in one unbroken chain, {report.inspections} inspections, "
             f"{report.cleanings} cleanings and {report.images} images as recorded"
+            + (f" ({report.archived} of them archived off the bench)" if report.archived else "")
         )
     else:
-        print(f"BROKEN: {report.first_problem}")
+        # Problems quote what the store holds: printed escaped, never raw bytes.
+        print(f"BROKEN: {shown(report.first_problem, 600)}")
         for p in report.problems[1:20]:
-            print(f"  also: {p}")
+            print(f"  also: {shown(p, 600)}")
         if len(report.problems) > 20:
             print(f"  ... and {len(report.problems) - 20} more")
     return 0 if report.ok else 1

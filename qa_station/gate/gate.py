@@ -297,6 +297,8 @@ class Gate:
         result = facts.result
         overview = w.image_row(facts.overview) if facts.overview is not None else None
         shas = {n: w.image_row(stored) for n, stored in facts.images.items()}
+        for stored in facts.whole:  # whole frames the image policy keeps (named in the result)
+            w.image_row(stored)
         doc = result.to_dict()
         row = Inspection(
             assembly_id=aid,

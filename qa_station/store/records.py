@@ -6,6 +6,9 @@ from the rows as they are now shows whether any of them was edited.
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterable
+
 from qa_station.store.chain import digest
 from qa_station.store.models import Cleaning, Inspection, InspectionFiber
 
@@ -48,3 +51,9 @@ def cleaning_digest(row: Cleaning) -> str:
             "at_us": row.created_us,
         }
     )
+
+
+def removal_digest(shas: Iterable[str]) -> str:
+    """Seals the image names one ``images.removed`` event took off the bench (sorted, one per
+    line), so a removal row cannot be added to or dropped from it afterwards."""
+    return hashlib.sha256("\n".join(sorted(shas)).encode("ascii")).hexdigest()

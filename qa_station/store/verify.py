@@ -19,11 +19,12 @@ from qa_station.store.models import (
     End,
     Event,
     Image,
+    ImageRemoval,
     Inspection,
     InspectionFiber,
     Product,
 )
-from qa_station.store.records import cleaning_digest, inspection_digest
+from qa_station.store.records import cleaning_digest, inspection_digest, removal_digest
 from qa_station.store.store import Store
 
 
@@ -33,6 +34,7 @@ class VerifyReport:
     inspections: int = 0
     cleanings: int = 0
     images: int = 0
+    archived: int = 0  # image files removed from the bench after a signed archive (retention)
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -59,6 +61,7 @@ def verify(store: Store, batch: int = 2000) -> VerifyReport:
         inspected: dict[int, str] = {}
         cleaned: dict[int, str] = {}
         registered: dict[int, dict] = {}
+        removals: dict[tuple, str] = {}  # (archive, when) -> digest of the names it removed
         for ev in s.execute(select(Event).order_by(Event.id)).scalars().yield_per(batch):
             report.events += 1
             last_id = ev.id
@@ -92,6 +95,9 @@ def verify(store: Store, batch: int = 2000) -> VerifyReport:
                 cleaned[payload.get("cleaning_id")] = payload.get("digest")
             elif ev.kind == "assembly.registered" and ev.assembly_id is not None:
                 registered[ev.assembly_id] = payload
+            elif ev.kind == "images.removed":
+                key = (payload.get("archive_sha256"), payload.get("removed_us"))
+                removals[key] = payload.get("names_sha256")
         head = s.get(ChainHead, 1)
         if head is None or head.last_hash != prev or head.last_event_id != last_id:
             report.problems.append(
@@ -116,12 +122,36 @@ def verify(store: Store, batch: int = 2000) -> VerifyReport:
                 report.problems.append(f"{label}: no event records it (added outside the gate)")
             elif cleaning_digest(row) != cleaned[row.id]:
                 report.problems.append(f"{label}: was changed after it was recorded")
+        archived = _check_removals(s, removals, report)
         for img in s.execute(select(Image).order_by(Image.created_us)).scalars().yield_per(batch):
             report.images += 1
             problem = store.images.check(img.sha256)
-            if problem:
+            if problem == "file missing" and img.sha256 in archived:
+                report.archived += 1  # off the bench, in a signed archive the record names
+            elif problem:
                 report.problems.append(f"image {img.sha256[:12]} ({img.relpath}): {problem}")
     return report
+
+
+def _check_removals(s, removals: dict[tuple, str], report: VerifyReport) -> set[str]:
+    """The images taken off the bench, each group sealed by its images.removed event."""
+    groups: dict[tuple, list[str]] = {}
+    for r in s.execute(select(ImageRemoval)).scalars():
+        groups.setdefault((r.archive_sha256, r.removed_us), []).append(r.sha256)
+    archived: set[str] = set()
+    for key, shas in groups.items():
+        if removals.get(key) != removal_digest(shas):
+            report.problems.append(
+                f"image removals of archive {str(key[0])[:12]}: not the ones its images.removed "
+                "event sealed (rows added or changed outside the retention step)"
+            )
+            continue
+        archived.update(shas)
+    for key in set(removals) - set(groups):
+        report.problems.append(
+            f"image removals of archive {str(key[0])[:12]}: its rows were deleted"
+        )
+    return archived
 
 
 def _check_registrations(s, registered: dict[int, dict], report: VerifyReport, batch: int) -> None:

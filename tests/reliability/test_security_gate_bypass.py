@@ -67,6 +67,9 @@ REVIEWED = {
     "report rejection": "reads, writes a PDF",
     "report lot": "reads, writes a PDF",
     "export": "reads",
+    "images archive": "reads frames, writes a signed archive and an event",
+    "images verify": "reads",
+    "images remove": "takes archived frames off the bench, an admin signs in",
 }
 
 
@@ -137,12 +140,18 @@ def test_no_command_moves_a_failed_end_on(failed, capsys, monkeypatch, tmp_path)
     run("report rejection", "report", "rejection", JUMPER, "-o", str(tmp_path / "r.pdf"))
     run("report lot", "report", "lot", "-o", str(tmp_path / "lot.pdf"))
     run("export", "export", "--since", "2000-01-01", "--format", "json", "--records", "all")
+    run("images archive", "images", "archive", "--before", "2100-01-01", "-o",
+        str(tmp_path / "a.tar"))  # fmt: skip
+    run("images verify", "images", "verify", str(tmp_path / "a.tar"))
+    run("images remove", "images", "remove", str(tmp_path / "a.tar"), "--admin", OPERATOR[0],
+        "--password-stdin", lines=(OPERATOR[1],))  # fmt: skip
 
     assert tried["demo"] == 0  # it ran, in the demo's own record: not on this one
     assert tried["user add"] == 2 and tried["user add (no admin)"] == 2
     assert tried["user passwd"] == 2
     assert tried["user disable"] == tried["user enable"] == tried["user unlock"] == 2
     assert tried["certificate"] == 1 and tried["report rejection"] == 1
+    assert tried["images remove"] == 2  # an operator takes no frames off the bench
     assert set(tried) | {"fixture-emulator"} >= set(REVIEWED)  # it serves; see below
 
     c = controller()
