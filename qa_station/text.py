@@ -50,24 +50,20 @@ def station_id(value: object) -> str:
 
 def display_name(value: object) -> str:
     """A person's name as records show it: one printable line, 1-64 characters."""
-    if not isinstance(value, str):
-        raise TextError(f"a display name is text; found {type(value).__name__}")
-    v = value.strip()
-    if not v or len(v) > DISPLAY_NAME_MAX or not v.isprintable():
-        raise TextError(
-            f"a display name is 1-{DISPLAY_NAME_MAX} printable characters on one line; "
-            f"found {shown(repr(value), 60)}"
-        )
-    return v
+    return _line(value, "a display name", DISPLAY_NAME_MAX, " on one line")
 
 
 def serial(value: object) -> str:
     """An assembly serial as typed or scanned: printable, at most 64 characters."""
+    return _line(value, "a serial", SERIAL_MAX, "")
+
+
+def _line(value: object, what: str, limit: int, where: str) -> str:
     if not isinstance(value, str):
-        raise TextError(f"a serial is text; found {type(value).__name__}")
+        raise TextError(f"{what} is text; found {type(value).__name__}")
     v = value.strip()
-    if not v or len(v) > SERIAL_MAX or not v.isprintable():
+    if not v or len(v) > limit or not v.isprintable():
         raise TextError(
-            f"a serial is 1-{SERIAL_MAX} printable characters; found {shown(repr(value), 40)}"
+            f"{what} is 1-{limit} printable characters{where}; found {shown(repr(value), 40)}"
         )
     return v
