@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
 
 from qa_station import __version__
@@ -13,12 +15,14 @@ from qa_station.commands import export as export_cmd
 from qa_station.commands import fixture_emulator as fixture_emulator_cmd
 from qa_station.commands import grade as grade_cmd
 from qa_station.commands import history as history_cmd
+from qa_station.commands import images as images_cmd
 from qa_station.commands import report as report_cmd
 from qa_station.commands import scan as scan_cmd
 from qa_station.commands import start as start_cmd
 from qa_station.commands import user as user_cmd
 from qa_station.commands import verify as verify_cmd
 
+ENV_DEBUG = "QA_STATION_DEBUG"  # set: an unforeseen fault shows its traceback
 COMMANDS = [
     grade_cmd,
     scan_cmd,
@@ -31,6 +35,7 @@ COMMANDS = [
     verify_cmd,
     report_cmd,
     export_cmd,
+    images_cmd,
 ]
 
 
@@ -41,6 +46,12 @@ def build_parser() -> argparse.ArgumentParser:
         "With no command: start the station.",
     )
     parser.add_argument("--version", action="version", version=f"qa-station {__version__}")
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="work in the demo's own record (what qa-station demo made), not the station's: "
+        "e.g. qa-station --demo history SERIAL",
+    )
     start_cmd.add_arguments(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in COMMANDS:
@@ -52,9 +63,28 @@ def main(argv: list[str] | None = None) -> int:
     args_list = sys.argv[1:] if argv is None else argv
     parser = build_parser()
     args = parser.parse_args(args_list)
-    if args.command is None:
-        return start_cmd.run(args)
-    return int(args.func(args))
+    from qa_station.paths import demo_home
+
+    demo = args.demo or args.command == "demo"
+    with demo_home() if demo else contextlib.nullcontext():
+        if args.command is None:
+            return start_cmd.run(args)
+        try:
+            return int(args.func(args))
+        except KeyboardInterrupt:
+            print("qa-station: interrupted", file=sys.stderr)
+            return 130
+        except Exception as exc:  # a fault not foreseen: one line, never a traceback
+            if os.environ.get(ENV_DEBUG):
+                raise
+            from qa_station.text import shown
+
+            print(
+                f"qa-station {args.command}: error: {type(exc).__name__}: "
+                f"{shown(exc, 200)} (set {ENV_DEBUG}=1 to see where)",
+                file=sys.stderr,
+            )
+            return 2
 
 
 if __name__ == "__main__":

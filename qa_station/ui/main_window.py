@@ -23,6 +23,7 @@ from qa_station.gate import GateRefused
 from qa_station.scan import ScanError, ScanProgress
 from qa_station.store import StoreError
 from qa_station.store.kinds import Kind
+from qa_station.text import shown
 from qa_station.ui import theme
 from qa_station.ui.dialogs import LoginDialog, SupervisorDialog
 from qa_station.ui.fibre_map import FibreMap
@@ -186,6 +187,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.settings = SettingsView(self.c, self.runner, self)
         self.tabs.addTab(self.settings, "Settings")
         self.s_operator = QtWidgets.QLabel()
+        self.s_operator.setTextFormat(QtCore.Qt.TextFormat.PlainText)
         self.s_probe = QtWidgets.QLabel()
         self.s_fixture = QtWidgets.QLabel()
         self.s_focus = QtWidgets.QLabel()
@@ -684,7 +686,8 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _update_status(self) -> None:
         a = self.c.actor
-        self.s_operator.setText(f"operator: {a.display_name} ({a.role})" if a else "not signed in")
+        who = f"operator: {shown(a.display_name, 64)} ({a.role})" if a else "not signed in"
+        self.s_operator.setText(who)  # a plain-text label: a name cannot carry markup
         info = self.c.bench.probe.info
         self.s_probe.setText(f"probe: {info.probe_id}")
         self.s_fixture.setText(f"fixture: {self.c.bench.fixture_source}")
