@@ -75,9 +75,9 @@ def _kept(paths: list[Path]) -> list[Checkpoint]:
 def run_verify(args: argparse.Namespace) -> int:
     try:
         kept = _kept(args.checkpoint)
-        trust = Trust.of(station_paths().keys_dir, args.trust)
         _, store, _ = station(args.db)
-        try:
+        try:  # trust read once the store is open: a new station's key is made as it opens
+            trust = Trust.of(station_paths().keys_dir, args.trust)
             report = verify(store, trust=trust, checkpoints=kept)
         finally:
             store.close()

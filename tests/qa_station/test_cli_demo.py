@@ -56,6 +56,10 @@ def audit_ok(capsys) -> dict:
     code, out, err = qa(capsys, "--demo", "audit", "verify", "--json")
     report = json.loads(out)
     assert (code, report["ok"], report["problems"]) == (0, True, []), err
+    # The demo's home has a key of its own: every event signed, held to signed checkpoints.
+    assert report["events"] and report["signed"] == report["events"], report
+    assert report["checkpoints"] >= 1 and report["witnessed"] >= 1, report
+    assert [k.split(",")[0] for k in report["keys"]] == ["station demo"], report["keys"]
     return report
 
 
@@ -225,6 +229,8 @@ def test_the_demo_never_touches_the_station_s_record_nor_writes_a_password(capsy
     demo_json(capsys, "--assemblies", "1", "--scenario", "clean", "--product", JUMPER)
     assert not station_paths().database_file.exists()  # the station's own record: not made
     assert not list(station_home.rglob("demo-accounts.toml"))
+    code, out, _ = qa(capsys, "audit", "verify")  # the station, fresh: its own key, trusted
+    assert code == 0 and out.startswith("intact: 0 events"), out
     with demo_home():
         store = open_store(load_config())
     try:
