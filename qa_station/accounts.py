@@ -672,23 +672,7 @@ class Accounts:
             op.username, op.display_name, op.role, now, now + int(lifetime_s * 1e6), token
         )
         _issued(session, now)
-        w.session.add(
-            SignIn(
-                token_sha256=session.token_sha256,
-                operator_id=op.id,
-                username=op.username,
-                role=op.role,
-                method=method,
-                source=source,
-                issued_us=now,
-                expires_us=session.expires_us,
-            )
-        )
-        w.event(
-            Kind.LOGIN,
-            {"username": op.username, "method": method, "source": source},
-            operator=op.username,
-        )
+        _record_sign_in(w, op, session.token_sha256, method, source, session.expires_us)
         return session
 
 
@@ -732,21 +716,28 @@ def record_offline_sign_in(
         raise NotSignedIn("that sign-in is on the record already: refused")
     place = f"{w.store.station_id}/{str(source)[:40]}"
     until = expires_us if isinstance(expires_us, int) else at
-    s.add(
+    _record_sign_in(w, op, who.token_sha256, OFFLINE, place, min(until, at + int(SESSION_S * 1e6)))
+
+
+def _record_sign_in(
+    w: Writer, op: Operator, token_sha256: str, method: str, source: str, expires_us: int
+) -> None:
+    """The sign-in's row (its token's hash only) and its ``login`` event, issued now."""
+    w.session.add(
         SignIn(
-            token_sha256=who.token_sha256,
+            token_sha256=token_sha256,
             operator_id=op.id,
             username=op.username,
             role=op.role,
-            method=OFFLINE,
-            source=place,
-            issued_us=at,
-            expires_us=min(until, at + int(SESSION_S * 1e6)),
+            method=method,
+            source=source,
+            issued_us=w.now_us(),
+            expires_us=expires_us,
         )
     )
     w.event(
         Kind.LOGIN,
-        {"username": op.username, "method": OFFLINE, "source": place},
+        {"username": op.username, "method": method, "source": source},
         operator=op.username,
     )
 
