@@ -106,6 +106,7 @@ COMMANDS = [
     ("history", "T12B-000001"),
     ("audit", "verify"),
     ("audit", "verify", "--json"),
+    ("audit", "checkpoint"),
     ("user", "list"),
     ("user", "add", "root", "--password-stdin"),
     ("user", "passwd", "root", "--password-stdin"),
