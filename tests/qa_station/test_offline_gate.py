@@ -177,3 +177,30 @@ def test_offline_work_counts_by_the_role_held_when_it_was_done(tmp_path):
     finally:
         outbox.close()
         kit.store.close()
+
+
+def test_failed_offline_sign_ins_make_their_place_wait_as_online(tmp_path):
+    """The record cannot count them while it is down: the process does, with the same free
+    failures and doubling wait, so guessing at a cut-off bench is no faster."""
+    from qa_station.accounts import FREE_FAILURES, SignInDelayed
+
+    kit = make_kit(tmp_path)
+    try:
+        remembered = kit.accounts.remembered(kit.operator)
+        at = int(kit.clock() * 1e6)
+
+        def sign_in(password):
+            return kit.accounts.sign_in_remembered("olga", password, remembered, at, "delay-test")
+
+        for _ in range(FREE_FAILURES + 1):
+            with pytest.raises(AuthError) as exc:
+                sign_in("not her password")
+            assert not isinstance(exc.value, SignInDelayed)
+        with pytest.raises(SignInDelayed, match="wait 2 s"):
+            sign_in(PASSWORDS["olga"])  # even the right password, from this place
+        at += 2_000_001
+        assert sign_in(PASSWORDS["olga"]).username == "olga"
+        with pytest.raises(AuthError):  # someone the bench does not remember: refused alike
+            kit.accounts.sign_in_remembered("sam", PASSWORDS["sam"], remembered, at, "delay-test")
+    finally:
+        kit.store.close()
