@@ -40,8 +40,7 @@ def main() -> int:
     from PySide6.QtTest import QTest
 
     from qa_station.controller import StationController
-    from qa_station.demo import demo_actors, run_demo
-    from qa_station.paths import station_paths
+    from qa_station.demo import run_demo
     from qa_station.ui.app import make_app, show_on_screen
     from qa_station.ui.main_window import MainWindow
 
@@ -51,8 +50,12 @@ def main() -> int:
         print(f"screenshots: the screen is {screen.width()}x{screen.height()}, not {args.size}")
         return 2
     c = StationController.open()
-    run_demo(c.store, c.catalog, c.config, assemblies=args.assemblies)
-    c.actor, _ = demo_actors(c.accounts, station_paths().config_dir)  # the demo's operator
+    admin = c.create_first_admin("ada", "screens admin password", "Ada Admin")
+    c.accounts.add("olga", "operator", admin, "Olga Operator", "screens operator password")
+    c.accounts.add("sam", "supervisor", admin, "Sam Supervisor", "screens supervisor password")
+    sam = c.accounts.sign_in("sam", "screens supervisor password")
+    c.login("olga", "screens operator password")
+    run_demo(c.store, c.catalog, c.config, assemblies=args.assemblies, people=(c.actor, sam))
     w = MainWindow(c)
     show_on_screen(w)
     args.out.mkdir(parents=True, exist_ok=True)

@@ -225,7 +225,7 @@ def _earlier(
                 FibreAgain(
                     inspection_id=i.id,
                     at_us=i.at_us,
-                    fibre=f,
+                    fibre=i.fibre_in_image(f),
                     image=lambda sha=sha: store.images.read_bytes(sha),
                     um_per_px=i.um_per_px,
                     after_cleanings=sum(1 for c in e.cleanings if c.at_us < i.at_us),
@@ -276,7 +276,7 @@ def end_section(
         fiber=e.fiber,
         gender=e.gender,
         rules=rules,
-        result=final.result if final else None,
+        result=final.result_in_images() if final else None,  # overlays land on stored crops
         inspection_id=final.id if final else None,
         inspected_at_us=final.at_us if final else None,
         inspected_by=final.operator if final else None,
@@ -287,6 +287,7 @@ def end_section(
         overview=(lambda sha=final.overview_sha256: store.images.read_bytes(sha))
         if final and final.overview_sha256
         else None,
+        overview_fibres=final.overview_fibres if final else None,
         inspections=inspections,
         cleanings=cleanings,
         escalations=escalations,
@@ -623,6 +624,19 @@ def verify_file(
             "unchanged",
             "ok",
             "the signature covers every byte of the file; nothing was changed or added after signing",
+        )
+    elif rep.readable and rep.signed and rep.appended and rep.intact:
+        outcome.add(
+            "unchanged",
+            "fail",
+            f"{rep.appended} bytes were appended after the signed document (bytes "
+            f"{rep.signed_length}-{rep.signed_length + rep.appended - 1} of the file"
+            + (
+                "; they make a later revision of the PDF: an annotation or an edit"
+                if rep.appended_revision
+                else ""
+            )
+            + "); the signed part itself is intact",
         )
     elif rep.readable and rep.signed:
         outcome.add(

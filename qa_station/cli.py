@@ -8,7 +8,9 @@ lists the commands from the table below without importing any of them.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import os
 import sys
 
 from qa_station import __version__
@@ -36,7 +38,9 @@ COMMANDS = {
     ),
     "report": ("report", "PDF reports: rejection of an assembly, lot / work order"),
     "export": ("export", "export inspections and events of a period as CSV or JSON (for an MES)"),
+    "images": ("images", "the image store: signed archives and retention"),
 }
+ENV_DEBUG = "QA_STATION_DEBUG"  # set: an unforeseen fault shows its traceback
 ALL = object()  # build_parser(ALL): every command's own arguments (imports every command)
 OPTIONS_WITH_VALUES = ("--db", "--probe", "--fixture")
 
@@ -53,6 +57,12 @@ def build_parser(only: object = ALL) -> argparse.ArgumentParser:
         "With no command: start the station.",
     )
     parser.add_argument("--version", action="version", version=f"qa-station {__version__}")
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="work in the demo's own record (what qa-station demo made), not the station's: "
+        "e.g. qa-station --demo history SERIAL",
+    )
     start_cmd.add_arguments(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module, summary) in COMMANDS.items():
@@ -86,9 +96,28 @@ def main(argv: list[str] | None = None) -> int:
     args_list = sys.argv[1:] if argv is None else argv
     parser = build_parser(command_in(args_list))
     args = parser.parse_args(args_list)
-    if args.command is None:
-        return start_cmd.run(args)
-    return int(args.func(args))
+    from qa_station.paths import demo_home
+
+    demo = args.demo or args.command == "demo"
+    with demo_home() if demo else contextlib.nullcontext():
+        if args.command is None:
+            return start_cmd.run(args)
+        try:
+            return int(args.func(args))
+        except KeyboardInterrupt:
+            print("qa-station: interrupted", file=sys.stderr)
+            return 130
+        except Exception as exc:  # a fault not foreseen: one line, never a traceback
+            if os.environ.get(ENV_DEBUG):
+                raise
+            from qa_station.text import shown
+
+            print(
+                f"qa-station {args.command}: error: {type(exc).__name__}: "
+                f"{shown(exc, 200)} (set {ENV_DEBUG}=1 to see where)",
+                file=sys.stderr,
+            )
+            return 2
 
 
 if __name__ == "__main__":

@@ -68,6 +68,10 @@ class StationConfig:
     scanner_prefix: str = ""  # a key the wedge scanner sends before each code (scanner_keys)
     scanner_suffix: str = "Enter"
     store_url: str = ""  # empty: SQLite under the station home
+    # What of each frame is kept (qa_station/fibre_regions.py): every fibre's graded region
+    # always; whole frames never, for inspections that did not pass, or always.
+    image_full_frames: str = "never"
+    image_retention_days: float = 0.0  # 0: frames stay on the bench; else archive, then remove
     calibrations: tuple[Calibration, ...] = field(
         default_factory=lambda: tuple(
             Calibration(SIMULATED_PROBE_ID, SIMULATED_UM_PER_PX, score, tip)
@@ -115,7 +119,7 @@ def parse_config(data: bytes, origin: Path) -> StationConfig:
         doc = toml_document(data.decode("utf-8"))
     except ValueError as exc:  # UnicodeDecodeError is one
         raise ConfigError(f"config file {shown(str(origin))}: not valid TOML ({exc})") from None
-    tables = {"station", "probe", "fixture", "scanner", "store", "calibrations"}
+    tables = {"station", "probe", "fixture", "scanner", "store", "images", "calibrations"}
     for k in doc:
         if k not in tables:
             fail(k, f"one of the sections {', '.join(sorted(tables))}; unknown")
@@ -125,8 +129,9 @@ def parse_config(data: bytes, origin: Path) -> StationConfig:
     fixture = _table(doc, "fixture", fail, {"source", "baudrate", "timeout_s", "motion_timeout_s"})
     scanner = _table(doc, "scanner", fail, {"source", "prefix", "suffix"})
     store = _table(doc, "store", fail, {"url"})
+    images = _table(doc, "images", fail, {"full_frames", "retention_days"})
     values = {
-        "station_id": _str(station, "id", "station.id", defaults.station_id, fail),
+        "station_id": _station_id(station, defaults.station_id, fail),
         "probe": _source(probe, "probe", defaults.probe, fail),
         "probe_id": _str(probe, "id", "probe.id", defaults.probe_id, fail),
         "fixture": _source(fixture, "fixture", defaults.fixture, fail),
@@ -148,6 +153,15 @@ def parse_config(data: bytes, origin: Path) -> StationConfig:
         "store_url": store.get("url", "")
         if isinstance(store.get("url", ""), str)
         else fail("store.url", "a database URL"),
+        "image_full_frames": _full_frames(images, defaults.image_full_frames, fail),
+        "image_retention_days": _pos(
+            images,
+            "retention_days",
+            "images.retention_days",
+            defaults.image_retention_days,
+            fail,
+            allow_zero=True,
+        ),
     }
     cals = doc.get("calibrations", [])
     if not isinstance(cals, list):
@@ -196,6 +210,30 @@ def _str(t, key, where, default, fail):
     if not isinstance(v, str) or (default is None and not v.strip()):
         fail(where, "a string")
     return v
+
+
+def _full_frames(t, default, fail):
+    from qa_station.fibre_regions import FULL_FRAMES
+
+    v = t.get("full_frames", default)
+    if v not in FULL_FRAMES:
+        fail("images.full_frames", f"one of {', '.join(FULL_FRAMES)}; found {shown(repr(v))[:40]}")
+    return v
+
+
+def _station_id(t, default, fail):
+    """Every event and the signing certificate's name carry it: printable, short."""
+    from qa_station.text import STATION_ID_MAX, TextError, station_id
+
+    value = t.get("id", default)
+    try:
+        return station_id(value)
+    except TextError:
+        fail(
+            "station.id",
+            f"1-{STATION_ID_MAX} letters, digits, '.', '_' or '-', starting with a letter or "
+            f"digit; found {shown(repr(value))[:60]}",
+        )
 
 
 def _int(t, key, where, default, fail):
@@ -285,6 +323,10 @@ def render_config(config: StationConfig) -> str:
         "",
         "[store]",
         f"url = {toml_str(config.store_url)}",
+        "",
+        "[images]",
+        f"full_frames = {toml_str(config.image_full_frames)}",
+        f"retention_days = {_toml_float(config.image_retention_days)}",
     ]
     for c in config.calibrations:
         lines += [

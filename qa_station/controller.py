@@ -24,7 +24,8 @@ from grading.results import EndFaceResult
 from hardware.fixtures.base import FixtureError
 from hardware.focus import autofocus, focus_score
 from hardware.probes.base import Frame
-from qa_station.accounts import Accounts, Actor, AuthError, NotSignedIn
+from qa_station.accounts import Accounts, AuthError, NotSignedIn, Remembered
+from qa_station.accounts import Session as UserSession
 from qa_station.bench import Bench, open_bench
 from qa_station.catalog import Catalog, EndDefinition, Identified, load_catalog
 from qa_station.config import Calibration, StationConfig, load_config, save_config, with_calibration
@@ -36,11 +37,13 @@ from qa_station.record import AssemblyRecord, load_record
 from qa_station.scan import ScanError, ScanProgress, ScanResult, grade_view, scan_end
 from qa_station.store import Store, StoreError, StoreUnavailable
 from qa_station.store.kinds import DECISIONS, Kind, decision
-from qa_station.store.models import Assembly, Event, Operator
-from qa_station.store.outbox import Outbox
+from qa_station.store.models import Assembly, Event
+from qa_station.store.outbox import Outbox, OutboxError
 from qa_station.store.store import open_store
 from qa_station.store.verify import VerifyReport, verify
 
+SIGN_IN_WINDOW = "window"  # where sign-ins come from: failures slow down only that place
+SIGN_IN_BADGE = "badge"
 RESUME_WITHIN_S = 300.0  # older grades of an interrupted scan are redone, not trusted
 SUPERVISOR_ACTIONS = DECISIONS  # kinds of the event registry, shown by their labels
 
@@ -145,7 +148,7 @@ class StationController:
         self.gate = FloorGate(Gate(store, catalog), outbox)
         self.last_replay: ReplayReport | None = None
         self.accounts = Accounts(store)
-        self.actor: Actor | None = None
+        self.actor: UserSession | None = None  # who is signed in at the bench
         self.session: Session | None = None
         self.device_lock = threading.RLock()  # one user of the probe and fixture at a time
         self.last_frame_at: list[float] = []
@@ -176,6 +179,13 @@ class StationController:
             store.close()
             raise
         station = cls(config, store, catalog, bench)
+        if down is None and station.accounts.is_demo_record():
+            station.close()
+            raise StoreError(
+                f"{store.safe_url} is the demo's record (made by qa-station demo), with no "
+                "accounts to sign in with: a station keeps its own record (see the demo's with "
+                "qa-station --demo history SERIAL)"
+            )
         station.signing_problem = ensure_signing_key(config)
         if down is not None:  # the floor database is down: go on from what this bench knew
             station._migrated = False
@@ -236,63 +246,77 @@ class StationController:
             return False
         return self.accounts.count() == 0
 
-    def create_first_admin(self, username: str, password: str, name: str | None = None) -> Actor:
-        actor = self.accounts.add(username, "admin", None, name, password)
-        self.actor = actor
-        return actor
+    def create_first_admin(
+        self, username: str, password: str, name: str | None = None
+    ) -> UserSession:
+        self.accounts.add(username, "admin", None, name, password)
+        return self.login(username, password)
 
-    def login(self, username: str, password: str) -> Actor:
+    def login(self, username: str, password: str) -> UserSession:
+        """Sign in at the bench's window; while the floor database is down, only someone who
+        signed in here before, with the password they had then (see ``FloorGate``)."""
         if not self.offline:
             try:
-                self.actor = self.accounts.login(username, password)
+                session = self.accounts.sign_in(username, password, SIGN_IN_WINDOW)
             except StoreUnavailable as exc:
                 if self.gate.outbox is None:
                     raise
                 self.gate.offline_reason = str(exc)
             else:
-                self._keep_person(self.actor)
-                return self.actor
-        self.actor = self._offline_login(username, password)
-        return self.actor
+                self._signed_in(session)
+                self._keep_person(session)
+                return session
+        return self._signed_in(self._offline_login(username, password))
 
-    def _keep_person(self, actor: Actor) -> None:
+    def login_badge(self, badge: str) -> UserSession:
+        return self._signed_in(self.accounts.sign_in_badge(badge, SIGN_IN_BADGE))
+
+    def _signed_in(self, session: UserSession) -> UserSession:
+        """The new person at the bench; whoever was signed in before is signed out."""
+        self._end_session()
+        self.actor = session
+        return session
+
+    def _keep_person(self, session: UserSession) -> None:
         """Who signed in here, to sign them in again if the bench restarts offline."""
         if self.gate.outbox is None:
             return
-        with self.store.read() as s:
-            hashed = s.execute(
-                select(Operator.password_hash).where(Operator.username == actor.username)
-            ).scalar()
-        self.gate.outbox.keep_person(
-            actor.username, actor.display_name, actor.role, hashed, round(time.time() * 1e6)
-        )
+        with contextlib.suppress(StoreError):  # the database went away just now: next time
+            p = self.accounts.remembered(session)
+            self.gate.outbox.keep_person(
+                p.username, p.display_name, p.role, p.password_hash, round(time.time() * 1e6)
+            )
 
-    def _offline_login(self, username: str, password: str) -> Actor:
-        """While the floor database is down: only someone who signed in at this bench before,
-        with the password they had then. What they do is checked against the record's roles
-        when the outbox is sent."""
-        from qa_station.accounts import check_password
-
+    def _offline_login(self, username: str, password: str) -> UserSession:
+        """While the floor database is down: a session this bench issues from what it
+        remembered, kept in its outbox; the record checks it (and what is done under it)
+        against the account's role at the time when the outbox is sent."""
         known = self.gate.outbox.person(username) if self.gate.outbox is not None else None
         if known is None:
             raise StoreUnavailable(
                 f"{self.gate.offline_reason}; while the floor database is down only people who "
                 "signed in at this bench before can sign in: the others wait for it"
             )
-        if not check_password(password, known[2]):
-            raise AuthError("sign-in refused: unknown user or wrong password")
-        return Actor(username, known[0], known[1])
-
-    def login_badge(self, badge: str) -> Actor:
-        self.actor = self.accounts.login_badge(badge)
-        return self.actor
+        remembered = Remembered(username, *known)
+        return self.gate.sign_in_offline(
+            lambda at_us: self.accounts.sign_in_remembered(
+                username, password, remembered, at_us, SIGN_IN_WINDOW
+            ),
+            SIGN_IN_WINDOW,
+        )
 
     def logout(self) -> None:
         """Nobody at the bench: the assembly they had open goes with them."""
-        self.actor = None
+        self._end_session()
         self.session = None
 
-    def _who(self) -> Actor:
+    def _end_session(self) -> None:
+        actor, self.actor = self.actor, None
+        if actor is not None:
+            with contextlib.suppress(StoreError, OutboxError):  # it acts no more here anyway
+                self.gate.sign_out(self.accounts, actor)
+
+    def _who(self) -> UserSession:
         if self.actor is None:
             raise NotSignedIn("sign in first: every action is recorded under an operator's name")
         return self.actor
@@ -414,25 +438,29 @@ class StationController:
         action = decision(action)  # an unknown decision is refused before anyone signs in
         operator = self._who()
         s = self._session()
-        supervisor = self.accounts.login(username, password)
-        refusal = None
-        if not supervisor.supervises:
-            refusal = f"{username} is an {supervisor.role}: a supervisor must sign this"
-        elif len((reason or "").strip()) < MIN_REASON:
-            refusal = "a supervisor's decision needs a reason (a few words at least)"
-        if refusal:  # a decision tried and refused is on the record, like any refusal
-            who = supervisor if not supervisor.supervises else operator
-            self.gate.record_refusal(s.serial, end, who, action.label, refusal)
+        supervisor = self.accounts.sign_in(username, password, SIGN_IN_WINDOW)
+        try:
+            refusal = None
             if not supervisor.supervises:
-                raise AuthError(refusal)
-            raise GateRefused(refusal)
-        if action == Kind.END_OVERRIDE:
-            state = self.gate.override_connect(s.serial, end, supervisor, reason)
-            self._physically_release(end, "connected")
-        elif action == Kind.END_RELEASED_FOR_REWORK:
-            state = self.gate.release_for_rework(s.serial, end, supervisor, reason)
-        else:
-            state = self.gate.reject(s.serial, supervisor, reason)
+                refusal = f"{username} is an {supervisor.role}: a supervisor must sign this"
+            elif len((reason or "").strip()) < MIN_REASON:
+                refusal = "a supervisor's decision needs a reason (a few words at least)"
+            if refusal:  # a decision tried and refused is on the record, like any refusal
+                who = supervisor if not supervisor.supervises else operator
+                self.gate.record_refusal(s.serial, end, who, action.label, refusal)
+                if not supervisor.supervises:
+                    raise AuthError(refusal)
+                raise GateRefused(refusal)
+            if action == Kind.END_OVERRIDE:
+                state = self.gate.override_connect(s.serial, end, supervisor, reason)
+                self._physically_release(end, "connected")
+            elif action == Kind.END_RELEASED_FOR_REWORK:
+                state = self.gate.release_for_rework(s.serial, end, supervisor, reason)
+            else:
+                state = self.gate.reject(s.serial, supervisor, reason)
+        finally:  # signed in for this one decision only
+            with contextlib.suppress(StoreError):
+                self.gate.sign_out(self.accounts, supervisor)
         s.state = state
         return state
 
@@ -498,7 +526,7 @@ class StationController:
     # -- the station config ------------------------------------------------------------------
     def save_devices(self, config: StationConfig) -> Path:
         """Write the devices and store to the station config: an admin's job, on the record."""
-        actor = self._who()
+        actor = self.accounts.check(self._who())
         if actor.role != "admin":
             raise AuthError(
                 f"{actor.username} is an {actor.role}: only an admin changes the station's "
@@ -525,7 +553,7 @@ class StationController:
     def save_calibration(self, cal: Calibration) -> Path:
         """Write a probe's scale calibration: it changes every size measured from now on, so
         a supervisor or an admin signs it, and the old and new scale go on the record."""
-        actor = self._who()
+        actor = self.accounts.check(self._who())
         if not actor.supervises:
             raise AuthError(
                 f"{actor.username} is an {actor.role}: a supervisor or admin saves a calibration"
@@ -548,7 +576,7 @@ class StationController:
         )
         return path
 
-    def _station_event(self, kind: str, payload: dict, actor: Actor) -> None:
+    def _station_event(self, kind: str, payload: dict, actor: UserSession) -> None:
         with self.store.write() as w:
             w.event(kind, payload, None, None, actor.username)
 

@@ -162,13 +162,21 @@ def fibre_overlay(
 
 
 def overview_overlay(
-    image: np.ndarray, result: EndFaceResult | None, connector_name: str, width: int = 760
+    image: np.ndarray,
+    result: EndFaceResult | None,
+    connector_name: str,
+    width: int = 760,
+    fibres: Sequence[tuple[float, float, float]] | None = None,
 ) -> tuple[np.ndarray, bool]:
     """The MT ferrule with each fibre ringed in its verdict's colour (RGB), and whether the
-    fibres could be found in the picture (else it is the plain overview)."""
+    fibres could be found in the picture (else it is the plain overview). ``fibres``: where
+    they were found when the picture was recorded, (x, y, r) in its pixels, in fibre order
+    (a stored band of the overview holds too little of the ferrule to find them again)."""
     geometry = connector(connector_name)
-    circles = locate_overview(image, geometry.fiber_count) if geometry.is_multi_fiber else None
-    found = [(c.cx, c.cy, c.r) for c in circles] if circles else None
+    found = list(fibres) if fibres else None
+    if found is None and geometry.is_multi_fiber:
+        circles = locate_overview(image, geometry.fiber_count)
+        found = [(c.cx, c.cy, c.r) for c in circles] if circles else None
     verdicts = {f.index: f.verdict for f in result.fibers} if result else {}
     h, w = image.shape[:2]
     x0, y0, x1, y1 = 0, 0, w, h

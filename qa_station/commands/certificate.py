@@ -6,8 +6,9 @@ import argparse
 import sys
 
 from qa_station.certificates import CertificateError, NotAccepted, issue
-from qa_station.commands.common import CommandError, fail, station
+from qa_station.commands.common import MESSAGE_MAX, CommandError, fail, serial_arg, station
 from qa_station.store import StoreError
+from qa_station.text import shown
 
 
 def add_parser(sub: argparse._SubParsersAction, summary: str) -> None:
@@ -32,13 +33,14 @@ def add_parser(sub: argparse._SubParsersAction, summary: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
+        wanted = serial_arg(args.serial)
         config, store, _ = station(args.db)
     except CommandError as exc:
         return fail("certificate", str(exc))
     try:
-        path = issue(store, args.serial.strip(), args.output, config)
+        path = issue(store, wanted, args.output, config)
     except NotAccepted as exc:
-        print(f"qa-station certificate: {exc}", file=sys.stderr)
+        print(f"qa-station certificate: {shown(str(exc), MESSAGE_MAX)}", file=sys.stderr)
         return 1
     except (CertificateError, StoreError) as exc:
         return fail("certificate", str(exc))

@@ -173,6 +173,7 @@ class BenchLayout:
         self.activity.watch(self.runner)
         self.statusBar().addWidget(self.activity)
         self.s_operator = QtWidgets.QLabel()
+        self.s_operator.setTextFormat(QtCore.Qt.TextFormat.PlainText)
         self.s_probe = QtWidgets.QLabel()
         self.s_fixture = QtWidgets.QLabel()
         self.s_focus = QtWidgets.QLabel()

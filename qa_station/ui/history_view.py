@@ -9,6 +9,7 @@ record from here, and re-issue an accepted assembly's certificate.
 from __future__ import annotations
 
 import datetime as dt
+import html
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,7 @@ from qa_station.record import AssemblyRecord, InspectionEntry, describe_event
 from qa_station.store.images import ImageStoreError
 from qa_station.store.kinds import Kind
 from qa_station.store.store import iso
+from qa_station.text import shown
 from qa_station.ui import theme
 from qa_station.ui.live_view import LiveView
 from qa_station.ui.workers import Runner
@@ -356,14 +358,15 @@ class InspectionDialog(QtWidgets.QDialog):
             found = "" if marks else " (its fibres could not all be found in it)"
             self.details.setText("whole ferrule, at the start of the scan" + found + warning)
             return
-        self.view.set_result(bv.one_fibre(r, n))
+        # The stored image is the fibre's graded region: its grade moved into those pixels.
+        self.view.set_result(bv.one_fibre(self.insp.result_in_images(), n))
         f = next(x for x in r.fibers if x.index == n)
         focus = self.insp.focus.get(n)
-        self.details.setText(
-            f"fibre {n}: <b>{f.verdict}</b> &middot; {r.rules} &middot; {r.um_per_px} um/px &middot; "
-            f"probe {self.insp.probe_id}"
+        self.details.setText(  # stored text goes into rich text escaped: no markup, no codes
+            f"fibre {n}: <b>{_plain(f.verdict)}</b> &middot; {_plain(r.rules)} &middot; "
+            f"{r.um_per_px} um/px &middot; probe {_plain(self.insp.probe_id)}"
             + (f" &middot; focus {focus:.1f}" if focus else "")
-            + ("<br>" + "<br>".join(f.failures) if f.failures else "")
+            + ("<br>" + "<br>".join(_plain(x) for x in f.failures) if f.failures else "")
             + warning
         )
 
@@ -399,3 +402,8 @@ def _colour(status: str):
             "fail": theme.REFUSAL,
         }.get(status, "#7f8c8d")
     )
+
+
+def _plain(text: object) -> str:
+    """Stored text for a rich-text label: control characters escaped, then HTML-escaped."""
+    return html.escape(shown(text, 300))

@@ -23,6 +23,7 @@ from hardware.probes.base import Frame
 from qa_station import bench_view as bv
 from qa_station.accounts import AuthError
 from qa_station.controller import StationController
+from qa_station.text import shown
 from qa_station.ui import theme
 from qa_station.ui.bench_gate import GateActions
 from qa_station.ui.bench_layout import PAGE_TITLES, BenchLayout
@@ -487,7 +488,8 @@ class MainWindow(BenchLayout, GateActions, PictureActions, QtWidgets.QMainWindow
     def _update_status(self) -> None:
         """The status bar and the floor notice, from what the bench already knows: no query."""
         a = self.c.actor
-        self.s_operator.setText(f"operator: {a.display_name} ({a.role})" if a else "not signed in")
+        who = f"operator: {shown(a.display_name, 64)} ({a.role})" if a else "not signed in"
+        self.s_operator.setText(who)  # a plain-text label: a name cannot carry markup
         info = self.c.bench.probe.info
         self.s_probe.setText(f"probe: {info.probe_id}")
         self.s_fixture.setText(f"fixture: {self.c.bench.fixture_source}")

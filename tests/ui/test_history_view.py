@@ -66,9 +66,14 @@ def test_search_record_and_an_old_inspection_with_its_overlay(qtbot, window):
     failing = next(f for f in insp.result.fibers if f.verdict == "fail")
     pick(qtbot, dlg, failing.index - 1)
     (c,) = dlg.view.overlay_centres()
-    assert math.dist(c, failing.center_px) < 0.5
+    # The record keeps the fibre's graded region: the overlay lands on the crop where the
+    # grade put the fibre in its frame (the crop's origin added back).
+    region = insp.regions[str(failing.index)]
+    x0, y0 = region["origin"]
+    assert math.dist((c[0] + x0, c[1] + y0), failing.center_px) < 0.5
     assert failing.failures[0] in dlg.details.text()
-    assert dlg.view.image.image.shape == (960, 1280)
+    assert dlg.view.image.image.shape == (region["size"][1], region["size"][0])
+    assert region["frame"] == [1280, 960] and region["size"][0] < 500  # not the whole frame
     pick(qtbot, dlg, 12)
     assert "whole ferrule" in dlg.details.text()
     # The whole ferrule carries every fibre's number and a ring in its verdict, as on the bench.

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import tomllib
-
 import pytest
 from PySide6 import QtCore, QtGui
 
 from qa_station import stats
 from qa_station.controller import StationController
-from qa_station.demo import DEMO_ADMIN, run_demo
-from qa_station.paths import station_paths
+from qa_station.demo import run_demo
 from qa_station.ui.stats_view import NO_INSPECTIONS, StatsView, count_ticks
 from qa_station.ui.workers import Runner
 from tests.qa_station.gate_kit import dirty, scan
@@ -34,10 +31,18 @@ def runner(qtbot):
 
 def sign_in(controller: StationController) -> None:
     if controller.needs_first_admin():
-        controller.create_first_admin("admin", "admin-password-1", "Admin")
-    else:  # the demo made the accounts: its admin's password is in the station home
-        creds = tomllib.loads((station_paths().config_dir / "demo-accounts.toml").read_text())
-        controller.login(DEMO_ADMIN, creds[DEMO_ADMIN])
+        admin = controller.create_first_admin("admin", "admin-password-1", "Admin")
+        controller.accounts.add("sam", "supervisor", admin, "Sam", "supervisor-password-1")
+    else:
+        controller.login("admin", "admin-password-1")
+
+
+def demo(controller: StationController, n: int, scenario: str) -> None:
+    """The demo's production run on this station's record, under its own people."""
+    sign_in(controller)
+    people = (controller.actor, controller.accounts.sign_in("sam", "supervisor-password-1"))
+    run_demo(controller.store, controller.catalog, controller.config, n, JUMPER, scenario,
+             people=people)  # fmt: skip
 
 
 def drawn_ticks(view: StatsView) -> list[str]:
@@ -66,9 +71,8 @@ def make_view(qtbot, controller, runner) -> StatsView:
 
 
 def test_refresh_after_a_demo_draws_the_numbers_of_the_store(qtbot, controller, runner):
-    run_demo(controller.store, controller.catalog, controller.config, 2, JUMPER, "damaged")
-    run_demo(controller.store, controller.catalog, controller.config, 1, JUMPER, "oily")
-    sign_in(controller)
+    demo(controller, 2, "damaged")
+    demo(controller, 1, "oily")
     view = make_view(qtbot, controller, runner)
     view.product.setCurrentIndex(view.product.findData(JUMPER))
     refreshed(qtbot, view, runner)
@@ -132,7 +136,7 @@ def test_known_numbers_from_the_gate_reach_the_plots(qtbot, controller, runner):
 
 
 def test_an_empty_period_says_so_on_every_plot(qtbot, controller, runner):
-    run_demo(controller.store, controller.catalog, controller.config, 1, JUMPER, "clean")
+    demo(controller, 1, "clean")
     view = make_view(qtbot, controller, runner)
     view.since.setDate(QtCore.QDate(2001, 1, 1))
     view.until.setDate(QtCore.QDate(2001, 1, 31))
