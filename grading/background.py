@@ -33,7 +33,8 @@ N_ANGLES = 160
 GLASS_TOLERANCE = 0.08  # a clean core departs from the glass level by less than this
 GLASS_NOISE_RATIO = 1.5
 LIGHT_ROUNDS = 1  # profile and light estimated in turn, this many times
-N_TERMS = 4  # smooth terms of each light field (see _terms)
+N_TERMS = 5  # smooth terms of each light field (see _terms)
+INNER_REGISTRATION_PX = 0.3  # how far a ring inside the glass may sit from its model
 
 
 @dataclass(frozen=True)
@@ -105,8 +106,11 @@ def fit_background(
     pv = (py - cy) / norm
     # Profile under even light, the light that profile implies, the profile again.
     profile = _glass_profile(polar, glass_radius_px, rings.edges, hold_radius_px)
+    held = 0
+    if hold_radius_px is not None and hold_radius_px < glass_radius_px:
+        held = int(np.ceil(hold_radius_px))
     for _ in range(LIGHT_ROUNDS):
-        coef = _fit_light(polar, profile, pu, pv)
+        coef = _fit_light(polar, profile, pu, pv, held)
         light, offset = _light(coef, pu, pv), _offset(coef, pu, pv)
         even = (polar - offset) / light
         profile = _glass_profile(even, glass_radius_px, rings.edges, hold_radius_px)
@@ -116,7 +120,12 @@ def fit_background(
     noise = _hold_glass_noise(_smooth_spread(_fill(spread)), glass_radius_px)
     slope = np.abs(np.gradient(profile))
     slope = np.max(np.stack([np.roll(slope, k) for k in (-1, 0, 1)]), axis=0)
-    model_err = (registration_px * slope).astype(np.float32)
+    # Inside the glass the only edges are the fibre's own rings, each drawn round its
+    # own fitted centre: they sit where the model puts them to a fraction of a pixel.
+    # (On a coarse frame a single-mode core is all edge: the cladding's uncertainty
+    # there would hide a pit on it.)
+    reg = np.where(radii < glass_radius_px - 3.0, INNER_REGISTRATION_PX, registration_px)
+    model_err = (np.minimum(reg, registration_px) * slope).astype(np.float32)
     radius = _radius_map(h, w, cx, cy, rings.knots)
     total = np.hypot(noise, model_err).astype(np.float32)
     # Profiles read at every pixel's radius: one remap each, linear for the model
@@ -299,14 +308,8 @@ def _light_field(
 
 
 def _terms(u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, ...]:
-    """A tilt and a saddle over the region, nothing round the fibre's centre.
-
-    Whatever changes with the distance from the centre is the profile's: a bowl
-    centred on the fibre would take a faint smear on the core for light.
-    Vignetting round the frame's centre is a tilt and a saddle here, plus a
-    bowl so shallow over one fibre that the profile takes it up.
-    """
-    return (u, v, u * u - v * v, u * v)
+    """A tilt and a bowl over the region (vignetting round the frame's centre)."""
+    return (u, v, u * u, v * v, u * v)
 
 
 def _light(coef: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -327,14 +330,21 @@ def _offset(coef: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
 
 
 def _fit_light(
-    polar: np.ndarray, profile: np.ndarray, pu: np.ndarray, pv: np.ndarray
+    polar: np.ndarray, profile: np.ndarray, pu: np.ndarray, pv: np.ndarray, skip_rings: int = 0
 ) -> np.ndarray:
-    """Least-squares field: polar ~ profile * (1 + terms) + terms', ignoring outliers."""
+    """Least-squares field: polar ~ profile * (1 + terms) + terms', ignoring outliers.
+
+    The rings round the centre where the profile is held (``skip_rings``) are left
+    out: a faint smear covering the core is the one thing a bowl of light centred
+    on the fibre could take in, and light is smooth enough to be read round it.
+    """
     step = 3
     p = polar[::step, ::step]
     e = np.broadcast_to(profile[None, :], polar.shape)[::step, ::step]
     u, v = pu[::step, ::step], pv[::step, ::step]
     ok = np.isfinite(p) & np.isfinite(e)
+    if skip_rings > 0:
+        ok &= (np.arange(0, polar.shape[1], step) >= skip_rings)[None, :]
     n = 2 * N_TERMS + 1
     if ok.sum() < 4 * n:
         return np.zeros(2 * N_TERMS)

@@ -331,20 +331,30 @@ def _split_regions(
 
 
 def _beaded(region: Region) -> bool:
-    """Whether a long region is a row of blobs joined by thin necks, not one even line.
+    """Whether a long region is a row of round blobs joined by thin necks, not a line.
 
-    Two particles side by side merge into one long region on a coarse copy; a
-    scratch keeps about its width all along, a row of beads does not.
+    Two particles side by side merge into one long region on a coarse copy. A
+    scratch broken in places merges the same way, but each of its pieces is long
+    for its width; a bead is about as long as it is wide.
     """
     px, py = _pixels(region)
     ax, ay = region.axis
     t = (px - px.mean()) * ax + (py - py.mean()) * ay
-    counts = np.bincount(np.round(t - t.min()).astype(int))
+    counts = np.bincount(np.round(t - t.min()).astype(int)).astype(float)
     if len(counts) < 6:
         return False
-    smooth = np.convolve(counts, np.ones(3) / 3.0, mode="same")
-    inner = smooth[len(smooth) // 5 : len(smooth) - len(smooth) // 5]
-    return bool(len(inner) >= 3 and inner.min() < 0.4 * inner.max())
+    width = np.convolve(counts, np.ones(3) / 3.0, mode="same")
+    neck = width < 0.4 * width.max()
+    neck[[0, -1]] = False  # the ends taper; only a narrowing between pieces is a neck
+    pieces, start = [], 0
+    for k in range(1, len(width) + 1):
+        if k == len(width) or neck[k] != neck[start]:
+            if not neck[start]:
+                pieces.append(width[start:k])
+            start = k
+    if len(pieces) < 2:
+        return False
+    return all(len(piece) < 2.5 * piece.max() for piece in pieces)
 
 
 def _pixels(region: Region) -> tuple[np.ndarray, np.ndarray]:

@@ -440,7 +440,10 @@ def _cladding_round_core(image: np.ndarray, fit: EdgeFit, ellipse: bool = False)
         if fit.r * lo * 1.2 > reach:
             break
         outer = _around(image, fit, (lo, hi), n_rays=64)
-        if outer is None or outer.usable < 0.5 or outer.support < MIN_SUPPORT:
+        # A wide window runs off the frame on many rays where the cladding itself does
+        # not, and its fit is rough there: the refit in a narrow window round the edge
+        # found is what must hold (``verified``).
+        if outer is None or outer.support < MIN_SUPPORT * 0.75:
             continue
         if math.hypot(outer.cx - fit.cx, outer.cy - fit.cy) > max(2.0, 0.03 * outer.r):
             continue

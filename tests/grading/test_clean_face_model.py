@@ -85,3 +85,23 @@ def test_crossing_scratches_are_two_lines_each_at_its_own_width_and_angle():
         want_angle, want_width = min(bars, key=lambda b: abs(b[0] - angle))
         assert abs(angle - want_angle) < 2.0
         assert abs(line.width_px - want_width) * um_per_px < 0.3
+
+
+def _region_of(mask: np.ndarray):
+    from grading.regions import region_from_pixels
+
+    ys, xs = np.nonzero(mask)
+    return region_from_pixels(xs, ys, _radius())
+
+
+def test_two_particles_merged_on_a_coarse_copy_are_beads_and_a_broken_scratch_is_not():
+    from grading.fiber import _beaded
+
+    ys, xs = np.mgrid[0:H, 0:W].astype(np.float32)
+    beads = (np.hypot(xs - 100, ys - 120) < 8) | (np.hypot(xs - 122, ys - 120) < 7)
+    beads |= (np.abs(ys - 120) <= 0.5) & (xs > 100) & (xs < 122)  # the neck the copy made
+    assert _beaded(_region_of(beads))
+    # A scratch 4 px wide in two long pieces, joined where its break was bridged.
+    bar = (np.abs(ys - 120) <= 2) & (xs > 60) & (xs < 180)
+    broken = bar & ~((xs > 115) & (xs < 125)) | ((np.abs(ys - 120) <= 0.5) & (xs > 60) & (xs < 180))
+    assert not _beaded(_region_of(broken))

@@ -280,3 +280,29 @@ def test_crossing_scratches_are_each_measured_at_their_own_width():
     assert len(widths) == 2, r.to_dict()
     assert abs(widths[0] - 2.1) < 0.5 and abs(widths[1] - 2.3) < 0.5
     assert r.verdict == "pass"
+
+
+def test_a_core_is_not_taken_for_the_cladding_when_the_cladding_nearly_fills_the_frame():
+    # At 0.25 um/px on an NTSC capture a 62.5 um core is the clearest disc and the
+    # cladding round it nearly fills the frame's height: the search for a cladding
+    # round the core runs off the frame on most rays, but the cladding is there, whole.
+    from hardware.optics.looks import VIDEO_FORMATS
+
+    w, h, aspect = VIDEO_FORMATS["ntsc"]
+    centre = connector("mpo12").fiber_positions_um[5]
+    view = dict(width_px=w, height_px=h, pixel_aspect=aspect, center_um=centre)
+    frame = _look_face("analog-video", fiber="mm62", conn="mpo12", um_per_px=0.252, **view)
+    r = grade(frame.image, "mpo12", MM_PC)
+    assert abs(r.um_per_px / 0.252 - 1) < 0.02, r.to_dict()
+    assert abs(r.fibers[0].diameter_px * 0.252 - 125.0) < 2.5
+
+
+def test_a_pit_on_a_lit_single_mode_core_at_a_400x_scale_is_found():
+    # At 0.68 um/px the 9 um core is all edge: the model's doubt about where that edge
+    # sits must be the core's own (it has its own fitted centre), not the cladding's.
+    pit = Feature("pit", (-1.9, 3.5), 3.7, -0.41, seed=3)
+    frame = _look_face("analog-video", (pit,), fiber="sm", um_per_px=0.68, blur_um=0.7, noise=0.017)
+    r = grade(frame.image, "lc-upc", SM_PC, um_per_px=0.68)
+    assert r.verdict == "fail"
+    (d,) = r.fibers[0].defects
+    assert d.zone == "A" and abs(d.size_um - 3.7) < 0.7
