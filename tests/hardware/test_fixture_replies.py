@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from hardware.fixtures.base import FixtureProtocolError, FixtureRefused
-from hardware.fixtures.serial_fixture import SerialFixture
+from hardware.stages.base import FixtureProtocolError, FixtureRefused
+from hardware.stages.serial_fixture import SerialFixture
 
 IDN = b"OK Scripted,S-1,0.1\r\n"
 CAPS = b"OK ENDS=A,B FIBERS=12 FOCUS=0..4000 AF=1\r\n"

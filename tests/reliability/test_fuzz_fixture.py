@@ -21,9 +21,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hardware.fixtures.base import FixtureError, FixtureInfo, FixtureStatus
-from hardware.fixtures.emulator import FixtureEmulator
-from hardware.fixtures.protocol import (
+from hardware.stages.base import FixtureError, FixtureInfo, FixtureStatus
+from hardware.stages.emulator import FixtureEmulator
+from hardware.stages.protocol import (
     MAX_REPLY_CHARS,
     CommandRejected,
     parse_caps,
@@ -32,7 +32,7 @@ from hardware.fixtures.protocol import (
     parse_reply,
     parse_status,
 )
-from hardware.fixtures.serial_fixture import SerialFixture
+from hardware.stages.serial_fixture import SerialFixture
 from tests.hardware.fixture_double import FixtureDouble
 from tests.hardware.test_fixture_emulator import Terminal
 from tests.hardware.test_fixture_replies import ScriptedDevice, scripted
