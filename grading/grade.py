@@ -23,7 +23,7 @@ from grading.image_io import ImageError, prepared, read_image
 from grading.locate import Circle, Location, locate
 from grading.pixels import SQUARE_TOLERANCE, scale_pair, square
 from grading.results import ERROR, FAIL, PASS, EndFaceResult, FiberResult, ZoneShape
-from grading.rules import RuleSet, load_rules
+from grading.rules import RuleSet, load_rules, polish_mismatch
 
 SCALE_TOLERANCE = 0.08  # measured cladding vs the given scale before calibration is doubted
 
@@ -107,11 +107,9 @@ def resolve(connector_name: str, rules: str | Path | RuleSet) -> tuple[Connector
             ruleset = load_rules(rules)
         except ValueError as exc:
             raise GradingUsageError(str(exc)) from None
-    if geometry.polish and ruleset.polish and geometry.polish != ruleset.polish:
-        raise GradingUsageError(
-            f"connector {geometry.name} is {geometry.polish.upper()}-polished but rule set "
-            f"{ruleset.name} is for {ruleset.polish.upper()} end faces"
-        )
+    mismatch = polish_mismatch(geometry, ruleset)
+    if mismatch:
+        raise GradingUsageError(mismatch)
     return geometry, ruleset
 
 

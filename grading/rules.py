@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import math
-import tomllib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, Field, field_validator, model_validator
+
+from datafiles import KeyFault, StrictModel, read_model, shown
+from grading.geometry import ConnectorGeometry
 
 BUILTIN_PACKAGE = "grading"
 BUILTIN_FOLDER = "rulesets"
 MANIFEST = "SHA256SUMS"  # sha256sum format: "<hex>  family/name.toml", one a line
 STRADDLE_MODES = ("stricter", "center")
-_RANGE_KEYS = ("from_um", "above_um", "to_um", "below_um")
 DEFAULT_MAX_BLUR_UM = 1.5
 # No size on an end face comes near 10 cm (an SC ferrule is 2.5 mm across): a larger
 # number is a typo, and numbers near 1e308 overflow the arithmetic behind the verdicts.
@@ -208,70 +210,22 @@ def load_rules(name_or_path: str | Path) -> RuleSet:
 
 
 def parse_rules(data: bytes, origin: str, source: str) -> RuleSet:
-    origin = shown(origin)
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise RuleFileError(f"rules file {origin}: not UTF-8 text") from None
-    try:
-        doc = toml_document(text)
-    except ValueError as exc:
-        raise RuleFileError(f"rules file {origin}: not valid TOML ({exc})") from None
-    v = _Validator(origin)
-    v.keys(
-        doc,
-        "",
-        required={"schema", "name", "max_um_per_px", "zones"},
-        optional={
-            "title",
-            "version",
-            "fiber",
-            "polish",
-            "min_feature_um",
-            "max_blur_um",
-            "straddle",
-            "multi_fiber_zones",
-        },
-    )
-    schema = v.integer(doc, "schema", "", minimum=1)
-    if schema != 1:
-        v.fail("schema", f"schema 1 (this station's rule format); found {schema}")
-    name = v.string(doc, "name", "")
-    zones_raw = doc["zones"]
-    if not isinstance(zones_raw, list) or not zones_raw:
-        v.fail("zones", "a non-empty array of [[zones]] tables")
-    zones = tuple(v.zone(z, f"zones[{i}]") for i, z in enumerate(zones_raw))
-    _check_zone_order(v, zones)
+    """A rule file's bytes as a RuleSet; RuleFileError naming the key at fault otherwise."""
+    doc = read_model(RuleFile, data, f"rules file {origin}", RuleFileError)
+    zones = tuple(z.to_zone() for z in doc.zones)
     names = [z.name for z in zones]
     # By default an MT ferrule is graded on the zones A and B the file defines.
-    multi = doc.get("multi_fiber_zones", [n for n in ("A", "B") if n in names] or names)
-    if not isinstance(multi, list) or not multi or not all(isinstance(m, str) for m in multi):
-        # Empty would grade nothing on an MT ferrule, and nothing graded must never pass.
-        v.fail("multi_fiber_zones", f"a non-empty array of zone names; found {multi!r}")
-    for m in multi:
-        if m not in names:
-            v.fail(
-                "multi_fiber_zones", f"names of zones defined in this file ({names}); found {m!r}"
-            )
-    straddle = doc.get("straddle", "stricter")
-    if straddle not in STRADDLE_MODES:
-        v.fail("straddle", f"one of {list(STRADDLE_MODES)}; found {straddle!r}")
-    fiber = doc.get("fiber")
-    if fiber is not None and fiber not in ("sm", "mm"):
-        v.fail("fiber", f"'sm' or 'mm'; found {fiber!r}")
-    polish = doc.get("polish")
-    if polish is not None and polish not in ("pc", "apc"):
-        v.fail("polish", f"'pc' or 'apc'; found {polish!r}")
+    multi = doc.multi_fiber_zones or [n for n in ("A", "B") if n in names] or names
     return RuleSet(
-        name=name,
-        title=v.string(doc, "title", "", default=name),
-        version=v.string(doc, "version", "", default=""),
-        fiber=fiber,
-        polish=polish,
-        max_um_per_px=v.number(doc, "max_um_per_px", "", positive=True),
-        min_feature_um=v.number(doc, "min_feature_um", "", default=0.0, minimum=0.0),
-        max_blur_um=v.number(doc, "max_blur_um", "", default=DEFAULT_MAX_BLUR_UM, positive=True),
-        straddle=straddle,
+        name=doc.name,
+        title=doc.title or doc.name,
+        version=doc.version or "",
+        fiber=doc.fiber,
+        polish=doc.polish,
+        max_um_per_px=doc.max_um_per_px,
+        min_feature_um=doc.min_feature_um,
+        max_blur_um=doc.max_blur_um,
+        straddle=doc.straddle,
         multi_fiber_zones=tuple(multi),
         zones=zones,
         source=source,
@@ -279,161 +233,147 @@ def parse_rules(data: bytes, origin: str, source: str) -> RuleSet:
     )
 
 
-def toml_document(text: str) -> dict[str, Any]:
-    """``tomllib.loads``, with every way it fails as a ValueError whose message is one line.
-
-    tomllib raises TOMLDecodeError for bad syntax, but a plain ValueError for an integer
-    of more than 4300 digits and RecursionError for arrays nested a thousand deep; the
-    station's TOML readers (rules, station config, catalog) all read through here.
-    """
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ValueError(shown(str(exc))) from None
-    except ValueError:
-        raise ValueError("a number too long to read") from None
-    except RecursionError:
-        raise ValueError("arrays or tables nested too deeply") from None
-
-
-def _check_zone_order(v: _Validator, zones: tuple[Zone, ...]) -> None:
-    seen: set[str] = set()
-    previous_outer = 0.0
-    for i, z in enumerate(zones):
-        if z.name in seen:
-            v.fail(f"zones[{i}].name", f"a zone name not used before; {z.name!r} is repeated")
-        seen.add(z.name)
-        if z.outer_diameter_um <= z.inner_diameter_um:
-            v.fail(
-                f"zones[{i}].outer_diameter_um",
-                f"a value larger than inner_diameter_um ({_num(z.inner_diameter_um)})",
-            )
-        if z.inner_diameter_um < previous_outer - 1e-9:
-            v.fail(
-                f"zones[{i}].inner_diameter_um",
-                f"zones listed outwards without overlap (>= {_num(previous_outer)})",
-            )
-        previous_outer = z.outer_diameter_um
-
-
-class _Validator:
-    def __init__(self, origin: str) -> None:
-        self.origin = origin
-
-    def fail(self, key: str, expected: str) -> None:
-        raise RuleFileError(f"rules file {self.origin}: key '{shown(key)}': expected {expected}")
-
-    def keys(self, table: Any, where: str, required: set[str], optional: set[str]) -> None:
-        if not isinstance(table, dict):
-            self.fail(where or "(top level)", "a table")
-        for k in table:
-            if k not in required | optional:
-                allowed = ", ".join(sorted(required | optional))
-                raise RuleFileError(
-                    f"rules file {self.origin}: key '{shown(_join(where, k))}': unknown key; "
-                    f"expected one of {allowed}"
-                )
-        for k in sorted(required):
-            if k not in table:
-                self.fail(_join(where, k), "this key to be present; it is missing")
-
-    def string(self, table: dict, key: str, where: str, default: str | None = None) -> str:
-        if key not in table and default is not None:
-            return default
-        value = table.get(key)
-        # Names and labels are printed in verdicts and on certificates: one line each.
-        if not isinstance(value, str) or not value.strip() or not value.isprintable():
-            self.fail(_join(where, key), f"a non-empty string on one line; found {value!r}")
-        return value
-
-    def integer(self, table: dict, key: str, where: str, minimum: int = 0) -> int:
-        value = table.get(key)
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            self.fail(_join(where, key), f"an integer >= {minimum}; found {value!r}")
-        return value
-
-    def number(
-        self,
-        table: dict,
-        key: str,
-        where: str,
-        default: float | None = None,
-        minimum: float | None = None,
-        positive: bool = False,
-    ) -> float:
-        if key not in table and default is not None:
-            return default
-        value = table.get(key)
-        ok = isinstance(value, int | float) and not isinstance(value, bool)
-        ok = ok and finite(value) and value <= MAX_UM
-        ok = ok and (minimum is None or value >= minimum) and (not positive or value > 0)
-        if not ok:
-            bound = "> 0" if positive else f">= {_num(minimum)}" if minimum is not None else ""
-            self.fail(
-                _join(where, key),
-                f"a finite number {bound} and at most {_num(MAX_UM)}; found {value!r}".replace(
-                    "  ", " "
-                ),
-            )
-        return float(value)
-
-    def zone(self, raw: Any, where: str) -> Zone:
-        self.keys(
-            raw,
-            where,
-            required={"name", "inner_diameter_um", "outer_diameter_um"},
-            optional={"label", "scratches", "defects", "min_coverage"},
+def polish_mismatch(geometry: ConnectorGeometry, ruleset: RuleSet) -> str | None:
+    """Why ``ruleset`` cannot grade this connector's end face (APC rules on a PC face), or
+    None. Grading refuses the pair, and the catalog refuses an end that names it."""
+    if geometry.polish and ruleset.polish and geometry.polish != ruleset.polish:
+        return (
+            f"connector {geometry.name} is {geometry.polish.upper()}-polished but rule set "
+            f"{ruleset.name} is for {ruleset.polish.upper()} end faces"
         )
-        coverage = self.number(raw, "min_coverage", where, default=1.0, minimum=0.0)
-        if coverage > 1.0:
-            self.fail(_join(where, "min_coverage"), f"a share from 0 to 1; found {coverage!r}")
+    return None
+
+
+# -- the file's shape -----------------------------------------------------------------------------
+
+_UM_LIMIT = f"and at most {_num(MAX_UM)}"
+PositiveUm = Annotated[
+    float, Field(gt=0, le=MAX_UM, description=f"a finite number > 0 {_UM_LIMIT}")
+]
+Um = Annotated[float, Field(ge=0, le=MAX_UM, description=f"a finite number >= 0 {_UM_LIMIT}")]
+_LIMITS = "an array of limit tables such as { from_um = 2, to_um = 5, max_count = 5 }"
+
+
+def _one_line(value: str) -> str:
+    # Names and labels are printed in verdicts and on certificates: one line each.
+    if not value.strip() or not value.isprintable():
+        raise ValueError(f"found {value!r}")
+    return value
+
+
+Line = Annotated[
+    str, AfterValidator(_one_line), Field(description="a non-empty string on one line")
+]
+
+
+class LimitTable(StrictModel):
+    """``{ from_um = 2, to_um = 5, max_count = 5 }``: at most 5 features of 2 to 5 um."""
+
+    max_count: int = Field(ge=0, description="an integer >= 0")
+    from_um: Um | None = None
+    above_um: Um | None = None
+    to_um: Um | None = None
+    below_um: Um | None = None
+
+    @model_validator(mode="after")
+    def _bounds(self) -> LimitTable:
+        if self.from_um is not None and self.above_um is not None:
+            raise ValueError("at most one lower bound (from_um or above_um), not both")
+        if self.to_um is not None and self.below_um is not None:
+            raise ValueError("at most one upper bound (to_um or below_um), not both")
+        low = self.from_um if self.from_um is not None else self.above_um
+        high = self.to_um if self.to_um is not None else self.below_um
+        if low is not None and high is not None and high < low:
+            raise ValueError(f"the upper bound ({_num(high)}) not below the lower ({_num(low)})")
+        return self
+
+
+class ZoneTable(StrictModel):
+    """One ``[[zones]]`` table: a ring of the end face and its limits."""
+
+    name: Line
+    label: Line | None = None
+    inner_diameter_um: Um
+    outer_diameter_um: PositiveUm
+    scratches: list[LimitTable] = Field(default=[], description=_LIMITS)
+    defects: list[LimitTable] = Field(default=[], description=_LIMITS)
+    min_coverage: float = Field(default=1.0, ge=0.0, le=1.0, description="a share from 0 to 1")
+
+    def to_zone(self) -> Zone:
         return Zone(
-            name=self.string(raw, "name", where),
-            label=self.string(raw, "label", where, default=raw.get("name", "")),
-            inner_diameter_um=self.number(raw, "inner_diameter_um", where, minimum=0.0),
-            outer_diameter_um=self.number(raw, "outer_diameter_um", where, positive=True),
-            scratch_limits=self.limits(raw.get("scratches", []), _join(where, "scratches")),
-            defect_limits=self.limits(raw.get("defects", []), _join(where, "defects")),
-            min_coverage=coverage,
+            name=self.name,
+            label=self.label or self.name,
+            inner_diameter_um=self.inner_diameter_um,
+            outer_diameter_um=self.outer_diameter_um,
+            scratch_limits=tuple(_limit(x) for x in self.scratches),
+            defect_limits=tuple(_limit(x) for x in self.defects),
+            min_coverage=self.min_coverage,
         )
 
-    def limits(self, raw: Any, where: str) -> tuple[SizeLimit, ...]:
-        if not isinstance(raw, list):
-            self.fail(
-                where, "an array of limit tables such as { from_um = 2, to_um = 5, max_count = 5 }"
-            )
-        out = []
-        for i, item in enumerate(raw):
-            here = f"{where}[{i}]"
-            self.keys(item, here, required={"max_count"}, optional=set(_RANGE_KEYS))
-            bounds = {k: self.number(item, k, here, minimum=0.0) for k in _RANGE_KEYS if k in item}
-            if "from_um" in bounds and "above_um" in bounds:
-                self.fail(here, "at most one lower bound (from_um or above_um), not both")
-            if "to_um" in bounds and "below_um" in bounds:
-                self.fail(here, "at most one upper bound (to_um or below_um), not both")
-            low = bounds.get("from_um", bounds.get("above_um"))
-            high = bounds.get("to_um", bounds.get("below_um"))
-            if low is not None and high is not None and high < low:
-                self.fail(here, f"the upper bound ({_num(high)}) not below the lower ({_num(low)})")
-            out.append(SizeLimit(max_count=self.integer(item, "max_count", here), **bounds))
-        return tuple(out)
+
+def _limit(table: LimitTable) -> SizeLimit:
+    return SizeLimit(**table.model_dump(exclude_none=True))
 
 
-def _join(where: str, key: str) -> str:
-    return f"{where}.{key}" if where else key
+class RuleFile(StrictModel):
+    """A rule file as written (``grading/rulesets/*/*.toml`` shows every key)."""
 
+    schema_: int = Field(alias="schema", description="schema 1 (this station's rule format)")
+    name: Line
+    title: Line | None = None
+    version: Line | None = None
+    fiber: Literal["sm", "mm"] | None = Field(default=None, description="'sm' or 'mm'")
+    polish: Literal["pc", "apc"] | None = Field(default=None, description="'pc' or 'apc'")
+    max_um_per_px: PositiveUm
+    min_feature_um: Um = 0.0
+    max_blur_um: PositiveUm = DEFAULT_MAX_BLUR_UM
+    straddle: Literal["stricter", "center"] = Field(
+        default="stricter", description=f"one of {list(STRADDLE_MODES)}"
+    )
+    # Empty would grade nothing on an MT ferrule, and nothing graded must never pass.
+    multi_fiber_zones: list[str] | None = Field(
+        default=None, min_length=1, description="a non-empty array of zone names"
+    )
+    zones: list[ZoneTable] = Field(
+        min_length=1, description="a non-empty array of [[zones]] tables"
+    )
 
-def finite(value: float) -> bool:
-    """A number a float can hold: TOML integers have no size limit, floats do."""
-    try:
-        return math.isfinite(value)
-    except OverflowError:  # an integer beyond 1.8e308
-        return False
+    @field_validator("schema_")
+    @classmethod
+    def _schema(cls, value: int) -> int:
+        if value != 1:
+            raise ValueError(f"found {value}")
+        return value
 
-
-def shown(text: str) -> str:
-    """Text from a file or a caller as it can be shown on one line: unprintables escaped."""
-    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+    @model_validator(mode="after")
+    def _zones_in_order(self) -> RuleFile:
+        seen: set[str] = set()
+        previous_outer = 0.0
+        for i, z in enumerate(self.zones):
+            if z.name in seen:
+                raise KeyFault(
+                    ("zones", i, "name"), f"a zone name not used before; {z.name!r} is repeated"
+                )
+            seen.add(z.name)
+            if z.outer_diameter_um <= z.inner_diameter_um:
+                raise KeyFault(
+                    ("zones", i, "outer_diameter_um"),
+                    f"a value larger than inner_diameter_um ({_num(z.inner_diameter_um)})",
+                )
+            if z.inner_diameter_um < previous_outer - 1e-9:
+                raise KeyFault(
+                    ("zones", i, "inner_diameter_um"),
+                    f"zones listed outwards without overlap (>= {_num(previous_outer)})",
+                )
+            previous_outer = z.outer_diameter_um
+        for m in self.multi_fiber_zones or ():
+            if m not in seen:
+                raise KeyFault(
+                    "multi_fiber_zones",
+                    f"names of zones defined in this file ({[z.name for z in self.zones]}); "
+                    f"found {m!r}",
+                )
+        return self
 
 
 def _clip(text: str, limit: int = 200) -> str:

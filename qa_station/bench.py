@@ -11,9 +11,6 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 
-from hardware.fixtures.base import Fixture
-from hardware.fixtures.emulator import FixtureEmulator
-from hardware.fixtures.serial_fixture import SerialFixture
 from hardware.probes.base import Probe
 from hardware.probes.replay import ReplayProbe
 from hardware.probes.uvc import UvcProbe
@@ -21,6 +18,9 @@ from hardware.simulated.assembly import EndSpec, VirtualAssembly
 from hardware.simulated.bench import SimulatedBench
 from hardware.simulated.fixture import SimulatedFixture
 from hardware.simulated.probe import SimulatedProbe
+from hardware.stages.base import Fixture
+from hardware.stages.emulator import FixtureEmulator
+from hardware.stages.serial_fixture import SerialFixture
 from qa_station.catalog import EndDefinition, Identified
 from qa_station.config import SIMULATED_PROBE_ID, Calibration, ConfigError, StationConfig, tip_for
 

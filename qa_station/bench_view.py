@@ -21,9 +21,9 @@ import numpy as np
 
 from grading.results import EndFaceResult
 from hardware.cleaning import METHODS
-from hardware.fixtures.base import FixtureError
 from hardware.focus import FocusError
 from hardware.probes.base import ProbeError
+from hardware.stages.base import FixtureError
 from qa_station.accounts import AuthError, NotSignedIn
 from qa_station.catalog import Catalog, CatalogError
 from qa_station.certificates import CertificateError

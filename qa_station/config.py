@@ -2,9 +2,10 @@
 
 A TOML file at ``<station home>/config/station.toml``. A fresh install has
 none and gets the simulated bench. A malformed file is refused with the file,
-the key and what was expected; the station does not guess. The Settings page
-writes it with ``save_config`` (whole, atomically), so a crash mid-save leaves
-the old file, never half a new one.
+the key and what was expected; the station does not guess (the file's shape is
+``StationFile``, a strict model: see ``datafiles``). The Settings page writes it
+with ``save_config`` (whole, atomically, through tomlkit so the user's comments
+stay), so a crash mid-save leaves the old file, never half a new one.
 """
 
 from __future__ import annotations
@@ -12,10 +13,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Annotated, Any
 
-from grading.rules import finite, shown, toml_document
+import tomlkit
+from pydantic import AfterValidator, Field, model_validator
+from tomlkit.exceptions import TOMLKitError
+
+from datafiles import KeyFault, StrictModel, read_model
 from qa_station.paths import StationPaths, ensure_dir, station_paths, write_whole
 from qa_station.scanner_keys import PREFIX_FORMS, SUFFIXES, ScannerKeyError, parse_scanner_keys
+from qa_station.text import STATION_ID_MAX, TextError, station_id
 
 SOURCE_RE = {
     "probe": re.compile(r"^(simulated|uvc:.+|replay:.+)$"),
@@ -110,173 +117,146 @@ def load_config(paths: StationPaths | None = None) -> StationConfig:
 
 
 def parse_config(data: bytes, origin: Path) -> StationConfig:
-    def fail(key: str, expected: str) -> None:
-        raise ConfigError(
-            f"config file {shown(str(origin))}: key '{shown(key)}': expected {expected}"
-        )
-
-    try:
-        doc = toml_document(data.decode("utf-8"))
-    except ValueError as exc:  # UnicodeDecodeError is one
-        raise ConfigError(f"config file {shown(str(origin))}: not valid TOML ({exc})") from None
-    tables = {"station", "probe", "fixture", "scanner", "store", "images", "calibrations"}
-    for k in doc:
-        if k not in tables:
-            fail(k, f"one of the sections {', '.join(sorted(tables))}; unknown")
-    defaults = StationConfig()
-    station = _table(doc, "station", fail, {"id"})
-    probe = _table(doc, "probe", fail, {"source", "id"})
-    fixture = _table(doc, "fixture", fail, {"source", "baudrate", "timeout_s", "motion_timeout_s"})
-    scanner = _table(doc, "scanner", fail, {"source", "prefix", "suffix"})
-    store = _table(doc, "store", fail, {"url"})
-    images = _table(doc, "images", fail, {"full_frames", "retention_days"})
-    values = {
-        "station_id": _station_id(station, defaults.station_id, fail),
-        "probe": _source(probe, "probe", defaults.probe, fail),
-        "probe_id": _str(probe, "id", "probe.id", defaults.probe_id, fail),
-        "fixture": _source(fixture, "fixture", defaults.fixture, fail),
-        "fixture_baudrate": _int(
-            fixture, "baudrate", "fixture.baudrate", defaults.fixture_baudrate, fail
-        ),
-        "fixture_timeout_s": _pos(
-            fixture, "timeout_s", "fixture.timeout_s", defaults.fixture_timeout_s, fail
-        ),
-        "fixture_motion_timeout_s": _pos(
-            fixture,
-            "motion_timeout_s",
-            "fixture.motion_timeout_s",
-            defaults.fixture_motion_timeout_s,
-            fail,
-        ),
-        "scanner": _source(scanner, "scanner", defaults.scanner, fail),
-        **_scanner_keys(scanner, fail),
-        "store_url": store.get("url", "")
-        if isinstance(store.get("url", ""), str)
-        else fail("store.url", "a database URL"),
-        "image_full_frames": _full_frames(images, defaults.image_full_frames, fail),
-        "image_retention_days": _pos(
-            images,
-            "retention_days",
-            "images.retention_days",
-            defaults.image_retention_days,
-            fail,
-            allow_zero=True,
-        ),
-    }
-    cals = doc.get("calibrations", [])
-    if not isinstance(cals, list):
-        fail("calibrations", "an array of [[calibrations]] tables")
-    parsed = list(defaults.calibrations)
-    for i, c in enumerate(cals):
-        where = f"calibrations[{i}]"
-        if not isinstance(c, dict):
-            fail(where, "a table")
-        for k in c:
-            if k not in {"probe", "tip", "um_per_px", "um_per_px_y", "min_focus_score", "date"}:
-                fail(
-                    f"{where}.{k}",
-                    "probe, tip, um_per_px, um_per_px_y, min_focus_score or date; unknown key",
-                )
-        cal = Calibration(
-            probe=_str(c, "probe", f"{where}.probe", None, fail),
-            um_per_px=_pos(c, "um_per_px", f"{where}.um_per_px", None, fail),
-            min_focus_score=_pos(
-                c, "min_focus_score", f"{where}.min_focus_score", 1e-9, fail, allow_zero=True
-            ),
-            tip=_str(c, "tip", f"{where}.tip", "", fail),
-            date=_str(c, "date", f"{where}.date", "", fail),
-            um_per_px_y=_pos(c, "um_per_px_y", f"{where}.um_per_px_y", None, fail)
-            if "um_per_px_y" in c
-            else None,
-        )
+    """A station file's bytes as a StationConfig; ConfigError naming the key at fault."""
+    doc = read_model(StationFile, data, f"config file {origin}", ConfigError)
+    parsed = list(_DEFAULTS.calibrations)
+    for c in doc.calibrations:
+        cal = Calibration(**c.model_dump())
         parsed = [x for x in parsed if (x.probe, x.tip) != (cal.probe, cal.tip)] + [cal]
-    return StationConfig(calibrations=tuple(parsed), path=origin, **values)
+    return StationConfig(
+        station_id=doc.station.id,
+        probe=doc.probe.source,
+        probe_id=doc.probe.id,
+        fixture=doc.fixture.source,
+        fixture_baudrate=doc.fixture.baudrate,
+        fixture_timeout_s=doc.fixture.timeout_s,
+        fixture_motion_timeout_s=doc.fixture.motion_timeout_s,
+        scanner=doc.scanner.source,
+        scanner_prefix=parse_scanner_keys(doc.scanner.prefix, doc.scanner.suffix).prefix,
+        scanner_suffix=doc.scanner.suffix,
+        store_url=doc.store.url,
+        image_full_frames=doc.images.full_frames,
+        image_retention_days=doc.images.retention_days,
+        calibrations=tuple(parsed),
+        path=origin,
+    )
 
 
-def _table(doc, name, fail, allowed):
-    t = doc.get(name, {})
-    if not isinstance(t, dict):
-        fail(name, "a table")
-    for k in t:
-        if k not in allowed:
-            fail(f"{name}.{k}", f"one of {', '.join(sorted(allowed))}; unknown key")
-    return t
+# -- the file's shape -----------------------------------------------------------------------------
+
+_DEFAULTS = StationConfig()
+# A timeout or a scale must be a real number: inf would wait forever, and an integer beyond
+# 1.8e308 has no float at all (the model refuses both).
+Positive = Annotated[float, Field(gt=0, description="a positive number")]
+NotNegative = Annotated[float, Field(ge=0, description="a positive number")]
 
 
-def _str(t, key, where, default, fail):
-    if key not in t and default is not None:
-        return default
-    v = t.get(key)
-    if not isinstance(v, str) or (default is None and not v.strip()):
-        fail(where, "a string")
-    return v
+def _source(kind: str, forms: str) -> Any:
+    def check(value: str) -> str:
+        if not SOURCE_RE[kind].fullmatch(value):
+            raise ValueError(f"found {value!r}")
+        return value
+
+    return Annotated[str, AfterValidator(check), Field(description=forms)]
 
 
-def _full_frames(t, default, fail):
-    from qa_station.fibre_regions import FULL_FRAMES
-
-    v = t.get("full_frames", default)
-    if v not in FULL_FRAMES:
-        fail("images.full_frames", f"one of {', '.join(FULL_FRAMES)}; found {shown(repr(v))[:40]}")
-    return v
-
-
-def _station_id(t, default, fail):
+def _station_id(value: str) -> str:
     """Every event and the signing certificate's name carry it: printable, short."""
-    from qa_station.text import STATION_ID_MAX, TextError, station_id
-
-    value = t.get("id", default)
     try:
         return station_id(value)
     except TextError:
-        fail(
-            "station.id",
-            f"1-{STATION_ID_MAX} letters, digits, '.', '_' or '-', starting with a letter or "
-            f"digit; found {shown(repr(value))[:60]}",
-        )
+        raise ValueError(f"found {value[:60]!r}") from None
 
 
-def _int(t, key, where, default, fail):
-    v = t.get(key, default)
-    if isinstance(v, bool) or not isinstance(v, int) or not 0 < v <= MAX_BAUDRATE:
-        fail(where, f"a positive integer (at most {MAX_BAUDRATE})")
-    return v
+def _full_frames(value: str) -> str:
+    from qa_station.fibre_regions import FULL_FRAMES  # (numpy and grading: only when read)
+
+    if value not in FULL_FRAMES:
+        raise ValueError(f"one of {', '.join(FULL_FRAMES)}; found {value[:40]!r}")
+    return value
 
 
-def _pos(t, key, where, default, fail, allow_zero=False):
-    v = t.get(key, default)
-    ok = (
-        isinstance(v, int | float) and not isinstance(v, bool) and (v >= 0 if allow_zero else v > 0)
+def _named(value: str) -> str:
+    if not value.strip():
+        raise ValueError("found an empty name")
+    return value
+
+
+class StationTable(StrictModel):
+    id: Annotated[
+        str,
+        AfterValidator(_station_id),
+        Field(
+            description=f"1-{STATION_ID_MAX} letters, digits, '.', '_' or '-', starting with "
+            "a letter or digit"
+        ),
+    ] = _DEFAULTS.station_id
+
+
+class ProbeTable(StrictModel):
+    source: _source("probe", "simulated, uvc:INDEX|PATH or replay:PATH") = _DEFAULTS.probe
+    id: str = Field(default=_DEFAULTS.probe_id, description="a string")
+
+
+class FixtureTable(StrictModel):
+    source: _source("fixture", "simulated, emulator or serial:PORT") = _DEFAULTS.fixture
+    baudrate: int = Field(
+        default=_DEFAULTS.fixture_baudrate,
+        gt=0,
+        le=MAX_BAUDRATE,
+        description=f"a positive integer (at most {MAX_BAUDRATE})",
     )
-    # A timeout or a scale must be a real number: inf would wait forever, and an integer
-    # beyond 1.8e308 has no float at all.
-    if v is None or not ok or not finite(v):
-        fail(where, "a positive number")
-    return float(v)
+    timeout_s: Positive = _DEFAULTS.fixture_timeout_s
+    motion_timeout_s: Positive = _DEFAULTS.fixture_motion_timeout_s
 
 
-def _source(t, kind, default, fail):
-    v = t.get("source", default)
-    if not isinstance(v, str) or not SOURCE_RE[kind].fullmatch(v):
-        forms = {
-            "probe": "simulated, uvc:INDEX|PATH or replay:PATH",
-            "fixture": "simulated, emulator or serial:PORT",
-            "scanner": "keyboard or serial:PORT",
-        }[kind]
-        fail(f"{kind}.source", f"{forms}; found {v!r}")
-    return v
+class ScannerTable(StrictModel):
+    source: _source("scanner", "keyboard or serial:PORT") = _DEFAULTS.scanner
+    prefix: str = Field(default=_DEFAULTS.scanner_prefix, description="a string")
+    suffix: str = Field(default=_DEFAULTS.scanner_suffix, description="a string")
+
+    @model_validator(mode="after")
+    def _keys(self) -> ScannerTable:
+        try:
+            parse_scanner_keys(self.prefix, self.suffix)
+        except ScannerKeyError as exc:
+            if self.suffix not in SUFFIXES:
+                raise KeyFault("suffix", f"Enter or Tab; found {self.suffix!r}") from None
+            raise KeyFault("prefix", f"{PREFIX_FORMS} ({exc})") from None
+        return self
 
 
-def _scanner_keys(t, fail) -> dict[str, str]:
-    prefix = _str(t, "prefix", "scanner.prefix", "", fail)
-    suffix = _str(t, "suffix", "scanner.suffix", "Enter", fail)
-    try:
-        keys = parse_scanner_keys(prefix, suffix)
-    except ScannerKeyError as exc:
-        if suffix not in SUFFIXES:
-            fail("scanner.suffix", f"Enter or Tab; found {suffix!r}")
-        fail("scanner.prefix", f"{PREFIX_FORMS} ({exc})")
-    return {"scanner_prefix": keys.prefix, "scanner_suffix": keys.suffix}
+class StoreTable(StrictModel):
+    url: str = Field(default=_DEFAULTS.store_url, description="a database URL")
+
+
+class ImagesTable(StrictModel):
+    full_frames: Annotated[str, AfterValidator(_full_frames)] = _DEFAULTS.image_full_frames
+    retention_days: NotNegative = _DEFAULTS.image_retention_days
+
+
+class CalibrationTable(StrictModel):
+    probe: Annotated[str, AfterValidator(_named), Field(description="a string")]
+    um_per_px: Positive
+    min_focus_score: NotNegative = 1e-9
+    tip: str = Field(default="", description="a string")
+    date: str = Field(default="", description="a string")
+    um_per_px_y: Positive | None = None
+
+
+class StationFile(StrictModel):
+    """``station.toml``: a section per device, then one ``[[calibrations]]`` per probe tip."""
+
+    KEYS_NAME = "sections"
+    station: StationTable = StationTable()
+    probe: ProbeTable = ProbeTable()
+    fixture: FixtureTable = FixtureTable()
+    scanner: ScannerTable = ScannerTable()
+    store: StoreTable = StoreTable()
+    images: ImagesTable = ImagesTable()
+    calibrations: list[CalibrationTable] = Field(
+        default=[], description="an array of [[calibrations]] tables"
+    )
 
 
 def with_calibration(config: StationConfig, cal: Calibration) -> StationConfig:
@@ -291,56 +271,97 @@ def with_calibration(config: StationConfig, cal: Calibration) -> StationConfig:
     return replace(config, calibrations=tuple(cals))
 
 
-def render_config(config: StationConfig) -> str:
-    """The station TOML of a config: every key written, so the file says what the bench uses."""
+_HEADER = (
+    "qa-station station config, written by the Settings page.",
+    "Devices are opened at start: a change here takes effect at the next start.",
+)
+
+
+def render_config(config: StationConfig, base: str = "") -> str:
+    """The station TOML of a config: every key written, so the file says what the bench uses.
+
+    ``base`` is the file as it is now: its comments, order and layout are kept, and only
+    the values change (a calibration keeps its table when its probe and tip stay).
+    """
     seen: set[tuple[str, str]] = set()
     for c in config.calibrations:
         if (c.probe, c.tip) in seen:
             tip = f"the {c.tip} tip" if c.tip else "no tip"
             raise ConfigError(f"two calibrations for probe {c.probe!r} with {tip}: keep one")
         seen.add((c.probe, c.tip))
-    lines = [
-        "# qa-station station config, written by the Settings page.",
-        "# Devices are opened at start: a change here takes effect at the next start.",
-        "",
-        "[station]",
-        f"id = {toml_str(config.station_id)}",
-        "",
-        "[probe]",
-        f"source = {toml_str(config.probe)}",
-        f"id = {toml_str(config.probe_id)}",
-        "",
-        "[fixture]",
-        f"source = {toml_str(config.fixture)}",
-        f"baudrate = {_toml_int(config.fixture_baudrate)}",
-        f"timeout_s = {_toml_float(config.fixture_timeout_s)}",
-        f"motion_timeout_s = {_toml_float(config.fixture_motion_timeout_s)}",
-        "",
-        "[scanner]",
-        f"source = {toml_str(config.scanner)}",
-        f"prefix = {toml_str(config.scanner_prefix)}",
-        f"suffix = {toml_str(config.scanner_suffix)}",
-        "",
-        "[store]",
-        f"url = {toml_str(config.store_url)}",
-        "",
-        "[images]",
-        f"full_frames = {toml_str(config.image_full_frames)}",
-        f"retention_days = {_toml_float(config.image_retention_days)}",
-    ]
-    for c in config.calibrations:
-        lines += [
-            "",
-            "[[calibrations]]",
-            f"probe = {toml_str(c.probe)}",
-            f"tip = {toml_str(c.tip)}",
-            f"um_per_px = {_toml_float(c.um_per_px)}",
-            f"min_focus_score = {_toml_float(c.min_focus_score)}",
-            f"date = {toml_str(c.date)}",
-        ]
+    doc = _base_document(base)
+    sections = {
+        "station": {"id": config.station_id},
+        "probe": {"source": config.probe, "id": config.probe_id},
+        "fixture": {
+            "source": config.fixture,
+            "baudrate": _toml_int(config.fixture_baudrate),
+            "timeout_s": _toml_float(config.fixture_timeout_s),
+            "motion_timeout_s": _toml_float(config.fixture_motion_timeout_s),
+        },
+        "scanner": {
+            "source": config.scanner,
+            "prefix": config.scanner_prefix,
+            "suffix": config.scanner_suffix,
+        },
+        "store": {"url": config.store_url},
+        "images": {
+            "full_frames": config.image_full_frames,
+            "retention_days": _toml_float(config.image_retention_days),
+        },
+    }
+    for name, values in sections.items():
+        table = doc.get(name)
+        if not isinstance(table, dict):
+            doc[name] = table = tomlkit.table()
+        for key, value in values.items():
+            table[key] = value
+    _put_calibrations(doc, config.calibrations)
+    return tomlkit.dumps(doc)
+
+
+def _base_document(base: str) -> tomlkit.TOMLDocument:
+    """The current file to edit, or a new one with the header when there is none usable."""
+    if base.strip():
+        try:
+            return tomlkit.parse(base)
+        except (TOMLKitError, ValueError, RecursionError):
+            pass  # a file the reader refused: the saved one starts fresh
+    doc = tomlkit.document()
+    for line in _HEADER:
+        doc.add(tomlkit.comment(line))
+    doc.add(tomlkit.nl())
+    return doc
+
+
+def _put_calibrations(doc: tomlkit.TOMLDocument, cals: tuple[Calibration, ...]) -> None:
+    """Each calibration into the table of its probe and tip (a new one appended)."""
+    old = doc.get("calibrations")
+    tables = list(old) if isinstance(old, list) else []
+    by_key = {(t.get("probe"), t.get("tip", "")): t for t in tables if isinstance(t, dict)}
+    out = tomlkit.aot()
+    for c in cals:
+        table = by_key.get((c.probe, c.tip))
+        if table is None:
+            table = tomlkit.table()
+        values: dict[str, Any] = {
+            "probe": c.probe,
+            "tip": c.tip,
+            "um_per_px": _toml_float(c.um_per_px),
+            "min_focus_score": _toml_float(c.min_focus_score),
+            "date": c.date,
+        }
         if c.um_per_px_y is not None:
-            lines.append(f"um_per_px_y = {_toml_float(c.um_per_px_y)}")
-    return "\n".join(lines) + "\n"
+            values["um_per_px_y"] = _toml_float(c.um_per_px_y)
+        elif "um_per_px_y" in table:
+            del table["um_per_px_y"]
+        for key, value in values.items():
+            table[key] = value
+        out.append(table)
+    if "calibrations" in doc:
+        del doc["calibrations"]
+    if cals:
+        doc["calibrations"] = out
 
 
 def save_config(config: StationConfig, paths: StationPaths | None = None) -> Path:
@@ -352,7 +373,11 @@ def save_config(config: StationConfig, paths: StationPaths | None = None) -> Pat
     store URL may carry a database password.
     """
     target = (paths or station_paths()).config_file
-    text = render_config(config)
+    try:
+        base = target.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):  # none yet, or unreadable: written afresh
+        base = ""
+    text = render_config(config, base)
     parse_config(text.encode("utf-8"), target)  # raises ConfigError naming the key at fault
     try:
         ensure_dir(target.parent)
@@ -368,43 +393,14 @@ def save_config(config: StationConfig, paths: StationPaths | None = None) -> Pat
     return target
 
 
-TOML_ESCAPES = {
-    '"': '\\"',
-    "\\": "\\\\",
-    "\b": "\\b",
-    "\t": "\\t",
-    "\n": "\\n",
-    "\f": "\\f",
-    "\r": "\\r",
-}
-
-
-def toml_str(value: str) -> str:
-    """A TOML basic string: quotes, backslashes and control characters escaped."""
-    out = []
-    for ch in value:
-        if ch in TOML_ESCAPES:
-            out.append(TOML_ESCAPES[ch])
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
-            out.append(f"\\u{ord(ch):04X}")
-        else:
-            out.append(ch)
-    return '"' + "".join(out) + '"'
-
-
-def _toml_int(value: int) -> str:
+def _toml_int(value: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ConfigError(f"expected an integer, found {value!r}")
-    return str(value)
+    return value
 
 
-def _toml_float(value: float) -> str:
-    """A float that reads back bit for bit (repr is the shortest exact form)."""
+def _toml_float(value: float) -> float:
+    """A number as a float (written as its shortest exact form: it reads back bit for bit)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ConfigError(f"expected a number, found {value!r}")
-    v = float(value)
-    if v != v:
-        return "nan"
-    if v in (float("inf"), float("-inf")):
-        return "inf" if v > 0 else "-inf"
-    return repr(v)
+    return float(value)

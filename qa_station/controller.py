@@ -21,9 +21,9 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 from grading.results import EndFaceResult
-from hardware.fixtures.base import FixtureError
 from hardware.focus import autofocus, focus_score
 from hardware.probes.base import Frame
+from hardware.stages.base import FixtureError
 from qa_station.accounts import Accounts, AuthError, NotSignedIn, Remembered
 from qa_station.accounts import Session as UserSession
 from qa_station.bench import Bench, open_bench

@@ -17,9 +17,9 @@ from grading import grade
 from grading.grade import fibre_errors, nearest_to_centre_px, roll_up, zone_shapes
 from grading.pixels import scale_pair
 from grading.results import ERROR, EndFaceResult, FiberResult, ZoneShape
-from hardware.fixtures.base import Fixture, FixtureError
 from hardware.focus import FocusError, autofocus, focus_score, refocus
 from hardware.probes.base import Frame, Probe, ProbeError
+from hardware.stages.base import Fixture, FixtureError
 from qa_station.catalog import EndDefinition
 
 FRESH_FRAME_TRIES = 4

@@ -13,9 +13,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Protocol
 
+from pydantic import ValidationError, ValidationInfo, field_validator
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from datafiles import StrictModel
 from grading.rules import BUILTIN_FOLDER, BUILTIN_PACKAGE, builtin_names_cached
 from qa_station.config import (
     SIMULATED_MIN_FOCUS,
@@ -67,45 +69,119 @@ class DeviceForm:
 
 def check_devices(form: DeviceForm) -> dict[str, str]:
     """What is wrong with the form, per field (empty: nothing), before anything is written."""
-    errors: dict[str, str] = {}
-    sid = form.station_id.strip()
-    if not sid:
-        errors["station_id"] = "a station id is needed: it is recorded with every action"
-    elif len(sid) > MAX_ID or not sid.isprintable():
-        errors["station_id"] = f"at most {MAX_ID} printable characters"
-    if form.probe_kind == "uvc" and not form.probe_arg.strip():
-        errors["probe"] = "give the camera's index (0, 1 ...) or its device path"
-    if form.probe_kind == "replay" and not form.probe_arg.strip():
-        errors["probe"] = "give the folder of images or the video file to replay"
-    pid = form.probe_id.strip()
-    if form.probe_kind == "simulated":
-        pass  # the simulated probe has its own id; the field keeps the real probe's
-    elif not pid:
-        errors["probe_id"] = "a probe id is needed: calibrations and inspections name it"
-    elif len(pid) > MAX_ID or not pid.isprintable():
-        errors["probe_id"] = f"at most {MAX_ID} printable characters"
-    if form.fixture_kind == "serial" and not form.fixture_arg.strip():
-        errors["fixture"] = "give the serial port the stage is on (e.g. /dev/ttyUSB0 or COM3)"
-    elif form.probe_kind == "simulated" and form.fixture_kind == "serial":
-        errors["fixture"] = (
-            "the simulated probe can only look through the simulated fixture or its emulator"
-        )
-    if form.scanner_kind == "serial" and not form.scanner_arg.strip():
-        errors["scanner"] = "give the serial port the barcode scanner is on"
     try:
-        parse_scanner_keys(form.scanner_prefix, form.scanner_suffix)
-    except ScannerKeyError as exc:
-        errors["scanner_keys"] = str(exc)
-    url = form.store_url.strip()
-    if url:
+        DeviceFields.model_validate(
+            {
+                "station_id": form.station_id,
+                "probe_kind": form.probe_kind,
+                "probe": form.probe_arg,
+                "probe_id": form.probe_id,
+                "fixture_kind": form.fixture_kind,
+                "fixture": form.fixture_arg,
+                "scanner_kind": form.scanner_kind,
+                "scanner": form.scanner_arg,
+                "scanner_prefix": form.scanner_prefix,
+                "scanner_keys": form.scanner_suffix,
+                "store_url": form.store_url,
+            }
+        )
+    except ValidationError as exc:
+        errors: dict[str, str] = {}
+        for err in exc.errors():
+            errors.setdefault(str(err["loc"][0]), str(err.get("ctx", {}).get("error", err["msg"])))
+        return errors
+    return {}
+
+
+def _short_name(value: str, needed: str) -> str:
+    text = value.strip()
+    if not text:
+        raise ValueError(needed)
+    if len(text) > MAX_ID or not text.isprintable():
+        raise ValueError(f"at most {MAX_ID} printable characters")
+    return value
+
+
+class DeviceFields(StrictModel):
+    """The Devices page's rows, each field named as the row that shows its error; a row
+    that depends on another (the port of a serial stage) reads the one declared before it."""
+
+    station_id: str
+    probe_kind: str
+    probe: str
+    probe_id: str
+    fixture_kind: str
+    fixture: str
+    scanner_kind: str
+    scanner: str
+    scanner_prefix: str
+    scanner_keys: str  # the suffix: checked with the prefix
+    store_url: str
+
+    @field_validator("station_id")
+    @classmethod
+    def _station_id(cls, value: str) -> str:
+        return _short_name(value, "a station id is needed: it is recorded with every action")
+
+    @field_validator("probe")
+    @classmethod
+    def _probe(cls, value: str, info: ValidationInfo) -> str:
+        kind = info.data["probe_kind"]
+        if kind == "uvc" and not value.strip():
+            raise ValueError("give the camera's index (0, 1 ...) or its device path")
+        if kind == "replay" and not value.strip():
+            raise ValueError("give the folder of images or the video file to replay")
+        return value
+
+    @field_validator("probe_id")
+    @classmethod
+    def _probe_id(cls, value: str, info: ValidationInfo) -> str:
+        if info.data["probe_kind"] == "simulated":
+            return value  # the simulated probe has its own id; the field keeps the real probe's
+        return _short_name(value, "a probe id is needed: calibrations and inspections name it")
+
+    @field_validator("fixture")
+    @classmethod
+    def _fixture(cls, value: str, info: ValidationInfo) -> str:
+        if info.data["fixture_kind"] != "serial":
+            return value
+        if not value.strip():
+            raise ValueError("give the serial port the stage is on (e.g. /dev/ttyUSB0 or COM3)")
+        if info.data["probe_kind"] == "simulated":
+            raise ValueError(
+                "the simulated probe can only look through the simulated fixture or its emulator"
+            )
+        return value
+
+    @field_validator("scanner")
+    @classmethod
+    def _scanner(cls, value: str, info: ValidationInfo) -> str:
+        if info.data["scanner_kind"] == "serial" and not value.strip():
+            raise ValueError("give the serial port the barcode scanner is on")
+        return value
+
+    @field_validator("scanner_keys")
+    @classmethod
+    def _scanner_keys(cls, value: str, info: ValidationInfo) -> str:
+        try:
+            parse_scanner_keys(info.data["scanner_prefix"], value)
+        except ScannerKeyError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+    @field_validator("store_url")
+    @classmethod
+    def _store_url(cls, value: str) -> str:
+        url = value.strip()
+        if not url:
+            return value
         try:
             driver = make_url(url).drivername
         except ArgumentError:
-            errors["store_url"] = "not a database URL (e.g. postgresql://user@host/qa)"
-        else:
-            if not driver.startswith(("sqlite", "postgresql")):
-                errors["store_url"] = f"the store runs on SQLite or PostgreSQL, not {driver}"
-    return errors
+            raise ValueError("not a database URL (e.g. postgresql://user@host/qa)") from None
+        if not driver.startswith(("sqlite", "postgresql")):
+            raise ValueError(f"the store runs on SQLite or PostgreSQL, not {driver}")
+        return value
 
 
 def _source(kind: str, arg: str, bare: tuple[str, ...]) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from grading.rules import shown as escaped
+from datafiles import shown as escaped
 
 STATION_ID_MAX = 32
 DISPLAY_NAME_MAX = 64

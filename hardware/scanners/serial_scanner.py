@@ -15,17 +15,11 @@ from typing import Any
 
 import serial
 
-try:  # a vanished tty makes termios calls fail with termios.error, which is not an OSError
-    import termios
-
-    _PORT_ERRORS: tuple[type[BaseException], ...] = (serial.SerialException, OSError, termios.error)
-except ImportError:  # pragma: no cover - not POSIX
-    _PORT_ERRORS = (serial.SerialException, OSError)
+from hardware.serial_line import LineLost, LineUnavailable, SerialLine
 
 log = logging.getLogger(__name__)
 
 MAX_CODE_CHARS = 64
-_POLL_S = 0.02  # the port's read timeout; read_scan keeps its own deadline
 _LINE_ENDS = (0x0D, 0x0A)
 _MAX_PENDING = 1024  # unterminated bytes kept before giving up on the line (whitespace only)
 
@@ -48,16 +42,10 @@ class SerialBarcodeScanner:
         timeout_s: float = 0.5,
         serial_factory: Callable[..., Any] = serial.Serial,
     ) -> None:
-        if not isinstance(port, str) or not port:
-            raise ValueError(f"port must be a device path or name, got {port!r}")
-        if isinstance(baudrate, bool) or not isinstance(baudrate, int) or baudrate <= 0:
-            raise ValueError(f"baudrate must be a positive integer, got {baudrate!r}")
+        self._line = SerialLine(port, baudrate, factory=serial_factory)
         self._port = port
         self._baudrate = baudrate
         self._timeout_s = _seconds(timeout_s)
-        self._factory = serial_factory
-        self._serial: Any = None
-        self._lost: str | None = None
         self._pending = bytearray()
         self._skipping = False  # inside an overlong line: drop bytes up to its end
 
@@ -67,32 +55,24 @@ class SerialBarcodeScanner:
 
     @property
     def is_open(self) -> bool:
-        return self._serial is not None
+        return self._line.is_open
 
     def open(self) -> None:
         """Open the port; opening an open scanner does nothing."""
-        if self._serial is not None:
+        if self._line.is_open:
             return
         try:
-            self._serial = self._factory(
-                self._port,
-                baudrate=self._baudrate,
-                bytesize=serial.EIGHTBITS,
-                parity=serial.PARITY_NONE,
-                stopbits=serial.STOPBITS_ONE,
-                timeout=_POLL_S,
-                exclusive=True,
-            )
-        except (ValueError, *_PORT_ERRORS) as exc:
+            self._line.open()
+        except LineUnavailable as exc:
             raise ScannerError(f"no scanner at {self._port}: {exc}") from exc
-        self._lost = None
         self._pending.clear()
         self._skipping = False
 
     def close(self) -> None:
         """Release the port; closing twice is harmless."""
-        self._drop_port()
-        self._lost = None
+        self._line.close()
+        self._pending.clear()
+        self._skipping = False
 
     def __enter__(self) -> SerialBarcodeScanner:
         self.open()
@@ -103,7 +83,7 @@ class SerialBarcodeScanner:
 
     def read_scan(self, timeout_s: float | None = None) -> str | None:
         """The next scanned code, stripped; None when nothing was scanned within the timeout."""
-        port = self._require_open()
+        self._require_open()
         deadline = time.monotonic() + (
             self._timeout_s if timeout_s is None else _seconds(timeout_s)
         )
@@ -112,16 +92,13 @@ class SerialBarcodeScanner:
             if code is not None:
                 return code
             try:
-                waiting = port.in_waiting
-                if not waiting and time.monotonic() >= deadline:
+                if not self._line.waiting() and time.monotonic() >= deadline:
                     return None
-                self._pending += port.read(waiting or 1)
-            except _PORT_ERRORS as exc:
-                self._drop_port()
-                self._lost = str(exc) or type(exc).__name__
-                raise ScannerDisconnected(
-                    f"the scanner on {self._port} went away: {self._lost}"
-                ) from exc
+                self._pending += self._line.read()
+            except LineLost as exc:
+                self._pending.clear()
+                self._skipping = False
+                raise ScannerDisconnected(f"the scanner on {self._port} went away: {exc}") from exc
 
     def _next_code(self) -> str | None:
         """The first complete code in what was received, or None; bad lines raise ScannerError."""
@@ -169,24 +146,14 @@ class SerialBarcodeScanner:
         log.debug("scanner on %s: a %d-character code", self._port, len(code))
         return code
 
-    def _require_open(self) -> Any:
-        if self._serial is not None:
-            return self._serial
-        if self._lost is not None:
+    def _require_open(self) -> None:
+        if self._line.is_open:
+            return
+        if self._line.lost is not None:
             raise ScannerDisconnected(
-                f"the scanner on {self._port} was disconnected ({self._lost}); open() it again"
+                f"the scanner on {self._port} was disconnected ({self._line.lost}); open() it again"
             )
         raise ScannerError(f"scanner on {self._port} is not open; call open() first")
-
-    def _drop_port(self) -> None:
-        port, self._serial = self._serial, None
-        self._pending.clear()
-        self._skipping = False
-        if port is not None:
-            try:
-                port.close()
-            except _PORT_ERRORS as exc:  # already gone; nothing left to release
-                log.debug("scanner on %s: closing the port failed: %s", self._port, exc)
 
 
 def _seconds(value: float) -> float:

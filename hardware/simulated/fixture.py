@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from hardware.fixtures.base import FixtureInfo, FixtureRefused, FixtureStatus
 from hardware.simulated.bench import FOCUS_RANGE, BenchError, SimulatedBench
+from hardware.stages.base import FixtureInfo, FixtureRefused, FixtureStatus
 
-# The serial protocol's error codes (hardware/fixtures/PROTOCOL.md), so that the
+# The serial protocol's error codes (hardware/stages/PROTOCOL.md), so that the
 # emulator forwards the same answers a real stage would give.
 NO_SUCH_END, FIBRE_OUT_OF_RANGE, NO_END_SELECTED, LED_OUT_OF_RANGE = 10, 11, 12, 40
 

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import fnmatch
 import functools
-import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Annotated, Literal
 
 import re2
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
+from datafiles import KeyFault, StrictModel, read_model, shown
 from grading.geometry import CONNECTORS, ConnectorGeometry, connector
-from grading.rules import RuleFileError, RuleSet, finite, load_rules, shown, toml_document
+from grading.rules import RuleFileError, RuleSet, load_rules, polish_mismatch
 
 POLICIES = ("clean-if-fail", "always-clean")
 FIBERS = ("sm", "mm")
@@ -176,140 +178,128 @@ def load_catalog(extra: Path | None = None) -> Catalog:
 
 
 def parse_products(data: bytes, origin: str) -> list[Product]:
-    origin = shown(origin)
+    """A catalog file's products; CatalogError naming the key at fault otherwise."""
+    doc = read_model(CatalogFile, data, f"catalog {origin}", CatalogError)
+    return [p.to_product() for p in doc.product]
 
-    def fail(key: str, expected: str) -> None:
-        raise CatalogError(f"catalog {origin}: key '{shown(key)}': expected {expected}")
 
-    try:
-        doc = toml_document(data.decode("utf-8"))
-    except ValueError as exc:  # UnicodeDecodeError is one
-        raise CatalogError(f"catalog {origin}: not valid TOML ({exc})") from None
-    if doc.get("schema") != 1:
-        fail("schema", f"1; found {doc.get('schema')!r}")
-    raw_products = doc.get("product")
-    if not isinstance(raw_products, list) or not raw_products:
-        fail("product", "one or more [[product]] tables")
-    known = {
-        "id",
-        "name",
-        "part_numbers",
-        "serial_pattern",
-        "serial_example",
-        "ends",
-        "policy",
-        "polarity",
-        "exposure_limit_s",
-        "max_clean_cycles",
-    }
-    out = []
-    for i, p in enumerate(raw_products):
-        where = f"product[{i}]"
-        if not isinstance(p, dict):
-            fail(where, "a table")
-        for k in p:
-            if k not in known:
-                fail(f"{where}.{k}", f"one of {', '.join(sorted(known))}; unknown key")
-        for k in ("id", "name", "serial_pattern", "serial_example"):
-            if not isinstance(p.get(k), str) or not p[k].strip():
-                fail(f"{where}.{k}", "a non-empty string")
+# -- the file's shape -----------------------------------------------------------------------------
+
+
+def _filled(value: str) -> str:
+    if not value.strip():
+        raise ValueError("found an empty string")
+    return value
+
+
+Filled = Annotated[str, AfterValidator(_filled), Field(description="a non-empty string")]
+
+
+class EndTable(StrictModel):
+    """``{ label = "A", connector = "mpo12", fiber = "sm", rules = "..." }``: one end."""
+
+    label: str = Field(
+        pattern=r"^[A-Za-z0-9_-]{1,16}$", description="1-16 letters, digits, '-' or '_'"
+    )
+    connector: str = Field(description=f"one of {', '.join(CONNECTORS)}")
+    fiber: Literal["sm", "mm"] = Field(description=f"one of {', '.join(FIBERS)}")
+    gender: Literal["male", "female"] | None = Field(
+        default=None, description=f"one of {', '.join(GENDERS)}"
+    )
+    rules: str = Field(description="a rule set name or a path to a rule file")
+
+    @field_validator("connector")
+    @classmethod
+    def _connector(cls, value: str) -> str:
+        if value not in CONNECTORS:
+            raise ValueError(f"found {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _rules_fit(self) -> EndTable:
         try:
-            regex = serial_regex(p["serial_pattern"])
+            ruleset = load_rules(self.rules)
+        except RuleFileError as exc:
+            raise KeyFault("rules", f"a rule set that loads ({exc})") from None
+        geometry = connector(self.connector)
+        mismatch = polish_mismatch(geometry, ruleset)
+        if mismatch:
+            raise KeyFault("rules", f"{geometry.polish.upper()} rules ({mismatch})")
+        if ruleset.fiber and ruleset.fiber != self.fiber:
+            raise KeyFault(
+                "rules",
+                f"rules for {self.fiber.upper()} fibre; found {self.rules} ({ruleset.fiber})",
+            )
+        return self
+
+    def to_end(self) -> EndDefinition:
+        return EndDefinition(self.label, self.connector, self.fiber, self.gender, self.rules)
+
+
+class ProductTable(StrictModel):
+    """One ``[[product]]`` table (``products.toml`` shows every key)."""
+
+    id: Filled
+    name: Filled
+    part_numbers: list[Annotated[str, Field(min_length=1)]] = Field(
+        min_length=1, description="a non-empty array of part-number patterns"
+    )
+    serial_pattern: str = Field(
+        description="a regular expression RE2 runs in linear time, without backreferences or "
+        "look-around"
+    )
+    serial_example: Filled
+    ends: list[EndTable] = Field(min_length=1, description="a non-empty array of end tables")
+    policy: Literal["clean-if-fail", "always-clean"] = Field(
+        default="clean-if-fail", description=f"one of {', '.join(POLICIES)}"
+    )
+    polarity: Filled | None = Field(default=None, description="a polarity such as 'A', 'B' or 'C'")
+    exposure_limit_s: float = Field(
+        default=DEFAULT_EXPOSURE_LIMIT_S, gt=0, description="a positive number of seconds"
+    )
+    max_clean_cycles: int = Field(
+        default=DEFAULT_MAX_CLEAN_CYCLES, ge=1, description="an integer >= 1"
+    )
+
+    @field_validator("serial_pattern")
+    @classmethod
+    def _pattern(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("found an empty string")
+        try:
+            serial_regex(value)
         except re2.error as exc:
             why = exc.args[0] if exc.args else "not a pattern"
             why = why.decode("utf-8", "replace") if isinstance(why, bytes) else str(why)
-            fail(
-                f"{where}.serial_pattern",
-                "a regular expression RE2 runs in linear time, without backreferences or "
-                f"look-around ({shown(why[:120])})",
-            )
+            raise ValueError(shown(why[:120])) from None
         except (RecursionError, OverflowError, MemoryError):
-            fail(f"{where}.serial_pattern", "a regular expression (too large or too deep)")
-        if regex.fullmatch(p["serial_example"]) is None:
-            fail(f"{where}.serial_example", "an example that matches serial_pattern")
-        parts = p.get("part_numbers")
-        if (
-            not isinstance(parts, list)
-            or not parts
-            or not all(isinstance(x, str) and x for x in parts)
-        ):
-            fail(f"{where}.part_numbers", "a non-empty array of part-number patterns")
-        policy = p.get("policy", "clean-if-fail")
-        if policy not in POLICIES:
-            fail(f"{where}.policy", f"one of {', '.join(POLICIES)}; found {policy!r}")
-        limit = p.get("exposure_limit_s", DEFAULT_EXPOSURE_LIMIT_S)
-        if (
-            isinstance(limit, bool)
-            or not isinstance(limit, int | float)
-            or not limit > 0
-            or not finite(limit)
-        ):
-            fail(f"{where}.exposure_limit_s", "a positive number of seconds")
-        cycles = p.get("max_clean_cycles", DEFAULT_MAX_CLEAN_CYCLES)
-        if isinstance(cycles, bool) or not isinstance(cycles, int) or cycles < 1:
-            fail(f"{where}.max_clean_cycles", "an integer >= 1")
-        polarity = p.get("polarity")
-        if polarity is not None and (not isinstance(polarity, str) or not polarity.strip()):
-            fail(f"{where}.polarity", f"a polarity such as 'A', 'B' or 'C'; found {polarity!r}")
-        ends = p.get("ends")
-        if not isinstance(ends, list) or not ends:
-            fail(f"{where}.ends", "a non-empty array of end tables")
-        defs = [_end(e, f"{where}.ends[{j}]", fail) for j, e in enumerate(ends)]
-        labels = [d.label for d in defs]
+            raise ValueError("too large or too deep") from None
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ProductTable:
+        if serial_regex(self.serial_pattern).fullmatch(self.serial_example) is None:
+            raise KeyFault("serial_example", "an example that matches serial_pattern")
+        labels = [e.label for e in self.ends]
         if len(set(labels)) != len(labels):
-            fail(f"{where}.ends", f"unique end labels; found {labels}")
-        out.append(
-            Product(
-                id=p["id"],
-                name=p["name"],
-                part_numbers=tuple(parts),
-                serial_pattern=p["serial_pattern"],
-                serial_example=p["serial_example"],
-                ends=tuple(defs),
-                policy=policy,
-                polarity=polarity,
-                exposure_limit_s=float(limit),
-                max_clean_cycles=int(cycles),
-            )
+            raise KeyFault("ends", f"unique end labels; found {labels}")
+        return self
+
+    def to_product(self) -> Product:
+        return Product(
+            id=self.id,
+            name=self.name,
+            part_numbers=tuple(self.part_numbers),
+            serial_pattern=self.serial_pattern,
+            serial_example=self.serial_example,
+            ends=tuple(e.to_end() for e in self.ends),
+            policy=self.policy,
+            polarity=self.polarity,
+            exposure_limit_s=self.exposure_limit_s,
+            max_clean_cycles=self.max_clean_cycles,
         )
-    return out
 
 
-def _end(e, where: str, fail) -> EndDefinition:
-    if not isinstance(e, dict):
-        fail(where, "a table")
-    allowed = {"label", "connector", "fiber", "gender", "rules"}
-    for k in e:
-        if k not in allowed:
-            fail(f"{where}.{k}", f"one of {', '.join(sorted(allowed))}; unknown key")
-    label = e.get("label")
-    if not isinstance(label, str) or not re.fullmatch(r"[A-Za-z0-9_-]{1,16}", label):
-        fail(f"{where}.label", "1-16 letters, digits, '-' or '_'")
-    if not isinstance(e.get("connector"), str) or e["connector"] not in CONNECTORS:
-        fail(f"{where}.connector", f"one of {', '.join(CONNECTORS)}; found {e.get('connector')!r}")
-    if e.get("fiber") not in FIBERS:
-        fail(f"{where}.fiber", f"one of {', '.join(FIBERS)}; found {e.get('fiber')!r}")
-    gender = e.get("gender")
-    if gender is not None and gender not in GENDERS:
-        fail(f"{where}.gender", f"one of {', '.join(GENDERS)}; found {gender!r}")
-    rules = e.get("rules")
-    if not isinstance(rules, str):
-        fail(f"{where}.rules", "a rule set name or a path to a rule file")
-    try:
-        ruleset = load_rules(rules)
-    except RuleFileError as exc:
-        fail(f"{where}.rules", f"a rule set that loads ({exc})")
-    geometry = connector(e["connector"])
-    if geometry.polish and ruleset.polish and geometry.polish != ruleset.polish:
-        fail(
-            f"{where}.rules",
-            f"{geometry.polish.upper()} rules for a {geometry.name} end; found {rules}",
-        )
-    if ruleset.fiber and ruleset.fiber != e["fiber"]:
-        fail(
-            f"{where}.rules",
-            f"rules for {e['fiber'].upper()} fibre; found {rules} ({ruleset.fiber})",
-        )
-    return EndDefinition(
-        label=label, connector=e["connector"], fiber=e["fiber"], gender=gender, rules=rules
-    )
+class CatalogFile(StrictModel):
+    schema_: Literal[1] = Field(alias="schema", description="1")
+    product: list[ProductTable] = Field(min_length=1, description="one or more [[product]] tables")

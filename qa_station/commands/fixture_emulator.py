@@ -12,10 +12,10 @@ import signal
 import sys
 import threading
 
-from hardware.fixtures.emulator import EmulatorFaults, FixtureEmulator
 from hardware.simulated.assembly import SCENARIOS
 from hardware.simulated.bench import SimulatedBench
 from hardware.simulated.fixture import SimulatedFixture
+from hardware.stages.emulator import EmulatorFaults, FixtureEmulator
 from qa_station.bench import virtual_assembly
 from qa_station.catalog import CatalogError, load_catalog
 from qa_station.paths import station_paths

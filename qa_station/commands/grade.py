@@ -11,11 +11,11 @@ import json
 import math
 import sys
 
+from datafiles import shown
 from grading import GradingUsageError, grade
 from grading.geometry import CONNECTORS
 from grading.grade import resolve
 from grading.results import ERROR, FAIL, EndFaceResult
-from grading.rules import shown
 
 EXIT_PASS, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 

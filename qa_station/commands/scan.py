@@ -12,9 +12,9 @@ import argparse
 import json
 import sys
 
-from hardware.fixtures.base import FixtureError
 from hardware.probes.base import ProbeError
 from hardware.simulated.assembly import SCENARIOS
+from hardware.stages.base import FixtureError
 from qa_station.bench import open_bench
 from qa_station.catalog import CatalogError, load_catalog
 from qa_station.commands.grade import exit_status, format_result

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hardware.fixtures.base import FixtureError, FixtureInfo, FixtureRefused, FixtureStatus
+from hardware.stages.base import FixtureError, FixtureInfo, FixtureRefused, FixtureStatus
 
 BEST_FOCUS = 2345  # where the double's autofocus always lands
 

@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from hardware.fixtures.base import FixtureError
-from hardware.fixtures.emulator import EmulatorFaults, FixtureEmulator
+from hardware.stages.base import FixtureError
+from hardware.stages.emulator import EmulatorFaults, FixtureEmulator
 from tests.hardware.fixture_double import BEST_FOCUS, FixtureDouble
 
 REPLY_WAIT_S = 0.5

@@ -1,78 +1,32 @@
-"""SerialFixture against a scripted device on a real pty: every way a reply can be wrong.
+"""SerialFixture against scripted replies: every way a reply can be wrong.
 
-The emulator only says what the protocol allows, so replies it would never
-send (wrong echoes, malformed payloads, unfinished lines) are scripted here.
+The emulator only says what the protocol allows, so replies it would never send
+(wrong echoes, malformed payloads, unfinished lines) are scripted here as
+(command, reply) pairs replayed through the serial line (tests/hardware/expected_protocol.py).
+The timing and unplug faults run on a real pseudo-terminal in test_fixture_serial.py.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import select
-import threading
-import tty
-from collections.abc import Callable, Iterator
 
 import pytest
 
-from hardware.fixtures.base import FixtureProtocolError, FixtureRefused
-from hardware.fixtures.serial_fixture import SerialFixture
+from hardware.stages.base import FixtureProtocolError, FixtureRefused
+from hardware.stages.serial_fixture import SerialFixture
+from tests.hardware.expected_protocol import ReplayPort, expected_protocol
 
 IDN = b"OK Scripted,S-1,0.1\r\n"
 CAPS = b"OK ENDS=A,B FIBERS=12 FOCUS=0..4000 AF=1\r\n"
+OPENING = [(b"*IDN?\n", IDN), (b"CAPS?\n", CAPS)]
+SETTINGS = {"timeout_s": 0.3, "motion_timeout_s": 0.2, "retries": 0}
 
 
-class ScriptedDevice:
-    """The device end of a pty: answers each received line with ``answer(line)`` (None: silence)."""
-
-    def __init__(self, answer: Callable[[str], bytes | None]) -> None:
-        self.answer = answer
-        self.master, self.slave = os.openpty()
-        tty.setraw(self.slave)
-        self.path = os.ttyname(self.slave)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    def _serve(self) -> None:
-        pending = b""
-        while not self._stop.is_set():
-            if not select.select([self.master], [], [], 0.02)[0]:
-                continue
-            pending += os.read(self.master, 1024)
-            while b"\n" in pending:
-                line, pending = pending.split(b"\n", 1)
-                reply = self.answer(line.decode("ascii").rstrip("\r"))
-                if reply is not None:
-                    os.write(self.master, reply)
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join()
-        os.close(self.master)
-        os.close(self.slave)
-
-
-def scripted(replies: dict[str, bytes]) -> Callable[[str], bytes | None]:
-    """Answers *IDN? and CAPS? properly, then what ``replies`` says for each line."""
-    return lambda line: {"*IDN?": IDN, "CAPS?": CAPS, **replies}.get(line)
-
-
-@pytest.fixture
-def device_for() -> Iterator[Callable[[dict[str, bytes]], SerialFixture]]:
-    opened: list[tuple[ScriptedDevice, SerialFixture]] = []
-
-    def connect(replies: dict[str, bytes]) -> SerialFixture:
-        device = ScriptedDevice(scripted(replies))
-        fixture = SerialFixture(device.path, timeout_s=0.3, motion_timeout_s=0.2, retries=0)
-        opened.append((device, fixture))
-        fixture.open()
-        return fixture
-
-    yield connect
-    for device, fixture in opened:
-        fixture.close()
-        device.close()
+def replayed(line: str, reply: bytes):
+    """A fixture that opens, then expects ``line`` once and answers ``reply``."""
+    return expected_protocol(
+        SerialFixture, [*OPENING, (line.encode("ascii") + b"\n", reply)], **SETTINGS
+    )
 
 
 @pytest.mark.parametrize(
@@ -111,21 +65,22 @@ def device_for() -> Iterator[Callable[[dict[str, bytes]], SerialFixture]]:
         "overlong-line",
     ],
 )
-def test_a_reply_that_breaks_the_protocol_is_a_protocol_error(device_for, call, line, reply, why):
-    fixture = device_for({line: reply})
-    with pytest.raises(FixtureProtocolError, match=re.escape(why)) as error:
+def test_a_reply_that_breaks_the_protocol_is_a_protocol_error(call, line, reply, why):
+    with (
+        replayed(line, reply) as fixture,
+        pytest.raises(FixtureProtocolError, match=re.escape(why)) as error,
+    ):
         call(fixture)
     assert repr(line)[1:-1] in str(error.value)
 
 
-def test_a_reply_ending_in_lf_only_is_accepted(device_for):
-    fixture = device_for({"LED 5": b"OK LED 5\n"})
-    fixture.set_led(5)
+def test_a_reply_ending_in_lf_only_is_accepted():
+    with replayed("LED 5", b"OK LED 5\n") as fixture:
+        fixture.set_led(5)
 
 
-def test_an_err_reply_without_message_is_still_a_refusal(device_for):
-    fixture = device_for({"FIBER 3": b"ERR 12\r\n"})
-    with pytest.raises(FixtureRefused) as refused:
+def test_an_err_reply_without_message_is_still_a_refusal():
+    with replayed("FIBER 3", b"ERR 12\r\n") as fixture, pytest.raises(FixtureRefused) as refused:
         fixture.goto_fiber(3)
     assert (refused.value.code, refused.value.message) == (12, "")
 
@@ -142,27 +97,50 @@ def test_an_err_reply_without_message_is_still_a_refusal(device_for):
     ],
 )
 def test_a_device_that_cannot_say_what_it_is_is_not_opened(replies, why):
-    device = ScriptedDevice(scripted(replies))
-    fixture = SerialFixture(device.path, timeout_s=0.3, retries=0)
-    try:
-        with pytest.raises(FixtureProtocolError, match=re.escape(why)):
-            fixture.open()
-        assert fixture.is_open is False
-    finally:
-        device.close()
+    answers = {"*IDN?": IDN, "CAPS?": CAPS, **replies}
+    asked = ["*IDN?"] if "*IDN?" in replies else ["*IDN?", "CAPS?"]
+    port = ReplayPort([(f"{c}\n".encode(), answers[c]) for c in asked])
+    fixture = SerialFixture("replay", timeout_s=0.3, retries=0, serial_factory=lambda *a, **k: port)
+    with pytest.raises(FixtureProtocolError, match=re.escape(why)):
+        fixture.open()
+    assert fixture.is_open is False
+    assert not port.pending
 
 
 def test_unknown_caps_keys_are_ignored():
     caps = b"OK ENDS=A FIBERS=24 FOCUS=10..20 AF=0 ROWS=2\r\n"
-    device = ScriptedDevice(scripted({"CAPS?": caps}))
-    try:
-        with SerialFixture(device.path, timeout_s=0.3) as fixture:
-            info = fixture.info
-    finally:
-        device.close()
+    with expected_protocol(SerialFixture, [(b"*IDN?\n", IDN), (b"CAPS?\n", caps)]) as fixture:
+        info = fixture.info
     assert (info.ends, info.fiber_positions, info.focus_range, info.has_autofocus) == (
         ("A",),
         24,
         (10, 20),
         False,
     )
+
+
+def test_a_fibre_visit_is_this_exchange_on_the_wire():
+    """What the driver sends for one visit, and what it makes of the replies."""
+    with expected_protocol(
+        SerialFixture,
+        [
+            *OPENING,
+            (b"END B\n", b"OK END B\r\n"),
+            (b"FIBER 7\n", b"OK FIBER 7\r\n"),
+            (b"LED 60\n", b"OK LED 60\r\n"),
+            (b"AF\n", b"OK FOCUS 2210\r\n"),
+            (b"FOCUS+ 15\n", b"OK FOCUS 2225\r\n"),
+            (b"STATUS?\n", b"OK END=B FIBER=7 FOCUS=2225 LED=60 STATE=IDLE\r\n"),
+            (b"OVERVIEW\n", b"OK OVERVIEW\r\n"),
+        ],
+        **SETTINGS,
+    ) as fixture:
+        fixture.select_end("B")
+        fixture.goto_fiber(7)
+        fixture.set_led(60)
+        assert fixture.autofocus() == 2210
+        assert fixture.focus_move(15) == 2225
+        status = fixture.status()
+        fixture.goto_overview()
+    assert (status.end, status.fiber, status.focus, status.led_percent) == ("B", 7, 2225, 60)
+    assert status.state == "idle" and fixture.is_open is False

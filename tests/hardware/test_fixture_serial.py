@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from hardware.fixtures.base import (
+from hardware.stages.base import (
     Fixture,
     FixtureDisconnected,
     FixtureError,
@@ -19,8 +19,8 @@ from hardware.fixtures.base import (
     FixtureStatus,
     FixtureTimeout,
 )
-from hardware.fixtures.emulator import EmulatorFaults, FixtureEmulator
-from hardware.fixtures.serial_fixture import SerialFixture
+from hardware.stages.emulator import EmulatorFaults, FixtureEmulator
+from hardware.stages.serial_fixture import SerialFixture
 from tests.hardware.fixture_double import BEST_FOCUS, FixtureDouble
 
 TIMEOUT_S = 0.3
@@ -326,7 +326,7 @@ def test_concurrent_callers_get_one_exchange_each(fixture, emulator):
 
 
 def test_each_exchange_is_logged_at_debug(fixture, caplog):
-    with caplog.at_level(logging.DEBUG, logger="hardware.fixtures.serial_fixture"):
+    with caplog.at_level(logging.DEBUG, logger="hardware.stages.serial_fixture"):
         fixture.set_led(25)
     assert any("LED 25" in r.getMessage() and "OK LED 25" in r.getMessage() for r in caplog.records)
 

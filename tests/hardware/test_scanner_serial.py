@@ -1,4 +1,10 @@
-"""SerialBarcodeScanner on the slave side of a real pty; the test plays the scanner on the master."""
+"""SerialBarcodeScanner: what it makes of the bytes a scanner sends, and its port's faults.
+
+What arrives is scripted as ``(None, data)`` pairs replayed through the serial line
+(tests/hardware/expected_protocol.py), one pair per arrival. Timing (a code split across
+writes, timeouts) and unplugging run on the slave side of a real pty, the test playing
+the scanner on the master.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,7 @@ import tty
 import pytest
 
 from hardware.scanners import ScannerDisconnected, ScannerError, SerialBarcodeScanner
+from tests.hardware.expected_protocol import expected_protocol
 
 TIMEOUT_S = 0.3
 
@@ -45,18 +52,25 @@ def scanner(line):
         yield opened
 
 
+def replayed(*arrivals: bytes):
+    """A scanner to which ``arrivals`` come in, one after another."""
+    return expected_protocol(
+        SerialBarcodeScanner, [(None, data) for data in arrivals], timeout_s=TIMEOUT_S
+    )
+
+
 @pytest.mark.parametrize("end", [b"\r", b"\n", b"\r\n"], ids=["CR", "LF", "CRLF"])
-def test_one_code_per_terminated_line(scanner, line, end):
-    line.send(b"4006381333931" + end)
-    assert scanner.read_scan() == "4006381333931"
-    assert scanner.read_scan(timeout_s=0.1) is None  # CR LF is one line end, not an empty scan
+def test_one_code_per_terminated_line(end):
+    with replayed(b"4006381333931" + end) as scanner:
+        assert scanner.read_scan() == "4006381333931"
+        assert scanner.read_scan(timeout_s=0.1) is None  # CR LF: one line end, not an empty scan
 
 
-def test_two_codes_in_one_write_come_out_one_at_a_time(scanner, line):
-    line.send(b"ASM-000123-A\r\nASM-000123-B\r\n")
-    assert scanner.read_scan() == "ASM-000123-A"
-    assert scanner.read_scan() == "ASM-000123-B"
-    assert scanner.read_scan(timeout_s=0.1) is None
+def test_two_codes_in_one_write_come_out_one_at_a_time():
+    with replayed(b"ASM-000123-A\r\nASM-000123-B\r\n") as scanner:
+        assert scanner.read_scan() == "ASM-000123-A"
+        assert scanner.read_scan() == "ASM-000123-B"
+        assert scanner.read_scan(timeout_s=0.1) is None
 
 
 def test_a_code_split_across_writes_is_joined(scanner, line):
@@ -66,9 +80,9 @@ def test_a_code_split_across_writes_is_joined(scanner, line):
     assert scanner.read_scan() == "SN-12345"
 
 
-def test_codes_are_stripped_and_blank_lines_skipped(scanner, line):
-    line.send(b"  \r\n\t SN 42 \t\r\n")
-    assert scanner.read_scan() == "SN 42"
+def test_codes_are_stripped_and_blank_lines_skipped():
+    with replayed(b"  \r\n\t SN 42 \t\r\n") as scanner:
+        assert scanner.read_scan() == "SN 42"
 
 
 def test_nothing_scanned_in_time_is_none(scanner):
@@ -92,27 +106,26 @@ def test_a_zero_timeout_still_returns_a_waiting_code(scanner, line):
     [b"AB\x07C\r", b"AB\x1dC\r", b"\xe9t\xe9\r", b"\x00\x00\r"],
     ids=["BEL", "GS", "latin1", "NUL"],
 )
-def test_non_printable_characters_are_an_error_and_the_next_scan_works(scanner, line, data):
-    line.send(data + b"GOOD-1\r")
-    with pytest.raises(ScannerError, match="non-printable"):
-        scanner.read_scan()
-    assert scanner.read_scan() == "GOOD-1"
+def test_non_printable_characters_are_an_error_and_the_next_scan_works(data):
+    with replayed(data + b"GOOD-1\r") as scanner:
+        with pytest.raises(ScannerError, match="non-printable"):
+            scanner.read_scan()
+        assert scanner.read_scan() == "GOOD-1"
 
 
-def test_the_longest_code_is_64_characters(scanner, line):
-    line.send(b"X" * 64 + b"\r" + b"Y" * 65 + b"\rGOOD-2\r")
-    assert scanner.read_scan() == "X" * 64
-    with pytest.raises(ScannerError, match="65-character line"):
-        scanner.read_scan()
-    assert scanner.read_scan() == "GOOD-2"
+def test_the_longest_code_is_64_characters():
+    with replayed(b"X" * 64 + b"\r" + b"Y" * 65 + b"\rGOOD-2\r") as scanner:
+        assert scanner.read_scan() == "X" * 64
+        with pytest.raises(ScannerError, match="65-character line"):
+            scanner.read_scan()
+        assert scanner.read_scan() == "GOOD-2"
 
 
-def test_an_endless_line_is_an_error_before_its_end_arrives(scanner, line):
-    line.send(b"Z" * 100)
-    with pytest.raises(ScannerError, match="more than 64 characters without a line end"):
-        scanner.read_scan()
-    line.send(b"ZZZZ\rGOOD-3\r")  # the rest of the overlong line is dropped
-    assert scanner.read_scan() == "GOOD-3"
+def test_an_endless_line_is_an_error_before_its_end_arrives():
+    with replayed(b"Z" * 100, b"ZZZZ\rGOOD-3\r") as scanner:
+        with pytest.raises(ScannerError, match="more than 64 characters without a line end"):
+            scanner.read_scan()
+        assert scanner.read_scan() == "GOOD-3"  # the rest of the overlong line is dropped
 
 
 def test_an_unplugged_scanner_is_a_disconnect(scanner, line):

@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 
 from grading.geometry import connector
-from hardware.fixtures.base import Fixture, FixtureRefused
 from hardware.focus import FocusError, autofocus, focus_score
 from hardware.probes.base import Probe, ProbeDisconnected, ProbeError
 from hardware.simulated.assembly import EndSpec, VirtualAssembly
 from hardware.simulated.bench import BenchError, SimulatedBench
 from hardware.simulated.fixture import SimulatedFixture
 from hardware.simulated.probe import SimulatedProbe
+from hardware.stages.base import Fixture, FixtureRefused
 
 
 class FakeClock:

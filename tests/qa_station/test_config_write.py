@@ -161,3 +161,41 @@ def test_an_unwritable_folder_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv("QA_STATION_HOME", str(blocker))
     with pytest.raises(ConfigError, match=r"station\.toml: cannot be written"):
         save_config(FULL)
+
+
+COMMENTED = """# Bench 7, line 2: ask Dana before changing the stage.
+[station]
+id = "bench-7"  # printed on every certificate
+
+[fixture]
+# The stage on the left USB hub.
+source = "serial:/dev/ttyUSB0"
+baudrate = 57600
+
+[[calibrations]]
+# Checked against the 125 um reticle.
+probe = "uvc-a"
+tip = "mpo"
+um_per_px = 0.301
+min_focus_score = 18.0
+"""
+
+
+def test_a_commented_config_saved_from_settings_keeps_its_comments():
+    path = station_paths().config_file
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(COMMENTED)
+    cfg = with_calibration(load_config(), Calibration("uvc-a", 0.305, 19.0, "mpo", "2026-12-01"))
+    save_config(replace(cfg, station_id="bench-8", fixture_baudrate=9600))
+    text = path.read_text()
+    for comment in (
+        "# Bench 7, line 2: ask Dana before changing the stage.",
+        "# printed on every certificate",
+        "# The stage on the left USB hub.",
+        "# Checked against the 125 um reticle.",
+    ):
+        assert comment in text
+    back = load_config()
+    assert (back.station_id, back.fixture_baudrate) == ("bench-8", 9600)
+    assert back.calibration("uvc-a", "mpo").um_per_px == 0.305
+    assert text.count("[[calibrations]]") == len(back.calibrations)

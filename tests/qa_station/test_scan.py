@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from hardware.fixtures.serial_fixture import SerialFixture
+from hardware.stages.serial_fixture import SerialFixture
 from qa_station.bench import open_bench
 from qa_station.catalog import load_catalog
 from qa_station.cli import main

@@ -17,8 +17,6 @@ from typing import Any
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
-from qa_station.config import toml_str
-
 # The autouse ``station_home`` fixture (tests/conftest.py) is function-scoped; the station
 # home it makes is the same for every example of one test, which is all these tests need.
 SUPPRESS = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
@@ -77,6 +75,30 @@ TOML_VALUES = st.recursive(
 def dumps(doc: dict[str, Any]) -> str:
     """A TOML document with every value inline (arrays of inline tables read like [[tables]])."""
     return "".join(f"{_key(k)} = {_value(v)}\n" for k, v in doc.items())
+
+
+TOML_ESCAPES = {
+    '"': '\\"',
+    "\\": "\\\\",
+    "\b": "\\b",
+    "\t": "\\t",
+    "\n": "\\n",
+    "\f": "\\f",
+    "\r": "\\r",
+}
+
+
+def toml_str(value: str) -> str:
+    """A TOML basic string: quotes, backslashes and control characters escaped."""
+    out = []
+    for ch in value:
+        if ch in TOML_ESCAPES:
+            out.append(TOML_ESCAPES[ch])
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\u{ord(ch):04X}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
 
 
 def _key(k: str) -> str:

@@ -17,11 +17,11 @@ import re
 
 import pytest
 
-from hardware.fixtures.emulator import FixtureEmulator
-from hardware.fixtures.serial_fixture import SerialFixture
 from hardware.simulated.bench import SimulatedBench
 from hardware.simulated.fixture import SimulatedFixture
 from hardware.simulated.probe import SimulatedProbe
+from hardware.stages.emulator import FixtureEmulator
+from hardware.stages.serial_fixture import SerialFixture
 from qa_station.bench import Bench
 from qa_station.catalog import load_catalog
 from qa_station.config import SIMULATED_PROBE_ID, load_config

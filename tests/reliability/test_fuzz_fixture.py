@@ -13,7 +13,11 @@ Most examples go through an in-memory port handed to SerialFixture's ``serial_fa
 from __future__ import annotations
 
 import itertools
+import os
+import select
+import threading
 import time
+import tty
 from collections import deque
 from collections.abc import Callable
 
@@ -21,9 +25,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hardware.fixtures.base import FixtureError, FixtureInfo, FixtureStatus
-from hardware.fixtures.emulator import FixtureEmulator
-from hardware.fixtures.protocol import (
+from hardware.stages.base import FixtureError, FixtureInfo, FixtureStatus
+from hardware.stages.emulator import FixtureEmulator
+from hardware.stages.protocol import (
     MAX_REPLY_CHARS,
     CommandRejected,
     parse_caps,
@@ -32,10 +36,9 @@ from hardware.fixtures.protocol import (
     parse_reply,
     parse_status,
 )
-from hardware.fixtures.serial_fixture import SerialFixture
+from hardware.stages.serial_fixture import SerialFixture
 from tests.hardware.fixture_double import FixtureDouble
 from tests.hardware.test_fixture_emulator import Terminal
-from tests.hardware.test_fixture_replies import ScriptedDevice, scripted
 from tests.reliability.fuzzkit import assert_clear, bounded
 
 IDN = b"OK Fuzz,F-1,0.1\r\n"
@@ -241,6 +244,42 @@ def test_the_payload_parsers_return_values_or_value_errors(text):
 
 
 # -- over a real pty --------------------------------------------------------------------------
+
+
+class ScriptedDevice:
+    """The device end of a pty: answers each received line with ``answer(line)`` (None: silence)."""
+
+    def __init__(self, answer: Callable[[str], bytes | None]) -> None:
+        self.answer = answer
+        self.master, self.slave = os.openpty()
+        tty.setraw(self.slave)
+        self.path = os.ttyname(self.slave)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        pending = b""
+        while not self._stop.is_set():
+            if not select.select([self.master], [], [], 0.02)[0]:
+                continue
+            pending += os.read(self.master, 1024)
+            while b"\n" in pending:
+                line, pending = pending.split(b"\n", 1)
+                reply = self.answer(line.decode("ascii").rstrip("\r"))
+                if reply is not None:
+                    os.write(self.master, reply)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        os.close(self.master)
+        os.close(self.slave)
+
+
+def scripted(replies: dict[str, bytes]) -> Callable[[str], bytes | None]:
+    """Answers *IDN? and CAPS? properly, then what ``replies`` says for each line."""
+    return lambda line: {"*IDN?": IDN, "CAPS?": CAPS, **replies}.get(line)
 
 
 @bounded(25)
