@@ -87,6 +87,27 @@ def zone_shapes(ruleset: RuleSet, geometry: ConnectorGeometry) -> tuple[ZoneShap
     )
 
 
+def with_zones(result: EndFaceResult, rules: str | None = None) -> EndFaceResult:
+    """A result read back from a record, with the zones it was graded with.
+
+    Results carry their zones (``EndFaceResult.zones``) since they were first stored
+    with them; an older record has none, and is given its rule file's zones now, but
+    only when the file is still the one it was graded with (the recorded hash): no
+    zones are drawn rather than zones the grade never used. ``rules``: the rule set as
+    the record names it (a house table's path), else the result's own name for it.
+    The one place a rule file is read again for a recorded result.
+    """
+    if result.zones:
+        return result
+    try:
+        geometry, ruleset = resolve(result.connector, rules or result.rules)
+    except GradingUsageError:
+        return result
+    if result.rules_sha256 and result.rules_sha256 != ruleset.sha256:
+        return result
+    return replace(result, zones=zone_shapes(ruleset, geometry))
+
+
 def _y(x: float | None, y: float | None) -> float | None:
     """The vertical scale as the result carries it: only when it differs from x."""
     if x is None or y is None or abs(y / x - 1.0) <= SQUARE_TOLERANCE:

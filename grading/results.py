@@ -112,7 +112,7 @@ class ZoneShape:
     label: str
     inner_diameter_um: float
     outer_diameter_um: float
-    graded: bool  # has limits for this connector (MT ferrules grade A and B only)
+    graded: bool = True  # has limits for this connector (MT ferrules grade A and B only)
     min_coverage: float = 1.0
 
     def to_dict(self) -> dict[str, Any]:

@@ -44,7 +44,6 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import load_der_public_key
 from sqlalchemy import select
 
-from grading.geometry import connector
 from grading.rules import RuleFileError, load_rules, shipped_sha256
 from qa_station import paths
 from qa_station.config import StationConfig, tip_for
@@ -70,7 +69,6 @@ from reports.model import (
     InspectionInfo,
     RejectionReport,
     RulesInfo,
-    ZoneInfo,
 )
 
 EVENT_ISSUED = Kind.CERTIFICATE_ISSUED
@@ -135,9 +133,10 @@ def write_file(path: Path, data: bytes) -> None:
 # -- from the record to the model --------------------------------------------------------------
 
 
-def _rules_info(rules: str, recorded_sha: str | None, connector_name: str) -> RulesInfo:
+def _rules_info(rules: str, recorded_sha: str | None) -> RulesInfo:
     """The rule set as the certificate names it. Only a built-in table whose recorded hash is
-    its shipped one carries the standard's name and title; anything else is a house table."""
+    its shipped one carries the standard's name and title; anything else is a house table.
+    (Its zones are not read here: the result carries the zones it was graded with.)"""
     shipped = shipped_sha256(rules)
     if shipped is not None and recorded_sha not in (None, shipped):
         return RulesInfo(
@@ -152,7 +151,7 @@ def _rules_info(rules: str, recorded_sha: str | None, connector_name: str) -> Ru
         return RulesInfo(
             name=rules if shipped else _house_name(rules),
             sha256=recorded_sha,
-            note="the rule file is not available on this station now: zones are not drawn",
+            note="the rule file is not available on this station now",
         )
     if recorded_sha and rs.sha256 != recorded_sha:
         return RulesInfo(
@@ -161,18 +160,13 @@ def _rules_info(rules: str, recorded_sha: str | None, connector_name: str) -> Ru
             note="the rule file has changed since this end was graded: the recorded hash "
             "above is the one that applied",
         )
-    zones = tuple(
-        ZoneInfo(z.name, z.label, z.inner_diameter_um, z.outer_diameter_um)
-        for z in rs.zones_for(connector(connector_name).is_multi_fiber)
-    )
     if shipped is None:  # the factory's own table: its words are not a standard's
         return RulesInfo(
             _house_name(rules),
             recorded_sha or rs.sha256,
-            zones=zones,
             note="the factory's own rule table, not a published standard's",
         )
-    return RulesInfo(rules, recorded_sha or rs.sha256, rs.title, rs.version, zones)
+    return RulesInfo(rules, recorded_sha or rs.sha256, rs.title, rs.version)
 
 
 def _house_name(rules: str) -> str:
@@ -229,6 +223,7 @@ def _earlier(
                     image=lambda sha=sha: store.images.read_bytes(sha),
                     um_per_px=i.um_per_px,
                     after_cleanings=sum(1 for c in e.cleanings if c.at_us < i.at_us),
+                    zones=i.result.zones,
                 )
             )
     return tuple(out)
@@ -238,7 +233,7 @@ def end_section(
     store: Store, e: EndRecord, config: StationConfig | None, history_images: bool = False
 ) -> EndSection:
     final = e.final
-    rules = _rules_info(e.rules, final.rules_sha256 if final else None, e.connector)
+    rules = _rules_info(e.rules, final.rules_sha256 if final else None)
     inspections = tuple(
         InspectionInfo(
             id=i.id,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
+import logging
 import os
 import sys
 
@@ -39,7 +40,14 @@ COMMANDS = {
     "report": ("report", "PDF reports: rejection of an assembly, lot / work order"),
     "export": ("export", "export inspections and events of a period as CSV or JSON (for an MES)"),
     "images": ("images", "the image store: signed archives and retention"),
+    "diagnostics": (
+        "diagnostics",
+        "zip the station's logs and config, without passwords or keys, for a support ticket",
+    ),
 }
+# Run by a customer or an auditor on their own machine: nothing is written where they run it,
+# not even the station's log.
+AWAY_FROM_THE_STATION = frozenset({"verify"})
 ENV_DEBUG = "QA_STATION_DEBUG"  # set: an unforeseen fault shows its traceback
 ALL = object()  # build_parser(ALL): every command's own arguments (imports every command)
 OPTIONS_WITH_VALUES = ("--db", "--probe", "--fixture")
@@ -100,6 +108,11 @@ def main(argv: list[str] | None = None) -> int:
 
     demo = args.demo or args.command == "demo"
     with demo_home() if demo else contextlib.nullcontext():
+        log = logging.getLogger("qa_station.cli")
+        if args.command not in AWAY_FROM_THE_STATION:
+            from qa_station import logs
+
+            logs.configure()  # the file is made at its first record: a refused usage, none
         if args.command is None:
             return start_cmd.run(args)
         try:
@@ -108,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
             print("qa-station: interrupted", file=sys.stderr)
             return 130
         except Exception as exc:  # a fault not foreseen: one line, never a traceback
+            log.error("qa-station %s: unforeseen fault", args.command, exc_info=exc)
             if os.environ.get(ENV_DEBUG):
                 raise
             from qa_station.text import shown

@@ -11,22 +11,25 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 from grading.results import EndFaceResult
-from hardware.focus import autofocus, focus_score
-from hardware.probes.base import Frame
+from hardware.focus import FocusError, autofocus, focus_score
+from hardware.probes.base import Frame, ProbeError
 from hardware.stages.base import FixtureError
 from qa_station.accounts import Accounts, AuthError, NotSignedIn, Remembered
 from qa_station.accounts import Session as UserSession
 from qa_station.bench import Bench, open_bench
+from qa_station.bench_view import EXPECTED
 from qa_station.catalog import Catalog, EndDefinition, Identified, load_catalog
 from qa_station.config import Calibration, StationConfig, load_config, save_config, with_calibration
 from qa_station.gate import AssemblyState, Gate, GateRefused, InspectionRecorded
@@ -98,6 +101,52 @@ def _notes_floor(method):
             self.note_floor()
 
     return wrapper
+
+
+log = logging.getLogger(__name__)
+REFUSALS: tuple[type[Exception], ...] = (GateRefused, AuthError, NotSignedIn)
+DEVICE_ERRORS: tuple[type[Exception], ...] = (ScanError, FixtureError, ProbeError, FocusError)
+
+
+def _logged(describe: Callable[..., str], said: Callable[[Any], str] | None = None):
+    """One line in the station's log per operator action: done, refused, stopped by a device,
+    or failed (a store outage...). ``describe(self, *args)`` says what, never with anything
+    typed that could be a password (a name typed in the wrong field is one); ``said(result)``
+    adds what it did. An unforeseen fault is re-raised unlogged here: whoever ran the action
+    logs its traceback.
+    """
+
+    def wrap(method):
+        @functools.wraps(method)
+        def wrapper(self: StationController, *args, **kwargs):
+            what = describe(self, *args, **kwargs)
+            try:
+                out = method(self, *args, **kwargs)
+            except REFUSALS as exc:
+                log.warning("%s: refused: %s", what, exc)
+                raise
+            except DEVICE_ERRORS as exc:
+                log.warning("%s: device error: %s", what, exc)
+                raise
+            except EXPECTED as exc:
+                log.warning("%s: failed: %s", what, exc)
+                raise
+            log.info("%s: done%s", what, f" ({said(out)})" if said else "")
+            return out
+
+        return wrapper
+
+    return wrap
+
+
+def _on_end(action: str) -> Callable[..., str]:
+    """``action`` of the serial on the bench, at the end its first argument names."""
+
+    def describe(self: StationController, end: str | None = None, *args, **kwargs) -> str:
+        serial = self.session.serial if self.session is not None else "no serial"
+        return f"{action} {serial}" + (f" end {end}" if end else "") + f" by {self._name()}"
+
+    return describe
 
 
 @dataclass
@@ -252,6 +301,7 @@ class StationController:
         self.accounts.add(username, "admin", None, name, password)
         return self.login(username, password)
 
+    @_logged(lambda self, *a, **k: "sign-in", lambda s: f"as {s.username}")
     def login(self, username: str, password: str) -> UserSession:
         """Sign in at the bench's window; while the floor database is down, only someone who
         signed in here before, with the password they had then (see ``FloorGate``)."""
@@ -268,6 +318,7 @@ class StationController:
                 return session
         return self._signed_in(self._offline_login(username, password))
 
+    @_logged(lambda self, *a, **k: "sign-in by badge", lambda s: f"as {s.username}")
     def login_badge(self, badge: str) -> UserSession:
         return self._signed_in(self.accounts.sign_in_badge(badge, SIGN_IN_BADGE))
 
@@ -305,6 +356,7 @@ class StationController:
             SIGN_IN_WINDOW,
         )
 
+    @_logged(lambda self: f"sign-out {self._name()}")
     def logout(self) -> None:
         """Nobody at the bench: the assembly they had open goes with them."""
         self._end_session()
@@ -316,12 +368,17 @@ class StationController:
             with contextlib.suppress(StoreError, OutboxError):  # it acts no more here anyway
                 self.gate.sign_out(self.accounts, actor)
 
+    def _name(self) -> str:
+        """Who is signed in, for the log."""
+        return self.actor.username if self.actor is not None else "nobody"
+
     def _who(self) -> UserSession:
         if self.actor is None:
             raise NotSignedIn("sign in first: every action is recorded under an operator's name")
         return self.actor
 
     # -- the assembly on the bench -------------------------------------------------------------
+    @_logged(lambda self, label: f"open serial {label!r} by {self._name()}")
     @_notes_floor
     def open_serial(self, label: str) -> Session:
         actor = self._who()
@@ -341,6 +398,7 @@ class StationController:
             raise GateRefused("scan or type an assembly's serial first")
         return self.session
 
+    @_logged(_on_end("inspect"))
     @_notes_floor
     def inspect(
         self,
@@ -404,6 +462,7 @@ class StationController:
         partial, at = kept
         return partial if time.monotonic() - at <= RESUME_WITHIN_S else None
 
+    @_logged(_on_end("clean"))
     @_notes_floor
     def clean(self, end: str, method: str, tool_id: str, adapter: bool) -> AssemblyState:
         actor = self._who()
@@ -420,6 +479,7 @@ class StationController:
         s.state = state
         return state
 
+    @_logged(_on_end("connect"))
     @_notes_floor
     def connect(self, end: str, mode: str = "connected") -> AssemblyState:
         actor = self._who()
@@ -429,6 +489,11 @@ class StationController:
         s.state = state
         return state
 
+    @_logged(
+        lambda self, username, password, action, reason, end, **k: _on_end(
+            f"supervisor decision {getattr(action, 'label', action)}"
+        )(self, end)
+    )
     @_notes_floor
     def supervisor_decision(
         self, username: str, password: str, action: Kind | str, reason: str, end: str | None
@@ -485,6 +550,7 @@ class StationController:
             else:
                 self.bench.fixture.goto_fiber(fiber or 1)
 
+    @_logged(_on_end("autofocus"))
     def focus(self) -> int:
         """Autofocus on whatever is in view."""
         with self.device_lock:
@@ -524,6 +590,7 @@ class StationController:
         return grade_view(frame, definition, cal.min_focus_score, cal.scale)
 
     # -- the station config ------------------------------------------------------------------
+    @_logged(lambda self, config: f"save devices and store by {self._name()}")
     def save_devices(self, config: StationConfig) -> Path:
         """Write the devices and store to the station config: an admin's job, on the record."""
         actor = self.accounts.check(self._who())
@@ -550,6 +617,7 @@ class StationController:
         )
         return path
 
+    @_logged(lambda self, cal: f"save calibration {cal.probe}/{cal.tip} by {self._name()}")
     def save_calibration(self, cal: Calibration) -> Path:
         """Write a probe's scale calibration: it changes every size measured from now on, so
         a supervisor or an admin signs it, and the old and new scale go on the record."""
@@ -588,6 +656,7 @@ class StationController:
 
         warm_up(station_paths().keys_dir, self.config.station_id)
 
+    @_logged(lambda self, serial, *a, **k: f"certificate of {serial}")
     def issue_certificate(self, serial: str, folder: Path | None = None) -> Path:
         """Sign and write an accepted assembly's certificate (again, if it had one)."""
         from qa_station.certificates import issue

@@ -28,9 +28,9 @@ from typing import Any
 import numpy as np
 
 from grading.geometry import connector
+from grading.grade import with_zones
 from grading.locate import locate_overview
 from grading.results import Defect, EndFaceResult, FiberResult
-from grading.rules import RuleFileError, load_rules
 
 FULL_FRAMES = ("never", "failing", "always")
 MARGIN_PX = 3  # beyond the outermost graded zone: its edge is inside what is kept
@@ -60,14 +60,8 @@ class Region:
 
 
 def graded_outer_um(result: EndFaceResult) -> float | None:
-    """The diameter of the outermost zone the rule set grades on this connector, in um."""
-    try:
-        rules = load_rules(result.rules)
-        multi = connector(result.connector).is_multi_fiber
-    except (RuleFileError, ValueError, KeyError):
-        return None
-    zones = rules.zones_for(multi)
-    return max((z.outer_diameter_um for z in zones), default=None)
+    """The diameter of the outermost zone the result was graded with, in um."""
+    return max((z.outer_diameter_um for z in with_zones(result).zones), default=None)
 
 
 def fibre_region(

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from grading.grade import with_zones
 from grading.results import EndFaceResult, FiberResult
 from qa_station.fibre_regions import in_region
 from qa_station.store import Store
@@ -158,6 +159,7 @@ def load_record(store: Store, serial: str) -> AssemblyRecord:
             s.execute(select(End).where(End.assembly_id == asm.id).order_by(End.id)).scalars().all()
         )
         by_end_id = {e.id: e.label for e in ends}
+        end_rules = {e.id: e.rules for e in ends}  # a house table: its file's path
         events = (
             s.execute(select(Event).where(Event.assembly_id == asm.id).order_by(Event.id))
             .scalars()
@@ -198,7 +200,9 @@ def load_record(store: Store, serial: str) -> AssemblyRecord:
                 um_per_px=i.um_per_px,
                 rules=i.rules,
                 rules_sha256=i.rules_sha256,
-                result=EndFaceResult.from_dict(json.loads(i.result)),
+                result=with_zones(
+                    EndFaceResult.from_dict(json.loads(i.result)), end_rules[i.end_id]
+                ),
                 fibre_images={f.fiber: f.image_sha256 for f in fs if f.image_sha256},
                 focus={f.fiber: f.focus_score for f in fs if f.focus_score is not None},
                 overview_sha256=i.overview_sha256,

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from grading.results import EndFaceResult, FiberResult
+from grading.results import EndFaceResult, FiberResult, ZoneShape
 
 # A frame: an array, or a callable giving the array or the encoded file's bytes (PNG...).
 ImageSource = np.ndarray | Callable[[], np.ndarray | bytes] | None
@@ -56,14 +56,6 @@ def load_image(src: ImageSource, reduce: int = 1) -> tuple[np.ndarray | None, in
 
 
 @dataclass(frozen=True)
-class ZoneInfo:
-    name: str
-    label: str
-    inner_diameter_um: float
-    outer_diameter_um: float
-
-
-@dataclass(frozen=True)
 class RulesInfo:
     """The rule set an end was graded against, as recorded, and what is known of it now."""
 
@@ -71,7 +63,6 @@ class RulesInfo:
     sha256: str | None  # of the rule file's bytes, as recorded with the inspection
     title: str = ""
     version: str = ""
-    zones: tuple[ZoneInfo, ...] = ()  # the zones that apply to this connector (MT: A and B)
     note: str = ""  # e.g. "the rule file has changed since" (empty when all is as recorded)
 
 
@@ -131,6 +122,7 @@ class FibreAgain:
     image: ImageSource
     um_per_px: float | None
     after_cleanings: int  # cleanings of the end before this inspection
+    zones: tuple[ZoneShape, ...] = ()  # the zones that inspection was graded with
 
 
 @dataclass(frozen=True)
@@ -162,6 +154,11 @@ class EndSection:
     @property
     def verdict(self) -> str:
         return self.result.verdict if self.result else "not inspected"
+
+    @property
+    def zones(self) -> tuple[ZoneShape, ...]:
+        """The zones the end was graded with, as its result carries them."""
+        return self.result.zones if self.result else ()
 
     @property
     def failed_fibres(self) -> tuple[int, ...]:

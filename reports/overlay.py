@@ -1,8 +1,9 @@
 """Grading overlays and the per-fibre pass/fail map, drawn with OpenCV as RGB images.
 
-- ``fibre_overlay``: one fibre's frame, cropped around the fibre, with the
-  circles of the zones that apply (for MT ferrules only A and B), every defect
-  circle and scratch line coloured by the fibre's verdict, and its number.
+- ``fibre_overlay``: one fibre's frame, cropped around the fibre, with what
+  ``reports/drawing.py`` draws of its grade (the zones the result carries,
+  every defect circle and scratch line in the fibre's verdict colour), and its
+  number.
 - ``overview_overlay``: the whole MT ferrule, each fibre ringed in its
   verdict's colour and numbered. The fibres are located in the overview
   itself (``grading.locate``); when they cannot all be found the overview is
@@ -24,11 +25,11 @@ from collections.abc import Mapping, Sequence
 import cv2
 import numpy as np
 
-from grading.geometry import CLADDING_DIAMETER_UM, MT_PITCH_UM, connector
+from grading.geometry import MT_PITCH_UM, connector
 from grading.locate import locate_overview
-from grading.results import EndFaceResult, FiberResult
-from reports import palette
-from reports.model import ZoneInfo
+from grading.results import EndFaceResult, FiberResult, ZoneShape
+from reports import drawing, palette
+from reports.drawing import fibre_drawing, marker_radius, reach_um, scale_of
 from reports.palette import rgb
 
 RGB = tuple[int, int, int]
@@ -72,14 +73,6 @@ def png(rgb: np.ndarray) -> bytes:
     return buf.tobytes()
 
 
-def _scale_um_per_px(fibre: FiberResult, um_per_px: float | None) -> float:
-    if um_per_px:
-        return float(um_per_px)
-    if fibre.diameter_px > 0:
-        return CLADDING_DIAMETER_UM / fibre.diameter_px
-    return 0.5
-
-
 def _crop(image: np.ndarray, cx: float, cy: float, half: float) -> np.ndarray:
     """A square of side 2*half around (cx, cy); what lies outside the frame is black."""
     h, w = image.shape[:2]
@@ -106,12 +99,10 @@ def _label(img: np.ndarray, text: str, org: tuple[int, int], colour: RGB, scale:
 
 
 def shrink_for(
-    fibre: FiberResult, um_per_px: float | None, zones: Sequence[ZoneInfo], size: int
+    fibre: FiberResult, um_per_px: float | None, zones: Sequence[ZoneShape], size: int
 ) -> int:
     """How much a frame may be shrunk while decoding and still give a sharp ``size`` picture."""
-    s = _scale_um_per_px(fibre, um_per_px)
-    outer_um = max((z.outer_diameter_um for z in zones), default=CLADDING_DIAMETER_UM) / 2.0
-    side = 2 * outer_um * 1.18 / s
+    side = 2 * reach_um(zones) * 1.18 / scale_of(fibre, um_per_px)
     return 2 if side >= 2.4 * size else 1
 
 
@@ -119,19 +110,18 @@ def fibre_overlay(
     image: np.ndarray,
     fibre: FiberResult,
     um_per_px: float | None,
-    zones: Sequence[ZoneInfo],
+    zones: Sequence[ZoneShape],
     size: int = 180,
     number: bool = True,
     shrunk: int = 1,
 ) -> np.ndarray:
     """The fibre's frame cropped to its graded zones, with the grading drawn on it (RGB).
 
-    ``shrunk``: the frame was decoded at 1/shrunk of its size (the result's pixel
-    coordinates are those of the full frame).
+    What is drawn is ``drawing.fibre_drawing``'s, as on the bench. ``shrunk``: the frame
+    was decoded at 1/shrunk of its size (the result's pixel coordinates are those of the
+    full frame).
     """
-    s = _scale_um_per_px(fibre, um_per_px)
-    outer_um = max((z.outer_diameter_um for z in zones), default=CLADDING_DIAMETER_UM) / 2.0
-    half = outer_um * 1.18 / s
+    half = reach_um(zones) * 1.18 / scale_of(fibre, um_per_px)
     cx, cy = fibre.center_px
     crop = _crop(image, cx / shrunk, cy / shrunk, half / shrunk)
     k = size / (crop.shape[0] * shrunk)
@@ -145,17 +135,18 @@ def fibre_overlay(
         return (round((p[0] - cx) * k + c[0]), round((p[1] - cy) * k + c[1]))
 
     line = max(1, round(size / 220))
-    for z in zones:
-        for d in (z.inner_diameter_um, z.outer_diameter_um):
-            if d > 0:
-                cv2.circle(rgb, pt((cx, cy)), round(d / 2.0 / s * k), ZONE_RGB, line, AA)
-    colour = verdict_rgb(fibre.verdict)
-    for d in fibre.defects:
-        if d.kind == "scratch" and d.ends_px is not None:
-            cv2.line(rgb, pt(d.ends_px[0]), pt(d.ends_px[1]), colour, max(2, line + 1), AA)
+    shape = fibre_drawing(fibre, zones, um_per_px)
+    for ring in shape.rings:
+        colour = ZONE_RGB if ring.role == drawing.ZONE else VERDICT_RGB["error"]
+        axes = (round(ring.rx_px * k), round(ring.ry_px * k))
+        cv2.ellipse(rgb, pt(ring.centre), axes, 0, 0, 360, colour, line, AA)
+    colour = verdict_rgb(shape.colour)
+    for m in shape.marks:
+        if m.line is not None:
+            cv2.line(rgb, pt(m.line[0]), pt(m.line[1]), colour, max(2, line + 1), AA)
         else:
-            r = max(4, round(d.size_um / 2.0 / s * k) + 3)
-            cv2.circle(rgb, pt(d.center_px), r, colour, max(2, line + 1), AA)
+            r = round(marker_radius(m.radius_px, k))
+            cv2.circle(rgb, pt(m.centre), r, colour, max(2, line + 1), AA)
     if number:
         _label(rgb, str(fibre.index), (3, 3), colour, max(0.4, size / 360))
     return rgb

@@ -19,7 +19,7 @@ from reportlab.platypus import CondPageBreak, KeepTogether, Spacer, Table, Table
 from grading.geometry import connector
 from grading.results import FiberResult
 from reports import overlay
-from reports.model import AssemblyReport, EndSection, ZoneInfo, load_image
+from reports.model import AssemblyReport, EndSection, load_image
 from reports.pdf import (
     CONTENT_WIDTH,
     GREEN,
@@ -61,13 +61,9 @@ class EndPictures:
     earlier: dict[tuple[int, int], bytes | None] = field(default_factory=dict)  # (fibre, insp.)
 
 
-def applicable_zones(end: EndSection) -> tuple[ZoneInfo, ...]:
-    return end.rules.zones
-
-
 def zone_names(end: EndSection) -> tuple[str, ...]:
-    if end.rules.zones:
-        return tuple(z.name for z in end.rules.zones)
+    if end.zones:
+        return tuple(z.name for z in end.zones)
     seen = sorted({d.zone for f in (end.result.fibers if end.result else ()) for d in f.defects})
     multi = connector(end.connector).is_multi_fiber
     return tuple(seen) or (("A", "B") if multi else ("A", "B", "C", "D"))
@@ -87,7 +83,7 @@ def prepare_pictures(
     def fibre_job(e: EndSection, f: FiberResult, want_large: bool) -> Callable[[], None]:
         def run() -> None:
             pics = out[e.label]
-            zones = applicable_zones(e)
+            zones = e.zones
             px = THUMB_PX if thumbnails_per_row(e) <= 8 else 150
             size = SINGLE_PX if not connector(e.connector).is_multi_fiber else FOCUS_PX
             reduce = overlay.shrink_for(f, e.um_per_px, zones, size if want_large else px)
@@ -124,7 +120,7 @@ def prepare_pictures(
 
     def earlier_job(e: EndSection, again) -> Callable[[], None]:
         def run() -> None:
-            zones = applicable_zones(e)
+            zones = again.zones or e.zones
             reduce = overlay.shrink_for(again.fibre, again.um_per_px, zones, EARLIER_PX)
             img, shrunk = load_image(again.image, reduce)
             key = (again.fibre.index, again.inspection_id)
@@ -172,11 +168,10 @@ def _connector_words(e: EndSection) -> str:
 
 
 def _zones_words(e: EndSection) -> str:
-    if not e.rules.zones:
+    if not e.zones:
         return "the zones of the rule set (the rule file is not available to list them)"
     words = [
-        f"{z.name} {z.label} {z.inner_diameter_um:g}-{z.outer_diameter_um:g} µm"
-        for z in e.rules.zones
+        f"{z.name} {z.label} {z.inner_diameter_um:g}-{z.outer_diameter_um:g} µm" for z in e.zones
     ]
     multi = connector(e.connector).is_multi_fiber
     return ", ".join(words) + (" (MT ferrule: zones A and B only)" if multi else "")

@@ -1,8 +1,10 @@
 """The end-face view: the probe's frames with pan and zoom, and the grading overlay.
 
-Overlays come from a grading result: the zone circles of every fibre (only A
-and B on an MT ferrule), defect outlines, scratch lines and fibre numbers,
-coloured by the fibre's verdict. On the whole-ferrule picture every fibre
+Overlays come from a grading result, as ``reports/drawing.py`` draws it for
+the window, History and the PDFs alike: the zone circles the result carries
+(only A and B on an MT ferrule; a zone cut off by the frame in the not-judged
+colour), defect outlines, scratch lines and fibre numbers, coloured by the
+fibre's verdict. On the whole-ferrule picture every fibre
 found gets a numbered ring in its state's colour (``set_marks``). All shapes
 of one colour are one path item, so the overlay costs the same whether it
 shows one defect or fifty. The caption sits on a dark backing so it reads on
@@ -15,11 +17,11 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from grading.geometry import connector
 from grading.results import EndFaceResult
-from grading.rules import RuleFileError, load_rules
 from qa_station.bench_view import FibreMark
 from qa_station.ui import theme
+from reports import drawing
+from reports.drawing import end_drawing, marker_radius
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
 LABEL_FONT = QtGui.QFont()
@@ -100,16 +102,24 @@ class LiveView(pg.GraphicsLayoutWidget):
         Read back from the path item itself, so a test of it checks what is on the
         screen, not what the code meant to draw.
         """
-        item = self._paths.get("zones")
-        if item is None:
-            return []
         centres: list[tuple[float, float]] = []
-        for poly in item.path().toSubpathPolygons():
-            c = poly.boundingRect().center()
-            c = item.mapToItem(self.image, c)
-            if not any(abs(c.x() - x) < 0.5 and abs(c.y() - y) < 0.5 for x, y in centres):
-                centres.append((c.x(), c.y()))  # concentric zones share one centre
+        for x, y, _rx, _ry in self.overlay_rings():
+            if not any(abs(x - a) < 0.5 and abs(y - b) < 0.5 for a, b in centres):
+                centres.append((x, y))  # concentric zones share one centre
         return centres
+
+    def overlay_rings(self) -> list[tuple[float, float, float, float]]:
+        """Every zone ring as drawn: centre x, y and radii x, y, in image pixels."""
+        rings: list[tuple[float, float, float, float]] = []
+        for key in ("zones", "short"):
+            item = self._paths.get(key)
+            if item is None:
+                continue
+            for poly in item.path().toSubpathPolygons():
+                box = item.mapRectToItem(self.image, poly.boundingRect())
+                c = box.center()
+                rings.append((c.x(), c.y(), box.width() / 2, box.height() / 2))
+        return rings
 
     def _clear(self) -> None:
         for item in self._paths.values():
@@ -127,33 +137,23 @@ class LiveView(pg.GraphicsLayoutWidget):
         r = self.result
         if r is None or not self.overlays_on or not r.um_per_px:
             return
-        try:
-            zones = load_rules(r.rules).zones_for(connector(r.connector).is_multi_fiber)
-        except (RuleFileError, KeyError):
-            zones = ()
-        s = r.um_per_px
-        paths = {k: QtGui.QPainterPath() for k in ("zones", "pass", "fail", "error")}
-        for f in r.fibers:
-            cx, cy = f.center_px
-            if not np.isfinite(cx):
-                continue
-            for z in zones:
-                rad = z.outer_radius_um / s
-                paths["zones"].addEllipse(QtCore.QPointF(cx, cy), rad, rad)
-            key = f.verdict if f.verdict in paths else "error"
-            for d in f.defects:
-                if d.kind == "scratch" and d.ends_px:
-                    (x0, y0), (x1, y1) = d.ends_px
-                    paths[key].moveTo(x0, y0)
-                    paths[key].lineTo(x1, y1)
+        paths = {k: QtGui.QPainterPath() for k in ("zones", "short", "pass", "fail", "error")}
+        for f in end_drawing(r):
+            cx, cy = f.centre
+            for ring in f.rings:
+                key = "zones" if ring.role == drawing.ZONE else "short"
+                paths[key].addEllipse(QtCore.QPointF(cx, cy), ring.rx_px, ring.ry_px)
+            for m in f.marks:
+                if m.line is not None:
+                    (x0, y0), (x1, y1) = m.line
+                    paths[m.colour].moveTo(x0, y0)
+                    paths[m.colour].lineTo(x1, y1)
                 else:
-                    rad = max(d.size_um / 2.0 / s, 3.0) + 2.0
-                    dx, dy = d.center_px
-                    paths[key].addEllipse(QtCore.QPointF(dx, dy), rad, rad)
-            outer = (zones[-1].outer_radius_um / s) if zones else f.diameter_px / 2
-            label = pg.TextItem(str(f.index), color=theme.VERDICT[key], anchor=(0.5, 1.0))
+                    rad = marker_radius(m.radius_px)
+                    paths[m.colour].addEllipse(QtCore.QPointF(*m.centre), rad, rad)
+            label = pg.TextItem(str(f.index), color=theme.VERDICT[f.colour], anchor=(0.5, 1.0))
             label.setFont(LABEL_FONT)
-            label.setPos(cx, cy - outer - 4)
+            label.setPos(cx, cy - f.reach_px - 4)
             label.setZValue(12)
             self.box.addItem(label)
             self._labels.append(label)
@@ -161,11 +161,12 @@ class LiveView(pg.GraphicsLayoutWidget):
             if path.isEmpty():
                 continue
             item = QtWidgets.QGraphicsPathItem(path)
-            colour = theme.ZONE if key == "zones" else theme.VERDICT[key]
+            ring = key in ("zones", "short")
+            colour = theme.ZONE if key == "zones" else theme.VERDICT["error" if ring else key]
             pen = QtGui.QPen(QtGui.QColor(colour))
             pen.setCosmetic(True)
-            pen.setWidthF(1.5 if key == "zones" else 2.5)
-            if key == "zones":
+            pen.setWidthF(1.5 if ring else 2.5)
+            if ring:
                 pen.setStyle(QtCore.Qt.PenStyle.DashLine)
             item.setPen(pen)
             item.setZValue(10)

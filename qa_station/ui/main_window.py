@@ -15,6 +15,8 @@ from __future__ import annotations
 import contextlib
 import sys
 import threading
+import traceback
+from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
@@ -282,6 +284,24 @@ class MainWindow(BenchLayout, GateActions, PictureActions, QtWidgets.QMainWindow
         if not self.sign_in():
             self.close()
 
+    def save_diagnostics(self, target: Path | None = None) -> None:
+        """Zip the logs and config, without secrets, for a support ticket (asks where)."""
+        from qa_station.diagnostics import default_name, save_diagnostics
+
+        if target is None:
+            name, _ = QtWidgets.QFileDialog.getSaveFileName(
+                self, "Save diagnostics", str(default_name()), "Zip files (*.zip)"
+            )
+            if not name:
+                return
+            target = Path(name)
+        self.runner.start(
+            lambda report: save_diagnostics(target),
+            lambda path: self.statusBar().showMessage(f"diagnostics saved to {path}", 15000),
+            lambda exc: self._say(str(exc), theme.REFUSAL),
+            label="saving diagnostics",
+        )
+
     def _clear_bench(self) -> None:
         """Nothing of the last assembly stays on screen once its operator has gone."""
         self.end = None
@@ -466,7 +486,8 @@ class MainWindow(BenchLayout, GateActions, PictureActions, QtWidgets.QMainWindow
 
     def _fault(self, exc: Exception) -> None:
         """A mistake in the station, not a refusal: said as one, with what to send along."""
-        trace = getattr(exc, "__traceback_text__", "") or f"{type(exc).__name__}: {exc}"
+        # The worker that ran it logged the whole traceback (the station's log).
+        trace = "".join(traceback.format_exception(exc)) or f"{type(exc).__name__}: {exc}"
         print(f"qa-station: internal error:\n{trace}", file=sys.stderr)
         box = QtWidgets.QMessageBox(self)
         box.setIcon(QtWidgets.QMessageBox.Icon.Critical)

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from grading.geometry import connector
 from grading.results import EndFaceResult
-from grading.rules import RuleFileError, load_rules
 from qa_station.ui import theme
 
 HEADERS = ("Fibre", "Verdict", "Defects", "Scratches", "Largest um", "Limit broken")
@@ -39,11 +37,7 @@ class ResultsTable(QtWidgets.QTableWidget):
             self.setRowCount(0)
             self.setColumnCount(0)
             return
-        try:
-            multi = connector(result.connector).is_multi_fiber
-            zones = [z.name for z in load_rules(result.rules).zones_for(multi)]
-        except (RuleFileError, KeyError):
-            zones = ["A", "B", "C", "D"]
+        zones = [z.name for z in result.zones] or ["A", "B", "C", "D"]
         self.setColumnCount(len(HEADERS))
         self.setHorizontalHeaderLabels(list(HEADERS))
         self.setRowCount(len(result.fibers))

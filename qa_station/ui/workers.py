@@ -7,8 +7,8 @@ the last one: a slow screen drops frames instead of queueing them.
 
 from __future__ import annotations
 
+import logging
 import threading
-import traceback
 from collections.abc import Callable
 from typing import Any
 
@@ -16,6 +16,9 @@ from PySide6 import QtCore
 
 from hardware.focus import focus_score
 from hardware.probes.base import ProbeDisconnected, ProbeError
+from qa_station.bench_view import EXPECTED
+
+log = logging.getLogger(__name__)
 
 
 class _Signals(QtCore.QObject):
@@ -27,9 +30,10 @@ class _Signals(QtCore.QObject):
 class Task(QtCore.QRunnable):
     """``fn(report)`` in the pool; ``report(x)`` sends progress to the GUI thread."""
 
-    def __init__(self, fn: Callable[[Callable[[Any], None]], Any]) -> None:
+    def __init__(self, fn: Callable[[Callable[[Any], None]], Any], label: str = "") -> None:
         super().__init__()
         self.fn = fn
+        self.label = label or getattr(fn, "__qualname__", "a task")
         self.signals = _Signals()
         self.setAutoDelete(False)
 
@@ -37,7 +41,10 @@ class Task(QtCore.QRunnable):
         try:
             result = self.fn(self.signals.progress.emit)
         except Exception as exc:
-            exc.__traceback_text__ = traceback.format_exc()
+            if isinstance(exc, EXPECTED):  # said to the operator; the action logged it
+                log.info("%s: %s: %s", self.label, type(exc).__name__, exc)
+            else:  # a fault: its whole traceback goes to the log
+                log.error("%s: unforeseen fault", self.label, exc_info=exc)
             self.signals.failed.emit(exc)
         else:
             self.signals.done.emit(result)
@@ -70,7 +77,7 @@ class Runner(QtCore.QObject):
         progress: Callable[[Any], None] | None = None,
         label: str | None = None,
     ) -> Task:
-        task = Task(fn)
+        task = Task(fn, label or "")
         if done:
             task.signals.done.connect(done)
         if failed:
@@ -134,6 +141,7 @@ class FrameThread(QtCore.QThread):
     def run(self) -> None:
         n = 0
         reported = False
+        faulted = False
         while not self._stop.is_set():
             if self.paused.is_set() or self.controller.session is None:
                 self._stop.wait(0.05)
@@ -142,24 +150,31 @@ class FrameThread(QtCore.QThread):
                 frame = self.controller.live_frame(0.5)
             except ProbeDisconnected as exc:
                 if not reported:
+                    log.warning("live view: device error: probe unplugged: %s", exc)
                     self.problem.emit(f"probe unplugged: {exc}")
                     reported = True
                 self._stop.wait(0.5)
                 continue
             except ProbeError as exc:
                 if not reported:
+                    log.warning("live view: device error: %s", exc)
                     self.problem.emit(str(exc))
                     reported = True
                 self._stop.wait(0.3)
                 continue
             except Exception as exc:
+                if not faulted:  # once, not twice a second
+                    log.error("live view stopped: unforeseen fault", exc_info=exc)
+                    faulted = True
                 self.problem.emit(f"live view stopped: {exc}")
                 self._stop.wait(0.5)
                 continue
             if frame is None:
                 self._stop.wait(0.01)
                 continue
+            faulted = False
             if reported:
+                log.info("live view: frames again")
                 self.problem.emit("")
                 reported = False
             n += 1

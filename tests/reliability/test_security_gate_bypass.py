@@ -72,6 +72,7 @@ REVIEWED = {
     "images archive": "reads frames, writes a signed archive and an event",
     "images verify": "reads",
     "images remove": "takes archived frames off the bench, an admin signs in",
+    "diagnostics": "reads logs and config, writes a zip; opens no store",
 }
 
 

@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
-from grading.results import Defect, EndFaceResult, FiberResult
+from grading.results import Defect, EndFaceResult, FiberResult, ZoneShape
 from reports.certificate import render_certificate
 from reports.lot import cause_of, render_lot, summarise
 from reports.model import (
@@ -25,7 +25,6 @@ from reports.model import (
     LotAssembly,
     LotReport,
     RulesInfo,
-    ZoneInfo,
 )
 
 T0 = 1_800_000_000_000_000
@@ -50,23 +49,27 @@ def lc_end(label: str, verdict: str = "pass", deviation: bool = False) -> EndSec
     defects = (Defect("defect", "B", 7.5, (700.0, 470.0)),) if verdict == "fail" else ()
     failures = ("zone B (cladding): 1 defect > 5 um (7.5 um), none allowed",) if defects else ()
     f = FiberResult(1, (640.0, 480.0), 400.0, verdict, defects, failures)
-    result = EndFaceResult(
-        verdict, 0.3125, "iec-61300-3-35-ed2/sm-pc", "lc-upc", (f,), scale_source="given"
-    )
     zones = (
-        ZoneInfo("A", "core", 0, 25),
-        ZoneInfo("B", "cladding", 25, 115),
-        ZoneInfo("C", "adhesive", 115, 135),
-        ZoneInfo("D", "contact", 135, 250),
+        ZoneShape("A", "core", 0, 25),
+        ZoneShape("B", "cladding", 25, 115),
+        ZoneShape("C", "adhesive", 115, 135),
+        ZoneShape("D", "contact", 135, 250),
+    )
+    result = EndFaceResult(
+        verdict,
+        0.3125,
+        "iec-61300-3-35-ed2/sm-pc",
+        "lc-upc",
+        (f,),
+        scale_source="given",
+        zones=zones,
     )
     return EndSection(
         label=label,
         connector="lc-upc",
         fiber="sm",
         gender=None,
-        rules=RulesInfo(
-            "iec-61300-3-35-ed2/sm-pc", "1c" * 32, "IEC 61300-3-35 ed.2", "ed2-2015", zones
-        ),
+        rules=RulesInfo("iec-61300-3-35-ed2/sm-pc", "1c" * 32, "IEC 61300-3-35 ed.2", "ed2-2015"),
         result=result,
         inspection_id=7,
         inspected_at_us=T0,

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import cv2
 import numpy as np
 import pytest
 
 from grading.geometry import connector
 from grading.locate import locate_overview
-from grading.results import Defect, FiberResult
+from grading.results import Defect, FiberResult, ZoneShape
 from reports import overlay
-from reports.model import ZoneInfo, load_image
+from reports.model import load_image
 
-ZONES_MT = (ZoneInfo("A", "core", 0, 25), ZoneInfo("B", "cladding", 25, 115))
+ZONES_MT = (ZoneShape("A", "core", 0, 25), ZoneShape("B", "cladding", 25, 115))
 S = 0.3125  # um per pixel
 
 
@@ -135,3 +137,29 @@ def test_the_fibre_map_colours_each_fibre():
 def test_jpeg_bytes_are_jpeg():
     data = overlay.jpeg(np.zeros((10, 10, 3), np.uint8))
     assert data[:3] == b"\xff\xd8\xff"
+
+
+def test_a_zone_the_frame_holds_too_little_of_is_drawn_in_the_not_judged_colour():
+    from reports.drawing import SHORT, ZONE, fibre_drawing
+
+    zones = (
+        *ZONES_MT,
+        ZoneShape("C", "adhesive", 115, 135),
+        ZoneShape("D", "contact", 135, 250, min_coverage=0.5),
+    )
+    cut = FiberResult(
+        1, (640.0, 480.0), 400.0, "error", coverage={"A": 1, "B": 1, "C": 1, "D": 0.3}
+    )
+    rings = fibre_drawing(cut, zones, S).rings
+    assert [(round(r.rx_px * S, 1), r.role) for r in rings] == [
+        (12.5, ZONE),
+        (57.5, ZONE),
+        (67.5, SHORT),
+        (125.0, SHORT),
+    ]
+    whole = fibre_drawing(replace(cut, coverage={"D": 0.6}), zones, S).rings
+    assert {r.role for r in whole} == {ZONE}
+    rgb = overlay.fibre_overlay(fibre_frame(), cut, S, zones, size=300)
+    k = 300 / (2 * 125 * 1.18 / S)
+    assert near(rgb, overlay.VERDICT_RGB["error"], (round(150 + 125 / S * k), 150))
+    assert near(rgb, overlay.ZONE_RGB, (round(150 + 57.5 / S * k), 150))
