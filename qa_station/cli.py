@@ -39,6 +39,7 @@ COMMANDS = {
     "report": ("report", "PDF reports: rejection of an assembly, lot / work order"),
     "export": ("export", "export inspections and events of a period as CSV or JSON (for an MES)"),
     "images": ("images", "the image store: signed archives and retention"),
+    "store": ("store", "the floor database: schema upgrade, roles' grants, frames moved in"),
 }
 ENV_DEBUG = "QA_STATION_DEBUG"  # set: an unforeseen fault shows its traceback
 ALL = object()  # build_parser(ALL): every command's own arguments (imports every command)
@@ -62,6 +63,12 @@ def build_parser(only: object = ALL) -> argparse.ArgumentParser:
         action="store_true",
         help="work in the demo's own record (what qa-station demo made), not the station's: "
         "e.g. qa-station --demo history SERIAL",
+    )
+    parser.add_argument(
+        "--auditor",
+        action="store_true",
+        help="an auditor's station: open the floor record read-only (History, Statistics, "
+        "verify, certificates, reports), with no probe or fixture, recording nothing",
     )
     start_cmd.add_arguments(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -99,6 +106,10 @@ def main(argv: list[str] | None = None) -> int:
     from qa_station.paths import demo_home
 
     demo = args.demo or args.command == "demo"
+    if args.auditor:  # read by load_config, here and in whatever this run starts
+        from qa_station.config import ENV_ROLE
+
+        os.environ[ENV_ROLE] = "auditor"
     with demo_home() if demo else contextlib.nullcontext():
         if args.command is None:
             return start_cmd.run(args)

@@ -9,6 +9,7 @@ the old file, never half a new one.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -55,6 +56,9 @@ class Calibration:
         return (self.um_per_px, self.um_per_px_y)
 
 
+STATION_ROLES = ("bench", "auditor")
+
+
 @dataclass(frozen=True)
 class StationConfig:
     station_id: str = "bench-1"
@@ -68,6 +72,11 @@ class StationConfig:
     scanner_prefix: str = ""  # a key the wedge scanner sends before each code (scanner_keys)
     scanner_suffix: str = "Enter"
     store_url: str = ""  # empty: SQLite under the station home
+    # The floor database's CA certificate (PEM): set, every connection to it is TLS with the
+    # server's certificate and name checked against it (libpq sslmode=verify-full).
+    store_ca_file: str = ""
+    # "bench" records at the gate; "auditor" opens the record read-only, with no devices.
+    station_role: str = "bench"
     # What of each frame is kept (qa_station/fibre_regions.py): every fibre's graded region
     # always; whole frames never, for inspections that did not pass, or always.
     image_full_frames: str = "never"
@@ -98,15 +107,21 @@ def tip_for(connector_name: str) -> str:
     return connector_name.split("-")[0]
 
 
+ENV_ROLE = "QA_STATION_ROLE"  # "auditor": this run is an auditor's station (qa-station --auditor)
+
+
 def load_config(paths: StationPaths | None = None) -> StationConfig:
     p = (paths or station_paths()).config_file
-    if not p.exists():
-        return StationConfig()
-    try:
-        data = p.read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"config file {p}: cannot be read ({exc.strerror})") from None
-    return parse_config(data, p)
+    config = StationConfig()
+    if p.exists():
+        try:
+            data = p.read_bytes()
+        except OSError as exc:
+            raise ConfigError(f"config file {p}: cannot be read ({exc.strerror})") from None
+        config = parse_config(data, p)
+    if os.environ.get(ENV_ROLE) == "auditor":
+        config = replace(config, station_role="auditor")
+    return config
 
 
 def parse_config(data: bytes, origin: Path) -> StationConfig:
@@ -124,14 +139,17 @@ def parse_config(data: bytes, origin: Path) -> StationConfig:
         if k not in tables:
             fail(k, f"one of the sections {', '.join(sorted(tables))}; unknown")
     defaults = StationConfig()
-    station = _table(doc, "station", fail, {"id"})
+    station = _table(doc, "station", fail, {"id", "role"})
     probe = _table(doc, "probe", fail, {"source", "id"})
     fixture = _table(doc, "fixture", fail, {"source", "baudrate", "timeout_s", "motion_timeout_s"})
     scanner = _table(doc, "scanner", fail, {"source", "prefix", "suffix"})
-    store = _table(doc, "store", fail, {"url"})
+    store = _table(doc, "store", fail, {"url", "ca_file"})
     images = _table(doc, "images", fail, {"full_frames", "retention_days"})
     values = {
         "station_id": _station_id(station, defaults.station_id, fail),
+        "station_role": station.get("role", defaults.station_role)
+        if station.get("role", defaults.station_role) in STATION_ROLES
+        else fail("station.role", f"one of {', '.join(STATION_ROLES)}"),
         "probe": _source(probe, "probe", defaults.probe, fail),
         "probe_id": _str(probe, "id", "probe.id", defaults.probe_id, fail),
         "fixture": _source(fixture, "fixture", defaults.fixture, fail),
@@ -153,6 +171,7 @@ def parse_config(data: bytes, origin: Path) -> StationConfig:
         "store_url": store.get("url", "")
         if isinstance(store.get("url", ""), str)
         else fail("store.url", "a database URL"),
+        "store_ca_file": _str(store, "ca_file", "store.ca_file", "", fail),
         "image_full_frames": _full_frames(images, defaults.image_full_frames, fail),
         "image_retention_days": _pos(
             images,
@@ -305,6 +324,7 @@ def render_config(config: StationConfig) -> str:
         "",
         "[station]",
         f"id = {toml_str(config.station_id)}",
+        f"role = {toml_str(config.station_role)}",
         "",
         "[probe]",
         f"source = {toml_str(config.probe)}",
@@ -323,6 +343,7 @@ def render_config(config: StationConfig) -> str:
         "",
         "[store]",
         f"url = {toml_str(config.store_url)}",
+        f"ca_file = {toml_str(config.store_ca_file)}",
         "",
         "[images]",
         f"full_frames = {toml_str(config.image_full_frames)}",
