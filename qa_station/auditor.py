@@ -13,13 +13,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sqlalchemy import func, select
+
 from qa_station.catalog import Catalog, load_catalog
 from qa_station.config import StationConfig, load_config
-from qa_station.controller import StationController
 from qa_station.gate import Gate
 from qa_station.paths import station_paths
+from qa_station.record import AssemblyRecord, HistoryRow, load_record, search_history
 from qa_station.store import Store, StoreError
+from qa_station.store.models import Event
 from qa_station.store.store import open_store
+from qa_station.store.verify import VerifyReport, verify
 
 ROLE = "auditor"
 REFUSED = "this is an auditor's station: it reads the floor record and records nothing"
@@ -44,11 +48,20 @@ class AuditorStation:
         catalog = load_catalog(station_paths().config_dir / "products.toml")
         return cls(config, open_store(config, url=db_url, read_only=True), catalog)
 
-    # The same questions a bench asks of the record (they only read ``self.store``).
-    record = StationController.record
-    search = StationController.search
-    counts = StationController.counts
-    verify = StationController.verify
+    # The same questions a bench asks of the record.
+    def record(self, serial: str) -> AssemblyRecord:
+        return load_record(self.store, serial)
+
+    def search(self, *args, **kwargs) -> list[HistoryRow]:
+        """As the bench's History page: ``record.search_history``."""
+        return search_history(self.store, *args, **kwargs)
+
+    def counts(self) -> dict[str, int]:
+        with self.store.read() as s:
+            return {"events": s.execute(select(func.count(Event.id))).scalar_one()}
+
+    def verify(self) -> VerifyReport:
+        return verify(self.store)
 
     def issue_certificate(self, serial: str, folder: Path | None = None) -> Path:
         raise StoreError(f"{REFUSED}: a certificate is issued at a bench")

@@ -95,6 +95,7 @@ def changed(sha256: str, data: bytes) -> str | None:
 
 class ImageFolder:
     missing = "file missing"  # what ``check`` says of a frame that is not there
+    kind = "image folder"
 
     def __init__(self, root: Path, full_frames: str = "never") -> None:
         self.root = Path(root)
@@ -209,6 +210,7 @@ class DatabaseImages:
     floor store held them are read from it until ``move_frames`` has moved them."""
 
     missing = "frame missing from the floor database"
+    kind = "frame table"
 
     def __init__(self, engine: Engine, local: ImageFolder) -> None:
         self.engine = engine

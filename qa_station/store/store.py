@@ -42,9 +42,11 @@ from qa_station.store.models import (
     OutboxReceipt,
     Station,
     StationKey,
+    StoreSetting,
 )
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+FIRST_CHECKPOINT = "first_checkpoint"  # store_settings: a new store the owner made, unsigned
 log = logging.getLogger(__name__)
 SCHEMES = ("sqlite:///", "postgresql://", "postgresql+psycopg://")
 _REVISION = re.compile(r'^(down_)?revision = "([^"]+)"', re.MULTILINE)
@@ -457,8 +459,15 @@ class Store:
         with self.write() as w:
             if w.session.get(Station, self.station_id) is None:
                 w.session.add(Station(id=self.station_id, created_us=w.now_us()))
-            if w.session.execute(select(CheckpointRow.id).limit(1)).first() is None:
-                w.checkpoint("migration")  # a new store: its first signed head
+            # A new store's first signed head: made here, or left by its owner for the first
+            # station to sign. Never for a store that lost its checkpoints (an emptied record
+            # must stay one that holds none).
+            pending = w.session.get(StoreSetting, FIRST_CHECKPOINT)
+            if version is None or (pending is not None and pending.value == "pending"):
+                if w.session.execute(select(CheckpointRow.id).limit(1)).first() is None:
+                    w.checkpoint("migration")
+                if pending is not None:
+                    pending.value = "signed"
 
     def upgrade(self) -> str | None:
         """The owner's step: check the store and bring its schema up to date, nothing else
@@ -467,6 +476,11 @@ class Store:
         version = self.check()
         if version != head_revision():
             self._upgrade()
+        if version is None:  # a new store: the first station that opens it signs its head
+            with self.engine.begin() as conn:
+                conn.execute(
+                    StoreSetting.__table__.insert().values(key=FIRST_CHECKPOINT, value="pending")
+                )
         return version
 
     def _upgrade(self) -> None:

@@ -548,7 +548,7 @@ def _check_images(
         )
         if report.events == 0:
             report.problems.append(
-                f"the record is empty but {images.where} holds {stray} image file(s): the "
+                f"the record is empty but its {images.kind} holds {stray} image file(s): the "
                 "record was emptied"
             )
 
