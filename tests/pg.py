@@ -397,3 +397,16 @@ def tamper_engine(url: str):
         dbapi_conn.commit()
 
     return engine
+
+
+def tamper_sql(store, statement: str, **params) -> list:
+    """Run raw SQL behind the store's back (the tampering), committed: on PostgreSQL with the
+    owner's rights and the insert-only triggers off (the bench's own role cannot)."""
+    engine = tamper_engine(store.url) if store.dialect == "postgresql" else store.engine
+    try:
+        with engine.begin() as conn:
+            result = conn.execute(text(statement), params)
+            return result.all() if result.returns_rows else []
+    finally:
+        if engine is not store.engine:
+            engine.dispose()

@@ -49,15 +49,8 @@ def old_store(url: str, tmp_path) -> Store:
 
 
 def sql(store: Store, statement: str, **params) -> list:
-    """Behind the store's back (on PostgreSQL: the insert-only triggers off, as the owner)."""
-    engine = pg.tamper_engine(store.url) if store.dialect == "postgresql" else store.engine
-    try:
-        with engine.begin() as conn:
-            result = conn.execute(text(statement), params)
-            return result.all() if result.returns_rows else []
-    finally:
-        if engine is not store.engine:
-            engine.dispose()
+    """Run raw SQL behind the store's back (the tampering), committed."""
+    return pg.tamper_sql(store, statement, **params)
 
 
 def test_an_old_store_migrates_with_its_head_signed_as_the_first_checkpoint(store_url, tmp_path):
