@@ -283,6 +283,11 @@ def remove_archived(
         raise ArchiveError(
             "no retention is set ([images] retention_days in the station config): frames stay"
         )
+    if store.dialect != "sqlite":
+        raise ArchiveError(
+            "frames in the floor database stay there (its audit tables are insert-only): "
+            "retention takes frames off a bench's own folder; archive them for an offsite copy"
+        )
     check = check_archive(archive, store, trust)
     if not check.ok:
         failed = next((f"{n}: {d}" for n, s, d in check.checks if s not in ("ok", "skipped")), "")
@@ -314,7 +319,7 @@ def remove_archived(
             operator=by.username,
         )
     for sha in shas:  # after the commit: a crash here leaves files the record calls archived
-        store.images.path(sha).unlink(missing_ok=True)
+        store.images.remove(sha)
     return Removed(len(shas), sum(int(i["bytes"]) for i in old), len(items) - len(old))
 
 

@@ -44,6 +44,7 @@ COMMANDS = {
         "diagnostics",
         "zip the station's logs and config, without passwords or keys, for a support ticket",
     ),
+    "store": ("store", "the floor database: schema upgrade, roles' grants, frames moved in"),
 }
 # Run by a customer or an auditor on their own machine: nothing is written where they run it,
 # not even the station's log.
@@ -70,6 +71,12 @@ def build_parser(only: object = ALL) -> argparse.ArgumentParser:
         action="store_true",
         help="work in the demo's own record (what qa-station demo made), not the station's: "
         "e.g. qa-station --demo history SERIAL",
+    )
+    parser.add_argument(
+        "--auditor",
+        action="store_true",
+        help="an auditor's station: open the floor record read-only (History, Statistics, "
+        "verify, certificates, reports), with no probe or fixture, recording nothing",
     )
     start_cmd.add_arguments(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -107,6 +114,10 @@ def main(argv: list[str] | None = None) -> int:
     from qa_station.paths import demo_home
 
     demo = args.demo or args.command == "demo"
+    if args.auditor:  # read by load_config, here and in whatever this run starts
+        from qa_station.config import ENV_ROLE
+
+        os.environ[ENV_ROLE] = "auditor"
     with demo_home() if demo else contextlib.nullcontext():
         log = logging.getLogger("qa_station.cli")
         if args.command not in AWAY_FROM_THE_STATION:

@@ -10,6 +10,7 @@ stay), so a crash mid-save leaves the old file, never half a new one.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -62,6 +63,9 @@ class Calibration:
         return (self.um_per_px, self.um_per_px_y)
 
 
+STATION_ROLES = ("bench", "auditor")
+
+
 @dataclass(frozen=True)
 class StationConfig:
     station_id: str = "bench-1"
@@ -75,6 +79,11 @@ class StationConfig:
     scanner_prefix: str = ""  # a key the wedge scanner sends before each code (scanner_keys)
     scanner_suffix: str = "Enter"
     store_url: str = ""  # empty: SQLite under the station home
+    # The floor database's CA certificate (PEM): set, every connection to it is TLS with the
+    # server's certificate and name checked against it (libpq sslmode=verify-full).
+    store_ca_file: str = ""
+    # "bench" records at the gate; "auditor" opens the record read-only, with no devices.
+    station_role: str = "bench"
     # What of each frame is kept (qa_station/fibre_regions.py): every fibre's graded region
     # always; whole frames never, for inspections that did not pass, or always.
     image_full_frames: str = "never"
@@ -105,15 +114,21 @@ def tip_for(connector_name: str) -> str:
     return connector_name.split("-")[0]
 
 
+ENV_ROLE = "QA_STATION_ROLE"  # "auditor": this run is an auditor's station (qa-station --auditor)
+
+
 def load_config(paths: StationPaths | None = None) -> StationConfig:
     p = (paths or station_paths()).config_file
-    if not p.exists():
-        return StationConfig()
-    try:
-        data = p.read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"config file {p}: cannot be read ({exc.strerror})") from None
-    return parse_config(data, p)
+    config = StationConfig()
+    if p.exists():
+        try:
+            data = p.read_bytes()
+        except OSError as exc:
+            raise ConfigError(f"config file {p}: cannot be read ({exc.strerror})") from None
+        config = parse_config(data, p)
+    if os.environ.get(ENV_ROLE) == "auditor":
+        config = replace(config, station_role="auditor")
+    return config
 
 
 def parse_config(data: bytes, origin: Path) -> StationConfig:
@@ -125,6 +140,7 @@ def parse_config(data: bytes, origin: Path) -> StationConfig:
         parsed = [x for x in parsed if (x.probe, x.tip) != (cal.probe, cal.tip)] + [cal]
     return StationConfig(
         station_id=doc.station.id,
+        station_role=doc.station.role,
         probe=doc.probe.source,
         probe_id=doc.probe.id,
         fixture=doc.fixture.source,
@@ -135,6 +151,7 @@ def parse_config(data: bytes, origin: Path) -> StationConfig:
         scanner_prefix=parse_scanner_keys(doc.scanner.prefix, doc.scanner.suffix).prefix,
         scanner_suffix=doc.scanner.suffix,
         store_url=doc.store.url,
+        store_ca_file=doc.store.ca_file,
         image_full_frames=doc.images.full_frames,
         image_retention_days=doc.images.retention_days,
         calibrations=tuple(parsed),
@@ -182,6 +199,12 @@ def _named(value: str) -> str:
     return value
 
 
+def _station_role(value: str) -> str:
+    if value not in STATION_ROLES:
+        raise ValueError(f"found {value!r}")
+    return value
+
+
 class StationTable(StrictModel):
     id: Annotated[
         str,
@@ -191,6 +214,11 @@ class StationTable(StrictModel):
             "a letter or digit"
         ),
     ] = _DEFAULTS.station_id
+    role: Annotated[
+        str,
+        AfterValidator(_station_role),
+        Field(description=f"one of {', '.join(STATION_ROLES)}"),
+    ] = _DEFAULTS.station_role
 
 
 class ProbeTable(StrictModel):
@@ -228,6 +256,9 @@ class ScannerTable(StrictModel):
 
 class StoreTable(StrictModel):
     url: str = Field(default=_DEFAULTS.store_url, description="a database URL")
+    # The CA that signed the floor server's certificate: connections then verify it
+    # (sslmode=verify-full).
+    ca_file: str = Field(default=_DEFAULTS.store_ca_file, description="a file path")
 
 
 class ImagesTable(StrictModel):
@@ -291,7 +322,7 @@ def render_config(config: StationConfig, base: str = "") -> str:
         seen.add((c.probe, c.tip))
     doc = _base_document(base)
     sections = {
-        "station": {"id": config.station_id},
+        "station": {"id": config.station_id, "role": config.station_role},
         "probe": {"source": config.probe, "id": config.probe_id},
         "fixture": {
             "source": config.fixture,
@@ -304,7 +335,7 @@ def render_config(config: StationConfig, base: str = "") -> str:
             "prefix": config.scanner_prefix,
             "suffix": config.scanner_suffix,
         },
-        "store": {"url": config.store_url},
+        "store": {"url": config.store_url, "ca_file": config.store_ca_file},
         "images": {
             "full_frames": config.image_full_frames,
             "retention_days": _toml_float(config.image_retention_days),

@@ -336,3 +336,73 @@ def _describe(kind: str, p: dict[str, Any]) -> str:
     if kind == Kind.CERTIFICATE_ISSUED:
         return f"certificate {p.get('certificate_id')} (sha256 {str(p.get('sha256'))[:16]}...)"
     return ""
+
+
+@dataclass
+class HistoryRow:
+    serial: str
+    product: str
+    status: str
+    registered_us: int
+    operator: str | None
+    station: str
+
+
+def search_history(
+    store: Store,
+    serial: str = "",
+    since_us: int | None = None,
+    until_us: int | None = None,
+    status: str | None = None,
+    operator: str | None = None,
+    limit: int = 500,
+) -> list[HistoryRow]:
+    """Assemblies by serial fragment, date, result and operator, newest first."""
+    with store.read() as s:
+        q = select(Assembly).order_by(Assembly.created_us.desc()).limit(limit)
+        if serial:
+            q = q.where(Assembly.serial.contains(serial.strip()))
+        if since_us is not None:
+            q = q.where(Assembly.created_us >= since_us)
+        if until_us is not None:
+            q = q.where(Assembly.created_us < until_us)
+        rows = s.execute(q).scalars().all()
+        ids = [a.id for a in rows]
+        closing: dict[int, str] = {}
+        first_op: dict[int, str | None] = {}
+        if ids:
+            for aid, kind in s.execute(
+                select(Event.assembly_id, Event.kind).where(
+                    Event.assembly_id.in_(ids),
+                    Event.kind.in_((Kind.ASSEMBLY_ACCEPTED, Kind.ASSEMBLY_REJECTED)),
+                )
+            ):
+                closing[aid] = kind.split(".")[1]
+            for aid, op in s.execute(
+                select(Event.assembly_id, Event.operator).where(
+                    Event.assembly_id.in_(ids), Event.kind == Kind.ASSEMBLY_REGISTERED
+                )
+            ):
+                first_op[aid] = op
+            if operator:
+                touched = {
+                    aid
+                    for (aid,) in s.execute(
+                        select(Event.assembly_id)
+                        .where(Event.assembly_id.in_(ids), Event.operator == operator)
+                        .group_by(Event.assembly_id)
+                    )
+                }
+                rows = [a for a in rows if a.id in touched]
+    out = [
+        HistoryRow(
+            a.serial,
+            a.product_id,
+            closing.get(a.id, "open"),
+            a.created_us,
+            first_op.get(a.id),
+            a.station_id,
+        )
+        for a in rows
+    ]
+    return [r for r in out if status in (None, "", r.status)]

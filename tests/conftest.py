@@ -26,6 +26,10 @@ def pytest_configure(config):
         "postgres: needs a PostgreSQL server (QA_TEST_POSTGRES_URL, or the server binaries "
         "to start a throwaway one); deselect with -m 'not postgres'",
     )
+    config.addinivalue_line(
+        "markers",
+        "pg_owner: store_url on PostgreSQL is an empty database, as its owner (old schemas)",
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -70,7 +74,10 @@ def pg_server():
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def store_url(request, tmp_path):
-    """An empty database for one test: a SQLite file, or a fresh PostgreSQL database."""
+    """A database for one test: a SQLite file, or a fresh PostgreSQL database as a floor runs
+    it: made and migrated by the owner, handed to the test as the bench's role (which may
+    insert audit rows, never update or delete them: tests/pg.py). A test marked ``pg_owner``
+    (one that builds old schemas) gets it empty, as the owner."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'store.sqlite3'}"
         return
@@ -78,7 +85,10 @@ def store_url(request, tmp_path):
 
     admin = request.getfixturevalue("postgres_url")
     name = f"t_{uuid.uuid4().hex}"
-    url = pg.create_database(admin, name)
+    if request.node.get_closest_marker("pg_owner"):
+        url = pg.create_database(admin, name)
+    else:
+        url = pg.floor_database(admin, name, tmp_path / "owner-images")
     try:
         yield url
     finally:

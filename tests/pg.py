@@ -329,3 +329,84 @@ def throwaway_server():
         yield server
     finally:
         server.destroy()
+
+
+# -- the floor's roles: an owner that migrates, a bench that may only insert audit rows ------
+BENCH_ROLE_ENV = "QA_TEST_POSTGRES_BENCH_ROLE"
+DEFAULT_BENCH_ROLE = "qa_bench"
+_OWNERS: dict[str, str] = {}  # a bench URL handed to a test -> the owner's URL of that database
+
+
+def bench_role() -> str:
+    return os.environ.get(BENCH_ROLE_ENV) or DEFAULT_BENCH_ROLE
+
+
+def ensure_role(admin_url: str, role: str) -> None:
+    """A login role (no password: the throwaway server trusts local connections)."""
+    if not _NAME.match(role):
+        raise PgError(f"role name {role!r}: lower-case letters, digits and '_' only")
+    engine = _admin_engine(admin_url)
+    try:
+        with engine.connect() as conn:
+            exists = conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role})
+            if exists.first() is None:
+                conn.execute(text(f'CREATE ROLE "{role}" LOGIN'))
+    finally:
+        engine.dispose()
+
+
+def floor_database(admin_url: str, name: str, images_dir: Path) -> str:
+    """A new database as a floor runs it: the owner (``admin_url``'s user) creates it and
+    brings its schema up to date, the bench role gets its grants; returns the bench's URL."""
+    from qa_station.store.floor import bench_grants
+    from qa_station.store.store import Store
+
+    owner = create_database(admin_url, name)
+    role = bench_role()
+    ensure_role(admin_url, role)
+    store = Store(owner, images_dir, station_id="owner")
+    try:
+        store.upgrade()
+        with store.engine.begin() as conn:
+            for statement in bench_grants(role):
+                conn.execute(text(statement))
+    finally:
+        store.engine.dispose()
+    bench = make_url(owner).set(username=role, password=None).render_as_string(False)
+    _OWNERS[bench] = owner
+    return bench
+
+
+def owner_of(url: str) -> str:
+    """The owner's URL of a database a test was handed (itself when it is the owner's)."""
+    return _OWNERS.get(url, url)
+
+
+def tamper_engine(url: str):
+    """An engine for a test that plays the forger with the owner's (superuser's) rights:
+    the insert-only triggers switched off for its sessions, as such a forger could."""
+    engine = create_engine(normalise(owner_of(url)), poolclass=NullPool)
+
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "connect")
+    def _no_triggers(dbapi_conn, _record):
+        cur = dbapi_conn.cursor()
+        cur.execute("SET session_replication_role = replica")
+        cur.close()
+        dbapi_conn.commit()
+
+    return engine
+
+
+def tamper_sql(store, statement: str, **params) -> list:
+    """Run raw SQL behind the store's back (the tampering), committed: on PostgreSQL with the
+    owner's rights and the insert-only triggers off (the bench's own role cannot)."""
+    engine = tamper_engine(store.url) if store.dialect == "postgresql" else store.engine
+    try:
+        with engine.begin() as conn:
+            result = conn.execute(text(statement), params)
+            return result.all() if result.returns_rows else []
+    finally:
+        if engine is not store.engine:
+            engine.dispose()

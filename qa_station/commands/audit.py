@@ -43,6 +43,12 @@ def add_parser(sub: argparse._SubParsersAction, summary: str) -> None:
         default=[],
         help="a checkpoint you kept (audit checkpoint): the record must still extend it",
     )
+    v.add_argument(
+        "--since-checkpoint",
+        action="store_true",
+        help="incremental: from the newest trusted signed checkpoint (its head must still be "
+        "in the chain as signed), every event after it and the rows and frames they seal",
+    )
     v.add_argument("--json", action="store_true")
     v.set_defaults(func=run_verify)
     c = asub.add_parser(
@@ -78,7 +84,9 @@ def run_verify(args: argparse.Namespace) -> int:
         _, store, _ = station(args.db)
         try:  # trust read once the store is open: a new station's key is made as it opens
             trust = Trust.of(station_paths().keys_dir, args.trust)
-            report = verify(store, trust=trust, checkpoints=kept)
+            report = verify(
+                store, trust=trust, checkpoints=kept, since_checkpoint=args.since_checkpoint
+            )
         finally:
             store.close()
     except (CommandError, StoreError, RecordKeyError) as exc:
@@ -103,6 +111,12 @@ def _lines(report: VerifyReport) -> list[str]:
             + (f" ({report.archived} of them archived off the bench)" if report.archived else "")
         )
         out = [head]
+        if report.since:
+            out.append(
+                f"  incremental: from the signed checkpoint at event {report.since['head_id']} "
+                f"({report.since['events']} events), intact as signed; the events, rows and "
+                "frames after it checked in full"
+            )
     else:
         # Problems quote what the store holds: printed escaped, never raw bytes.
         out = [f"BROKEN: {shown(report.first_problem, 600)}"]

@@ -106,6 +106,23 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    from qa_station.config import ConfigError, load_config
+
+    try:
+        auditor = load_config().station_role == "auditor"
+    except ConfigError as exc:
+        print(f"qa-station cannot start: {exc}", file=sys.stderr)
+        return 2
+    if auditor:
+        if args.probe or args.fixture:
+            print(
+                "qa-station: an auditor's station has no probe or fixture (--probe, --fixture)",
+                file=sys.stderr,
+            )
+            return 2
+        from qa_station.ui.app import run_auditor
+
+        return run_auditor(db_url=args.db)
     from qa_station.ui.app import run as run_window
 
     return run_window(db_url=args.db, probe=args.probe, fixture=args.fixture)

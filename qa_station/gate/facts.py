@@ -17,7 +17,7 @@ from grading.geometry import connector
 from grading.results import EndFaceResult
 from qa_station.fibre_regions import cut, fibre_region, graded_outer_um, overview_band
 from qa_station.scan import ScanResult
-from qa_station.store.images import ImageFolder, StoredImage
+from qa_station.store.images import ImageStore, StoredImage
 from qa_station.store.records import WHOLE_FRAME
 
 
@@ -34,7 +34,7 @@ class InspectionFacts:
         return self.result.rules
 
     @classmethod
-    def of_scan(cls, scan: ScanResult, folder: ImageFolder) -> InspectionFacts:
+    def of_scan(cls, scan: ScanResult, folder: ImageStore) -> InspectionFacts:
         """Write what the record keeps of the scan's frames (lossless, content-addressed):
         each fibre's graded region, the overview's fibre band, whole frames by policy."""
         result = scan.result()
@@ -71,6 +71,11 @@ class InspectionFacts:
         if regions:
             result = replace(result, extra={**result.extra, "regions": regions})
         return cls(result, images, overview, dict(scan.focus_scores), tuple(whole))
+
+    def stored(self) -> list[StoredImage]:
+        """Every frame this inspection records (its fibres', its overview, whole frames)."""
+        out = list(self.images.values()) + list(self.whole)
+        return out + ([self.overview] if self.overview is not None else [])
 
     def to_dict(self) -> dict[str, Any]:
         return {

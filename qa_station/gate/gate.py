@@ -28,7 +28,7 @@ from qa_station.scan import ScanResult
 from qa_station.store import Store, Writer
 from qa_station.store.chain import canonical, digest
 from qa_station.store.clock import Instant, elapsed_s
-from qa_station.store.images import ImageFolder
+from qa_station.store.images import ImageStore
 from qa_station.store.kinds import Kind
 from qa_station.store.models import (
     Assembly,
@@ -136,6 +136,7 @@ class Gate:
             else:
                 at = w.now_us()
                 row = Cleaning(
+                    id=w.next_id(Cleaning),  # known first: the digest covers it
                     assembly_id=aid,
                     end_id=end_row.id,
                     method=method,
@@ -144,11 +145,10 @@ class Gate:
                     station_id=self.store.station_id,
                     operator=actor.username,
                     created_us=at,
-                    digest="",
                 )
+                row.digest = cleaning_digest(row)  # before the insert: never updated
                 w.session.add(row)
                 w.session.flush()
-                row.digest = cleaning_digest(row)
                 w.event(
                     Kind.END_CLEANED,
                     {
@@ -307,6 +307,7 @@ class Gate:
             w.image_row(stored)
         doc = result.to_dict()
         row = Inspection(
+            id=w.next_id(Inspection),  # known first: the digest covers it
             assembly_id=aid,
             end_id=end_row.id,
             verdict=result.verdict,
@@ -319,10 +320,7 @@ class Gate:
             station_id=self.store.station_id,
             operator=actor.username,
             created_us=at,
-            digest="",
         )
-        s.add(row)
-        s.flush()
         fibres = [
             InspectionFiber(
                 inspection_id=row.id,
@@ -335,9 +333,11 @@ class Gate:
             )
             for f in result.fibers
         ]
+        row.digest = inspection_digest(row, fibres)  # before the insert: never updated
+        s.add(row)
+        s.flush()
         s.add_all(fibres)
         s.flush()
-        row.digest = inspection_digest(row, fibres)
         failing = [f.index for f in result.fibers if f.verdict != "pass"]
         w.event(
             Kind.END_INSPECTED,
@@ -461,7 +461,7 @@ def _not_as_registered(s, aid: int, end_row: End, facts: InspectionFacts) -> str
     )
 
 
-def _not_whole(end_row: End, facts: InspectionFacts, images: ImageFolder) -> str | None:
+def _not_whole(end_row: End, facts: InspectionFacts, images: ImageStore) -> str | None:
     """Why this grade is not a whole inspection of the end: one result per fibre position of
     its connector, each with its stored frame, and no pass the registered rule table fails.
     (Called after ``_not_as_registered``: the rule file is the registered one by then.)"""

@@ -162,9 +162,13 @@ class FloorGate:
         def offline(key: str, at: Instant) -> InspectionRecorded:
             a = self._cached(serial)
             self._refuse(key, a, end, actor, "inspect", at, rules.refuse_inspect(a, end))
-            facts = InspectionFacts.of_scan(scan, self.store.images)
+            images = self.store.images
+            facts = InspectionFacts.of_scan(scan, images)
             args = {"facts": facts.to_dict(), "probe": probe_id}
-            entry = self._keep(key, "inspect", serial, end, args, actor, at)
+            # The frames travel with the action (the floor store holds every frame).
+            frames = {s.sha256: images.read_bytes(s.sha256) for s in facts.stored()}
+            entry = self._keep(key, "inspect", serial, end, args, actor, at, frames)
+            images.committed(frames)  # kept in the outbox now, not in memory
             verdict = facts.result.verdict
             mark = {"inspection_id": -entry.seq, "verdict": verdict}
             state = rules.apply(a, Kind.END_INSPECTED, end, mark, at)
@@ -388,6 +392,8 @@ class FloorGate:
                 gate.register(args["label"], actor)
             elif entry.action == "inspect":
                 facts = InspectionFacts.from_dict(args["facts"])
+                for sha, data in self.outbox.frames(entry.seq).items():
+                    self.store.images.hold(sha, data)  # a frame that is not its name: not held
                 gate.record_facts(entry.serial, entry.end, facts, actor, args["probe"])
             elif entry.action == "clean":
                 gate.record_cleaning(
@@ -498,6 +504,7 @@ class FloorGate:
         args: dict[str, Any],
         actor: Session | None,
         at: Instant,
+        frames: dict[str, bytes] | None = None,
     ) -> Entry:
         """Keep an action in the outbox, signed with the bench's key. Only a session this
         process issued acts offline (the record cannot be asked; a sign-out is checked by its
@@ -520,6 +527,7 @@ class FloorGate:
             at.session,
             at.mono_us,
             sign=lambda e: record_key.sign(canonical(e.signed_body(station)).encode("utf-8")),
+            frames=frames,
         )
 
     @staticmethod

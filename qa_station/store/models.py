@@ -18,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     SmallInteger,
     String,
     Text,
@@ -102,6 +103,17 @@ class Product(Base):
 
 class Assembly(Base):
     __tablename__ = "assemblies"
+    __table_args__ = (
+        Index("ix_assemblies_created_us", "created_us"),
+        # History's "serial contains" on PostgreSQL: a trigram index (0007); SQLite has a
+        # plain one of the same name (a bench's own record is small).
+        Index(
+            "ix_assemblies_serial_trgm",
+            "serial",
+            postgresql_using="gin",
+            postgresql_ops={"serial": "gin_trgm_ops"},
+        ),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     serial: Mapped[str] = mapped_column(String(128), unique=True)
     product_id: Mapped[str] = mapped_column(ForeignKey("products.id"))
@@ -130,6 +142,16 @@ class Image(Base):
     height: Mapped[int] = mapped_column(Integer)
     size_bytes: Mapped[int] = mapped_column(BigInteger)
     created_us: Mapped[int] = mapped_column(BigInteger)
+
+
+class ImageData(Base):
+    """A frame's bytes in the floor database (PostgreSQL), written in the transaction of its
+    ``images`` row: content-addressed, only ever inserted. A SQLite bench keeps its frames
+    in its folder and leaves this table empty."""
+
+    __tablename__ = "image_data"
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class ImageRemoval(Base):

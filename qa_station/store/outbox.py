@@ -7,6 +7,11 @@ made; each carries a key unique across benches, recorded with the events it
 produces (``outbox_receipts``), so an entry sent just before a crash is not
 sent twice. Each entry is signed with the bench's key when it is kept, so an
 entry written into the file by hand is refused when it is sent.
+
+An inspection's frames travel with it: their bytes are kept in the same file,
+in the same transaction as the entry (``frames``), and sent with the action
+into the floor store (which holds every frame); once the entry is settled
+they are dropped here.
 """
 
 from __future__ import annotations
@@ -15,7 +20,8 @@ import json
 import sqlite3
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -44,6 +50,10 @@ _MEMORY = """
 CREATE TABLE IF NOT EXISTS known (serial TEXT PRIMARY KEY, state TEXT NOT NULL, at_us INTEGER);
 CREATE TABLE IF NOT EXISTS people (
     username TEXT PRIMARY KEY, display_name TEXT, role TEXT, password_hash TEXT, at_us INTEGER
+);
+CREATE TABLE IF NOT EXISTS frames (sha256 TEXT PRIMARY KEY, data BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS entry_frames (
+    seq INTEGER NOT NULL, sha256 TEXT NOT NULL, PRIMARY KEY (seq, sha256)
 );
 """
 # Added since the first outbox files: an older file gets them at open.
@@ -123,13 +133,15 @@ class Outbox:
         session: str | None = None,
         mono_us: int | None = None,
         sign: Callable[[Entry], str] | None = None,
+        frames: dict[str, bytes] | None = None,
     ) -> Entry:
-        """Keep an action; ``sign`` gives the entry's signature (the bench's key)."""
+        """Keep an action; ``sign`` gives the entry's signature (the bench's key); ``frames``
+        (sha256: PNG bytes) are kept with it, in the same transaction."""
         entry = Entry(0, key, action, serial, end, args, actor, done_at_us, PENDING, None)
         entry = replace(entry, session=session, mono_us=mono_us)
         signature = sign(entry) if sign is not None else None
         try:
-            with self._lock:
+            with self._lock, self._transaction():
                 cur = self._db.execute(
                     "INSERT INTO entries (key, action, serial, end_label, args, actor, done_at_us,"
                     " session, mono_us, signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -147,6 +159,14 @@ class Outbox:
                     ),
                 )
                 seq = int(cur.lastrowid)
+                for sha, data in (frames or {}).items():
+                    self._db.execute(
+                        "INSERT OR IGNORE INTO frames (sha256, data) VALUES (?, ?)", (sha, data)
+                    )
+                    self._db.execute(
+                        "INSERT OR IGNORE INTO entry_frames (seq, sha256) VALUES (?, ?)",
+                        (seq, sha),
+                    )
         except sqlite3.Error as exc:
             raise OutboxError(
                 f"the local outbox {self.path} cannot keep this action: {exc}"
@@ -167,13 +187,37 @@ class Outbox:
     def settle(self, seq: int, state: str, outcome: str | None, sent_us: int) -> None:
         """Mark an entry as sent (or sent with a conflict the operator must hear of)."""
         try:
-            with self._lock:
+            with self._lock, self._transaction():
                 self._db.execute(
                     "UPDATE entries SET state = ?, outcome = ?, sent_us = ? WHERE seq = ?",
                     (state, outcome, sent_us, seq),
                 )
+                # Its frames are in the floor store now (or refused with it): not kept here.
+                self._db.execute("DELETE FROM entry_frames WHERE seq = ?", (seq,))
+                self._db.execute(
+                    "DELETE FROM frames WHERE sha256 NOT IN (SELECT sha256 FROM entry_frames)"
+                )
         except sqlite3.Error as exc:
             raise OutboxError(f"the local outbox {self.path} cannot be updated: {exc}") from None
+
+    def frames(self, seq: int) -> dict[str, bytes]:
+        """The frames kept with an entry (sha256: PNG bytes)."""
+        rows = self._read(
+            "SELECT f.sha256, f.data FROM entry_frames e JOIN frames f ON f.sha256 = e.sha256 "
+            "WHERE e.seq = ?",
+            (seq,),
+        )
+        return {sha: bytes(data) for sha, data in rows}
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
 
     # -- what the bench last knew -----------------------------------------------------------
     def remember(self, serial: str, state: dict[str, Any], at_us: int) -> None:

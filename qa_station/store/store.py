@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from qa_station.store.chain import EVENT_FORMAT, canonical, hash_of, signed_text
 from qa_station.store.checkpoints import EVERY_EVENTS, Checkpoint, Witness, WitnessError
 from qa_station.store.clock import Instant, Jump, StationClock
-from qa_station.store.images import ImageFolder, StoredImage
+from qa_station.store.images import DatabaseImages, ImageFolder, ImageStoreError, StoredImage
 from qa_station.store.keys import RecordKey, RecordKeyError, load_record_key
 from qa_station.store.kinds import Kind
 from qa_station.store.kinds import kind as registered_kind
@@ -42,9 +42,11 @@ from qa_station.store.models import (
     OutboxReceipt,
     Station,
     StationKey,
+    StoreSetting,
 )
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+FIRST_CHECKPOINT = "first_checkpoint"  # store_settings: a new store the owner made, unsigned
 log = logging.getLogger(__name__)
 SCHEMES = ("sqlite:///", "postgresql://", "postgresql+psycopg://")
 _REVISION = re.compile(r'^(down_)?revision = "([^"]+)"', re.MULTILINE)
@@ -143,6 +145,7 @@ class Writer:
         self.store = store
         self.key = store.key
         self.checkpoints: list[Checkpoint] = []
+        self.frames: list[str] = []  # frames written in this transaction (floor store)
         self.head = session.execute(
             select(ChainHead).where(ChainHead.id == 1).with_for_update()
         ).scalar_one()
@@ -225,11 +228,12 @@ class Writer:
         return cp
 
     def image(self, array: np.ndarray) -> str:
-        """Write the frame's file (now, before commit) and its row; returns its sha256."""
+        """Store the frame and its row; returns its sha256."""
         return self.image_row(self.store.images.put(array))
 
     def image_row(self, stored: StoredImage) -> str:
-        """The row of an image file already written (by ``ImageFolder.put``)."""
+        """The row of a frame ``put`` earlier; on the floor store its bytes go in now, in
+        this transaction (a bench's folder has the file already)."""
         if self.session.get(Image, stored.sha256) is None:
             self.session.add(
                 Image(
@@ -241,7 +245,23 @@ class Writer:
                     created_us=self.now_us(),
                 )
             )
+        try:
+            self.store.images.keep(self.session, stored)
+        except ImageStoreError as exc:
+            raise StoreError(f"{exc}: nothing was recorded") from None
+        self.frames.append(stored.sha256)
         return stored.sha256
+
+    def next_id(self, model) -> int:
+        """The id the next row of ``model`` gets, known before its insert so the digest that
+        covers it is computed first and the row is never updated (the chain lock is held:
+        on SQLite nobody else inserts; on PostgreSQL the table's own sequence)."""
+        table = model.__table__
+        if self.store.dialect == "postgresql":
+            seq = f"pg_get_serial_sequence('{table.name}', 'id')"
+            return int(self.session.execute(text(f"SELECT nextval({seq})")).scalar_one())
+        top = self.session.execute(text(f"SELECT max(id) FROM {table.name}")).scalar()
+        return int(top or 0) + 1
 
 
 class Store:
@@ -260,6 +280,8 @@ class Store:
         witness_dir: Path | None = None,
         monotonic: Callable[[], float] | None = None,
         checkpoint_every: int = EVERY_EVENTS,
+        read_only: bool = False,
+        ca_file: str | Path | None = None,
     ) -> None:
         from qa_station.text import TextError
         from qa_station.text import station_id as checked_id
@@ -272,8 +294,13 @@ class Store:
         self.clock = clock
         self.time = StationClock(clock, monotonic)
         self.replay: Replay | None = None
-        self.images = ImageFolder(images_dir)
-        self.engine = _engine(url)
+        self.engine = _engine(url, ca_file)
+        self.read_only = read_only  # an auditor's station: it reads the record, writes nothing
+        folder = ImageFolder(images_dir)
+        self.images: ImageFolder | DatabaseImages = (
+            folder if self.dialect == "sqlite" else DatabaseImages(self.engine, folder)
+        )
+        self.frames_moved = None  # what migration 0007 moved in from this bench's folder
         self.keys_dir = keys_dir
         self.checkpoint_every = max(1, int(checkpoint_every))
         self.witness = Witness(witness_dir, self.safe_url) if witness_dir is not None else None
@@ -408,8 +435,17 @@ class Store:
     def migrate(self) -> None:
         """Check the store, then create or upgrade the schema to the newest revision, and
         register this station and its key. A store signed for the first time gets its head
-        signed (0004_signed_chain)."""
+        signed (0004_signed_chain); a new one its first checkpoint, from the first station
+        that opens it. A read-only store (an auditor's) is only checked."""
         version = self.check()
+        if self.read_only:
+            if version != head_revision():
+                raise StoreError(
+                    f"database {self.safe_url} is at schema {version or 'none'}, not "
+                    f"{head_revision()}: an auditor's station reads an up-to-date record only "
+                    "(the owner runs qa-station store upgrade)"
+                )
+            return
         if self.dialect == "sqlite":  # outside any transaction (the driver's own connection)
             raw = self.engine.raw_connection()
             try:
@@ -423,6 +459,29 @@ class Store:
         with self.write() as w:
             if w.session.get(Station, self.station_id) is None:
                 w.session.add(Station(id=self.station_id, created_us=w.now_us()))
+            # A new store's first signed head: made here, or left by its owner for the first
+            # station to sign. Never for a store that lost its checkpoints (an emptied record
+            # must stay one that holds none).
+            pending = w.session.get(StoreSetting, FIRST_CHECKPOINT)
+            if version is None or (pending is not None and pending.value == "pending"):
+                if w.session.execute(select(CheckpointRow.id).limit(1)).first() is None:
+                    w.checkpoint("migration")
+                if pending is not None:
+                    pending.value = "signed"
+
+    def upgrade(self) -> str | None:
+        """The owner's step: check the store and bring its schema up to date, nothing else
+        (no station, no checkpoint of a new store: the first bench signs that). Returns the
+        revision it was at."""
+        version = self.check()
+        if version != head_revision():
+            self._upgrade()
+        if version is None:  # a new store: the first station that opens it signs its head
+            with self.engine.begin() as conn:
+                conn.execute(
+                    StoreSetting.__table__.insert().values(key=FIRST_CHECKPOINT, value="pending")
+                )
+        return version
 
     def _upgrade(self) -> None:
         from alembic import command
@@ -432,6 +491,8 @@ class Store:
         cfg = Config()
         cfg.set_main_option("script_location", str(MIGRATIONS))
         cfg.attributes["record_signer"] = self._sign_migrated_head
+        if isinstance(self.images, DatabaseImages):
+            cfg.attributes["frame_mover"] = self._move_frames_in
         self._migration_checkpoint = None
         try:
             with self.engine.begin() as conn:
@@ -442,9 +503,14 @@ class Store:
                 f"database {self.safe_url} unreachable: {_reason(exc)}"
             ) from None
         except (CommandError, DatabaseError) as exc:
+            owner = ""
+            if "permission denied" in _reason(exc) or "must be owner" in _reason(exc):
+                owner = (
+                    ": this role may not change the schema; the owner runs qa-station store upgrade"
+                )
             raise StoreError(
                 f"database {self.safe_url}: the schema cannot be brought up to date "
-                f"({_reason(exc)})"
+                f"({_reason(exc)}){owner}"
             ) from None
         if self._migration_checkpoint is not None:
             self._witness([self._migration_checkpoint])
@@ -463,9 +529,24 @@ class Store:
             session.flush()
         self.key_registered = True
 
+    def _move_frames_in(self, conn) -> None:
+        """Migration 0007: this bench's recorded frames into the floor store, each hashed."""
+        from qa_station.store.floor import move_frames
+
+        moved = move_frames(conn, self.images.local)
+        if moved.bad:
+            raise StoreError(
+                f"{len(moved.bad)} frame(s) in {self.images.local.root} are not what their "
+                f"names say ({moved.bad[0]}): nothing was migrated; run qa-station audit verify"
+            )
+        self.frames_moved = moved
+
     def _sign_migrated_head(self, conn) -> None:
-        """Migration 0004: register this station's key and sign the head as it stands."""
+        """Migration 0004: register this station's key and sign the head as it stands (a new
+        store's first checkpoint is signed by the first station that opens it: ``migrate``)."""
         head = conn.execute(select(ChainHead).where(ChainHead.id == 1)).one()
+        if head.last_event_id == 0:
+            return
         at = now_us(self.clock)
         conn.execute(
             StationKey.__table__.insert().values(
@@ -495,6 +576,10 @@ class Store:
 
     @contextmanager
     def write(self) -> Iterator[Writer]:
+        if self.read_only:
+            raise StoreError(
+                "this is an auditor's station: it reads the floor record and records nothing"
+            )
         try:
             with self._write_sessions() as session:
                 with session.begin():
@@ -502,6 +587,7 @@ class Store:
                     yield writer
                     head = writer.head
                     at = writer.at.at_us
+                self.images.committed(writer.frames)
                 wrote = writer.checkpoints or head.event_count != writer.count_at_start
                 if wrote:
                     covered = writer.checkpoints and writer.checkpoints[-1].head_id == (
@@ -587,7 +673,21 @@ def _first(lines: list[str]) -> str:
     return shown(lines[0] if lines else "?", 120) + more
 
 
-def _engine(url: str) -> Engine:
+def _tls(ca_file: str | Path | None) -> dict[str, str]:
+    """libpq's settings for a floor database that must prove who it is: TLS, the server's
+    certificate signed by the station config's CA, and its name the host connected to."""
+    if not ca_file:
+        return {}
+    ca = Path(ca_file).expanduser()
+    if not ca.is_file():
+        raise StoreError(
+            f"the floor database's CA file {ca} ([store] ca_file) does not exist: nothing "
+            "was connected to"
+        )
+    return {"sslmode": "verify-full", "sslrootcert": str(ca)}
+
+
+def _engine(url: str, ca_file: str | Path | None = None) -> Engine:
     if not isinstance(url, str) or not url.startswith(SCHEMES):
         from qa_station.text import shown
 
@@ -597,6 +697,8 @@ def _engine(url: str) -> Engine:
             "postgresql://USER@HOST/DATABASE"
         )
     if url.startswith("sqlite"):
+        if ca_file:
+            raise StoreError("[store] ca_file is for a floor database (PostgreSQL), not SQLite")
         engine = create_engine(url, connect_args={"timeout": 30})
 
         @event.listens_for(engine, "connect")
@@ -623,7 +725,9 @@ def _engine(url: str) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
     try:
-        return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 5})
+        return create_engine(
+            url, pool_pre_ping=True, connect_args={"connect_timeout": 5, **_tls(ca_file)}
+        )
     except (ArgumentError, ValueError) as exc:
         raise StoreError(f"a store URL that cannot be used ({_reason(exc)})") from None
 
@@ -655,9 +759,14 @@ def sqlite_url(path: Path) -> str:
 
 
 def open_store(
-    config, paths=None, url: str | None = None, clock: Callable[[], float] = time.time
+    config,
+    paths=None,
+    url: str | None = None,
+    clock: Callable[[], float] = time.time,
+    read_only: bool | None = None,
 ) -> Store:
-    """The station's store as its config says (or ``url``), schema brought up to date."""
+    """The station's store as its config says (or ``url``), schema brought up to date; an
+    auditor's station (``read_only``, default: the config's role) only checks it."""
     from qa_station.paths import ensure_dir, station_paths
 
     p = paths or station_paths()
@@ -672,6 +781,8 @@ def open_store(
         clock=clock,
         keys_dir=p.keys_dir,
         witness_dir=p.witness_dir,
+        read_only=config.station_role == "auditor" if read_only is None else read_only,
+        ca_file=config.store_ca_file or None,
     )
     store.images.full_frames = config.image_full_frames
     try:

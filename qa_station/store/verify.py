@@ -23,13 +23,11 @@ where to look, and keeps going to count the rest.
 from __future__ import annotations
 
 import json
-import os
 from collections import defaultdict
 from dataclasses import dataclass, field
-from pathlib import Path
 
+from sqlalchemy import func, select
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy import select
 
 from qa_station.store.chain import GENESIS, LEGACY_FORMAT, digest, hash_of, legacy_digest
 from qa_station.store.chain import signed_text as event_signed_text
@@ -77,6 +75,7 @@ class VerifyReport:
     archived: int = 0  # image files removed from the bench after a signed archive (retention)
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # worth knowing, not a break
+    since: dict | None = None  # an incremental check: the checkpoint it started from
 
     @property
     def ok(self) -> bool:
@@ -100,6 +99,7 @@ class VerifyReport:
             "keys": self.keys,
             "problems": self.problems,
             "notes": self.notes,
+            "since": self.since,
         }
 
 
@@ -127,9 +127,18 @@ def verify(
     trust: Trust | None = None,
     witness: Witness | None = None,
     checkpoints: list[Checkpoint] | None = None,
+    since_checkpoint: bool = False,
 ) -> VerifyReport:
     """Check the record. ``trust`` defaults to the station's keys folder; ``witness`` to the
-    store's own witness files; ``checkpoints`` are more heads to hold the chain to."""
+    store's own witness files; ``checkpoints`` are more heads to hold the chain to.
+
+    ``since_checkpoint``: an incremental check from the newest checkpoint whose signature
+    holds and is trusted: that checkpoint's event must still be there as signed (its
+    content hashes to the signed head) and still be event number ``events`` (none removed
+    or added before it), then every event after it is checked in full, with the rows and
+    frames they seal, and rows added since without an event. What lies before the
+    checkpoint is not read again: the full check (run when that checkpoint was new, and
+    now and then) covers it."""
     report = VerifyReport()
     if trust is None:
         from qa_station.paths import station_paths
@@ -149,12 +158,19 @@ def verify(
             return f"serial {serial} end {end_label}" if end_label else f"serial {serial}"
 
         signed_from = min((cp.head_id for cp in held), default=None)
+        start = _start(s, held, report) if since_checkpoint else None
         wanted: dict[int, list[Checkpoint]] = defaultdict(list)
         for cp in held:
             if cp.head_id == 0 and cp.events == 0 and cp.head_hash == GENESIS:
                 continue  # signed over the empty chain: every chain extends it
+            if start is not None and cp.head_id <= start.head_id:
+                continue  # held by the start's own check
             wanted[cp.head_id].append(cp)
         prev, last_id = GENESIS, 0
+        after = Start(0, 0, 0, 0)
+        if start is not None:
+            prev, last_id, report.events = start.head_hash, start.head_id, start.events
+            after = start
         last_time: dict[str, tuple[int, int]] = {}  # station -> (event id, at_us)
         last_mono: dict[str, tuple[int, int]] = {}  # session -> (event id, mono_us)
         inspected: dict[int, tuple[str, int, str]] = {}  # id -> (digest, format, event)
@@ -164,7 +180,8 @@ def verify(
         tolerance_us = int(TOLERANCE_S * 1e6)
         publics = {k: v[1] for k, v in keys.items()}
         untrusted_used: set[str] = set()
-        for ev in s.execute(select(Event.__table__).order_by(Event.id)).yield_per(batch):
+        events = select(Event.__table__).where(Event.id > after.head_id).order_by(Event.id)
+        for ev in s.execute(events).yield_per(batch):
             report.events += 1
             last_id = ev.id
             label = f"event {ev.id} ({ev.kind}, {where(ev.assembly_id, ev.end_label)})"
@@ -224,12 +241,64 @@ def verify(
                 f"{last_id} ({report.events} events): events were removed "
                 "(truncated, rolled back or emptied)"
             )
-        _check_registrations(s, registered, report, batch)
-        named = _check_inspections(s, inspected, where, ends, report, batch)
-        _check_cleanings(s, cleaned, where, ends, report, batch)
+        if start is None:
+            _check_registrations(s, registered, report, batch)
+        named = _check_inspections(s, inspected, where, ends, report, batch, after.inspection)
+        _check_cleanings(s, cleaned, where, ends, report, batch, after.cleaning)
         archived = _check_removals(s, removals, report)
-        _check_images(s, store, named, archived, report, batch)
+        _check_images(s, store, named, archived, report, batch, incremental=start is not None)
     return report
+
+
+@dataclass(frozen=True)
+class Start:
+    """Where an incremental check starts: a checkpoint's head, and the last inspection and
+    cleaning ids sealed up to it (rows above them were added since)."""
+
+    head_id: int
+    events: int
+    inspection: int
+    cleaning: int
+    head_hash: str = GENESIS
+
+
+def _start(s, held: list[Checkpoint], report: VerifyReport) -> Start | None:
+    """The newest trusted checkpoint the chain still extends, or None (then: a full check)."""
+    for cp in sorted(held, key=lambda c: c.head_id, reverse=True):
+        if cp.head_id == 0:
+            break
+        ev = s.execute(select(Event.__table__).where(Event.id == cp.head_id)).first()
+        number = s.execute(select(func.count()).where(Event.id <= cp.head_id)).scalar_one()
+        if ev is None or ev.hash != cp.head_hash or hash_of(ev) != ev.hash or number != cp.events:
+            report.problems.append(
+                f"{cp.describe()}: the chain no longer holds it (the record was rewritten "
+                "before it): run a full audit verify"
+            )
+            return None
+        report.since = {"head_id": cp.head_id, "events": cp.events, "at_us": cp.at_us}
+        return Start(
+            cp.head_id,
+            cp.events,
+            _last_sealed(s, Kind.END_INSPECTED, "inspection_id", cp.head_id),
+            _last_sealed(s, Kind.END_CLEANED, "cleaning_id", cp.head_id),
+            cp.head_hash,
+        )
+    report.notes.append("no signed checkpoint to start from: the whole record was checked")
+    return None
+
+
+def _last_sealed(s, kind: str, key: str, head_id: int) -> int:
+    """The id of the newest row of a kind sealed by an event up to ``head_id``."""
+    payload = s.execute(
+        select(Event.payload)
+        .where(Event.kind == kind, Event.id <= head_id)
+        .order_by(Event.id.desc())
+        .limit(1)
+    ).scalar()
+    try:
+        return int(json.loads(payload).get(key) or 0) if payload else 0
+    except (ValueError, TypeError, AttributeError):
+        return 0
 
 
 # -- keys and checkpoints ----------------------------------------------------------------------
@@ -367,22 +436,24 @@ def _when(at_us: int) -> str:
 # -- the rows events seal, both ways ------------------------------------------------------------
 
 
-def _check_inspections(s, inspected, where, ends, report, batch) -> dict[str, str]:
+def _check_inspections(s, inspected, where, ends, report, batch, above=0) -> dict[str, str]:
     """Inspections against their events; returns the images they name (sha -> who).
 
     Inspections and their fibres are read as two streams in inspection order, so a year
     of a busy floor (millions of fibre rows) is never held in memory at once."""
     fibre_rows = iter(
         s.execute(
-            select(InspectionFiber.__table__).order_by(
-                InspectionFiber.inspection_id, InspectionFiber.fiber
-            )
+            select(InspectionFiber.__table__)
+            .where(InspectionFiber.inspection_id > above)
+            .order_by(InspectionFiber.inspection_id, InspectionFiber.fiber)
         ).yield_per(batch)
     )
     pending = next(fibre_rows, None)
     named: dict[str, str] = {}
     seen: set[int] = set()
-    rows = s.execute(select(Inspection.__table__).order_by(Inspection.id)).yield_per(batch)
+    rows = s.execute(
+        select(Inspection.__table__).where(Inspection.id > above).order_by(Inspection.id)
+    ).yield_per(batch)
     for row in rows:
         report.inspections += 1
         seen.add(row.id)
@@ -413,9 +484,10 @@ def _check_inspections(s, inspected, where, ends, report, batch) -> dict[str, st
     return named
 
 
-def _check_cleanings(s, cleaned, where, ends, report, batch) -> None:
+def _check_cleanings(s, cleaned, where, ends, report, batch, above=0) -> None:
     seen: set[int] = set()
-    for row in s.execute(select(Cleaning.__table__).order_by(Cleaning.id)).yield_per(batch):
+    rows = select(Cleaning.__table__).where(Cleaning.id > above).order_by(Cleaning.id)
+    for row in s.execute(rows).yield_per(batch):
         report.cleanings += 1
         seen.add(row.id)
         label = f"cleaning {row.id} ({where(row.assembly_id, ends.get(row.end_id))})"
@@ -430,27 +502,36 @@ def _check_cleanings(s, cleaned, where, ends, report, batch) -> None:
         )
 
 
-def _check_images(s, store: Store, named: dict[str, str], archived: set[str], report, batch):
+def _check_images(
+    s, store: Store, named: dict[str, str], archived: set[str], report, batch, incremental=False
+):
     """Every image an inspection names has its row and its file (or a sealed removal: it was
-    archived off the bench); every row is named."""
+    archived off the bench); every row is named. Incremental: the images the inspections
+    checked name, only."""
     rows: set[str] = set()
     unnamed = 0
-    for img in s.execute(select(Image).order_by(Image.created_us)).scalars().yield_per(batch):
-        report.images += 1
-        rows.add(img.sha256)
-        problem = store.images.check(img.sha256)
-        if problem == "file missing" and img.sha256 in archived:
-            report.archived += 1  # off the bench, in a signed archive the record names
-            problem = None
-        if problem:
-            report.problems.append(f"image {img.sha256[:12]} ({img.relpath}): {problem}")
-        elif img.sha256 not in named:
-            unnamed += 1
-            if unnamed <= MAX_SAME:
-                report.problems.append(
-                    f"image {img.sha256[:12]} ({img.relpath}): no inspection names it "
-                    "(added outside the gate, or its inspection was removed)"
-                )
+    images = store.images
+    listed = select(Image.sha256, Image.relpath).order_by(Image.created_us)
+    if incremental:
+        listed = listed.where(Image.sha256.in_(sorted(named)))
+    for part in s.execute(listed).yield_per(batch).partitions(min(batch, 500)):
+        found = images.problems(s, [sha for sha, _ in part])
+        for sha, relpath in part:
+            report.images += 1
+            rows.add(sha)
+            problem = found[sha]
+            if problem == images.missing and sha in archived:
+                report.archived += 1  # off the bench, in a signed archive the record names
+                problem = None
+            if problem:
+                report.problems.append(f"image {sha[:12]} ({relpath}): {problem}")
+            elif sha not in named:
+                unnamed += 1
+                if unnamed <= MAX_SAME:
+                    report.problems.append(
+                        f"image {sha[:12]} ({relpath}): no inspection names it "
+                        "(added outside the gate, or its inspection was removed)"
+                    )
     if unnamed > MAX_SAME:
         report.problems.append(f"... and {unnamed - MAX_SAME} more images no inspection names")
     for sha in sorted(set(named) - rows):
@@ -459,33 +540,17 @@ def _check_images(s, store: Store, named: dict[str, str], archived: set[str], re
         report.problems.append(
             f"image {sha[:12]} of {named[sha]}: its row is missing ({state}): removed from the record"
         )
-    stray = _stray_files(store.images.root, rows | set(named))
+    stray = 0 if incremental else images.stray(s, rows | set(named))
     if stray:
         report.notes.append(
-            f"{stray} image file(s) in {store.images.root} are named by no row (left by an "
+            f"{stray} image file(s) in {images.where} are named by no row (left by an "
             "action interrupted before it was recorded, or rows removed from the record)"
         )
         if report.events == 0:
             report.problems.append(
-                f"the record is empty but its image folder holds {stray} image file(s): the "
+                f"the record is empty but its {images.kind} holds {stray} image file(s): the "
                 "record was emptied"
             )
-
-
-def _stray_files(root: Path, known: set[str]) -> int:
-    n = 0
-    try:
-        folders = [e for e in os.scandir(root) if e.is_dir()]
-    except OSError:
-        return 0
-    for folder in folders:
-        try:
-            for f in os.scandir(folder.path):
-                if f.name.endswith(".png") and f.name[:-4] not in known:
-                    n += 1
-        except OSError:
-            continue
-    return n
 
 
 def _check_removals(s, removals: dict[tuple, tuple[str, str]], report: VerifyReport) -> set[str]:
@@ -624,7 +689,7 @@ def check_assembly(store: Store, serial: str) -> list[str]:
                 sha: store.images.check(sha) if sha in have else "its row is missing"
                 for sha in shas
             }
-            gone = [sha for sha, problem in found.items() if problem == "file missing"]
+            gone = [sha for sha, problem in found.items() if problem == store.images.missing]
             archived = _archived(s, gone, keys)
             for sha, problem in found.items():
                 if problem and sha not in archived:

@@ -46,6 +46,13 @@ def run(db_url: str | None = None, probe: str | None = None, fixture: str | None
         controller.close()
 
 
+def run_auditor(db_url: str | None = None) -> int:
+    """The auditor's window (``qa-station --auditor``): the record read-only, no bench."""
+    from qa_station.ui.auditor_window import run
+
+    return run(db_url=db_url)
+
+
 def show_on_screen(window: QtWidgets.QWidget) -> None:
     """Open on the screen's available area (a laptop's too), maximised where the window
     manager allows: never larger than the screen, never a fixed size."""

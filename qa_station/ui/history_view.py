@@ -93,6 +93,8 @@ class HistoryView(QtWidgets.QWidget):
         self.cert_btn.setEnabled(False)
         self.cert_btn.clicked.connect(self.reissue)
         buttons.addWidget(self.cert_btn)
+        # An auditor's station issues nothing: certificates are issued at a bench.
+        self.cert_btn.setVisible(not getattr(controller, "auditor", False))
         buttons.addStretch(1)
         dv.addLayout(buttons)
         self.ends = QtWidgets.QTreeWidget()

@@ -39,6 +39,7 @@ from qa_station.store.kinds import Kind
 from qa_station.store.models import Base
 from qa_station.store.store import MIGRATIONS
 from qa_station.store.verify import verify
+from tests import pg
 
 CATALOG = load_catalog()
 SERIAL = "LCD-0012345"  # LC duplex jumper: ends A1, A2, B1, B2, one lc-upc fibre each
@@ -75,9 +76,7 @@ def plain_engine(url: str):
 
 def sql(store: Store, statement: str, **params) -> list:
     """Run raw SQL behind the store's back (the tampering), committed."""
-    with store.engine.begin() as conn:
-        result = conn.execute(text(statement), params)
-        return result.all() if result.returns_rows else []
+    return pg.tamper_sql(store, statement, **params)
 
 
 def one(store: Store, statement: str, **params):
@@ -323,11 +322,25 @@ def test_an_inspection_added_without_an_event_is_named(store, recorded):
     ]
 
 
+def overwrite_frame(store: Store, sha: str, data: bytes) -> None:
+    """The forger replaces a frame: the file on a bench, the bytes in the floor database."""
+    if store.dialect == "sqlite":
+        store.images.path(sha).write_bytes(data)
+    else:
+        sql(store, "UPDATE image_data SET data = :d WHERE sha256 = :s", d=data, s=sha)
+
+
+def delete_frame(store: Store, sha: str) -> None:
+    if store.dialect == "sqlite":
+        store.images.path(sha).unlink()
+    else:
+        sql(store, "DELETE FROM image_data WHERE sha256 = :s", s=sha)
+
+
 def test_an_overwritten_image_file_is_named(store, recorded):
     sha, relpath = sql(store, "SELECT sha256, relpath FROM images")[0]
-    path = store.images.path(sha)
     forged = b"\x89PNG not the frame that was graded"
-    path.write_bytes(forged)
+    overwrite_frame(store, sha, forged)
 
     now = hashlib.sha256(forged).hexdigest()
     assert verify(store).problems == [
@@ -337,8 +350,8 @@ def test_an_overwritten_image_file_is_named(store, recorded):
 
 def test_a_deleted_image_file_is_named(store, recorded):
     sha, relpath = sql(store, "SELECT sha256, relpath FROM images")[0]
-    store.images.path(sha).unlink()
-    assert verify(store).problems == [f"image {sha[:12]} ({relpath}): file missing"]
+    delete_frame(store, sha)
+    assert verify(store).problems == [f"image {sha[:12]} ({relpath}): {store.images.missing}"]
 
 
 # -- images -----------------------------------------------------------------------------------
@@ -350,9 +363,14 @@ def test_the_same_image_is_stored_once(store, tmp_path):
     with store.write() as w:
         third = w.image(image)
     assert first == second == third
-    assert first == hashlib.sha256(store.images.path(first).read_bytes()).hexdigest()
     files = [p for p in (tmp_path / "images").rglob("*") if p.is_file()]
-    assert files == [store.images.path(first)]
+    if store.dialect == "sqlite":  # a bench keeps its frames in its folder
+        assert first == hashlib.sha256(store.images.path(first).read_bytes()).hexdigest()
+        assert files == [store.images.path(first)]
+    else:  # the floor keeps them in its database, once, and nothing on the bench's disk
+        (data,) = [bytes(d) for (d,) in sql(store, "SELECT data FROM image_data")]
+        assert first == hashlib.sha256(data).hexdigest()
+        assert files == []
     assert sql(store, "SELECT sha256, width, height FROM images") == [(first, 64, 64)]
     np.testing.assert_array_equal(store.images.read(first), image)
 
@@ -369,6 +387,8 @@ def test_the_gate_stores_a_frame_seen_twice_once(store):
 
 
 def test_an_image_file_is_on_disk_before_its_row_is_committed(store, store_url):
+    if store.dialect != "sqlite":
+        pytest.skip("a bench's folder: the floor store's frames share the row's transaction")
     outside = plain_engine(store_url)
     try:
         with store.write() as w:
@@ -384,6 +404,40 @@ def test_an_image_file_is_on_disk_before_its_row_is_committed(store, store_url):
             assert conn.execute(text("SELECT sha256 FROM images")).all() == [(sha,)]
     finally:
         outside.dispose()
+
+
+def test_a_floor_frame_is_committed_with_its_row_and_never_without(store, store_url):
+    if store.dialect == "sqlite":
+        pytest.skip("the floor store (PostgreSQL) only")
+    outside = plain_engine(store_url)
+    try:
+        with store.write() as w:
+            sha = w.image(frame("A1", 11).image)
+            w.session.flush()
+            with outside.connect() as conn:  # neither the row nor its bytes before commit
+                assert conn.execute(text("SELECT count(*) FROM images")).scalar() == 0
+                assert conn.execute(text("SELECT count(*) FROM image_data")).scalar() == 0
+        with outside.connect() as conn:
+            assert conn.execute(text("SELECT sha256 FROM image_data")).all() == [(sha,)]
+        # A transaction that fails takes its frame with it.
+        with pytest.raises(RuntimeError), store.write() as w:
+            lost = w.image(frame("A2", 12).image)
+            raise RuntimeError("the action failed after its frame was written")
+        with outside.connect() as conn:
+            assert (
+                conn.execute(
+                    text("SELECT count(*) FROM image_data WHERE sha256 = :s"), {"s": lost}
+                ).scalar()
+                == 0
+            )
+        assert store.images.check(lost) is None  # still held for a retry of that action
+    finally:
+        outside.dispose()
+
+
+def folder_only(store: Store) -> None:
+    if store.dialect != "sqlite":
+        pytest.skip("a bench's image folder: the floor store keeps frames in its database")
 
 
 def make_read_only(folder, monkeypatch) -> None:
@@ -405,6 +459,7 @@ def make_read_only(folder, monkeypatch) -> None:
 
 
 def test_a_read_only_image_folder_fails_the_write_and_commits_nothing(store, tmp_path, monkeypatch):
+    folder_only(store)
     with store.write() as w:
         w.event(Kind.STATION_CONFIGURED, {"n": 1})
     head = sql(store, "SELECT last_event_id, last_hash FROM chain_head")
@@ -430,6 +485,7 @@ def test_a_read_only_image_folder_fails_the_write_and_commits_nothing(store, tmp
 def test_a_read_only_image_folder_stops_an_inspection_and_records_none_of_it(
     store, tmp_path, monkeypatch
 ):
+    folder_only(store)
     floor = Floor(store)
     floor.register(SERIAL)
     events = one(store, "SELECT count(*) FROM events")
@@ -504,3 +560,42 @@ def test_history_reads_a_store_written_by_another_station(store_url, tmp_path):
         assert sql(second, "SELECT id FROM stations ORDER BY id") == [("bench-1",), ("bench-2",)]
     finally:
         second.close()
+
+
+# -- incremental verify -----------------------------------------------------------------------
+def test_an_incremental_verify_starts_at_the_last_checkpoint_and_checks_what_came_after(
+    store, recorded
+):
+    store.checkpoint("audit")
+    head = one(store, "SELECT max(id) FROM events")
+    recorded.inspect(SERIAL, "A2", "pass", seed=4)
+    report = verify(store, since_checkpoint=True)
+    assert report.ok, report.problems
+    assert report.since["head_id"] == head and report.since["events"] == head
+    assert report.events == head + 1 and report.inspections == 1  # only the new one read
+    assert report.images == 1
+
+    # What came after is checked in full: a changed inspection is named.
+    sql(
+        store,
+        "UPDATE inspections SET verdict = 'fail' WHERE id = (SELECT max(id) FROM inspections)",
+    )
+    assert "was changed after it was recorded" in verify(store, since_checkpoint=True).problems[0]
+    sql(
+        store,
+        "UPDATE inspections SET verdict = 'pass' WHERE id = (SELECT max(id) FROM inspections)",
+    )
+    # An event removed before the checkpoint moves its head: the start itself is refused.
+    sql(store, "DELETE FROM events WHERE id = 2")
+    problems = verify(store, since_checkpoint=True).problems
+    assert "the chain no longer holds it" in problems[0]
+
+
+def test_an_incremental_verify_without_a_checkpoint_checks_everything(store):
+    floor = Floor(store)
+    floor.register(SERIAL)
+    report = verify(store, since_checkpoint=True)
+    assert report.ok, report.problems
+    assert report.since is None
+    assert report.notes == ["no signed checkpoint to start from: the whole record was checked"]
+    assert report.events == one(store, "SELECT count(*) FROM events")

@@ -16,6 +16,9 @@ from qa_station.store.chain import GENESIS, legacy_canonical, legacy_event_hash
 from qa_station.store.kinds import Kind
 from qa_station.store.store import MIGRATIONS
 from qa_station.store.verify import verify
+from tests import pg
+
+pytestmark = pytest.mark.pg_owner  # builds old schemas: an empty database, as its owner
 
 
 def old_store(url: str, tmp_path) -> Store:
@@ -46,9 +49,8 @@ def old_store(url: str, tmp_path) -> Store:
 
 
 def sql(store: Store, statement: str, **params) -> list:
-    with store.engine.begin() as conn:
-        result = conn.execute(text(statement), params)
-        return result.all() if result.returns_rows else []
+    """Run raw SQL behind the store's back (the tampering), committed."""
+    return pg.tamper_sql(store, statement, **params)
 
 
 def test_an_old_store_migrates_with_its_head_signed_as_the_first_checkpoint(store_url, tmp_path):
@@ -107,9 +109,9 @@ def test_the_migrations_are_one_linear_chain():
     from alembic.script import ScriptDirectory
 
     script = ScriptDirectory(str(MIGRATIONS))
-    assert script.get_heads() == ["0006"]
+    assert script.get_heads() == ["0007"]
     chain = [r.revision for r in script.walk_revisions()]  # newest first, each one's parent next
-    assert chain == ["0006", "0005", "0004", "0003", "0002", "0001"]
+    assert chain == ["0007", "0006", "0005", "0004", "0003", "0002", "0001"]
     assert [r.down_revision for r in script.walk_revisions()] == [*chain[1:], None]
 
 
@@ -126,7 +128,7 @@ def test_an_old_store_with_accounts_migrates_to_sessions_and_image_removals(stor
         t=True)  # fmt: skip
     try:
         store.migrate()
-        assert sql(store, "SELECT version_num FROM alembic_version") == [("0006",)]
+        assert sql(store, "SELECT version_num FROM alembic_version") == [("0007",)]
         assert sql(store, "SELECT count(*) FROM sign_ins") == [(0,)]
         assert sql(store, "SELECT count(*) FROM image_removals") == [(0,)]
         accounts = Accounts(store, keys_dir=tmp_path / "keys")

@@ -27,6 +27,7 @@ from qa_station.catalog import load_catalog
 from qa_station.config import StationConfig
 from qa_station.demo import run_demo
 from qa_station.paths import station_paths
+from qa_station.store.floor import AUDIT_TABLES
 from qa_station.store.kinds import Kind
 from qa_station.store.models import Base
 from qa_station.store.store import Store, sqlite_url
@@ -35,19 +36,6 @@ from tests.qa_station.gate_kit import dirty, scan
 from tests.reliability.security_kit import JUMPER, SUPERVISOR, controller, qa
 
 PACKAGE = Path(qa_station.__file__).parent
-AUDIT_TABLES = (
-    "events",
-    "inspections",
-    "inspection_fibers",
-    "cleanings",
-    "images",
-    "assemblies",
-    "ends",
-    "products",
-    "stations",
-    "checkpoints",
-    "station_keys",
-)
 # What may change in place: the chain head, and people's accounts (counters, locks, hashes).
 MUTABLE = {
     "alembic_version": None,  # the schema's revision, at migrate

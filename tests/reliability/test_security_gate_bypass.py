@@ -73,6 +73,9 @@ REVIEWED = {
     "images verify": "reads",
     "images remove": "takes archived frames off the bench, an admin signs in",
     "diagnostics": "reads logs and config, writes a zip; opens no store",
+    "store upgrade": "the owner's schema and grants; records nothing about assemblies",
+    "store grant": "grants (or prints them); records nothing",
+    "store move-frames": "copies recorded frames into the floor store, each hash checked",
 }
 
 
@@ -149,6 +152,10 @@ def test_no_command_moves_a_failed_end_on(failed, capsys, monkeypatch, tmp_path)
     run("images verify", "images", "verify", str(tmp_path / "a.tar"))
     run("images remove", "images", "remove", str(tmp_path / "a.tar"), "--admin", OPERATOR[0],
         "--password-stdin", lines=(OPERATOR[1],))  # fmt: skip
+    run("store upgrade", "store", "upgrade", "--db", "sqlite:///" + str(tmp_path / "x.db"))
+    run("store grant", "store", "grant", "--print", "--bench-role", "qa_bench")
+    run("store move-frames", "store", "move-frames")
+    run("diagnostics", "diagnostics", "-o", str(tmp_path))
 
     assert tried["demo"] == 0  # it ran, in the demo's own record: not on this one
     assert tried["user add"] == 2 and tried["user add (no admin)"] == 2
@@ -156,6 +163,7 @@ def test_no_command_moves_a_failed_end_on(failed, capsys, monkeypatch, tmp_path)
     assert tried["user disable"] == tried["user enable"] == tried["user unlock"] == 2
     assert tried["certificate"] == 1 and tried["report rejection"] == 1
     assert tried["images remove"] == 2  # an operator takes no frames off the bench
+    assert tried["store upgrade"] == 2 and tried["store move-frames"] == 2  # not a floor
     assert set(tried) | {"fixture-emulator"} >= set(REVIEWED)  # it serves; see below
 
     c = controller()
