@@ -14,7 +14,7 @@ import tomllib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 BUILTIN_PACKAGE = "grading"
 BUILTIN_FOLDER = "rulesets"
@@ -320,7 +320,7 @@ class _Validator:
     def __init__(self, origin: str) -> None:
         self.origin = origin
 
-    def fail(self, key: str, expected: str) -> None:
+    def fail(self, key: str, expected: str) -> NoReturn:
         raise RuleFileError(f"rules file {self.origin}: key '{shown(key)}': expected {expected}")
 
     def keys(self, table: Any, where: str, required: set[str], optional: set[str]) -> None:
@@ -337,24 +337,26 @@ class _Validator:
             if k not in table:
                 self.fail(_join(where, k), "this key to be present; it is missing")
 
-    def string(self, table: dict, key: str, where: str, default: str | None = None) -> str:
+    def string(
+        self, table: dict[str, Any], key: str, where: str, default: str | None = None
+    ) -> str:
         if key not in table and default is not None:
             return default
-        value = table.get(key)
+        value: object = table.get(key)
         # Names and labels are printed in verdicts and on certificates: one line each.
         if not isinstance(value, str) or not value.strip() or not value.isprintable():
             self.fail(_join(where, key), f"a non-empty string on one line; found {value!r}")
         return value
 
-    def integer(self, table: dict, key: str, where: str, minimum: int = 0) -> int:
-        value = table.get(key)
+    def integer(self, table: dict[str, Any], key: str, where: str, minimum: int = 0) -> int:
+        value: object = table.get(key)
         if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
             self.fail(_join(where, key), f"an integer >= {minimum}; found {value!r}")
         return value
 
     def number(
         self,
-        table: dict,
+        table: dict[str, Any],
         key: str,
         where: str,
         default: float | None = None,
@@ -363,11 +365,15 @@ class _Validator:
     ) -> float:
         if key not in table and default is not None:
             return default
-        value = table.get(key)
-        ok = isinstance(value, int | float) and not isinstance(value, bool)
-        ok = ok and finite(value) and value <= MAX_UM
-        ok = ok and (minimum is None or value >= minimum) and (not positive or value > 0)
-        if not ok:
+        value: object = table.get(key)
+        if not (
+            isinstance(value, int | float)
+            and not isinstance(value, bool)
+            and finite(value)
+            and value <= MAX_UM
+            and (minimum is None or value >= minimum)
+            and (not positive or value > 0)
+        ):
             bound = "> 0" if positive else f">= {_num(minimum)}" if minimum is not None else ""
             self.fail(
                 _join(where, key),

@@ -146,9 +146,9 @@ def fibre_overlay(
 
     line = max(1, round(size / 220))
     for z in zones:
-        for d in (z.inner_diameter_um, z.outer_diameter_um):
-            if d > 0:
-                cv2.circle(rgb, pt((cx, cy)), round(d / 2.0 / s * k), ZONE_RGB, line, AA)
+        for dia in (z.inner_diameter_um, z.outer_diameter_um):
+            if dia > 0:
+                cv2.circle(rgb, pt((cx, cy)), round(dia / 2.0 / s * k), ZONE_RGB, line, AA)
     colour = verdict_rgb(fibre.verdict)
     for d in fibre.defects:
         if d.kind == "scratch" and d.ends_px is not None:
