@@ -30,7 +30,7 @@ from qa_station.bench import Bench, open_bench
 from qa_station.catalog import Catalog, EndDefinition, Identified, load_catalog
 from qa_station.config import Calibration, StationConfig, load_config, save_config, with_calibration
 from qa_station.gate import AssemblyState, Gate, GateRefused, InspectionRecorded
-from qa_station.gate.gate import MIN_REASON
+from qa_station.gate.gate import supervisor_refusal
 from qa_station.gate.offline import FloorGate, ReplayReport
 from qa_station.paths import ensure_dir, station_paths
 from qa_station.record import AssemblyRecord, load_record
@@ -440,11 +440,7 @@ class StationController:
         s = self._session()
         supervisor = self.accounts.sign_in(username, password, SIGN_IN_WINDOW)
         try:
-            refusal = None
-            if not supervisor.supervises:
-                refusal = f"{username} is an {supervisor.role}: a supervisor must sign this"
-            elif len((reason or "").strip()) < MIN_REASON:
-                refusal = "a supervisor's decision needs a reason (a few words at least)"
+            refusal = supervisor_refusal(supervisor.username, supervisor.role, reason)
             if refusal:  # a decision tried and refused is on the record, like any refusal
                 who = supervisor if not supervisor.supervises else operator
                 self.gate.record_refusal(s.serial, end, who, action.label, refusal)
