@@ -17,7 +17,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 from grading.results import EndFaceResult
@@ -37,8 +36,8 @@ from qa_station.record import AssemblyRecord, load_record
 from qa_station.scan import ScanError, ScanProgress, ScanResult, grade_view, scan_end
 from qa_station.store import Store, StoreError, StoreUnavailable
 from qa_station.store.kinds import DECISIONS, Kind, decision
-from qa_station.store.models import Assembly, Event
 from qa_station.store.outbox import Outbox, OutboxError
+from qa_station.store.queries import HistoryRow, record_counts, search_assemblies
 from qa_station.store.store import open_store
 from qa_station.store.verify import VerifyReport, verify
 
@@ -98,16 +97,6 @@ def _notes_floor(method):
             self.note_floor()
 
     return wrapper
-
-
-@dataclass
-class HistoryRow:
-    serial: str
-    product: str
-    status: str
-    registered_us: int
-    operator: str | None
-    station: str
 
 
 @dataclass
@@ -605,61 +594,10 @@ class StationController:
         limit: int = 500,
     ) -> list[HistoryRow]:
         """Assemblies by serial fragment, date, result and operator, newest first."""
-        with self.store.read() as s:
-            q = select(Assembly).order_by(Assembly.created_us.desc()).limit(limit)
-            if serial:
-                q = q.where(Assembly.serial.contains(serial.strip()))
-            if since_us is not None:
-                q = q.where(Assembly.created_us >= since_us)
-            if until_us is not None:
-                q = q.where(Assembly.created_us < until_us)
-            rows = s.execute(q).scalars().all()
-            ids = [a.id for a in rows]
-            closing: dict[int, str] = {}
-            first_op: dict[int, str | None] = {}
-            if ids:
-                for aid, kind in s.execute(
-                    select(Event.assembly_id, Event.kind).where(
-                        Event.assembly_id.in_(ids),
-                        Event.kind.in_((Kind.ASSEMBLY_ACCEPTED, Kind.ASSEMBLY_REJECTED)),
-                    )
-                ):
-                    closing[aid] = kind.split(".")[1]
-                for aid, op in s.execute(
-                    select(Event.assembly_id, Event.operator).where(
-                        Event.assembly_id.in_(ids), Event.kind == Kind.ASSEMBLY_REGISTERED
-                    )
-                ):
-                    first_op[aid] = op
-                if operator:
-                    touched = {
-                        aid
-                        for (aid,) in s.execute(
-                            select(Event.assembly_id)
-                            .where(Event.assembly_id.in_(ids), Event.operator == operator)
-                            .group_by(Event.assembly_id)
-                        )
-                    }
-                    rows = [a for a in rows if a.id in touched]
-        out = [
-            HistoryRow(
-                a.serial,
-                a.product_id,
-                closing.get(a.id, "open"),
-                a.created_us,
-                first_op.get(a.id),
-                a.station_id,
-            )
-            for a in rows
-        ]
-        return [r for r in out if status in (None, "", r.status)]
+        return search_assemblies(self.store, serial, since_us, until_us, status, operator, limit)
 
     def counts(self) -> dict[str, int]:
-        with self.store.read() as s:
-            return {
-                "assemblies": s.execute(select(func.count(Assembly.id))).scalar_one(),
-                "events": s.execute(select(func.count(Event.id))).scalar_one(),
-            }
+        return record_counts(self.store)
 
     def verify(self) -> VerifyReport:
         return verify(self.store)
