@@ -156,7 +156,7 @@ class StationController:
         realtime: bool = True,
     ) -> StationController:
         config = config or load_config()
-        catalog = load_catalog(station_paths().config_dir / "products.toml")
+        catalog = load_catalog(station_paths().products_file)
         down: StoreUnavailable | None = None
         try:
             store = open_store(config, url=db_url)
@@ -350,9 +350,8 @@ class StationController:
             raise GateRefused(reason)
         cal = self.bench.calibration(definition)
         resume = self._resumable(s, end)
+        self.bench.uncapped(end, self.device_lock)
         with self.device_lock:
-            if self.bench.simulated is not None:
-                self.bench.simulated.uncap(end)
             try:  # a fixture unplugged mid-scan and plugged back in is opened again here
                 self.bench.fixture.open()
             except FixtureError as exc:
@@ -399,13 +398,7 @@ class StationController:
         s = self._session()
         state = self.gate.record_cleaning(s.serial, end, method, tool_id, adapter, actor)
         s.interrupted.pop(end, None)  # what was graded before the cleaning is history
-        sim = self.bench.simulated
-        if sim is not None:
-            with self.device_lock:
-                male_tool = "MALE" in tool_id.upper()
-                sim.clean(end, method, male_tool=male_tool or not sim.assembly.ends[end].male)
-                if adapter:
-                    sim.clean_adapter(end)
+        self.bench.cleaned(end, method, tool_id, adapter, self.device_lock)
         s.state = state
         return state
 
@@ -414,7 +407,7 @@ class StationController:
         actor = self._who()
         s = self._session()
         state = self.gate.connect(s.serial, end, actor, mode)
-        self._physically_release(end, mode)
+        self.bench.released(end, mode, self.device_lock)
         s.state = state
         return state
 
@@ -438,7 +431,7 @@ class StationController:
                 raise GateRefused(refusal)
             if action == Kind.END_OVERRIDE:
                 state = self.gate.override_connect(s.serial, end, supervisor, reason)
-                self._physically_release(end, "connected")
+                self.bench.released(end, "connected", self.device_lock)
             elif action == Kind.END_RELEASED_FOR_REWORK:
                 state = self.gate.release_for_rework(s.serial, end, supervisor, reason)
             else:
@@ -448,15 +441,6 @@ class StationController:
                 self.gate.sign_out(self.accounts, supervisor)
         s.state = state
         return state
-
-    def _physically_release(self, end: str, mode: str) -> None:
-        sim = self.bench.simulated
-        if sim is not None:
-            with self.device_lock:
-                if mode == "connected":
-                    sim.mate(end)
-                else:
-                    sim.cap(end)
 
     # -- the live view -------------------------------------------------------------------------
     def show(self, end: str, fiber: int | None) -> None:

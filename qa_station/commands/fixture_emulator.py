@@ -42,9 +42,7 @@ def add_parser(sub: argparse._SubParsersAction, summary: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        identified = load_catalog(station_paths().config_dir / "products.toml").identify(
-            args.serial
-        )
+        identified = load_catalog(station_paths().products_file).identify(args.serial)
     except CatalogError as exc:
         print(f"qa-station fixture-emulator: error: {exc}", file=sys.stderr)
         return 2

@@ -741,7 +741,7 @@ class SettingsView(QtWidgets.QWidget):
     def _builtins_known(self, ids: set[str]) -> None:
         self.builtin_products = ids
         custom = [p.id for p in self.c.catalog.products if p.id not in ids]
-        where = station_paths().config_dir / "products.toml"
+        where = station_paths().products_file
         self._say(
             self.products_note,
             f"{len(ids)} built-in products"
@@ -759,7 +759,7 @@ class SettingsView(QtWidgets.QWidget):
     def _policies_page(self) -> QtWidgets.QWidget:
         page = QtWidgets.QWidget()
         v = QtWidgets.QVBoxLayout(page)
-        where = station_paths().config_dir / "products.toml"
+        where = station_paths().products_file
         note = QtWidgets.QLabel(
             "Gate policies are part of each product in the product catalog, not station "
             "settings: built-in products ship with qa-station; a factory's own products and "
