@@ -127,7 +127,7 @@ def open_bench(
     # The probe stamps its base scale on frames; the scan uses the calibration of the tip.
     base = config.calibration(probe_id)
     scale = base.um_per_px if base else None
-    if simulated_probe:
+    if simulated_probe and sim is not None:
         prb: Probe = SimulatedProbe(sim, um_per_px=scale, realtime=realtime)
     elif probe_src.startswith("uvc:"):
         src = probe_src[len("uvc:") :]
@@ -139,9 +139,9 @@ def open_bench(
     else:
         raise ConfigError(f"unknown probe {probe_src!r}: simulated, uvc:INDEX|PATH or replay:PATH")
     emulator = None
-    if fixture_src == "simulated":
+    if fixture_src == "simulated" and sim is not None:
         fx: Fixture = SimulatedFixture(sim)
-    elif fixture_src == "emulator":
+    elif fixture_src == "emulator" and sim is not None:
         emulator = FixtureEmulator(SimulatedFixture(sim))
         port = emulator.start()
         fx = _serial_fixture(port, config)

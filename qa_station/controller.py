@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy.engine import make_url
 
@@ -86,16 +87,22 @@ class FloorStatus:
     pending: int = 0  # actions kept in this bench's outbox
 
 
-def _notes_floor(method):
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _notes_floor(
+    method: Callable[Concatenate[StationController, _P], _R],
+) -> Callable[Concatenate[StationController, _P], _R]:
     """After the action (done or refused), note the floor database's state and outbox."""
 
-    @functools.wraps(method)
-    def wrapper(self: StationController, *args, **kwargs):
+    def wrapper(self: StationController, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
         try:
             return method(self, *args, **kwargs)
         finally:
             self.note_floor()
 
+    functools.update_wrapper(wrapper, method)
     return wrapper
 
 
@@ -430,9 +437,11 @@ class StationController:
                     raise AuthError(refusal)
                 raise GateRefused(refusal)
             if action == Kind.END_OVERRIDE:
+                end = _decided_end(end, action)
                 state = self.gate.override_connect(s.serial, end, supervisor, reason)
                 self.bench.released(end, "connected", self.device_lock)
             elif action == Kind.END_RELEASED_FOR_REWORK:
+                end = _decided_end(end, action)
                 state = self.gate.release_for_rework(s.serial, end, supervisor, reason)
             else:
                 state = self.gate.reject(s.serial, supervisor, reason)
@@ -545,7 +554,7 @@ class StationController:
         )
         return path
 
-    def _station_event(self, kind: str, payload: dict, actor: UserSession) -> None:
+    def _station_event(self, kind: str, payload: dict[str, Any], actor: UserSession) -> None:
         with self.store.write() as w:
             w.event(kind, payload, None, None, actor.username)
 
@@ -585,3 +594,10 @@ class StationController:
 
     def verify(self) -> VerifyReport:
         return verify(self.store)
+
+
+def _decided_end(end: str | None, action: Kind) -> str:
+    """The end a supervisor's decision about one end is about."""
+    if not end:
+        raise GateRefused(f"{action.label}: pick the end the decision is about")
+    return end

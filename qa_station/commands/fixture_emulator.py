@@ -23,7 +23,7 @@ from qa_station.paths import station_paths
 FAULTS = ("garbage", "silent")
 
 
-def add_parser(sub: argparse._SubParsersAction, summary: str) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], summary: str) -> None:
     p = sub.add_parser(
         "fixture-emulator",
         help=summary,

@@ -23,7 +23,7 @@ from qa_station.paths import station_paths
 from qa_station.scan import ScanError, ScanProgress, scan_end
 
 
-def add_parser(sub: argparse._SubParsersAction, summary: str) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], summary: str) -> None:
     p = sub.add_parser(
         "scan",
         help=summary,

@@ -1,7 +1,7 @@
 """The gate: inspect -> clean -> inspect again -> connect, per end of every serial."""
 
-from qa_station.gate.actions import GateActions
 from qa_station.gate.gate import Gate, GateRefused, InspectionRecorded
+from qa_station.gate.interface import GateInterface
 from qa_station.gate.state import AssemblyState, EndState, Escalation
 
 __all__ = [
@@ -9,7 +9,7 @@ __all__ = [
     "EndState",
     "Escalation",
     "Gate",
-    "GateActions",
+    "GateInterface",
     "GateRefused",
     "InspectionRecorded",
 ]

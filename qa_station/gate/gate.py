@@ -204,7 +204,9 @@ class Gate:
             raise GateRefused(reason)
         return state
 
-    def record_refusal(self, serial: str, end: str, actor: Actor, action: str, reason: str) -> None:
+    def record_refusal(
+        self, serial: str, end: str | None, actor: Actor, action: str, reason: str
+    ) -> None:
         """Record a refusal decided before the action started (a scan not worth starting)."""
         with self.store.write() as w:
             signed_in(w, actor)
@@ -601,7 +603,7 @@ def _accept_if_done(w: Writer, serial: str, aid: int, actor: Actor) -> AssemblyS
     return state
 
 
-def _refused(w: Writer, aid: int, end: str, actor: Actor, action: str, reason: str) -> None:
+def _refused(w: Writer, aid: int, end: str | None, actor: Actor, action: str, reason: str) -> None:
     w.event(Kind.GATE_REFUSED, {"action": action, "reason": reason}, aid, end, actor.username)
 
 

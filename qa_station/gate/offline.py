@@ -242,7 +242,9 @@ class FloorGate:
             lambda r: r,
         )
 
-    def record_refusal(self, serial: str, end: str, actor: Actor, action: str, reason: str) -> None:
+    def record_refusal(
+        self, serial: str, end: str | None, actor: Actor, action: str, reason: str
+    ) -> None:
         def offline(key: str, at: Instant) -> None:
             args = {"action": action, "reason": reason}
             self._keep(key, "refusal", serial, end, args, actor, at)

@@ -710,7 +710,11 @@ class SettingsView(QtWidgets.QWidget):
         self.show_rules(self.rule_set.currentText())
         return split
 
-    def _product_item(self, item: QtWidgets.QTreeWidgetItem | None, _previous=None) -> None:
+    def _product_item(
+        self,
+        item: QtWidgets.QTreeWidgetItem | None,
+        _previous: QtWidgets.QTreeWidgetItem | None = None,
+    ) -> None:
         rules = item.data(4, QtCore.Qt.ItemDataRole.UserRole) if item is not None else None
         if rules:
             self.rule_set.setCurrentText(rules)

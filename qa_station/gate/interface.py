@@ -2,7 +2,7 @@
 
 The floor gate adds an outbox for when the floor database is down, but an action
 means the same on either; code that only acts (the demo, a script) is typed
-against ``GateActions`` and works with both.
+against ``GateInterface`` and works with both.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from qa_station.scan import ScanResult
 from qa_station.store import Store
 
 
-class GateActions(Protocol):
+class GateInterface(Protocol):
     """The operator's and the supervisor's actions on the record, and reading it."""
 
     @property
@@ -48,7 +48,7 @@ class GateActions(Protocol):
     ) -> AssemblyState: ...
 
     def record_refusal(
-        self, serial: str, end: str, actor: Actor, action: str, reason: str
+        self, serial: str, end: str | None, actor: Actor, action: str, reason: str
     ) -> None: ...
 
     def override_connect(
@@ -66,5 +66,5 @@ if TYPE_CHECKING:  # both gates keep the one interface: the type checker holds t
     from qa_station.gate.gate import Gate
     from qa_station.gate.offline import FloorGate
 
-    def _both(gate: Gate, floor: FloorGate) -> tuple[GateActions, GateActions]:
+    def _both(gate: Gate, floor: FloorGate) -> tuple[GateInterface, GateInterface]:
         return gate, floor
