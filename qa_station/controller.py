@@ -38,7 +38,7 @@ from qa_station.scan import ScanError, ScanProgress, ScanResult, grade_view, sca
 from qa_station.store import Store, StoreError, StoreUnavailable
 from qa_station.store.kinds import DECISIONS, Kind, decision
 from qa_station.store.outbox import Outbox, OutboxError
-from qa_station.store.queries import HistoryRow, record_counts, search_assemblies
+from qa_station.store.queries import record_counts
 from qa_station.store.store import open_store
 from qa_station.store.verify import VerifyReport, verify
 
@@ -576,18 +576,6 @@ class StationController:
     # -- the record ----------------------------------------------------------------------------
     def record(self, serial: str) -> AssemblyRecord:
         return load_record(self.store, serial)
-
-    def search(
-        self,
-        serial: str = "",
-        since_us: int | None = None,
-        until_us: int | None = None,
-        status: str | None = None,
-        operator: str | None = None,
-        limit: int = 500,
-    ) -> list[HistoryRow]:
-        """Assemblies by serial fragment, date, result and operator, newest first."""
-        return search_assemblies(self.store, serial, since_us, until_us, status, operator, limit)
 
     def counts(self) -> dict[str, int]:
         return record_counts(self.store)

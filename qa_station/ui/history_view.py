@@ -20,7 +20,7 @@ from qa_station.controller import StationController
 from qa_station.record import AssemblyRecord, InspectionEntry, describe_event
 from qa_station.store.images import ImageStoreError
 from qa_station.store.kinds import Kind
-from qa_station.store.queries import HistoryRow
+from qa_station.store.queries import HistoryRow, search_assemblies
 from qa_station.store.store import EventRecord, iso
 from qa_station.store.verify import VerifyReport
 from qa_station.text import shown
@@ -134,7 +134,7 @@ class HistoryView(QtWidgets.QWidget):
         status = None if self.status.currentIndex() == 0 else self.status.currentText()
         operator = self.operator.text().strip() or None
         self.runner.start(
-            lambda r: self.c.search(serial, since, until, status, operator),
+            lambda r: search_assemblies(self.c.store, serial, since, until, status, operator),
             self._found,
             self._failed,
             label="searching the record",
