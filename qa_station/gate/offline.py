@@ -393,7 +393,10 @@ class FloorGate:
                         "offline registration reached it: the floor record decides"
                     )
                 gate.register(args["label"], actor)
-            elif entry.action in ("inspect", "clean", "connect", "refusal"):
+            elif entry.action == "refusal":  # an assembly-wide refusal names no end
+                serial = _named(entry, entry.serial, "serial")
+                gate.record_refusal(serial, entry.end, actor, args["action"], args["reason"])
+            elif entry.action in ("inspect", "clean", "connect"):
                 serial, end = _named(entry, entry.serial, "serial"), _named(entry, entry.end, "end")
                 if entry.action == "inspect":
                     facts = InspectionFacts.from_dict(args["facts"])
@@ -402,12 +405,10 @@ class FloorGate:
                     gate.record_cleaning(
                         serial, end, args["method"], args["tool"], args["adapter"], actor
                     )
-                elif entry.action == "connect":
+                else:
                     state = gate.connect(serial, end, actor, args["mode"])
                     if state.status == "accepted":
                         report.accepted.append(serial)
-                else:
-                    gate.record_refusal(serial, end, actor, args["action"], args["reason"])
             else:
                 raise GateRefused(f"unknown outbox action {entry.action!r}")
         except (GateRefused, NotSignedIn) as exc:
