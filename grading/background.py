@@ -315,7 +315,8 @@ def _terms(u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, ...]:
 def _light(coef: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
     """Multiplicative illumination (kept physical)."""
     field = 1.0 + sum(k * t for k, t in zip(coef[:N_TERMS], _terms(u, v), strict=True))
-    return np.clip(field, 0.2, 5.0).astype(np.float32)
+    out: np.ndarray = np.clip(field, 0.2, 5.0).astype(np.float32)
+    return out
 
 
 def _offset(coef: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -326,7 +327,8 @@ def _offset(coef: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
     by more, relatively, than a bright core. The same smooth terms added, not
     multiplied, take that up.
     """
-    return sum(k * t for k, t in zip(coef[N_TERMS:], _terms(u, v), strict=True)).astype(np.float32)
+    total: np.ndarray = sum(k * t for k, t in zip(coef[N_TERMS:], _terms(u, v), strict=True))
+    return total.astype(np.float32)
 
 
 def _fit_light(
@@ -388,7 +390,8 @@ def _smooth_spread(spread: np.ndarray) -> np.ndarray:
     padded = np.pad(spread, 2, mode="edge")
     out = np.max(np.stack([padded[i : i + n] for i in range(5)]), axis=0)
     floor = 0.5 * median(spread)
-    return np.maximum(out, max(floor, 1e-4)).astype(np.float32)
+    smooth: np.ndarray = np.maximum(out, max(floor, 1e-4)).astype(np.float32)
+    return smooth
 
 
 def _fill(profile: np.ndarray) -> np.ndarray:

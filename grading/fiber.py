@@ -455,7 +455,8 @@ def _leftovers(
         if part.sum() < min_area:
             continue
         # The particle's own pixels inside the band: those next to its visible part.
-        grown = part | (cv2.dilate(part, kernel) & band)
+        near: np.ndarray = cv2.dilate(part, kernel)
+        grown = part | (near & band)
         gy, gx = np.nonzero(grown)
         out.append(region_from_pixels(gx + x0, gy + y0, radius_px))
     return out

@@ -10,10 +10,10 @@ A verdict is never ``pass`` unless every fibre was actually judged.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TypeVar
 
 import numpy as np
 
@@ -24,6 +24,8 @@ from grading.locate import Circle, Location, locate
 from grading.pixels import SQUARE_TOLERANCE, scale_pair, square
 from grading.results import ERROR, FAIL, PASS, EndFaceResult, FiberResult, ZoneShape
 from grading.rules import RuleSet, load_rules, polish_mismatch
+
+_T = TypeVar("_T")
 
 SCALE_TOLERANCE = 0.08  # measured cladding vs the given scale before calibration is doubted
 
@@ -54,7 +56,10 @@ def grade(
         if image_name is not None
         else (str(image) if isinstance(image, str | Path) else None)
     )
-    base = dict(
+    # The fields every outcome shares; each return below fills in the rest.
+    base = EndFaceResult(
+        verdict=ERROR,
+        um_per_px=None,
         rules=ruleset.name,
         connector=geometry.name,
         image=name,
@@ -66,9 +71,7 @@ def grade(
         gray, saturated = prepared(raw)
     except ImageError as exc:
         x, y = scale or (None, None)
-        return EndFaceResult(
-            verdict=ERROR, um_per_px=x, um_per_px_y=_y(x, y), error=str(exc), **base
-        )
+        return replace(base, verdict=ERROR, um_per_px=x, um_per_px_y=_y(x, y), error=str(exc))
     return grade_array(gray, geometry, ruleset, scale, base, saturated=saturated)
 
 
@@ -139,14 +142,16 @@ def grade_array(
     geometry: ConnectorGeometry,
     ruleset: RuleSet,
     um_per_px: float | tuple[float, float] | None,
-    base: dict,
+    base: EndFaceResult,
     saturated: np.ndarray | None = None,
 ) -> EndFaceResult:
     """Grade a normalised float32 image (see ``image_io.normalise``).
 
+    ``base`` holds the fields every outcome shares (rules, connector, image, zones).
     ``saturated`` marks the pixels the camera clipped, whose true brightness is unknown.
     """
     scale = scale_pair(um_per_px)
+    y_um: float | None
     if scale is not None:
         sq = square(gray, saturated, *scale)
         loc = locate(sq.image, scale[0])
@@ -163,7 +168,7 @@ def grade_array(
             again = locate(sq.image, first.um_per_px)
             loc = replace(again, scale_source=first.scale_source)
     x_um = loc.um_per_px
-    grid = dict(um_per_px=x_um, um_per_px_y=_y(x_um, y_um))
+    grid = replace(base, um_per_px=x_um, um_per_px_y=_y(x_um, y_um))
     fibers = list(loc.fibers)
     if not fibers:
         reason = "no fibre found fully inside the image"
@@ -171,12 +176,14 @@ def grade_array(
             reason += f" ({loc.partial} cut by the image border: centre the fibre in view)"
         elif scale is not None:
             reason = _elliptic(sq.image) or reason
-        return EndFaceResult(verdict=ERROR, error=reason, **grid, **base)
+        return replace(grid, verdict=ERROR, error=reason)
     if not geometry.is_multi_fiber:
         fibers = [nearest_to_centre(fibers, sq.image.shape)]
+    if x_um is None:  # located fibres always carry a scale (given, pitch or cladding)
+        raise AssertionError("fibres were located without a scale")
     scale_x = float(x_um)
     blur_um = float(np.median([c.blur_px for c in fibers])) * scale_x
-    common = dict(base, scale_source=loc.scale_source, edge_blur_um=blur_um, **grid)
+    common = replace(grid, scale_source=loc.scale_source, edge_blur_um=blur_um)
     # Pixels that are not square resolve less along their longer side.
     problem = _image_problem(loc, fibers, scale_x, ruleset, blur_um, max(scale_x, y_um or scale_x))
     if problem is not None:
@@ -192,15 +199,13 @@ def grade_array(
             )
             for i, c in enumerate(fibers, start=1)
         )
-        return EndFaceResult(verdict=ERROR, fibers=located, error=problem, **common)
+        return replace(common, verdict=ERROR, fibers=located, error=problem)
     zones = ruleset.zones_for(geometry.is_multi_fiber)
     results = tuple(
         sq.fibre_to_frame(grade_fiber(sq.image, c, i, scale_x, ruleset, zones, sq.saturated))
         for i, c in enumerate(fibers, start=1)
     )
-    return EndFaceResult(
-        verdict=roll_up(results), fibers=results, error=fibre_errors(results), **common
-    )
+    return replace(common, verdict=roll_up(results), fibers=results, error=fibre_errors(results))
 
 
 def _elliptic(image: np.ndarray) -> str | None:
@@ -235,10 +240,12 @@ def nearest_to_centre(fibers: list[Circle], shape: tuple[int, int]) -> Circle:
 
 def nearest_to_centre_px(fibers: tuple[FiberResult, ...], shape: tuple[int, int]) -> FiberResult:
     """The graded fibre nearest the middle of a frame of ``shape`` (height, width)."""
-    return _nearest(list(fibers), shape, lambda f: f.center_px)
+    return _nearest(fibers, shape, lambda f: f.center_px)
 
 
-def _nearest(items: list, shape: tuple[int, int], where: Callable) -> Any:
+def _nearest(
+    items: Sequence[_T], shape: tuple[int, int], where: Callable[[_T], tuple[float, float]]
+) -> _T:
     h, w = shape
     mid = ((w - 1) / 2.0, (h - 1) / 2.0)
     return min(items, key=lambda it: math.dist(where(it), mid))

@@ -114,7 +114,7 @@ def normalise(gray: np.ndarray) -> np.ndarray:
     if span < 4.0 / 255.0 * 0.25:
         level = "black" if hi < 0.05 else "white" if lo > 0.95 else "uniform"
         raise ImageError(f"blank image (all {level}): no end face to grade")
-    out = np.subtract(gray, np.float32(lo), dtype=np.float32)
+    out: np.ndarray = np.subtract(gray, np.float32(lo), dtype=np.float32)
     out *= np.float32(1.0 / span)
     return out
 

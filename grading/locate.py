@@ -148,6 +148,8 @@ def locate(
     for row in rows:
         renumbered.append(tuple(range(k, k + len(row))))
         k += len(row)
+    scale: float | None
+    source: str | None
     if um_per_px is not None:
         scale, source = um_per_px, "given"
     else:
@@ -514,7 +516,7 @@ def disc_candidates(
             keep = np.argpartition(-log[ys, xs], per_scale)[:per_scale]
             ys, xs = ys[keep], xs[keep]
         for y, x in zip(ys, xs, strict=True):
-            cx, cy = (x + 0.5) * f - 0.5, (y + 0.5) * f - 0.5
+            cx, cy = float((x + 0.5) * f - 0.5), float((y + 0.5) * f - 0.5)
             found.append((float(log[y, x]), cx, cy, r))
     found.sort(reverse=True)
     kept: list[tuple[float, float, float]] = []

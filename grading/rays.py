@@ -42,7 +42,8 @@ class RayProfile:
 
     def at(self, idx: np.ndarray, offset: np.ndarray | float = 0.0) -> np.ndarray:
         """Radius (px) of sample ``idx`` on each ray, plus a fraction of a step."""
-        return self.radii[idx] + np.asarray(offset) * self.step
+        r: np.ndarray = self.radii[idx] + np.asarray(offset) * self.step
+        return r
 
 
 def sample_rays(
@@ -163,7 +164,7 @@ def fit_edge(
     px = rays.cx + edge_r * rays.cos
     py = rays.cy + edge_r * rays.sin
     keep = good.copy()
-    fit = None
+    fit: tuple[float, float, float, float] | None = None
     resid = np.zeros(n)
     for _ in range(3):
         if keep.sum() < 6:
@@ -174,6 +175,8 @@ def fit_edge(
         resid = _radial_residual(fit, px, py)
         mad = median(np.abs(resid[keep])) * 1.4826
         keep = good & (np.abs(resid) <= max(3.0 * mad, 0.75, 0.01 * fit[2]))
+    if fit is None:  # the loop above always fits or returns; this tells the type checker
+        return None
     fx, fy, fr, aspect = fit
     n_usable = int(rays.valid.sum())
     blur = edge_sigma(d[keep] * np.float32(-polarity), idx[keep], rays.step) if measure else 0.0
@@ -302,7 +305,9 @@ def edge_sigma(deriv: np.ndarray, idx: np.ndarray, step: float) -> float:
     return float(math.sqrt(max(sigma2, 0.0)))
 
 
-def _radial_residual(fit: tuple[float, float, float, float], x: np.ndarray, y: np.ndarray):
+def _radial_residual(
+    fit: tuple[float, float, float, float], x: np.ndarray, y: np.ndarray
+) -> np.ndarray:
     """Distance of each point from the fitted outline, along the ray (px)."""
     fx, fy, fr, aspect = fit
     u, v = x - fx, y - fy

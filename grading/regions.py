@@ -81,7 +81,20 @@ def find_regions(
     return regions
 
 
-def _look(z, inside, residual, sigma, radius_px, min_area_px, max_regions, exclude):
+# A measured region with its label, the label image and the component stats it came from.
+_Found = tuple["Region", int, np.ndarray, np.ndarray]
+
+
+def _look(
+    z: np.ndarray,
+    inside: np.ndarray,
+    residual: np.ndarray,
+    sigma: np.ndarray,
+    radius_px: np.ndarray,
+    min_area_px: float,
+    max_regions: int,
+    exclude: np.ndarray | None,
+) -> list[_Found]:
     """Hysteresis components of one z map, measured on the matching residual."""
     seeds = (z > SEED_SIGMA) & inside
     if exclude is not None:
@@ -101,7 +114,7 @@ def _look(z, inside, residual, sigma, radius_px, min_area_px, max_regions, exclu
     # The biggest first: if a face is so dirty that there are more blobs than we
     # measure, the ones that decide the verdict are measured.
     candidates.sort(key=lambda i: -stats[i, cv2.CC_STAT_AREA])
-    out = []
+    out: list[_Found] = []
     for i in candidates[:max_regions]:
         region = _measure(i, labels, stats, residual, sigma, radius_px, min_area_px)
         if region is not None:

@@ -393,10 +393,18 @@ def _support(mean: np.ndarray, offs: np.ndarray, peak: float) -> float:
     return limit + 1.0
 
 
-def _sample(img, mid, u, n, ts, offs) -> np.ndarray:
+def _sample(
+    img: np.ndarray,
+    mid: tuple[float, float],
+    u: tuple[float, float],
+    n: tuple[float, float],
+    ts: np.ndarray,
+    offs: np.ndarray,
+) -> np.ndarray:
     mx = (mid[0] + ts[:, None] * u[0] + offs[None, :] * n[0]).astype(np.float32)
     my = (mid[1] + ts[:, None] * u[1] + offs[None, :] * n[1]).astype(np.float32)
-    return cv2.remap(img, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    out: np.ndarray = cv2.remap(img, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    return out
 
 
 def _longest_run(flags: np.ndarray, max_gap: int) -> tuple[int, int] | None:
@@ -455,7 +463,7 @@ def collinear(a: Line, b: Line) -> bool:
         return False
     along = rel @ np.array([ux, uy])
     gap = max(along.min() - la, -along.max(), 0.0)
-    return gap <= 0.3 * (la + lb)
+    return bool(gap <= 0.3 * (la + lb))
 
 
 def _join(a: Line, b: Line) -> Line:

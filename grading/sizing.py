@@ -64,7 +64,7 @@ def remeasure(
     iy1 = min(gray.shape[0], y0 + (by + bh) * f + pad)
     if ix1 - ix0 < 3 or iy1 - iy0 < 3:
         return None
-    window = cv2.GaussianBlur(gray[iy0:iy1, ix0:ix1], (0, 0), smooth_px)
+    window: np.ndarray = cv2.GaussianBlur(gray[iy0:iy1, ix0:ix1], (0, 0), smooth_px)
     xs = (np.arange(ix0, ix1, dtype=np.float32) - x0 + 0.5) / f - 0.5
     ys = (np.arange(iy0, iy1, dtype=np.float32) - y0 + 0.5) / f - 0.5
     map_x = np.broadcast_to(xs[None, :], window.shape).astype(np.float32)
@@ -74,7 +74,7 @@ def remeasure(
     # Where the coarse look saw the blob, in full-resolution pixels.
     mask = np.zeros((bh, bw), np.uint8)
     mask[region.mask] = 1
-    seen = np.zeros(window.shape, np.uint8)
+    seen: np.ndarray = np.zeros(window.shape, np.uint8)
     ox, oy = x0 + bx * f - ix0, y0 + by * f - iy0
     big = cv2.resize(mask, (bw * f, bh * f), interpolation=cv2.INTER_NEAREST)
     sy0, sx0 = max(0, oy), max(0, ox)

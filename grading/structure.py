@@ -215,10 +215,10 @@ def _bore(image: np.ndarray, c: Circle) -> tuple[float, float, float] | None:
     rays = sample_rays(image, c.cx, c.cy, start, stop, N_RAYS, max_samples=64)
     if rays.valid.mean() < 0.5:
         return None
-    fits = [fit_edge(rays, p) for p in (BRIGHTER_INSIDE, DARKER_INSIDE)]
+    edges = [fit_edge(rays, p) for p in (BRIGHTER_INSIDE, DARKER_INSIDE)]
     fits = [
         f
-        for f in fits
+        for f in edges
         if f is not None
         and f.support >= 0.7
         and f.scatter_px <= max(1.0, 0.01 * f.r)

@@ -58,7 +58,7 @@ def circle_centres(
         votes += np.bincount(py[ok] * ww + px[ok], weights=weight[ok], minlength=hw * ww).astype(
             np.float32
         )
-    acc = cv2.GaussianBlur(votes.reshape(hw, ww), (0, 0), 1.0)
+    acc: np.ndarray = cv2.GaussianBlur(votes.reshape(hw, ww), (0, 0), 1.0)
     # Above the votes that land anywhere by chance, as a share of a whole circle's.
     acc -= np.float32(float(np.median(acc)))
     acc /= np.float32(2.0 * np.pi * rw)

@@ -25,6 +25,7 @@ import json
 import os
 import tarfile
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -146,7 +147,14 @@ def export_archive(
     return Archived(out, len(rows), total, sha)
 
 
-def _write_tar(out: Path, body: bytes, signature: bytes, cert_pem: bytes, store, rows) -> str:
+def _write_tar(
+    out: Path,
+    body: bytes,
+    signature: bytes,
+    cert_pem: bytes,
+    store: Store,
+    rows: Sequence[Image],
+) -> str:
     """Whole or not at all: a temp file beside ``out``, synced, renamed; its sha256."""
     fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=".tmp-", suffix=".tar")
     try:

@@ -9,6 +9,7 @@ with a reason instead of producing frames that do not follow the fixture.
 from __future__ import annotations
 
 import contextlib
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 from hardware.probes.base import Probe
@@ -52,6 +53,45 @@ class Bench:
         if self.simulated is not None:
             self.simulated.load(virtual_assembly(identified, scenario))
 
+    # What the operator does to the assembly by hand. Real devices see it for themselves;
+    # the simulated bench is told, under the caller's device lock (it draws the frames).
+    def uncapped(self, end: str, lock: AbstractContextManager[object]) -> None:
+        """The end's dust cap is off for an inspection."""
+        sim = self.simulated
+        if sim is not None:
+            with lock:
+                sim.uncap(end)
+
+    def cleaned(
+        self,
+        end: str,
+        method: str,
+        tool_id: str,
+        adapter: bool,
+        lock: AbstractContextManager[object],
+    ) -> None:
+        """The end (and its adapter, if ``adapter``) was cleaned with ``tool_id``. A tool for
+        male connectors (its id says MALE) reaches around the pins; on a female end any tool
+        reaches the whole face."""
+        sim = self.simulated
+        if sim is None or sim.assembly is None:
+            return
+        with lock:
+            male_tool = "MALE" in tool_id.upper()
+            sim.clean(end, method, male_tool=male_tool or not sim.assembly.ends[end].male)
+            if adapter:
+                sim.clean_adapter(end)
+
+    def released(self, end: str, mode: str, lock: AbstractContextManager[object]) -> None:
+        """The end was mated into its adapter (``connected``) or capped."""
+        sim = self.simulated
+        if sim is not None:
+            with lock:
+                if mode == "connected":
+                    sim.mate(end)
+                else:
+                    sim.cap(end)
+
     def close(self) -> None:
         for closer in (self.probe.close, self.fixture.close):
             with contextlib.suppress(Exception):
@@ -87,7 +127,7 @@ def open_bench(
     # The probe stamps its base scale on frames; the scan uses the calibration of the tip.
     base = config.calibration(probe_id)
     scale = base.um_per_px if base else None
-    if simulated_probe:
+    if simulated_probe and sim is not None:
         prb: Probe = SimulatedProbe(sim, um_per_px=scale, realtime=realtime)
     elif probe_src.startswith("uvc:"):
         src = probe_src[len("uvc:") :]
@@ -99,9 +139,9 @@ def open_bench(
     else:
         raise ConfigError(f"unknown probe {probe_src!r}: simulated, uvc:INDEX|PATH or replay:PATH")
     emulator = None
-    if fixture_src == "simulated":
+    if fixture_src == "simulated" and sim is not None:
         fx: Fixture = SimulatedFixture(sim)
-    elif fixture_src == "emulator":
+    elif fixture_src == "emulator" and sim is not None:
         emulator = FixtureEmulator(SimulatedFixture(sim))
         port = emulator.start()
         fx = _serial_fixture(port, config)

@@ -17,9 +17,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 from grading.results import EndFaceResult
@@ -33,15 +32,15 @@ from qa_station.bench_view import EXPECTED
 from qa_station.catalog import Catalog, EndDefinition, Identified, load_catalog
 from qa_station.config import Calibration, StationConfig, load_config, save_config, with_calibration
 from qa_station.gate import AssemblyState, Gate, GateRefused, InspectionRecorded
-from qa_station.gate.gate import MIN_REASON
+from qa_station.gate.gate import supervisor_refusal
 from qa_station.gate.offline import FloorGate, ReplayReport
 from qa_station.paths import ensure_dir, station_paths
-from qa_station.record import AssemblyRecord, HistoryRow, load_record, search_history
+from qa_station.record import AssemblyRecord, load_record
 from qa_station.scan import ScanError, ScanProgress, ScanResult, grade_view, scan_end
 from qa_station.store import Store, StoreError, StoreUnavailable
 from qa_station.store.kinds import DECISIONS, Kind, decision
-from qa_station.store.models import Assembly, Event
 from qa_station.store.outbox import Outbox, OutboxError
+from qa_station.store.queries import record_counts
 from qa_station.store.store import open_store
 from qa_station.store.verify import VerifyReport, verify
 
@@ -90,16 +89,22 @@ class FloorStatus:
     pending: int = 0  # actions kept in this bench's outbox
 
 
-def _notes_floor(method):
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _notes_floor(
+    method: Callable[Concatenate[StationController, _P], _R],
+) -> Callable[Concatenate[StationController, _P], _R]:
     """After the action (done or refused), note the floor database's state and outbox."""
 
-    @functools.wraps(method)
-    def wrapper(self: StationController, *args, **kwargs):
+    def wrapper(self: StationController, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
         try:
             return method(self, *args, **kwargs)
         finally:
             self.note_floor()
 
+    functools.update_wrapper(wrapper, method)
     return wrapper
 
 
@@ -206,7 +211,7 @@ class StationController:
         realtime: bool = True,
     ) -> StationController:
         config = config or load_config()
-        catalog = load_catalog(station_paths().config_dir / "products.toml")
+        catalog = load_catalog(station_paths().products_file)
         down: StoreUnavailable | None = None
         try:
             store = open_store(config, url=db_url)
@@ -409,9 +414,8 @@ class StationController:
             raise GateRefused(reason)
         cal = self.bench.calibration(definition)
         resume = self._resumable(s, end)
+        self.bench.uncapped(end, self.device_lock)
         with self.device_lock:
-            if self.bench.simulated is not None:
-                self.bench.simulated.uncap(end)
             try:  # a fixture unplugged mid-scan and plugged back in is opened again here
                 self.bench.fixture.open()
             except FixtureError as exc:
@@ -459,13 +463,7 @@ class StationController:
         s = self._session()
         state = self.gate.record_cleaning(s.serial, end, method, tool_id, adapter, actor)
         s.interrupted.pop(end, None)  # what was graded before the cleaning is history
-        sim = self.bench.simulated
-        if sim is not None:
-            with self.device_lock:
-                male_tool = "MALE" in tool_id.upper()
-                sim.clean(end, method, male_tool=male_tool or not sim.assembly.ends[end].male)
-                if adapter:
-                    sim.clean_adapter(end)
+        self.bench.cleaned(end, method, tool_id, adapter, self.device_lock)
         s.state = state
         return state
 
@@ -475,7 +473,7 @@ class StationController:
         actor = self._who()
         s = self._session()
         state = self.gate.connect(s.serial, end, actor, mode)
-        self._physically_release(end, mode)
+        self.bench.released(end, mode, self.device_lock)
         s.state = state
         return state
 
@@ -495,11 +493,7 @@ class StationController:
         s = self._session()
         supervisor = self.accounts.sign_in(username, password, SIGN_IN_WINDOW)
         try:
-            refusal = None
-            if not supervisor.supervises:
-                refusal = f"{username} is an {supervisor.role}: a supervisor must sign this"
-            elif len((reason or "").strip()) < MIN_REASON:
-                refusal = "a supervisor's decision needs a reason (a few words at least)"
+            refusal = supervisor_refusal(supervisor.username, supervisor.role, reason)
             if refusal:  # a decision tried and refused is on the record, like any refusal
                 who = supervisor if not supervisor.supervises else operator
                 self.gate.record_refusal(s.serial, end, who, action.label, refusal)
@@ -507,9 +501,11 @@ class StationController:
                     raise AuthError(refusal)
                 raise GateRefused(refusal)
             if action == Kind.END_OVERRIDE:
+                end = _decided_end(end, action)
                 state = self.gate.override_connect(s.serial, end, supervisor, reason)
-                self._physically_release(end, "connected")
+                self.bench.released(end, "connected", self.device_lock)
             elif action == Kind.END_RELEASED_FOR_REWORK:
+                end = _decided_end(end, action)
                 state = self.gate.release_for_rework(s.serial, end, supervisor, reason)
             else:
                 state = self.gate.reject(s.serial, supervisor, reason)
@@ -518,15 +514,6 @@ class StationController:
                 self.gate.sign_out(self.accounts, supervisor)
         s.state = state
         return state
-
-    def _physically_release(self, end: str, mode: str) -> None:
-        sim = self.bench.simulated
-        if sim is not None:
-            with self.device_lock:
-                if mode == "connected":
-                    sim.mate(end)
-                else:
-                    sim.cap(end)
 
     # -- the live view -------------------------------------------------------------------------
     def show(self, end: str, fiber: int | None) -> None:
@@ -634,7 +621,7 @@ class StationController:
         )
         return path
 
-    def _station_event(self, kind: str, payload: dict, actor: UserSession) -> None:
+    def _station_event(self, kind: str, payload: dict[str, Any], actor: UserSession) -> None:
         with self.store.write() as w:
             w.event(kind, payload, None, None, actor.username)
 
@@ -658,24 +645,15 @@ class StationController:
     def record(self, serial: str) -> AssemblyRecord:
         return load_record(self.store, serial)
 
-    def search(
-        self,
-        serial: str = "",
-        since_us: int | None = None,
-        until_us: int | None = None,
-        status: str | None = None,
-        operator: str | None = None,
-        limit: int = 500,
-    ) -> list[HistoryRow]:
-        """Assemblies by serial fragment, date, result and operator, newest first."""
-        return search_history(self.store, serial, since_us, until_us, status, operator, limit)
-
     def counts(self) -> dict[str, int]:
-        with self.store.read() as s:
-            return {
-                "assemblies": s.execute(select(func.count(Assembly.id))).scalar_one(),
-                "events": s.execute(select(func.count(Event.id))).scalar_one(),
-            }
+        return record_counts(self.store)
 
     def verify(self) -> VerifyReport:
         return verify(self.store)
+
+
+def _decided_end(end: str | None, action: Kind) -> str:
+    """The end a supervisor's decision about one end is about."""
+    if not end:
+        raise GateRefused(f"{action.label}: pick the end the decision is about")
+    return end

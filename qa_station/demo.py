@@ -19,7 +19,7 @@ from qa_station.accounts import Accounts, Session
 from qa_station.bench import Bench, open_bench
 from qa_station.catalog import Catalog, EndDefinition, Product
 from qa_station.config import StationConfig
-from qa_station.gate import Gate, GateRefused
+from qa_station.gate import Gate, GateInterface, GateRefused
 from qa_station.scan import scan_end
 from qa_station.store import Store, StoreError
 
@@ -144,7 +144,7 @@ def run_demo(
 
 
 def _end(
-    gate: Gate,
+    gate: GateInterface,
     bench: Bench,
     serial: str,
     end: EndDefinition,

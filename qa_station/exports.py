@@ -13,7 +13,7 @@ import json
 import re
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, SQLColumnExpression, select
 
 from grading.results import EndFaceResult
 from qa_station.store import Store
@@ -46,8 +46,10 @@ def parse_when(text: str, upper: bool = False) -> int:
     return round(when.timestamp() * 1_000_000)
 
 
-def _window(column, since_us: int | None, until_us: int | None):
-    conds = []
+def _window(
+    column: SQLColumnExpression[int], since_us: int | None, until_us: int | None
+) -> list[ColumnElement[bool]]:
+    conds: list[ColumnElement[bool]] = []
     if since_us is not None:
         conds.append(column >= since_us)
     if until_us is not None:
@@ -69,10 +71,10 @@ def inspections(store: Store, since_us: int | None, until_us: int | None) -> lis
         images: dict[tuple[int, int], str | None] = {}
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
-            for f in s.execute(
+            for row in s.execute(
                 select(InspectionFiber).where(InspectionFiber.inspection_id.in_(chunk))
             ).scalars():
-                images[(f.inspection_id, f.fiber)] = f.image_sha256
+                images[(row.inspection_id, row.fiber)] = row.image_sha256
     out = []
     for i, a, e in rows:
         result = EndFaceResult.from_dict(json.loads(i.result))
@@ -121,7 +123,7 @@ def inspections(store: Store, since_us: int | None, until_us: int | None) -> lis
 def events(store: Store, since_us: int | None, until_us: int | None) -> list[dict[str, Any]]:
     """Every event recorded in the window, in chain order (the shape of ``history --json``)."""
     with store.read() as s:
-        serials = dict(s.execute(select(Assembly.id, Assembly.serial)).all())
+        serials: dict[int | None, str] = dict(s.execute(select(Assembly.id, Assembly.serial)).all())
         rows = (
             s.execute(
                 select(Event)

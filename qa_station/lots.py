@@ -40,8 +40,8 @@ def build_lot(
         serials = list(s.execute(q).scalars())
     assemblies: list[LotAssembly] = []
     failures: list[FibreFailure] = []
-    methods: Counter = Counter()
-    per_connector: Counter = Counter()
+    methods: Counter[str] = Counter()
+    per_connector: Counter[str] = Counter()
     for serial in serials:
         rec = load_record(store, serial)
         n_insp = n_clean = 0

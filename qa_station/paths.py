@@ -34,6 +34,11 @@ class StationPaths:
         return self.config_dir / "station.toml"
 
     @property
+    def products_file(self) -> Path:
+        """The factory's own products (same shape as the built-in ``catalog/products.toml``)."""
+        return self.config_dir / "products.toml"
+
+    @property
     def database_file(self) -> Path:
         return self.data_dir / "station.sqlite3"
 

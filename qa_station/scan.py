@@ -17,6 +17,7 @@ from grading import grade
 from grading.grade import fibre_errors, nearest_to_centre_px, roll_up, zone_shapes
 from grading.pixels import scale_pair
 from grading.results import ERROR, EndFaceResult, FiberResult, ZoneShape
+from grading.rules import RuleSet
 from hardware.focus import FocusError, autofocus, focus_score, refocus
 from hardware.probes.base import Frame, Probe, ProbeError
 from hardware.stages.base import Fixture, FixtureError
@@ -242,7 +243,7 @@ def _grade_fibre(
     frame: Frame,
     n: int,
     end: EndDefinition,
-    ruleset,
+    ruleset: RuleSet,
     score: float,
     min_focus_score: float,
     um_per_px: float | tuple[float, float] | None,

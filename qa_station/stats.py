@@ -25,8 +25,9 @@ What is counted, and why:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
-from sqlalchemy import case, cast, func, literal_column, select
+from sqlalchemy import Select, SQLColumnExpression, case, cast, func, literal_column, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
@@ -266,7 +267,12 @@ def escalation_causes(
     return EscalationCauses(tuple(sorted(rows, key=lambda r: (-r[1], r[0]))))
 
 
-def _in_period(q, column, since_us: int | None, until_us: int | None):
+_Query = TypeVar("_Query", bound="Select[*tuple[Any, ...]]")
+
+
+def _in_period(
+    q: _Query, column: SQLColumnExpression[int], since_us: int | None, until_us: int | None
+) -> _Query:
     if since_us is not None:
         q = q.where(column >= since_us)
     if until_us is not None:
@@ -274,10 +280,13 @@ def _in_period(q, column, since_us: int | None, until_us: int | None):
     return q
 
 
-def _json_text(store: Store, column, key: str) -> ColumnElement:
+def _json_text(store: Store, column: SQLColumnExpression[str], key: str) -> ColumnElement[str]:
     """A text field of a JSON column, extracted by the database (payloads are stored as text)."""
+    extracted: ColumnElement[str]
     if store.dialect == "sqlite":
-        return func.json_extract(column, f"$.{key}")
-    if store.dialect == "postgresql":
-        return cast(column, JSONB)[key].astext
-    raise StatsError(f"statistics need SQLite or PostgreSQL, not {store.dialect}")
+        extracted = func.json_extract(column, f"$.{key}")
+    elif store.dialect == "postgresql":
+        extracted = cast(column, JSONB)[key].astext
+    else:
+        raise StatsError(f"statistics need SQLite or PostgreSQL, not {store.dialect}")
+    return extracted

@@ -16,13 +16,15 @@ the machine-readable data (``Certificate.data()``) and signs it.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable
 
 from reportlab.graphics.barcode import qrencoder
+from reportlab.lib import colors
 from reportlab.lib.units import mm
 from reportlab.platypus import CondPageBreak, Flowable, PageBreak, Spacer, Table, TableStyle
 
 from grading.geometry import connector
-from reports.model import Certificate
+from reports.model import Certificate, EndSection, RulesInfo
 from reports.pdf import (
     CONTENT_WIDTH,
     GREEN,
@@ -89,7 +91,14 @@ def short(text: str, n: int = 40) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
-def banner(kicker: str, word: str, colour, fill, lines: list[str], qr_payload: str | None) -> Table:
+def banner(
+    kicker: str,
+    word: str,
+    colour: colors.Color,
+    fill: colors.Color,
+    lines: list[str],
+    qr_payload: str | None,
+) -> Table:
     """The head of page 1: what the document is, the verdict in large letters, and the QR code."""
     from reportlab.lib.styles import ParagraphStyle
 
@@ -101,7 +110,7 @@ def banner(kicker: str, word: str, colour, fill, lines: list[str], qr_payload: s
     left = [para(esc(kicker), "kicker"), Paragraph(esc(word), big), Spacer(1, 2)]
     left.extend(para(x, "body") for x in lines)
     qr_size = 30 * mm
-    right: list = []
+    right: list[Flowable] = []
     if qr_payload:
         right = [
             QrFlowable(qr_payload, qr_size),
@@ -125,9 +134,9 @@ def banner(kicker: str, word: str, colour, fill, lines: list[str], qr_payload: s
     return t
 
 
-def rules_lines(cert_ends) -> str:
+def rules_lines(cert_ends: Iterable[EndSection]) -> str:
     seen: dict[tuple[str, str | None], list[str]] = {}
-    info = {}
+    info: dict[tuple[str, str | None], RulesInfo] = {}
     for e in cert_ends:
         key = (e.rules.name, e.rules.sha256)
         seen.setdefault(key, []).append(e.label)
@@ -146,7 +155,7 @@ def rules_lines(cert_ends) -> str:
     return "<br/>".join(out)
 
 
-def calibration_lines(cert_ends) -> str:
+def calibration_lines(cert_ends: Iterable[EndSection]) -> str:
     seen: dict[str, list[str]] = {}
     for e in cert_ends:
         words = e.calibration or ("not recorded" if e.result else "none (not inspected)")
@@ -159,7 +168,7 @@ def render_certificate(cert: Certificate) -> bytes:
     tz = cert.local_tz
     pics = prepare_pictures(a.ends)
     product = f"{a.product_name} ({a.product_id})"
-    story: list = [
+    story: list[Flowable] = [
         banner(
             "ACCEPTANCE CERTIFICATE - FIBRE END-FACE INSPECTION",
             "ACCEPTED",

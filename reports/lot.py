@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from reportlab.lib import colors
 from reportlab.lib.units import mm
-from reportlab.platypus import KeepTogether, Spacer, Table, TableStyle
+from reportlab.platypus import Flowable, KeepTogether, Spacer, Table, TableStyle
 
 from grading.geometry import connector
 from reports.certificate import banner
@@ -27,6 +27,8 @@ from reports.pdf import (
     LIGHT,
     PALE_RED,
     RED,
+    Cell,
+    StyleCommand,
     both,
     build,
     esc,
@@ -63,13 +65,13 @@ class LotSummary:
     # cause -> (failed fibre inspections, assemblies affected)
     by_cause: list[tuple[str, int, int]] = field(default_factory=list)
     # connector -> fibre number -> failed fibre inspections
-    by_position: dict[str, Counter] = field(default_factory=dict)
+    by_position: dict[str, Counter[int]] = field(default_factory=dict)
     # single-fibre ends: (connector, end label) -> failed inspections
-    by_end: Counter = field(default_factory=Counter)
-    cleaning_cycles: Counter = field(
+    by_end: Counter[tuple[str, str]] = field(default_factory=Counter)
+    cleaning_cycles: Counter[int] = field(
         default_factory=Counter
     )  # cleanings per assembly -> assemblies
-    escalations: Counter = field(default_factory=Counter)  # cause -> count
+    escalations: Counter[str] = field(default_factory=Counter)  # cause -> count
 
     @property
     def closed(self) -> int:
@@ -100,7 +102,7 @@ def summarise(report: LotReport) -> LotSummary:
         s.cleaning_cycles[a.cleanings] += 1
         for cause in a.escalations:
             s.escalations[cause] += 1
-    fibres: Counter = Counter()
+    fibres: Counter[str] = Counter()
     serials: dict[str, set[str]] = {}
     for f in report.failures:
         causes = (
@@ -132,15 +134,15 @@ def _heat(value: int, top: int) -> colors.Color:
     return colors.Color(1.0, 1.0 - 0.78 * t, 1.0 - 0.78 * t)
 
 
-def heat_map(conn: str, counts: Counter) -> Table:
+def heat_map(conn: str, counts: Counter[int]) -> Table:
     """Failed fibre inspections per ferrule position, laid out as the ferrule (key up)."""
     g = connector(conn)
     widest = max(abs(x) for x, _ in g.fiber_positions_um)
     per_row = 16 if widest > 1500 else 12
     rows = max(1, g.rows)
     top = max(counts.values(), default=0)
-    cells = [["" for _ in range(per_row)] for _ in range(rows * 2)]
-    style = [
+    cells: list[list[Cell]] = [["" for _ in range(per_row)] for _ in range(rows * 2)]
+    style: list[StyleCommand] = [
         ("ALIGN", (0, 0), (-1, -1), "CENTER"),
         ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
         ("FONTSIZE", (0, 0), (-1, -1), 6.5),
@@ -169,7 +171,7 @@ def render_lot(report: LotReport) -> bytes:
     title = "LOT REPORT - FIBRE END-FACE INSPECTION"
     colour = GREEN if s.rejected == 0 else RED
     fill = colors.HexColor("#eef3f7")
-    story: list = [
+    story: list[Flowable] = [
         banner(
             title,
             f"YIELD {_pct(s.yield_pct)}",
@@ -288,12 +290,12 @@ def render_lot(report: LotReport) -> bytes:
                 *[text(k if k < 6 else "6+", "headc") for k in range(min(top, 6) + 1)],
             ]
         ]
-        counts = [s.cleaning_cycles.get(k, 0) for k in range(min(top, 6))]
+        per_cycles = [s.cleaning_cycles.get(k, 0) for k in range(min(top, 6))]
         if top >= 6:
-            counts.append(sum(v for k, v in s.cleaning_cycles.items() if k >= 6))
+            per_cycles.append(sum(v for k, v in s.cleaning_cycles.items() if k >= 6))
         else:
-            counts.append(s.cleaning_cycles.get(top, 0))
-        data.append([text("Assemblies"), *[text(v, "cellc") for v in counts]])
+            per_cycles.append(s.cleaning_cycles.get(top, 0))
+        data.append([text("Assemblies"), *[text(v, "cellc") for v in per_cycles]])
         widths = [30 * mm] + [14 * mm] * (len(data[0]) - 1)
         story.append(grid(data, widths, zebra=False))
         story.append(Spacer(1, 1.5 * mm))
@@ -374,10 +376,8 @@ def _window(since_us: int | None, until_us: int | None) -> str:
     def t(us: int) -> str:
         return short_utc(us)[:16] + " UTC"
 
-    if since_us is None and until_us is None:
-        return "at any time (the whole record)"
     if until_us is None:
-        return f"from {t(since_us)} on"
+        return "at any time (the whole record)" if since_us is None else f"from {t(since_us)} on"
     if since_us is None:
         return f"before {t(until_us)}"
     return f"from {t(since_us)} to {t(until_us)}"

@@ -13,6 +13,7 @@ import functools
 import io
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any, TypeAlias
 from xml.sax.saxutils import escape
 
 from reportlab import rl_config
@@ -24,7 +25,7 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Table, TableStyle
+from reportlab.platypus import Flowable, Image, Paragraph, SimpleDocTemplate, Table, TableStyle
 
 # Pictures go in as binary JPEG streams: ASCII85 (reportlab's default) makes them a quarter
 # larger and, without reportlab's C accelerator, costs more time than drawing the whole page.
@@ -43,6 +44,11 @@ LINE = colors.HexColor("#b9b9b9")
 PALE_RED = colors.HexColor("#fdecec")
 PALE_GREEN = colors.HexColor("#eaf6ee")
 PALE_ORANGE = colors.HexColor("#fff4e0")
+
+# One TableStyle command: ("NAME", (col, row), (col, row), *values).
+StyleCommand: TypeAlias = tuple[object, ...]
+# One table cell: a flowable, plain text, or flowables stacked in the cell.
+Cell: TypeAlias = Flowable | str | list[Flowable]
 
 VERDICT_COLOUR = {"pass": GREEN, "fail": RED, "error": ORANGE}
 
@@ -237,7 +243,7 @@ def key_values(
     data = [
         [
             para(esc(k), "label"),
-            para(v if value_is_markup else esc(v), "value") if not hasattr(v, "wrap") else v,
+            para(str(v) if value_is_markup else esc(v), "value") if not hasattr(v, "wrap") else v,
         ]
         for k, v in rows
     ]
@@ -258,16 +264,16 @@ def key_values(
 
 
 def grid(
-    data: list[list],
+    data: Sequence[Sequence[Cell]],
     widths: Sequence[float],
     header_rows: int = 1,
-    extra: Sequence[tuple] = (),
+    extra: Sequence[StyleCommand] = (),
     zebra: bool = True,
     repeat: bool = True,
 ) -> Table:
     """A table with a dark header and light rules; ``data`` cells are paragraphs or strings."""
     t = Table(data, colWidths=list(widths), repeatRows=header_rows if repeat else 0, hAlign="LEFT")
-    style = [
+    style: list[StyleCommand] = [
         ("BACKGROUND", (0, 0), (-1, header_rows - 1), colors.HexColor("#3b4650")),
         ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
         ("LEFTPADDING", (0, 0), (-1, -1), 3),
@@ -287,7 +293,10 @@ def grid(
 
 
 def boxed(
-    flowables: list, border: colors.Color, fill: colors.Color, width: float = CONTENT_WIDTH
+    flowables: list[Flowable],
+    border: colors.Color,
+    fill: colors.Color,
+    width: float = CONTENT_WIDTH,
 ) -> Table:
     """Flowables in a coloured box (deviations, warnings, the verdict banner)."""
     t = Table([[flowables]], colWidths=[width])
@@ -316,15 +325,16 @@ def _numbered_canvas(footer: Footer) -> type[Canvas]:
     """A canvas that knows the page count when it draws each page's footer ("page N of M")."""
 
     class NumberedCanvas(Canvas):
-        def __init__(self, *args, **kwargs):
+        # reportlab's own signature, passed through unchanged (the library is untyped).
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
-            self._pages: list[dict] = []
+            self._pages: list[dict[str, Any]] = []
 
-        def showPage(self):
+        def showPage(self) -> None:
             self._pages.append(dict(self.__dict__))
             self._startPage()
 
-        def save(self):
+        def save(self) -> None:
             total = len(self._pages)
             for n, state in enumerate(self._pages, start=1):
                 self.__dict__.update(state)
@@ -354,7 +364,7 @@ def standard_footer(left: str, right_prefix: str = "") -> Footer:
 
 
 def build(
-    story: list,
+    story: list[Flowable],
     footer: Footer,
     title: str,
     author: str,
@@ -377,7 +387,7 @@ def build(
         creator="qa-station",
         keywords=list(keywords),
     )
-    kwargs = {}
+    kwargs: dict[str, Callable[[Canvas, object], None]] = {}
     if header is not None:
         kwargs = {"onLaterPages": header}
     doc.build(story, canvasmaker=_numbered_canvas(footer), **kwargs)

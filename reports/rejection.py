@@ -10,11 +10,12 @@ internal quality document, and the record it comes from is.
 from __future__ import annotations
 
 from reportlab.lib.units import mm
-from reportlab.platypus import CondPageBreak, PageBreak, Spacer
+from reportlab.platypus import CondPageBreak, Flowable, PageBreak, Spacer
 
 from grading.geometry import connector
+from grading.results import FiberResult
 from reports.certificate import banner, calibration_lines, rules_lines, short
-from reports.model import RejectionReport
+from reports.model import EndSection, RejectionReport
 from reports.pdf import (
     CONTENT_WIDTH,
     PALE_RED,
@@ -41,13 +42,13 @@ def render_rejection(report: RejectionReport) -> bytes:
     a = report.assembly
     tz = report.local_tz
 
-    def failing(e, f) -> bool:
+    def failing(e: EndSection, f: FiberResult) -> bool:
         return f.verdict != "pass"
 
     pics = prepare_pictures(a.ends, large=failing)
     product = f"{a.product_name} ({a.product_id})"
     who = f" by {a.closed_by}" if a.closed_by else ""
-    story: list = [
+    story: list[Flowable] = [
         banner(
             "REJECTION REPORT - FIBRE END-FACE INSPECTION",
             "REJECTED",

@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 
 from reportlab.lib import colors
 from reportlab.lib.units import mm
-from reportlab.platypus import CondPageBreak, KeepTogether, Spacer, Table, TableStyle
+from reportlab.platypus import CondPageBreak, Flowable, KeepTogether, Spacer, Table, TableStyle
 
 from grading.geometry import connector
 from grading.results import FiberResult
 from reports import overlay
-from reports.model import AssemblyReport, EndSection, load_image
+from reports.model import AssemblyReport, EndSection, FibreAgain, load_image
 from reports.pdf import (
     CONTENT_WIDTH,
     GREEN,
@@ -30,6 +30,8 @@ from reports.pdf import (
     PALE_ORANGE,
     PALE_RED,
     RED,
+    Cell,
+    StyleCommand,
     both,
     boxed,
     coloured,
@@ -78,7 +80,7 @@ def prepare_pictures(
     of the fibres ``large`` picks (and of every single-fibre end), overviews and fibre maps."""
     ends = list(ends)
     out = {e.label: EndPictures() for e in ends}
-    jobs: list[tuple[Callable[[], None]]] = []
+    jobs: list[Callable[[], None]] = []
 
     def fibre_job(e: EndSection, f: FiberResult, want_large: bool) -> Callable[[], None]:
         def run() -> None:
@@ -118,7 +120,7 @@ def prepare_pictures(
 
         return run
 
-    def earlier_job(e: EndSection, again) -> Callable[[], None]:
+    def earlier_job(e: EndSection, again: FibreAgain) -> Callable[[], None]:
         def run() -> None:
             zones = again.zones or e.zones
             reduce = overlay.shrink_for(again.fibre, again.um_per_px, zones, EARLIER_PX)
@@ -282,7 +284,7 @@ def fibre_table(e: EndSection) -> Table | None:
         "",
     ]
     rows = [header0, header1]
-    extra: list[tuple] = []
+    extra: list[StyleCommand] = []
     for f in e.result.fibers:
         dcount = [sum(1 for d in f.defects if d.kind != "scratch" and d.zone == z) for z in zones]
         scount = [sum(1 for d in f.defects if d.kind == "scratch" and d.zone == z) for z in zones]
@@ -334,7 +336,7 @@ def thumbnails(e: EndSection, pics: EndPictures, only: Iterable[int] | None = No
     per_row = thumbnails_per_row(e)
     cell_w = CONTENT_WIDTH / per_row
     img_w = cell_w - 4
-    cells = []
+    cells: list[Cell] = []
     for f in fibres:
         data = pics.thumbs.get(f.index)
         pic = picture(data, img_w) if data else text("image missing from the store", "tiny")
@@ -359,10 +361,10 @@ def thumbnails(e: EndSection, pics: EndPictures, only: Iterable[int] | None = No
     return t
 
 
-def overview_and_map(e: EndSection, pics: EndPictures) -> list:
+def overview_and_map(e: EndSection, pics: EndPictures) -> list[Flowable]:
     """Side by side: the ferrule overview with the verdicts ringed, and the fibre map."""
     half = (CONTENT_WIDTH - 6 * mm) / 2
-    left: list = []
+    left: list[Flowable] = []
     if pics.overview:
         left.append(picture(pics.overview, half, aspect=pics.overview_aspect))
         cap = "Ferrule overview (key up), each fibre ringed in its verdict's colour"
@@ -373,7 +375,7 @@ def overview_and_map(e: EndSection, pics: EndPictures) -> list:
         left.append(para(esc(cap), "caption"))
     else:
         left.append(text("no overview image recorded", "tiny"))
-    right: list = []
+    right: list[Flowable] = []
     if pics.fibre_map:
         right.append(picture(pics.fibre_map, half, aspect=pics.map_aspect))
         right.append(
@@ -400,7 +402,7 @@ def single_fibre_view(e: EndSection, pics: EndPictures, tz: dt.tzinfo | None) ->
     img_w = 52 * mm
     f = e.result.fibers[0] if e.result and e.result.fibers else None
     data = pics.large.get(f.index) if f else None
-    pic: list = []
+    pic: list[Flowable] = []
     if f:
         pic.append(picture(data, img_w) if data else text("image missing from the store", "tiny"))
         pic.append(para("Zones (yellow) and the defects found, in the verdict's colour", "caption"))
@@ -418,13 +420,13 @@ def single_fibre_view(e: EndSection, pics: EndPictures, tz: dt.tzinfo | None) ->
     return t
 
 
-def focus_images(e: EndSection, pics: EndPictures, fibres: list[FiberResult]) -> list:
+def focus_images(e: EndSection, pics: EndPictures, fibres: list[FiberResult]) -> list[Flowable]:
     """Large views of the chosen fibres, with what each broke."""
     if not fibres:
         return []
     per_row = 3
     cell_w = CONTENT_WIDTH / per_row
-    cells = []
+    cells: list[Cell] = []
     for f in fibres:
         data = pics.large.get(f.index)
         pic = (
@@ -448,11 +450,11 @@ def focus_images(e: EndSection, pics: EndPictures, fibres: list[FiberResult]) ->
     return [t]
 
 
-def across_inspections(e: EndSection, pics: EndPictures, tz: dt.tzinfo | None) -> list:
+def across_inspections(e: EndSection, pics: EndPictures, tz: dt.tzinfo | None) -> list[Flowable]:
     """Each fibre that failed the final inspection, as the inspections before saw it."""
     if not e.earlier or not e.result:
         return []
-    story: list = [
+    story: list[Flowable] = [
         para(
             "The failing fibres across the inspections (oldest first): a defect that stays in "
             "place through cleanings is damage; dirt moves or goes",
@@ -463,7 +465,7 @@ def across_inspections(e: EndSection, pics: EndPictures, tz: dt.tzinfo | None) -
     per_row = 4
     cell_w = CONTENT_WIDTH / per_row
     for n in dict.fromkeys(a.fibre.index for a in e.earlier):
-        cells = []
+        cells: list[Cell] = []
         for a in [x for x in e.earlier if x.fibre.index == n]:
             data = pics.earlier.get((n, a.inspection_id))
             pic = picture(data, cell_w - 6 * mm) if data else text("image missing", "tiny")
@@ -508,9 +510,9 @@ def end_section(
     tz: dt.tzinfo | None,
     focus: list[FiberResult] | None = None,
     all_thumbnails: bool = True,
-) -> list:
+) -> list[Flowable]:
     multi = connector(e.connector).is_multi_fiber
-    story: list = []
+    story: list[Flowable] = []
     if e.result is None:
         story.append(KeepTogether([end_heading(e), end_info(e, tz)]))
         story.append(Spacer(1, 2 * mm))
@@ -628,8 +630,8 @@ def deviations_box(a: AssemblyReport, tz: dt.tzinfo | None) -> Table:
     return boxed(items, RED, PALE_RED)
 
 
-def history(a: AssemblyReport, tz: dt.tzinfo | None) -> list:
-    story: list = [para("Cleaning history", "h2")]
+def history(a: AssemblyReport, tz: dt.tzinfo | None) -> list[Flowable]:
+    story: list[Flowable] = [para("Cleaning history", "h2")]
     cleanings = sorted((c for e in a.ends for c in e.cleanings), key=lambda c: c.at_us)
     if cleanings:
         rows = [

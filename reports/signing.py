@@ -29,13 +29,16 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+
+if TYPE_CHECKING:  # imported where used: pyhanko is slow to import
+    from pyhanko.pdf_utils.reader import PdfFileReader
 
 KEY_FILE = "station.key"
 CERT_FILE = "station.crt"
@@ -395,7 +398,7 @@ def check_pdf(data: bytes, trust: Sequence[asn1_x509.Certificate]) -> SignatureR
     return report
 
 
-def _attachments(reader) -> dict[str, bytes]:
+def _attachments(reader: PdfFileReader) -> dict[str, bytes]:
     out: dict[str, bytes] = {}
     try:
         names = reader.root["/Names"]["/EmbeddedFiles"]["/Names"]

@@ -24,6 +24,7 @@ from hardware.optics.looks import CLASSIC, Appearance
 from hardware.optics.scene import (
     Feature,
     FeatureTruth,
+    FiberSpec,
     FiberTruth,
     RenderTruth,
     Scene,
@@ -140,7 +141,9 @@ def core_contrast(ap: Appearance, core_diameter_um: float) -> float:
     return CORE_SM if core_diameter_um < 20 else CORE_MM
 
 
-def _fiber(img: np.ndarray, grid: PixelGrid, fiber, ap: Appearance, ferrule: str) -> None:
+def _fiber(
+    img: np.ndarray, grid: PixelGrid, fiber: FiberSpec, ap: Appearance, ferrule: str
+) -> None:
     """Bore edge, adhesive ring, cladding (with its bevel line and rim) and core, outside in."""
     c = fiber.center_um
     r_clad = fiber.cladding_diameter_um / 2.0
@@ -325,7 +328,9 @@ def _texture(scene: Scene, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return tex.astype(np.float32)
 
 
-def _disc(img: np.ndarray, grid: PixelGrid, center_um, radius_um: float, level: float) -> None:
+def _disc(
+    img: np.ndarray, grid: PixelGrid, center_um: tuple[float, float], radius_um: float, level: float
+) -> None:
     box = grid.box(center_um[0], center_um[1], radius_um)
     if box is None:
         return

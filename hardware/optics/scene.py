@@ -29,14 +29,21 @@ CORE_DIAMETER_UM = {"sm": 9.2, "mm": 50.0, "mm62": 62.5}
 
 
 class FerruleLayout(Protocol):
-    """The shape of a connector the renderer needs; grading's geometry satisfies it."""
+    """The shape of a connector the renderer needs; grading's geometry satisfies it
+    (read only: the geometry is a frozen dataclass)."""
 
-    ferrule: str
-    ferrule_size_um: tuple[float, float]
-    fiber_positions_um: tuple[tuple[float, float], ...]
-    guide_hole_positions_um: tuple[tuple[float, float], ...]
-    guide_hole_diameter_um: float
-    cladding_diameter_um: float
+    @property
+    def ferrule(self) -> str: ...
+    @property
+    def ferrule_size_um(self) -> tuple[float, float]: ...
+    @property
+    def fiber_positions_um(self) -> tuple[tuple[float, float], ...]: ...
+    @property
+    def guide_hole_positions_um(self) -> tuple[tuple[float, float], ...]: ...
+    @property
+    def guide_hole_diameter_um(self) -> float: ...
+    @property
+    def cladding_diameter_um(self) -> float: ...
 
 
 class ZoneLike(Protocol):

@@ -47,7 +47,7 @@ class _Ended(Exception):
     """The source has no more frames (the message says why, for ProbeDisconnected)."""
 
 
-def natural_key(name: str) -> tuple:
+def natural_key(name: str) -> tuple[tuple[int | str, ...], str]:
     """Order ``f2.png`` before ``f10.png``, as a person reading the folder would."""
     parts = re.split(r"(\d+)", name.casefold(), flags=re.ASCII)
     return (tuple(int(p) if i % 2 else p for i, p in enumerate(parts)), name)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from hardware.optics.scene import Feature, FerruleLayout
-from hardware.simulated.contamination import EndFaceDirt, dust_on_fibres
+from hardware.simulated.contamination import Centres, EndFaceDirt, dust_on_fibres
 
 SCENARIOS = ("clean", "dusty", "oily", "damaged", "dirty-adapter", "male", "female")
 # How often each turns up on a simulated production line when none is asked for.
@@ -123,7 +123,7 @@ def _dirty(end: VirtualEnd, scenario: str, rng: np.random.Generator, damage: boo
     end.dirt.touch()
 
 
-def _oil(centres, rng: np.random.Generator) -> Feature:
+def _oil(centres: Centres, rng: np.random.Generator) -> Feature:
     """A fingerprint smear: faint, large, and it spreads when wiped dry."""
     fx, fy = centres[int(rng.integers(len(centres)))]
     a = rng.uniform(0, 2 * math.pi)
@@ -139,7 +139,7 @@ def _oil(centres, rng: np.random.Generator) -> Feature:
     )
 
 
-def _damage(centres, rng: np.random.Generator) -> list[Feature]:
+def _damage(centres: Centres, rng: np.random.Generator) -> list[Feature]:
     """A polishing scratch through the core, or a pit in it: permanent."""
     fx, fy = centres[int(rng.integers(len(centres)))]
     if rng.random() < 0.6:

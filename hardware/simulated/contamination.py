@@ -19,6 +19,8 @@ import numpy as np
 from hardware.cleaning import DRY_METHODS, METHODS, WET_METHODS
 from hardware.optics.scene import Feature
 
+Centres = tuple[tuple[float, float], ...]  # fibre centres on the end face, um
+
 # Share of loose dust each method lifts in one cleaning.
 DUST_REMOVAL = {"dry-one-click": 0.92, "dry-cassette": 0.95, "wet-to-dry": 0.97}
 RESIDUE_REMOVAL_WET = 0.96
@@ -98,7 +100,9 @@ def clean_adapter(dirt: EndFaceDirt, rng: np.random.Generator) -> None:
     dirt.adapter_dirt = int(rng.random() < 0.05)
 
 
-def expose(dirt: EndFaceDirt, now: float, fibre_centres_um, rng: np.random.Generator) -> int:
+def expose(
+    dirt: EndFaceDirt, now: float, fibre_centres_um: Centres, rng: np.random.Generator
+) -> int:
     """Dust that landed on an uncapped face since it was last looked at; returns how many."""
     if dirt.capped or dirt.uncapped_since is None:
         return 0
@@ -112,7 +116,7 @@ def expose(dirt: EndFaceDirt, now: float, fibre_centres_um, rng: np.random.Gener
     return n
 
 
-def mate(dirt: EndFaceDirt, fibre_centres_um, rng: np.random.Generator) -> int:
+def mate(dirt: EndFaceDirt, fibre_centres_um: Centres, rng: np.random.Generator) -> int:
     """Insert into the adapter: a dirty adapter leaves particles on the fibres."""
     if dirt.adapter_dirt <= 0:
         return 0
@@ -125,7 +129,7 @@ def mate(dirt: EndFaceDirt, fibre_centres_um, rng: np.random.Generator) -> int:
 
 
 def dust_on_fibres(
-    fibre_centres_um, rng: np.random.Generator, size_um: float | None = None
+    fibre_centres_um: Centres, rng: np.random.Generator, size_um: float | None = None
 ) -> Feature:
     """A loose dust particle on (or near) one of the fibres."""
     fx, fy = fibre_centres_um[int(rng.integers(len(fibre_centres_um)))]

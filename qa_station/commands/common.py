@@ -21,7 +21,7 @@ class CommandError(Exception):
 def station(db_url: str | None = None) -> tuple[StationConfig, Store, Catalog]:
     try:
         config = load_config()
-        catalog = load_catalog(station_paths().config_dir / "products.toml")
+        catalog = load_catalog(station_paths().products_file)
         store = open_store(config, url=db_url)
     except (ConfigError, CatalogError, StoreError) as exc:
         raise CommandError(str(exc)) from None

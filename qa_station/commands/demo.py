@@ -18,7 +18,7 @@ from qa_station.paths import ensure_dir, station_paths, write_whole
 from qa_station.store import StoreError
 
 
-def add_parser(sub: argparse._SubParsersAction, summary: str) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], summary: str) -> None:
     p = sub.add_parser(
         "demo",
         help=summary,

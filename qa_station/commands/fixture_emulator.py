@@ -23,7 +23,7 @@ from qa_station.paths import station_paths
 FAULTS = ("garbage", "silent")
 
 
-def add_parser(sub: argparse._SubParsersAction, summary: str) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], summary: str) -> None:
     p = sub.add_parser(
         "fixture-emulator",
         help=summary,
@@ -42,9 +42,7 @@ def add_parser(sub: argparse._SubParsersAction, summary: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        identified = load_catalog(station_paths().config_dir / "products.toml").identify(
-            args.serial
-        )
+        identified = load_catalog(station_paths().products_file).identify(args.serial)
     except CatalogError as exc:
         print(f"qa-station fixture-emulator: error: {exc}", file=sys.stderr)
         return 2

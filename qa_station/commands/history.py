@@ -12,7 +12,7 @@ from qa_station.store import StoreError
 from qa_station.text import shown
 
 
-def add_parser(sub: argparse._SubParsersAction, summary: str) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], summary: str) -> None:
     p = sub.add_parser("history", help=summary)
     p.add_argument("serial")
     p.add_argument("--db", metavar="URL", help="store URL (default: the station's)")

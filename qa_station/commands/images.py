@@ -16,6 +16,7 @@ import datetime as dt
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from qa_station.accounts import Accounts, AuthError
 from qa_station.archive import ArchiveError, check_archive, export_archive, remove_archived
@@ -25,8 +26,11 @@ from qa_station.paths import station_paths
 from qa_station.store import StoreError
 from qa_station.text import shown
 
+if TYPE_CHECKING:
+    from asn1crypto import x509 as asn1_x509
 
-def add_parser(sub: argparse._SubParsersAction, summary: str) -> None:
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], summary: str) -> None:
     p = sub.add_parser("images", help=summary)
     isub = p.add_subparsers(dest="images_command", metavar="COMMAND", required=True)
     a = isub.add_parser(
@@ -55,7 +59,7 @@ def add_parser(sub: argparse._SubParsersAction, summary: str) -> None:
     r.set_defaults(func=run_remove)
 
 
-def _trust(given: list[str] | None) -> list:
+def _trust(given: list[str] | None) -> list[asn1_x509.Certificate]:
     from reports.signing import SigningError, load_pem_certificates, trust_roots
 
     try:

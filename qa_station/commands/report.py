@@ -15,7 +15,7 @@ from qa_station.text import shown
 OUTPUT_HELP = "a folder (default: the current one) or a file name ending in .pdf"
 
 
-def add_parser(sub: argparse._SubParsersAction, summary: str) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], summary: str) -> None:
     p = sub.add_parser("report", help=summary)
     rsub = p.add_subparsers(dest="report_command", metavar="REPORT", required=True)
     r = rsub.add_parser(

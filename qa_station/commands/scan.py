@@ -23,7 +23,7 @@ from qa_station.paths import station_paths
 from qa_station.scan import ScanError, ScanProgress, scan_end
 
 
-def add_parser(sub: argparse._SubParsersAction, summary: str) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], summary: str) -> None:
     p = sub.add_parser(
         "scan",
         help=summary,
@@ -48,9 +48,7 @@ def add_parser(sub: argparse._SubParsersAction, summary: str) -> None:
 def run(args: argparse.Namespace) -> int:
     try:
         config = load_config()
-        identified = load_catalog(station_paths().config_dir / "products.toml").identify(
-            args.serial
-        )
+        identified = load_catalog(station_paths().products_file).identify(args.serial)
         end = identified.product.end(args.end)
     except (ConfigError, CatalogError) as exc:
         print(f"qa-station scan: error: {exc}", file=sys.stderr)

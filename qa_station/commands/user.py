@@ -19,7 +19,7 @@ from qa_station.text import shown
 SOURCE = "cli"  # where these sign-ins come from: failures slow down the command line only
 
 
-def add_parser(sub: argparse._SubParsersAction, summary: str) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], summary: str) -> None:
     p = sub.add_parser("user", help=summary)
     usub = p.add_subparsers(dest="user_command", metavar="COMMAND", required=True)
     a = usub.add_parser(

@@ -21,10 +21,11 @@ from qa_station.certificates import VerifyUsageError, verify_file
 from qa_station.commands.common import CommandError, fail, serial_arg, station
 from qa_station.config import ConfigError, load_config
 from qa_station.paths import station_paths
+from qa_station.store import Store
 from qa_station.text import shown
 
 
-def add_parser(sub: argparse._SubParsersAction, summary: str) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], summary: str) -> None:
     p = sub.add_parser(
         "verify",
         help=summary,
@@ -97,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
     return 0 if outcome.ok else 1
 
 
-def _open_store(db_url: str | None):
+def _open_store(db_url: str | None) -> tuple[Store | None, str | None]:
     """The station's store, or (None, why it cannot be used)."""
     if not db_url:
         try:

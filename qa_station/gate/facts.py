@@ -61,10 +61,12 @@ class InspectionFacts:
         if scan.overview is not None:
             image = scan.overview.image
             located = overview_band(image, result.connector) if _multi(result) else None
-            band = located[0] if located else None
-            overview = folder.put(cut(image, band) if band else image)
-            if located:
-                regions["overview"] = {**band.to_dict(image.shape), "fibres": located[1]}
+            if located is None:
+                overview = folder.put(image)
+            else:
+                band, fibres_in_band = located
+                overview = folder.put(cut(image, band))
+                regions["overview"] = {**band.to_dict(image.shape), "fibres": fibres_in_band}
                 if keep_whole:
                     whole.append(folder.put(image))
                     regions["overview"][WHOLE_FRAME] = whole[-1].sha256

@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session as OrmSession
 
 from grading.geometry import connector
 from grading.rules import RuleFileError, load_rules
 from grading.verdict import failures
-from qa_station.accounts import SUPERVISING, Session, signed_in
+from qa_station.accounts import SUPERVISING, ReplayedSession, Session, signed_in
 from qa_station.catalog import Catalog, Identified, Product
 from qa_station.gate import state as rules
 from qa_station.gate.escalation import escalate
@@ -44,6 +45,9 @@ from qa_station.store.records import cleaning_digest, inspection_digest, whole_f
 
 MODES = ("connected", "capped")
 MIN_REASON = 5
+
+# Who acts: a sign-in at this bench, or one replayed from a bench's outbox.
+Actor = Session | ReplayedSession
 
 
 class GateRefused(Exception):
@@ -74,7 +78,7 @@ class Gate:
             return _load(s, serial)
 
     # -- registering ----------------------------------------------------------------------
-    def register(self, label: str, actor: Session) -> tuple[Identified, AssemblyState]:
+    def register(self, label: str, actor: Actor) -> tuple[Identified, AssemblyState]:
         """Identify a scanned label; the first time a serial is seen, register it."""
         identified = self.catalog.identify(label)
         with self.store.write() as w:
@@ -91,15 +95,14 @@ class Gate:
 
     # -- the operator's actions ------------------------------------------------------------
     def record_inspection(
-        self, serial: str, end: str, scan: ScanResult, actor: Session, probe_id: str
+        self, serial: str, end: str, scan: ScanResult, actor: Actor, probe_id: str
     ) -> InspectionRecorded:
-        if not scan.complete:
-            raise GateRefused(f"the scan of end {end} is incomplete: finish it before recording")
+        require_complete(scan, end)
         facts = InspectionFacts.of_scan(scan, self.store.images)
         return self.record_facts(serial, end, facts, actor, probe_id)
 
     def record_facts(
-        self, serial: str, end: str, facts: InspectionFacts, actor: Session, probe_id: str
+        self, serial: str, end: str, facts: InspectionFacts, actor: Actor, probe_id: str
     ) -> InspectionRecorded:
         """Record an inspection whose frames are already on disk (a scan, or the outbox)."""
         with self.store.write() as w:
@@ -125,7 +128,7 @@ class Gate:
         method: str,
         tool_id: str,
         adapter_cleaned: bool,
-        actor: Session,
+        actor: Actor,
     ) -> AssemblyState:
         with self.store.write() as w:
             signed_in(w, actor)
@@ -169,7 +172,7 @@ class Gate:
         return state
 
     def connect(
-        self, serial: str, end: str, actor: Session, mode: str = "connected"
+        self, serial: str, end: str, actor: Actor, mode: str = "connected"
     ) -> AssemblyState:
         if mode not in MODES:
             raise GateRefused(f"unknown mode {mode!r}: {' or '.join(MODES)}")
@@ -181,7 +184,9 @@ class Gate:
                 _refused(w, aid, end, actor, "connect", reason)
             else:
                 last = a.end(end).last
+                assert last is not None  # refuse_connect allows only an inspected end
                 age_s = elapsed_s(last.at, w.at)
+                assert age_s is not None  # ... whose age can be told
                 w.event(
                     Kind.END_CONNECTED,
                     {
@@ -200,7 +205,7 @@ class Gate:
         return state
 
     def record_refusal(
-        self, serial: str, end: str, actor: Session, action: str, reason: str
+        self, serial: str, end: str | None, actor: Actor, action: str, reason: str
     ) -> None:
         """Record a refusal decided before the action started (a scan not worth starting)."""
         with self.store.write() as w:
@@ -211,7 +216,7 @@ class Gate:
 
     # -- a supervisor's decisions ---------------------------------------------------------
     def override_connect(
-        self, serial: str, end: str, supervisor: Session, reason: str, mode: str = "connected"
+        self, serial: str, end: str, supervisor: Actor, reason: str, mode: str = "connected"
     ) -> AssemblyState:
         """Connect an end the rules refuse: logged, and a deviation on the certificate."""
         with self.store.write() as w:
@@ -245,7 +250,7 @@ class Gate:
             return _accept_if_done(w, serial, aid, supervisor)
 
     def release_for_rework(
-        self, serial: str, end: str, supervisor: Session, reason: str
+        self, serial: str, end: str, supervisor: Actor, reason: str
     ) -> AssemblyState:
         """After re-polishing (or a decision that the cause is gone): the end starts over."""
         with self.store.write() as w:
@@ -262,7 +267,7 @@ class Gate:
             )
             return _load(w.session, serial)
 
-    def reject(self, serial: str, supervisor: Session, reason: str) -> AssemblyState:
+    def reject(self, serial: str, supervisor: Actor, reason: str) -> AssemblyState:
         with self.store.write() as w:
             _supervising(signed_in(w, supervisor), reason)
             a, aid, _ = self._target(w, serial, None)
@@ -278,6 +283,12 @@ class Gate:
             return _load(w.session, serial)
 
     # -- inside a transaction ---------------------------------------------------------------
+    @overload
+    def _target(self, w: Writer, serial: str, end: str) -> tuple[AssemblyState, int, End]: ...
+
+    @overload
+    def _target(self, w: Writer, serial: str, end: None) -> tuple[AssemblyState, int, None]: ...
+
     def _target(
         self, w: Writer, serial: str, end: str | None
     ) -> tuple[AssemblyState, int, End | None]:
@@ -296,7 +307,14 @@ class Gate:
         return a, aid, end_row
 
     def _inspection(
-        self, w, a, aid, end_row, facts: InspectionFacts, actor, probe_id
+        self,
+        w: Writer,
+        a: AssemblyState,
+        aid: int,
+        end_row: End,
+        facts: InspectionFacts,
+        actor: Actor,
+        probe_id: str,
     ) -> InspectionRecorded:
         s = w.session
         at = w.now_us()
@@ -377,10 +395,12 @@ class Gate:
                 )
                 state = _load(s, a.serial)
         return InspectionRecorded(
-            row.id, result.verdict, state, escalation, _advice(state.end(end_row.label))
+            row.id, result.verdict, state, escalation, advice_for(state.end(end_row.label))
         )
 
-    def _last_two_failed(self, s, end_id: int) -> tuple[dict | None, dict]:
+    def _last_two_failed(
+        self, s: OrmSession, end_id: int
+    ) -> tuple[dict[str, Any] | None, dict[str, Any]]:
         rows = (
             s.execute(
                 select(Inspection.result)
@@ -396,7 +416,7 @@ class Gate:
         return before, after
 
 
-def _register(w: Writer, identified: Identified, actor: Session) -> None:
+def _register(w: Writer, identified: Identified, actor: Actor) -> None:
     s = w.session
     p = identified.product
     definition = _product_doc(p)
@@ -436,7 +456,7 @@ def registration(identified: Identified) -> dict[str, Any]:
     }
 
 
-def _not_as_registered(s, aid: int, end_row: End, facts: InspectionFacts) -> str | None:
+def _not_as_registered(s: OrmSession, aid: int, end_row: End, facts: InspectionFacts) -> str | None:
     """Why this grade is not of the end as registered: its connector and its rule table."""
     result, label = facts.result, end_row.label
     if result.connector != end_row.connector:
@@ -514,7 +534,7 @@ def _fibres(ns: list[int]) -> str:
     return ", ".join(str(n) for n in ns[:12]) + (" ..." if len(ns) > 12 else "")
 
 
-def _registered_end(s, aid: int, label: str) -> dict[str, Any]:
+def _registered_end(s: OrmSession, aid: int, label: str) -> dict[str, Any]:
     payload = s.execute(
         select(Event.payload).where(
             Event.assembly_id == aid, Event.kind == Kind.ASSEMBLY_REGISTERED
@@ -548,7 +568,7 @@ def _product_doc(p: Product) -> dict[str, Any]:
     }
 
 
-def _load(s, serial: str) -> AssemblyState:
+def _load(s: OrmSession, serial: str) -> AssemblyState:
     aid = s.execute(select(Assembly.id).where(Assembly.serial == serial)).scalar()
     if aid is None:
         raise GateRefused(f"serial {serial} is not registered: scan its label first")
@@ -569,7 +589,7 @@ def _load(s, serial: str) -> AssemblyState:
     return state
 
 
-def _accept_if_done(w: Writer, serial: str, aid: int, actor: Session) -> AssemblyState:
+def _accept_if_done(w: Writer, serial: str, aid: int, actor: Actor) -> AssemblyState:
     state = _load(w.session, serial)
     if state.status == "open" and state.all_released:
         w.event(
@@ -583,18 +603,34 @@ def _accept_if_done(w: Writer, serial: str, aid: int, actor: Session) -> Assembl
     return state
 
 
-def _refused(w: Writer, aid: int, end: str, actor: Session, action: str, reason: str) -> None:
+def _refused(w: Writer, aid: int, end: str | None, actor: Actor, action: str, reason: str) -> None:
     w.event(Kind.GATE_REFUSED, {"action": action, "reason": reason}, aid, end, actor.username)
 
 
-def _supervising(actor: Operator, reason: str) -> None:
-    if actor.role not in SUPERVISING:
-        raise GateRefused(f"{actor.username} is an {actor.role}: only a supervisor can decide this")
+def supervisor_refusal(username: str, role: str, reason: str | None) -> str | None:
+    """Why a supervisor's decision cannot be taken (None: it can): the one rule for who
+    signs it and that it says why, for the gate and for the window's sign-in."""
+    if role not in SUPERVISING:
+        return f"{username} is an {role}: only a supervisor can decide this"
     if not reason or len(reason.strip()) < MIN_REASON:
-        raise GateRefused("a supervisor's decision needs a reason (a few words at least)")
+        return "a supervisor's decision needs a reason (a few words at least)"
+    return None
 
 
-def _advice(e: rules.EndState) -> str | None:
+def _supervising(actor: Operator, reason: str) -> None:
+    refusal = supervisor_refusal(actor.username, actor.role, reason)
+    if refusal:
+        raise GateRefused(refusal)
+
+
+def require_complete(scan: ScanResult, end: str) -> None:
+    """Only a whole scan is recorded (online or kept offline)."""
+    if not scan.complete:
+        raise GateRefused(f"the scan of end {end} is incomplete: finish it before recording")
+
+
+def advice_for(e: rules.EndState) -> str | None:
+    """What to do next with an end, in words (shown after each inspection)."""
     if e.escalation:
         return e.escalation.advice
     if e.last and e.last.verdict != "pass":

@@ -47,8 +47,15 @@ from qa_station.accounts import (
 from qa_station.catalog import Catalog, Identified
 from qa_station.gate import state as rules
 from qa_station.gate.facts import InspectionFacts
-from qa_station.gate.gate import Gate, GateRefused, InspectionRecorded, registration
-from qa_station.gate.gate import _advice as advice_for
+from qa_station.gate.gate import (
+    Actor,
+    Gate,
+    GateRefused,
+    InspectionRecorded,
+    advice_for,
+    registration,
+    require_complete,
+)
 from qa_station.gate.state import AssemblyState, Escalation
 from qa_station.roles import role_at
 from qa_station.scan import ScanResult
@@ -132,7 +139,7 @@ class FloorGate:
             return self._cached(serial)
 
     # -- the operator's actions ------------------------------------------------------------
-    def register(self, label: str, actor: Session) -> tuple[Identified, AssemblyState]:
+    def register(self, label: str, actor: Actor) -> tuple[Identified, AssemblyState]:
         def offline(key: str, at: Instant) -> tuple[Identified, AssemblyState]:
             identified = self.catalog.identify(label)
             known = self._known.get(identified.serial)
@@ -154,10 +161,9 @@ class FloorGate:
         )
 
     def record_inspection(
-        self, serial: str, end: str, scan: ScanResult, actor: Session, probe_id: str
+        self, serial: str, end: str, scan: ScanResult, actor: Actor, probe_id: str
     ) -> InspectionRecorded:
-        if not scan.complete:
-            raise GateRefused(f"the scan of end {end} is incomplete: finish it before recording")
+        require_complete(scan, end)
 
         def offline(key: str, at: Instant) -> InspectionRecorded:
             a = self._cached(serial)
@@ -197,7 +203,7 @@ class FloorGate:
         method: str,
         tool_id: str,
         adapter_cleaned: bool,
-        actor: Session,
+        actor: Actor,
     ) -> AssemblyState:
         def offline(key: str, at: Instant) -> AssemblyState:
             a = self._cached(serial)
@@ -218,7 +224,7 @@ class FloorGate:
         )
 
     def connect(
-        self, serial: str, end: str, actor: Session, mode: str = "connected"
+        self, serial: str, end: str, actor: Actor, mode: str = "connected"
     ) -> AssemblyState:
         def offline(key: str, at: Instant) -> AssemblyState:
             if mode not in ("connected", "capped"):
@@ -241,7 +247,7 @@ class FloorGate:
         )
 
     def record_refusal(
-        self, serial: str, end: str, actor: Session, action: str, reason: str
+        self, serial: str, end: str | None, actor: Actor, action: str, reason: str
     ) -> None:
         def offline(key: str, at: Instant) -> None:
             args = {"action": action, "reason": reason}
@@ -284,26 +290,26 @@ class FloorGate:
                         self._go_offline(exc)  # no outbox: raised
                 if known:
                     at = self._offline_now()
-                    self._keep(self.outbox.new_key(), "sign_out", None, None, {}, session, at)
+                    self._keep(self._box.new_key(), "sign_out", None, None, {}, session, at)
             finally:
                 forget(session)
 
     # -- a supervisor's decisions: straight to the record, never offline --------------------
     def override_connect(
-        self, serial: str, end: str, supervisor: Session, reason: str, mode: str = "connected"
+        self, serial: str, end: str, supervisor: Actor, reason: str, mode: str = "connected"
     ) -> AssemblyState:
         return self._supervised(
             lambda: self.gate.override_connect(serial, end, supervisor, reason, mode)
         )
 
     def release_for_rework(
-        self, serial: str, end: str, supervisor: Session, reason: str
+        self, serial: str, end: str, supervisor: Actor, reason: str
     ) -> AssemblyState:
         return self._supervised(
             lambda: self.gate.release_for_rework(serial, end, supervisor, reason)
         )
 
-    def reject(self, serial: str, supervisor: Session, reason: str) -> AssemblyState:
+    def reject(self, serial: str, supervisor: Actor, reason: str) -> AssemblyState:
         return self._supervised(lambda: self.gate.reject(serial, supervisor, reason))
 
     def _supervised(self, decide: Callable[[], AssemblyState]) -> AssemblyState:
@@ -356,7 +362,7 @@ class FloorGate:
 
     def _send(self, entry: Entry, report: ReplayReport) -> None:
         if self.store.received(entry.key):  # sent before a crash, or its online commit landed
-            self.outbox.settle(entry.seq, SENT, "already in the record", now_us(self.clock))
+            self._box.settle(entry.seq, SENT, "already in the record", now_us(self.clock))
             return
         replay = Replay(
             entry.key,
@@ -382,29 +388,33 @@ class FloorGate:
                 with sending.write() as w:
                     record_offline_sign_out(w, actor)
             elif entry.action == "register":
+                serial = _named(entry, entry.serial, "serial")
                 with self.store.read() as s:
-                    existed = self.store.assembly_id(s, entry.serial) is not None
+                    existed = self.store.assembly_id(s, serial) is not None
                 if existed:
                     raise GateRefused(
-                        f"serial {entry.serial} was registered on the floor before this bench's "
+                        f"serial {serial} was registered on the floor before this bench's "
                         "offline registration reached it: the floor record decides"
                     )
                 gate.register(args["label"], actor)
-            elif entry.action == "inspect":
-                facts = InspectionFacts.from_dict(args["facts"])
-                for sha, data in self.outbox.frames(entry.seq).items():
-                    self.store.images.hold(sha, data)  # a frame that is not its name: not held
-                gate.record_facts(entry.serial, entry.end, facts, actor, args["probe"])
-            elif entry.action == "clean":
-                gate.record_cleaning(
-                    entry.serial, entry.end, args["method"], args["tool"], args["adapter"], actor
-                )
-            elif entry.action == "connect":
-                state = gate.connect(entry.serial, entry.end, actor, args["mode"])
-                if state.status == "accepted":
-                    report.accepted.append(entry.serial)
-            elif entry.action == "refusal":
-                gate.record_refusal(entry.serial, entry.end, actor, args["action"], args["reason"])
+            elif entry.action == "refusal":  # an assembly-wide refusal names no end
+                serial = _named(entry, entry.serial, "serial")
+                gate.record_refusal(serial, entry.end, actor, args["action"], args["reason"])
+            elif entry.action in ("inspect", "clean", "connect"):
+                serial, end = _named(entry, entry.serial, "serial"), _named(entry, entry.end, "end")
+                if entry.action == "inspect":
+                    facts = InspectionFacts.from_dict(args["facts"])
+                    for sha, data in self.outbox.frames(entry.seq).items():
+                        self.store.images.hold(sha, data)  # a frame not its name: not held
+                    gate.record_facts(serial, end, facts, actor, args["probe"])
+                elif entry.action == "clean":
+                    gate.record_cleaning(
+                        serial, end, args["method"], args["tool"], args["adapter"], actor
+                    )
+                else:
+                    state = gate.connect(serial, end, actor, args["mode"])
+                    if state.status == "accepted":
+                        report.accepted.append(serial)
             else:
                 raise GateRefused(f"unknown outbox action {entry.action!r}")
         except (GateRefused, NotSignedIn) as exc:
@@ -422,9 +432,9 @@ class FloorGate:
                     )
             conflict = Conflict(entry.serial, entry.end, entry.action, reason)
             report.conflicts.append(conflict)
-            self.outbox.settle(entry.seq, CONFLICT, reason, now_us(self.clock))
+            self._box.settle(entry.seq, CONFLICT, reason, now_us(self.clock))
             return
-        self.outbox.settle(entry.seq, SENT, None, now_us(self.clock))
+        self._box.settle(entry.seq, SENT, None, now_us(self.clock))
 
     def _authentic(self, entry: Entry) -> None:
         """Refuse an entry this bench did not sign, or whose actor did not hold that role."""
@@ -448,7 +458,7 @@ class FloorGate:
         self,
         action: str,
         serial: str | None,
-        actor: Session,
+        actor: Actor,
         online: Callable[[Gate], T],
         offline: Callable[[str, Instant], T],
         state_of: Callable[[T], AssemblyState | None],
@@ -481,11 +491,18 @@ class FloorGate:
         action: on the record when the outbox is sent."""
         at, jump = self.store.time.now()
         if jump is not None:
-            self._keep(self.outbox.new_key(), "clock", None, None, jump.payload(), None, at)
+            self._keep(self._box.new_key(), "clock", None, None, jump.payload(), None, at)
         return at
 
     def _refuse(
-        self, key: str, a: AssemblyState, end: str, actor: Session, action: str, at: Instant, reason
+        self,
+        key: str,
+        a: AssemblyState,
+        end: str,
+        actor: Actor,
+        action: str,
+        at: Instant,
+        reason: str | None,
     ) -> None:
         """As online: a refusal is itself recorded (here: kept to be sent), then raised."""
         if end not in a.ends:
@@ -502,7 +519,7 @@ class FloorGate:
         serial: str | None,
         end: str | None,
         args: dict[str, Any],
-        actor: Session | None,
+        actor: Actor | None,
         at: Instant,
         frames: dict[str, bytes] | None = None,
     ) -> Entry:
@@ -511,12 +528,12 @@ class FloorGate:
         caller, before the session is forgotten); ``actor`` is None only for the bench's own
         entries (a clock jump)."""
         who: dict[str, str] = {}
-        if actor is not None or action != "clock":
-            if action != "sign_out":
-                self._here(actor, at)
+        if action != "sign_out" and (actor is not None or action != "clock"):
+            self._here(actor, at)  # raises when there is no session to act for
+        if actor is not None:
             who = ReplayedSession.of(actor).to_dict()
         station, record_key = self.store.station_id, self.store.key
-        return self.outbox.add(
+        return self._box.add(
             key,
             action,
             serial,
@@ -537,6 +554,13 @@ class FloorGate:
                 "not signed in at this bench (or the sign-in has ended): offline, the gate acts "
                 "only for a session this station issued"
             )
+
+    @property
+    def _box(self) -> Outbox:
+        """The outbox, on the paths only a bench with one reaches (offline, and sending it)."""
+        if self.outbox is None:
+            raise StoreUnavailable(self.offline_reason or "the floor database is down")
+        return self.outbox
 
     def _go_offline(self, exc: StoreUnavailable) -> None:
         if self.outbox is None:
@@ -573,3 +597,10 @@ class FloorGate:
         while not self.offline and len(self._known) > KNOWN_SERIALS:  # a station runs for weeks
             self._known.popitem(last=False)
         return state
+
+
+def _named(entry: Entry, value: str | None, what: str) -> str:
+    """The serial or end an outbox entry acts on; an entry without one is refused."""
+    if value is None:
+        raise GateRefused(f"this outbox entry ({entry.action}) names no {what}: refused")
+    return value

@@ -45,7 +45,7 @@ class Jump:
     def by_s(self) -> float:
         return (self.wall_us - self.station_us) / 1e6
 
-    def payload(self) -> dict:
+    def payload(self) -> dict[str, int | float | bool]:
         return {
             "wall_us": self.wall_us,
             "station_us": self.station_us,
@@ -102,6 +102,7 @@ class StationClock:
         """The station's time now; a jump when the wall clock disagrees with it."""
         if self._anchor is None:
             self.start(None)
+        assert self._anchor is not None  # start() always sets it
         base, mono0 = self._anchor
         mono = self._mono_us()
         station_us = base + (mono - mono0)
@@ -130,7 +131,8 @@ class StationClock:
 def elapsed_s(then: Instant, now: Instant) -> float | None:
     """Seconds from ``then`` to ``now``: monotonic within a session, station time across
     sessions (None when that cannot be trusted: this session began with the clock set back)."""
-    if then.session is not None and then.session == now.session and then.mono_us is not None:
+    same = then.session is not None and then.session == now.session
+    if same and then.mono_us is not None and now.mono_us is not None:
         return (now.mono_us - then.mono_us) / 1e6
     if not now.comparable:
         return None

@@ -23,10 +23,13 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes, PublicKeyTypes
 
 from reports.signing import CERT_FILE, CHAIN_FILE, KEY_FILE, TRUST_FILE, ensure_station_key
 
-PublicKey = ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey | rsa.RSAPublicKey
+# Any key a certificate can hold; only EC, Ed25519 and RSA keys sign the record
+# (``_sign``) or have their signatures accepted (``check_signature``).
+PublicKey = PublicKeyTypes
 
 
 class RecordKeyError(Exception):
@@ -40,7 +43,7 @@ def key_id(public: PublicKey) -> str:
     return hashlib.sha256(der).hexdigest()
 
 
-def _sign(private, data: bytes) -> bytes:
+def _sign(private: PrivateKeyTypes, data: bytes) -> bytes:
     if isinstance(private, ec.EllipticCurvePrivateKey):
         return private.sign(data, ec.ECDSA(hashes.SHA256()))
     if isinstance(private, ed25519.Ed25519PrivateKey):
@@ -75,7 +78,7 @@ def check_signature(public: PublicKey, signature_b64: str | None, data: bytes) -
 class RecordKey:
     """The station's private key, its id and its certificate (PEM, with the chain)."""
 
-    private: object
+    private: PrivateKeyTypes
     id: str
     certificate_pem: str
 

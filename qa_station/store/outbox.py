@@ -158,6 +158,7 @@ class Outbox:
                         signature,
                     ),
                 )
+                assert cur.lastrowid is not None  # set by every INSERT
                 seq = int(cur.lastrowid)
                 for sha, data in (frames or {}).items():
                     self._db.execute(
@@ -254,14 +255,14 @@ class Outbox:
         )
         return rows[0][0] if rows else None
 
-    def _write(self, statement: str, params: tuple) -> None:
+    def _write(self, statement: str, params: tuple[object, ...]) -> None:
         try:
             with self._lock:
                 self._db.execute(statement, params)
         except sqlite3.Error as exc:
             raise OutboxError(f"the local outbox {self.path} cannot be written: {exc}") from None
 
-    def _read(self, statement: str, params: tuple = ()) -> list[tuple]:
+    def _read(self, statement: str, params: tuple[object, ...] = ()) -> list[tuple[Any, ...]]:
         try:
             with self._lock:
                 return self._db.execute(statement, params).fetchall()

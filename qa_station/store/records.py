@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Row
 
 from qa_station.store.chain import EVENT_FORMAT, digest_for
 from qa_station.store.models import Cleaning, Inspection, InspectionFiber
@@ -18,8 +21,11 @@ WHOLE_FRAME = "whole_frame"  # in a grade's ``regions``: the whole frame a regio
 
 
 def inspection_digest(
-    row: Inspection, fibres: list[InspectionFiber], fmt: int = EVENT_FORMAT
+    row: Inspection | Row[Any],
+    fibres: Sequence[InspectionFiber | Row[Any]],
+    fmt: int = EVENT_FORMAT,
 ) -> str:
+    """The digest an end.inspected event seals (of the ORM row, or a plain row of its table)."""
     return digest_for(
         fmt,
         {
@@ -44,7 +50,7 @@ def inspection_digest(
     )
 
 
-def cleaning_digest(row: Cleaning, fmt: int = EVENT_FORMAT) -> str:
+def cleaning_digest(row: Cleaning | Row[Any], fmt: int = EVENT_FORMAT) -> str:
     return digest_for(
         fmt,
         {
@@ -67,7 +73,7 @@ def removal_digest(shas: Iterable[str]) -> str:
     return hashlib.sha256("\n".join(sorted(shas)).encode("ascii")).hexdigest()
 
 
-def whole_frames(result: str | dict | None) -> list[str]:
+def whole_frames(result: str | dict[str, Any] | None) -> list[str]:
     """The whole frames an inspection's grade JSON names (``regions[*].whole_frame``, kept by
     the image policy beside the fibres' regions): sealed with the inspection like its
     fibres' images, because the grade JSON is part of its digest."""

@@ -14,15 +14,16 @@ import functools
 import json
 import logging
 import re
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sqlalchemy import Engine, create_engine, event, inspect, select, text
+from sqlalchemy import Connection, Engine, Row, create_engine, event, insert, inspect, select, text
 from sqlalchemy.exc import ArgumentError, DatabaseError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -44,6 +45,10 @@ from qa_station.store.models import (
     StationKey,
     StoreSetting,
 )
+
+if TYPE_CHECKING:  # the store is opened from them; they never import the store at load
+    from qa_station.config import StationConfig
+    from qa_station.paths import StationPaths
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 FIRST_CHECKPOINT = "first_checkpoint"  # store_settings: a new store the owner made, unsigned
@@ -342,7 +347,8 @@ class Store:
         at, running = self.time.now()
         return at, jump or running
 
-    def sign_head(self, head: ChainHead, reason: str, at_us: int) -> Checkpoint:
+    def sign_head(self, head: ChainHead | Row[Any], reason: str, at_us: int) -> Checkpoint:
+        """A checkpoint of ``head`` (the ORM row, or the plain row a migration reads)."""
         return Checkpoint(
             station=self.station_id,
             events=int(head.event_count),
@@ -362,6 +368,8 @@ class Store:
         """The head as it is now, signed, without writing anything (``Writer.keep`` it later)."""
         with self.read() as s:
             head = s.get(ChainHead, 1)
+            if head is None:
+                raise StoreError("the record has no chain head: it was never set up (migrate)")
             return self.sign_head(head, reason, now_us(self.clock))
 
     @property
@@ -529,7 +537,7 @@ class Store:
             session.flush()
         self.key_registered = True
 
-    def _move_frames_in(self, conn) -> None:
+    def _move_frames_in(self, conn: Connection) -> None:
         """Migration 0007: this bench's recorded frames into the floor store, each hashed."""
         from qa_station.store.floor import move_frames
 
@@ -541,7 +549,7 @@ class Store:
             )
         self.frames_moved = moved
 
-    def _sign_migrated_head(self, conn) -> None:
+    def _sign_migrated_head(self, conn: Connection) -> None:
         """Migration 0004: register this station's key and sign the head as it stands (a new
         store's first checkpoint is signed by the first station that opens it: ``migrate``)."""
         head = conn.execute(select(ChainHead).where(ChainHead.id == 1)).one()
@@ -549,7 +557,7 @@ class Store:
             return
         at = now_us(self.clock)
         conn.execute(
-            StationKey.__table__.insert().values(
+            insert(StationKey).values(
                 key_id=self.key.id,
                 station_id=self.station_id,
                 certificate=self.key.certificate_pem,
@@ -557,7 +565,7 @@ class Store:
             )
         )
         cp = self.sign_head(head, "migration", at)
-        conn.execute(CheckpointRow.__table__.insert().values(**cp.row()))
+        conn.execute(insert(CheckpointRow).values(**cp.row()))
         self._migration_checkpoint = cp
 
     @property
@@ -702,7 +710,7 @@ def _engine(url: str, ca_file: str | Path | None = None) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30})
 
         @event.listens_for(engine, "connect")
-        def _pragmas(dbapi_conn, _record):
+        def _pragmas(dbapi_conn: sqlite3.Connection, _record: object) -> None:
             dbapi_conn.isolation_level = None  # transactions are begun explicitly below
             cur = dbapi_conn.cursor()
             # journal_mode=WAL is a property of the file: set by migrate() once the store is
@@ -713,7 +721,7 @@ def _engine(url: str, ca_file: str | Path | None = None) -> Engine:
             cur.close()
 
         @event.listens_for(engine, "begin")
-        def _begin(conn):
+        def _begin(conn: Connection) -> None:
             # A writer takes the write lock at once: two writers must not both read the
             # chain head. Readers begin normally and read alongside (WAL).
             if conn.get_execution_options().get("qa_write"):
@@ -759,8 +767,8 @@ def sqlite_url(path: Path) -> str:
 
 
 def open_store(
-    config,
-    paths=None,
+    config: StationConfig,
+    paths: StationPaths | None = None,
     url: str | None = None,
     clock: Callable[[], float] = time.time,
     read_only: bool | None = None,

@@ -24,16 +24,19 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select
 from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.orm import Session
 
 from qa_station.store.chain import GENESIS, LEGACY_FORMAT, digest, hash_of, legacy_digest
 from qa_station.store.chain import signed_text as event_signed_text
 from qa_station.store.checkpoints import Checkpoint, Witness
 from qa_station.store.clock import TOLERANCE_S
-from qa_station.store.keys import Trust, check_signature, public_of
+from qa_station.store.keys import PublicKey, Trust, check_signature, public_of
 from qa_station.store.kinds import Kind
 from qa_station.store.models import (
     Assembly,
@@ -56,6 +59,15 @@ from qa_station.store.records import (
     whole_frames,
 )
 from qa_station.store.store import Store
+
+# What an event seals about a row: (digest, the event's format, the event as named in problems).
+_Sealed = tuple[str, int, str]
+# A registered key: (station, public key, trusted by this check).
+_KeyInfo = tuple[str, PublicKey, bool]
+# A group of image removals: (archive sha256, removed at us).
+_RemovalKey = tuple[str, int]
+# "serial X end Y" for an assembly id and end label.
+_Where = Callable[[int | None, str | None], str]
 
 MAX_SAME = 5  # problems of one sort named one by one; the rest are counted
 # The events that seal rows: their payloads name the rows and their digests.
@@ -85,7 +97,7 @@ class VerifyReport:
     def first_problem(self) -> str | None:
         return self.problems[0] if self.problems else None
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, object]:
         return {
             "ok": self.ok,
             "events": self.events,
@@ -150,10 +162,10 @@ def verify(
         signed_schema = sa_inspect(s.get_bind()).has_table("checkpoints")
         keys = _keys(s, trust) if signed_schema else {}
         held = _checkpoints(s, witness, checkpoints or [], keys, report, signed_schema)
-        serials = dict(s.execute(select(Assembly.id, Assembly.serial)).all())
+        serials: dict[int | None, str] = dict(s.execute(select(Assembly.id, Assembly.serial)).all())
         ends = {i: label for i, label in s.execute(select(End.id, End.label))}
 
-        def where(assembly_id, end_label) -> str:
+        def where(assembly_id: int | None, end_label: str | None) -> str:
             serial = serials.get(assembly_id, "?")
             return f"serial {serial} end {end_label}" if end_label else f"serial {serial}"
 
@@ -173,10 +185,10 @@ def verify(
             after = start
         last_time: dict[str, tuple[int, int]] = {}  # station -> (event id, at_us)
         last_mono: dict[str, tuple[int, int]] = {}  # session -> (event id, mono_us)
-        inspected: dict[int, tuple[str, int, str]] = {}  # id -> (digest, format, event)
-        cleaned: dict[int, tuple[str, int, str]] = {}
-        registered: dict[int, tuple[dict, str]] = {}
-        removals: dict[tuple, tuple[str, str]] = {}  # (archive, when) -> (names digest, event)
+        inspected: dict[int, _Sealed] = {}
+        cleaned: dict[int, _Sealed] = {}
+        registered: dict[int, tuple[dict[str, Any], str]] = {}
+        removals: dict[_RemovalKey, tuple[str, str]] = {}  # -> (names digest, event)
         tolerance_us = int(TOLERANCE_S * 1e6)
         publics = {k: v[1] for k, v in keys.items()}
         untrusted_used: set[str] = set()
@@ -304,9 +316,9 @@ def _last_sealed(s, kind: str, key: str, head_id: int) -> int:
 # -- keys and checkpoints ----------------------------------------------------------------------
 
 
-def _keys(s, trust: Trust) -> dict[str, tuple[str, object, bool]]:
+def _keys(s: Session, trust: Trust) -> dict[str, _KeyInfo]:
     """key id -> (station, public key, trusted by this check)."""
-    out = {}
+    out: dict[str, _KeyInfo] = {}
     for row in s.execute(select(StationKey)).scalars():
         try:
             public = public_of(row.certificate)
@@ -317,10 +329,10 @@ def _keys(s, trust: Trust) -> dict[str, tuple[str, object, bool]]:
 
 
 def _checkpoints(
-    s,
+    s: Session,
     witness: Witness | None,
     given: list[Checkpoint],
-    keys: dict[str, tuple[str, object, bool]],
+    keys: dict[str, _KeyInfo],
     report: VerifyReport,
     signed_schema: bool,
 ) -> list[Checkpoint]:
@@ -375,7 +387,16 @@ def _checkpoints(
     return held
 
 
-def _signature(ev, label, publics, keys, signed_from, report, counted, untrusted_used) -> None:
+def _signature(
+    ev: Row[Any],
+    label: str,
+    publics: dict[str, PublicKey],
+    keys: dict[str, _KeyInfo],
+    signed_from: int | None,
+    report: VerifyReport,
+    counted: _Counted,
+    untrusted_used: set[str],
+) -> None:
     if ev.format == LEGACY_FORMAT:
         if signed_from is not None and ev.id > signed_from:
             counted.add(
@@ -405,7 +426,14 @@ def _signature(ev, label, publics, keys, signed_from, report, counted, untrusted
     report.signed += 1
 
 
-def _order(ev, label, last_time, last_mono, tolerance_us, counted) -> None:
+def _order(
+    ev: Row[Any],
+    label: str,
+    last_time: dict[str, tuple[int, int]],
+    last_mono: dict[str, tuple[int, int]],
+    tolerance_us: int,
+    counted: _Counted,
+) -> None:
     """A station's events never go back in time (beyond the tolerance); within a session
     the monotonic clock never goes back at all."""
     before = last_time.get(ev.station_id)
@@ -436,7 +464,15 @@ def _when(at_us: int) -> str:
 # -- the rows events seal, both ways ------------------------------------------------------------
 
 
-def _check_inspections(s, inspected, where, ends, report, batch, above=0) -> dict[str, str]:
+def _check_inspections(
+    s: Session,
+    inspected: dict[int, _Sealed],
+    where: _Where,
+    ends: dict[int, str],
+    report: VerifyReport,
+    batch: int,
+    above: int = 0,
+) -> dict[str, str]:
     """Inspections against their events; returns the images they name (sha -> who).
 
     Inspections and their fibres are read as two streams in inspection order, so a year
@@ -460,7 +496,7 @@ def _check_inspections(s, inspected, where, ends, report, batch, above=0) -> dic
         label = f"inspection {row.id} ({where(row.assembly_id, ends.get(row.end_id))})"
         while pending is not None and pending.inspection_id < row.id:
             pending = next(fibre_rows, None)  # fibres of an inspection that is not there
-        mine = []
+        mine: list[Row[Any]] = []
         while pending is not None and pending.inspection_id == row.id:
             mine.append(pending)
             pending = next(fibre_rows, None)
@@ -484,7 +520,15 @@ def _check_inspections(s, inspected, where, ends, report, batch, above=0) -> dic
     return named
 
 
-def _check_cleanings(s, cleaned, where, ends, report, batch, above=0) -> None:
+def _check_cleanings(
+    s: Session,
+    cleaned: dict[int, _Sealed],
+    where: _Where,
+    ends: dict[int, str],
+    report: VerifyReport,
+    batch: int,
+    above: int = 0,
+) -> None:
     seen: set[int] = set()
     rows = select(Cleaning.__table__).where(Cleaning.id > above).order_by(Cleaning.id)
     for row in s.execute(rows).yield_per(batch):
@@ -503,8 +547,14 @@ def _check_cleanings(s, cleaned, where, ends, report, batch, above=0) -> None:
 
 
 def _check_images(
-    s, store: Store, named: dict[str, str], archived: set[str], report, batch, incremental=False
-):
+    s: Session,
+    store: Store,
+    named: dict[str, str],
+    archived: set[str],
+    report: VerifyReport,
+    batch: int,
+    incremental: bool = False,
+) -> None:
     """Every image an inspection names has its row and its file (or a sealed removal: it was
     archived off the bench); every row is named. Incremental: the images the inspections
     checked name, only."""
@@ -553,10 +603,12 @@ def _check_images(
             )
 
 
-def _check_removals(s, removals: dict[tuple, tuple[str, str]], report: VerifyReport) -> set[str]:
+def _check_removals(
+    s: Session, removals: dict[_RemovalKey, tuple[str, str]], report: VerifyReport
+) -> set[str]:
     """The images taken off the bench (retention), each group of removal rows sealed by its
     images.removed event; returns the images whose removal holds."""
-    groups: dict[tuple, list[str]] = defaultdict(list)
+    groups: dict[_RemovalKey, list[str]] = defaultdict(list)
     for r in s.execute(select(ImageRemoval)).scalars():
         groups[(r.archive_sha256, r.removed_us)].append(r.sha256)
     archived: set[str] = set()
@@ -578,7 +630,7 @@ def _check_removals(s, removals: dict[tuple, tuple[str, str]], report: VerifyRep
 
 
 def _check_registrations(
-    s, registered: dict[int, tuple[dict, str]], report: VerifyReport, batch: int
+    s: Session, registered: dict[int, tuple[dict[str, Any], str]], report: VerifyReport, batch: int
 ) -> None:
     """Assemblies, their ends and products are what their registration events say."""
     ends: dict[int, list[End]] = {}
@@ -644,8 +696,8 @@ def check_assembly(store: Store, serial: str) -> list[str]:
         if aid is None:
             return [f"serial {serial} is not in the record"]
         keys = {r.key_id: public_of(r.certificate) for r in s.execute(select(StationKey)).scalars()}
-        inspected: dict[int, tuple[str, int, str]] = {}
-        cleaned: dict[int, tuple[str, int, str]] = {}
+        inspected: dict[int, _Sealed] = {}
+        cleaned: dict[int, _Sealed] = {}
         for ev in s.execute(
             select(Event).where(Event.assembly_id == aid).order_by(Event.id)
         ).scalars():
@@ -653,7 +705,7 @@ def check_assembly(store: Store, serial: str) -> list[str]:
             if hash_of(ev) != ev.hash:
                 problems.append(f"{label}: its content was changed after it was recorded")
             if ev.format != LEGACY_FORMAT:
-                public = keys.get(ev.key_id)
+                public = keys.get(ev.key_id) if ev.key_id else None
                 if public is None or not check_signature(
                     public, ev.signature, event_signed_text(ev.hash)
                 ):
@@ -701,25 +753,25 @@ def check_assembly(store: Store, serial: str) -> list[str]:
             for r in s.execute(select(Cleaning).where(Cleaning.assembly_id == aid)).scalars()
         }
         for cid, (want, fmt, label) in cleaned.items():
-            row = kept.get(cid)
-            if row is None:
+            cleaning = kept.get(cid)
+            if cleaning is None:
                 problems.append(f"cleaning {cid}, recorded by {label}: is missing")
-            elif cleaning_digest(row, fmt) != want:
+            elif cleaning_digest(cleaning, fmt) != want:
                 problems.append(f"cleaning {cid} ({serial}): was changed after it was recorded")
         for cid in sorted(set(kept) - set(cleaned)):
             problems.append(f"cleaning {cid} ({serial}): no event records it")
     return problems
 
 
-def _archived(s, shas: list[str], keys: dict) -> set[str]:
+def _archived(s: Session, shas: list[str], keys: dict[str, PublicKey]) -> set[str]:
     """Of ``shas`` (files missing from the bench), those archived away: a removal row each,
     its group as its images.removed event sealed it, and that event intact and signed."""
     if not shas:
         return set()
     rows = s.execute(select(ImageRemoval).where(ImageRemoval.sha256.in_(shas))).scalars().all()
-    sealed: dict[tuple, str] = {}
+    sealed: dict[_RemovalKey, str] = {}
     for ev in s.execute(select(Event).where(Event.kind == Kind.IMAGES_REMOVED)).scalars():
-        public = keys.get(ev.key_id)
+        public = keys.get(ev.key_id) if ev.key_id else None
         if hash_of(ev) != ev.hash or public is None:
             continue
         if check_signature(public, ev.signature, event_signed_text(ev.hash)):

@@ -9,24 +9,28 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from pathlib import Path
+from typing import Any
 
 from PySide6 import QtWidgets
 
 from qa_station import bench_view as bv
+from qa_station.gate import AssemblyState, InspectionRecorded
 from qa_station.scan import ScanProgress
 from qa_station.store.kinds import decision
 from qa_station.ui import theme
 from qa_station.ui.dialogs import SupervisorDialog
+from qa_station.ui.workers import Report, Work
 
 
 class GateActions:
     """The gate's actions; a part of ``MainWindow``."""
 
     # -- the gate --------------------------------------------------------------------------
-    def _gate_task(self, fn):
+    def _gate_task(self, fn: Work) -> Work:
         """A gate action for a worker; a refusal brings the state on screen up to date there."""
 
-        def work(report):
+        def work(report: Report) -> Any:
             try:
                 return fn(report)
             except bv.EXPECTED:
@@ -62,7 +66,7 @@ class GateActions:
             states[p.fiber] = p.result.verdict if p.result.verdict in ("pass", "fail") else "error"
             self.map.set_states(states)
 
-    def _inspected(self, recorded) -> None:
+    def _inspected(self, recorded: InspectionRecorded) -> None:
         self.scanning = False
         self.frames.paused.clear()
         self.gate.set_busy(False)
@@ -76,7 +80,7 @@ class GateActions:
             return
         self.gate.show_refusal("")
 
-        def cleaned(state) -> None:
+        def cleaned(state: AssemblyState) -> None:
             self.gate.remember_tool()
             self._after_action(state)
             self.go_live()  # the failing frame and its marks are history now
@@ -134,7 +138,7 @@ class GateActions:
             bv.REJECT: f"supervisor {who} rejected the assembly",
         }[action.label]
 
-        def decided(state) -> None:
+        def decided(state: AssemblyState) -> None:
             self.gate.show_refusal("")
             self.statusBar().showMessage(said, 15000)
             self._after_action(state)
@@ -147,10 +151,10 @@ class GateActions:
             label="recording the supervisor's decision",
         )
 
-    def _after_action(self, state) -> None:
+    def _after_action(self, state: AssemblyState) -> None:
         self._show_assembly_status(state)
 
-    def _show_assembly_status(self, state) -> None:
+    def _show_assembly_status(self, state: AssemblyState) -> None:
         self._refresh_end()
         if state.status == "accepted" and self.c.floor.offline:
             self._say(
@@ -173,7 +177,7 @@ class GateActions:
         """The certificate is written the moment the assembly is accepted, in a worker."""
         self.certificates[serial] = ": writing its certificate..."
 
-        def written(path) -> None:
+        def written(path: Path) -> None:
             self.certificates[serial] = f": certificate {path}"
             self._say_if_current(serial, f"{serial} ACCEPTED: certificate {path}", theme.OK)
 

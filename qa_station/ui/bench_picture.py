@@ -7,10 +7,12 @@ frame as graded; a capture is a preview framed in amber that records nothing.
 
 from __future__ import annotations
 
+from grading.results import EndFaceResult, FiberResult
 from hardware.probes.base import Frame
 from qa_station import bench_view as bv
 from qa_station.scan import whole_ferrule
 from qa_station.ui import theme
+from qa_station.ui.workers import Report
 
 
 class PictureActions:
@@ -89,7 +91,7 @@ class PictureActions:
             label=f"moving to {where}",
         )
 
-    def _say_fibre(self, f) -> None:
+    def _say_fibre(self, f: FiberResult) -> None:
         """The selected fibre's verdict and every limit it broke, in full."""
         words = f"<b>fibre {f.index}: {f.verdict.upper()}</b>"
         if f.failures:
@@ -119,18 +121,18 @@ class PictureActions:
             states = dict(self.map.states)
             name = definition.geometry.name
 
-            def find(report):
+            def find(report: Report) -> tuple[Frame, list[bv.FibreMark]]:
                 return frame, bv.overview_marks(frame.image, name, states)
 
             self.live_runner.start(find, self._overview_found, lambda exc: None)
             return
 
-        def work(report):
+        def work(report: Report) -> tuple[Frame, EndFaceResult]:
             return frame, self.c.grade_frame(frame, end)
 
         self.live_runner.start(work, self._live_graded, lambda exc: None)
 
-    def _overview_found(self, out) -> None:
+    def _overview_found(self, out: tuple[Frame, list[bv.FibreMark]]) -> None:
         frame, marks = out
         now = self.last_frame
         if self.mode != "live" or now is None or now.fiber != frame.fiber or now.end != frame.end:
@@ -140,7 +142,7 @@ class PictureActions:
         self._live_caption = f"LIVE  end {frame.end}  whole ferrule  {found}"
         self.view.set_caption(self._live_caption)
 
-    def _live_graded(self, out) -> None:
+    def _live_graded(self, out: tuple[Frame, EndFaceResult]) -> None:
         frame, result = out
         now = self.last_frame
         if self.mode != "live" or now is None or now.fiber != frame.fiber or now.end != frame.end:
@@ -162,12 +164,12 @@ class PictureActions:
             )
             return
 
-        def work(report):
+        def work(report: Report) -> tuple[Frame, EndFaceResult]:
             return frame, self.c.grade_frame(frame, end)
 
         self.runner.start(work, self._captured, self._failed, label="grading the fibre in view")
 
-    def _captured(self, out) -> None:
+    def _captured(self, out: tuple[Frame, EndFaceResult]) -> None:
         frame, result = out
         self.mode = "preview"
         self.view.set_frame(frame.image)

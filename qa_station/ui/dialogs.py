@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from qa_station.controller import SUPERVISOR_ACTIONS
 
@@ -54,7 +54,7 @@ class LoginDialog(QtWidgets.QDialog):
         self.badge: str | None = None
         self._first_field = self.password if username else self.username
 
-    def showEvent(self, event) -> None:
+    def showEvent(self, event: QtGui.QShowEvent) -> None:
         super().showEvent(event)
         # A name kept from a failed attempt: only the password is asked again.
         QtCore.QTimer.singleShot(0, lambda: self._first_field.setFocus())

@@ -13,17 +13,20 @@ import html
 from pathlib import Path
 
 import numpy as np
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from qa_station import bench_view as bv
+from qa_station.controller import StationController
 from qa_station.record import AssemblyRecord, InspectionEntry, describe_event
 from qa_station.store.images import ImageStoreError
 from qa_station.store.kinds import Kind
-from qa_station.store.store import iso
+from qa_station.store.queries import HistoryRow, search_assemblies
+from qa_station.store.store import EventRecord, iso
+from qa_station.store.verify import VerifyReport
 from qa_station.text import shown
 from qa_station.ui import theme
 from qa_station.ui.live_view import LiveView
-from qa_station.ui.workers import Runner
+from qa_station.ui.workers import Report, Runner
 
 
 def local(at_us: int) -> str:
@@ -31,7 +34,9 @@ def local(at_us: int) -> str:
 
 
 class HistoryView(QtWidgets.QWidget):
-    def __init__(self, controller, runner, parent: QtWidgets.QWidget | None = None) -> None:
+    def __init__(
+        self, controller: StationController, runner: Runner, parent: QtWidgets.QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.c = controller
         self.runner = runner
@@ -112,7 +117,7 @@ class HistoryView(QtWidgets.QWidget):
         split.setStretchFactor(0, 2)
         split.setStretchFactor(1, 3)
         lay.addWidget(split, 1)
-        self.rows = []
+        self.rows: list[HistoryRow] = []
 
     def _say(self, text: str, colour: str = "#34495e") -> None:
         self.message.setText(text)
@@ -131,13 +136,13 @@ class HistoryView(QtWidgets.QWidget):
         status = None if self.status.currentIndex() == 0 else self.status.currentText()
         operator = self.operator.text().strip() or None
         self.runner.start(
-            lambda r: self.c.search(serial, since, until, status, operator),
+            lambda r: search_assemblies(self.c.store, serial, since, until, status, operator),
             self._found,
             self._failed,
             label="searching the record",
         )
 
-    def _found(self, rows) -> None:
+    def _found(self, rows: list[HistoryRow]) -> None:
         self.rows = rows
         self.results.setRowCount(len(rows))
         for i, r in enumerate(rows):
@@ -210,7 +215,7 @@ class HistoryView(QtWidgets.QWidget):
             lambda r: self.c.store.history(rec.serial), self._show_events, self._failed
         )
 
-    def _show_events(self, events) -> None:
+    def _show_events(self, events: list[EventRecord]) -> None:
         self.events.setRowCount(len(events))
         for i, ev in enumerate(events):
             cells = (
@@ -247,7 +252,7 @@ class HistoryView(QtWidgets.QWidget):
             lambda r: self.c.verify(), self._audited, self._failed, label="verifying the record"
         )
 
-    def _audited(self, report) -> None:
+    def _audited(self, report: VerifyReport) -> None:
         if report.ok:
             self._say(
                 f"intact: {report.events} events in one unbroken chain, {report.inspections} inspections, "
@@ -285,7 +290,13 @@ class InspectionDialog(QtWidgets.QDialog):
     worker: the GUI thread does not read the store.
     """
 
-    def __init__(self, controller, insp: InspectionEntry, parent=None, runner=None) -> None:
+    def __init__(
+        self,
+        controller: StationController,
+        insp: InspectionEntry,
+        parent: QtWidgets.QWidget | None = None,
+        runner: Runner | None = None,
+    ) -> None:
         super().__init__(parent)
         self.c = controller
         self.insp = insp
@@ -330,9 +341,9 @@ class InspectionDialog(QtWidgets.QDialog):
         r = self.insp.result
         verdicts = {f.index: f.verdict for f in r.fibers}
 
-        def read(report):
+        def read(report: Report) -> tuple[np.ndarray | None, str | None, list[bv.FibreMark]]:
             image, problem = self._image(sha)
-            marks = []
+            marks: list[bv.FibreMark] = []
             if n == 0 and image is not None:
                 marks = bv.overview_marks(image, r.connector, verdicts)
             return image, problem, marks
@@ -344,7 +355,12 @@ class InspectionDialog(QtWidgets.QDialog):
             label="reading and checking the stored image",
         )
 
-    def _shown(self, generation: int, n: int, out) -> None:
+    def _shown(
+        self,
+        generation: int,
+        n: int,
+        out: tuple[np.ndarray | None, str | None, list[bv.FibreMark]],
+    ) -> None:
         if generation != self._generation:
             return  # another fibre was picked meanwhile
         image, problem, marks = out
@@ -393,7 +409,7 @@ def _us(date: QtCore.QDate) -> int:
     return int(d.timestamp() * 1e6)
 
 
-def _colour(status: str):
+def _colour(status: str) -> QtGui.QColor:
     from PySide6 import QtGui
 
     return QtGui.QColor(

@@ -16,6 +16,7 @@ import contextlib
 import sys
 import threading
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
@@ -24,7 +25,9 @@ from grading.results import EndFaceResult
 from hardware.probes.base import Frame
 from qa_station import bench_view as bv
 from qa_station.accounts import AuthError
+from qa_station.controller import Session as BenchSession
 from qa_station.controller import StationController
+from qa_station.gate.offline import ReplayReport
 from qa_station.text import shown
 from qa_station.ui import theme
 from qa_station.ui.bench_gate import GateActions
@@ -32,7 +35,7 @@ from qa_station.ui.bench_layout import PAGE_TITLES, BenchLayout
 from qa_station.ui.bench_picture import PictureActions
 from qa_station.ui.dialogs import LoginDialog
 from qa_station.ui.wedge import takes_text
-from qa_station.ui.workers import FrameThread, Runner
+from qa_station.ui.workers import FrameThread, Report, Runner
 
 LIVE_GRADE_MS = 250
 OUTBOX_RETRY_MS = 5000  # how often a bench that lost its floor database tries it again
@@ -206,7 +209,7 @@ class MainWindow(BenchLayout, GateActions, PictureActions, QtWidgets.QMainWindow
         elif takes_text(QtWidgets.QApplication.focusWidget()):
             self.focus_bench()
 
-    def _when_bench(self, fn) -> None:
+    def _when_bench(self, fn: Callable[[], object]) -> None:
         # Gate keys act only on the bench page and not while typing in a field.
         # (bound methods are made anew on each access: compare them with ==, not "is")
         focus = QtWidgets.QApplication.focusWidget()
@@ -220,7 +223,7 @@ class MainWindow(BenchLayout, GateActions, PictureActions, QtWidgets.QMainWindow
             return
         fn()
 
-    def _focus_moved(self, _old, new: QtWidgets.QWidget | None) -> None:
+    def _focus_moved(self, _old: QtWidgets.QWidget | None, new: QtWidgets.QWidget | None) -> None:
         """Say where typed keys go: the window always shows it."""
         if new is None or new.window() is not self:
             return
@@ -394,7 +397,7 @@ class MainWindow(BenchLayout, GateActions, PictureActions, QtWidgets.QMainWindow
             label=f"opening {label.strip()}",
         )
 
-    def _opened(self, session) -> None:
+    def _opened(self, session: BenchSession) -> None:
         p = session.identified.product
         part = session.identified.part_number or "part number not scanned"
         self.product.setText(
@@ -420,7 +423,7 @@ class MainWindow(BenchLayout, GateActions, PictureActions, QtWidgets.QMainWindow
         self._refresh_end()
         first = 1 if definition.geometry.fiber_count else None
 
-        def work(report):
+        def work(report: Report) -> int:
             # A new end sits at a new height: move to it and focus before the operator looks.
             self.c.show(end, first)
             return self.c.focus()
@@ -546,7 +549,7 @@ class MainWindow(BenchLayout, GateActions, PictureActions, QtWidgets.QMainWindow
             label="sending the outbox to the floor database",
         )
 
-    def _replayed(self, report) -> None:
+    def _replayed(self, report: ReplayReport) -> None:
         self._update_status()
         if report.problem is not None or not report.sent:
             return

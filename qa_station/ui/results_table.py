@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from grading.results import EndFaceResult
+from grading.results import EndFaceResult, FiberResult
 from qa_station.ui import theme
 
 HEADERS = ("Fibre", "Verdict", "Defects", "Scratches", "Largest um", "Limit broken")
@@ -43,7 +43,7 @@ class ResultsTable(QtWidgets.QTableWidget):
         self.setRowCount(len(result.fibers))
         for row, f in enumerate(result.fibers):
 
-            def per_zone(kind: str, fibre=f) -> str:
+            def per_zone(kind: str, fibre: FiberResult = f) -> str:
                 return "  ".join(
                     f"{z} {sum(1 for d in fibre.defects if d.zone == z and d.kind == kind)}"
                     for z in zones

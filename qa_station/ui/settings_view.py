@@ -710,7 +710,11 @@ class SettingsView(QtWidgets.QWidget):
         self.show_rules(self.rule_set.currentText())
         return split
 
-    def _product_item(self, item: QtWidgets.QTreeWidgetItem | None, _previous=None) -> None:
+    def _product_item(
+        self,
+        item: QtWidgets.QTreeWidgetItem | None,
+        _previous: QtWidgets.QTreeWidgetItem | None = None,
+    ) -> None:
         rules = item.data(4, QtCore.Qt.ItemDataRole.UserRole) if item is not None else None
         if rules:
             self.rule_set.setCurrentText(rules)
@@ -741,7 +745,7 @@ class SettingsView(QtWidgets.QWidget):
     def _builtins_known(self, ids: set[str]) -> None:
         self.builtin_products = ids
         custom = [p.id for p in self.c.catalog.products if p.id not in ids]
-        where = station_paths().config_dir / "products.toml"
+        where = station_paths().products_file
         self._say(
             self.products_note,
             f"{len(ids)} built-in products"
@@ -759,7 +763,7 @@ class SettingsView(QtWidgets.QWidget):
     def _policies_page(self) -> QtWidgets.QWidget:
         page = QtWidgets.QWidget()
         v = QtWidgets.QVBoxLayout(page)
-        where = station_paths().config_dir / "products.toml"
+        where = station_paths().products_file
         note = QtWidgets.QLabel(
             "Gate policies are part of each product in the product catalog, not station "
             "settings: built-in products ship with qa-station; a factory's own products and "

@@ -10,15 +10,23 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6 import QtCore
+
+if TYPE_CHECKING:
+    from qa_station.controller import StationController
 
 from hardware.focus import focus_score
 from hardware.probes.base import ProbeDisconnected, ProbeError
 from qa_station.bench_view import EXPECTED
 
 log = logging.getLogger(__name__)
+
+# What a worker's function is given: a callback for progress, delivered on the GUI thread.
+Report = Callable[[Any], None]
+# A worker's function: it runs off the GUI thread and its return value goes to ``done``.
+Work = Callable[[Report], Any]
 
 
 class _Signals(QtCore.QObject):
@@ -30,7 +38,7 @@ class _Signals(QtCore.QObject):
 class Task(QtCore.QRunnable):
     """``fn(report)`` in the pool; ``report(x)`` sends progress to the GUI thread."""
 
-    def __init__(self, fn: Callable[[Callable[[Any], None]], Any], label: str = "") -> None:
+    def __init__(self, fn: Work, label: str = "") -> None:
         super().__init__()
         self.fn = fn
         self.label = label or getattr(fn, "__qualname__", "a task")
@@ -121,7 +129,7 @@ class FrameThread(QtCore.QThread):
     focus = QtCore.Signal(float)
     problem = QtCore.Signal(str)
 
-    def __init__(self, controller, parent: QtCore.QObject | None = None) -> None:
+    def __init__(self, controller: StationController, parent: QtCore.QObject | None = None) -> None:
         super().__init__(parent)
         self.controller = controller
         self._stop = threading.Event()

@@ -204,3 +204,25 @@ def test_failed_offline_sign_ins_make_their_place_wait_as_online(tmp_path):
             kit.accounts.sign_in_remembered("sam", PASSWORDS["sam"], remembered, at, "delay-test")
     finally:
         kit.store.close()
+
+
+def test_an_assembly_wide_refusal_kept_offline_reaches_the_record_without_an_end(tmp_path):
+    """A decision refused for the whole assembly (a reject tried without a reason) names no
+    end; kept offline, it is sent as it is, not taken for an entry that lost its end."""
+    kit, outbox, gate = _offline_bench(tmp_path)
+    try:
+        gate.offline_reason = "database down"
+        gate.record_refusal(TRUNK, None, kit.operator, "reject assembly", "no reason given")
+        (entry,) = outbox.pending()
+        assert entry.end is None
+        gate.offline_reason = None
+        report = gate.replay()
+        assert report.sent == 1 and report.conflicts == [], report.conflicts
+        with kit.store.read() as s:
+            refused = s.execute(
+                select(Event.end_label, Event.payload).where(Event.kind == "gate.refused")
+            ).all()
+        assert [(end, json.loads(p)["reason"]) for end, p in refused] == [(None, "no reason given")]
+    finally:
+        outbox.close()
+        kit.store.close()

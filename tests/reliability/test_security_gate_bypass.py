@@ -328,7 +328,7 @@ def test_an_override_needs_the_supervisors_own_password_and_a_reason_and_names_b
 def test_only_a_supervisor_can_sign_a_decision(bench, who):
     c = bench
     for action in (Kind.END_OVERRIDE, Kind.END_RELEASED_FOR_REWORK, Kind.ASSEMBLY_REJECTED):
-        with pytest.raises(AuthError, match="a supervisor must sign this"):
+        with pytest.raises(AuthError, match="only a supervisor can decide this"):
             c.supervisor_decision(*who, action, "the customer said it is fine", "A1")
     state = c.gate.state(JUMPER)
     assert state.status == "open" and state.end("A1").status == "failed"

@@ -178,7 +178,7 @@ def test_a_supervisor_override_is_signed_and_shown(qtbot, window, monkeypatch):
     monkeypatch.setattr(dialogs.SupervisorDialog, "exec", wrong)
     w.gate.supervisor_btn.click()
     settle(qtbot, w)
-    assert "a supervisor must sign this" in w.gate.refusal.text()
+    assert "only a supervisor can decide this" in w.gate.refusal.text()
 
 
 def test_gate_keys_do_nothing_while_typing_in_a_field(qtbot, window):
