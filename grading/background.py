@@ -130,18 +130,16 @@ def fit_background(
     total = np.hypot(noise, model_err).astype(np.float32)
     # Profiles read at every pixel's radius: one remap each, linear for the model
     # and nearest ring for the noise.
-    rows = np.zeros_like(radius)
-    model = cv2.remap(
-        profile.astype(np.float32)[None, :],
-        radius,
-        rows,
-        cv2.INTER_LINEAR,
-        borderMode=cv2.BORDER_REPLICATE,
-    )
+    # The profile as two equal rows read half-way between them: remap's fast path
+    # (a one-row source sends every pixel through its border handling).
+    mid_rows = np.full_like(radius, 0.5)
+    twice = np.repeat(profile.astype(np.float32)[None, :], 2, axis=0)
+    model = cv2.remap(twice, radius, mid_rows, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     light_px, offset_px = _light_field(coef, h, w, cx, cy, norm)
-    model = model * light_px + offset_px
+    model *= light_px
+    model += offset_px
     sigma = cv2.remap(
-        total[None, :], radius, rows, cv2.INTER_NEAREST, borderMode=cv2.BORDER_REPLICATE
+        total[None, :], radius, mid_rows, cv2.INTER_NEAREST, borderMode=cv2.BORDER_REPLICATE
     )
     return Background(
         radius_px=radius,
@@ -287,24 +285,25 @@ def _hold_glass_noise(spread: np.ndarray, glass_radius_px: float) -> np.ndarray:
 def _light_field(
     coef: np.ndarray, h: int, w: int, cx: float, cy: float, norm: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(light, offset) over the ROI: smooth, so computed on a coarse grid and enlarged."""
+    """(light, offset) over the ROI.
+
+    Each field is a quadratic in (u, v): a part in u alone, one in v alone and
+    the cross term, added as a row, a column and an outer product.
+    """
     if not np.any(coef):
         return np.ones((h, w), np.float32), np.zeros((h, w), np.float32)
-    step = 8
-    gy = (np.arange(0, h + step, step, dtype=np.float32) - cy) / norm
-    gx = (np.arange(0, w + step, step, dtype=np.float32) - cx) / norm
-    u, v = gx[None, :], gy[:, None]
-    coarse = np.dstack([_light(coef, u, v), _offset(coef, u, v)])
-    # Map coarse node k to pixel k * step exactly (INTER_LINEAR on a scaled grid).
-    m = np.array([[1.0 / step, 0.0, 0.0], [0.0, 1.0 / step, 0.0]])
-    both = cv2.warpAffine(
-        coarse,
-        m,
-        (w, h),
-        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-        borderMode=cv2.BORDER_REPLICATE,
-    )
-    return both[:, :, 0], both[:, :, 1]
+    u = (np.arange(w, dtype=np.float32) - np.float32(cx)) / np.float32(norm)
+    v = (np.arange(h, dtype=np.float32) - np.float32(cy)) / np.float32(norm)
+    k = coef.astype(np.float32)
+    fields = []
+    for a, first in ((k[:N_TERMS], 1.0), (k[N_TERMS:], 0.0)):
+        # The order of _terms: u, v, u*u, v*v, u*v.
+        field = (first + a[0] * u + a[2] * u * u)[None, :] + (a[1] * v + a[3] * v * v)[:, None]
+        field += np.outer(a[4] * v, u)
+        fields.append(field)
+    light, offset = fields
+    np.clip(light, 0.2, 5.0, out=light)
+    return light, offset
 
 
 def _terms(u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, ...]:

@@ -97,17 +97,24 @@ def find_lines(
     for i in range(1, n):
         if stats[i, cv2.CC_STAT_AREA] < length_w:
             continue
-        comp = labels == i
-        if not (seeds & comp).any():
+        # Each component is handled within its own bounding box.
+        x, y, bw, bh = (int(v) for v in stats[i, :4])
+        box = (slice(y, y + bh), slice(x, x + bw))
+        comp = labels[box] == i
+        seeds_in = seeds[box]
+        if not (seeds_in & comp).any():
             continue
-        for pieces in _by_orientation(comp, best, orientation, length_w):
+        best_in = best[box]
+        for pieces in _by_orientation(comp, best_in, orientation[box], length_w):
             # The pieces of one orientation together first: a scratch cut in two
             # where another crosses it is still one scratch.
             tries = [np.logical_or.reduce(pieces)] + (pieces if len(pieces) > 1 else [])
             for part in tries:
-                if not (seeds & part).any():
+                if not (seeds_in & part).any():
                     continue
-                line = _line_of(part, best, length_w, d, residual, sigma, psf_px, um_per_px)
+                line = _line_of(
+                    part, (x, y), best_in, length_w, d, residual, sigma, psf_px, um_per_px
+                )
                 if line is not None:
                     lines.append(line)
                     if part is tries[0]:
@@ -152,6 +159,7 @@ def _by_orientation(
 
 def _line_of(
     comp: np.ndarray,
+    origin: tuple[int, int],
     best: np.ndarray,
     length_w: int,
     d: int,
@@ -160,10 +168,13 @@ def _line_of(
     psf_px: float,
     um_per_px: float,
 ) -> Line | None:
-    """The scratch one component of strong response stands for, measured at full resolution."""
+    """The scratch one component of strong response stands for, measured at full resolution.
+
+    ``comp`` and ``best`` are a box of the working image whose corner is ``origin``.
+    """
     ys, xs = np.nonzero(comp)
     weights = best[ys, xs]
-    pts = np.stack([xs, ys], axis=1).astype(np.float64)
+    pts = np.stack([xs + origin[0], ys + origin[1]], axis=1).astype(np.float64)
     centre = (pts * weights[:, None]).sum(axis=0) / weights.sum()
     c = pts - centre
     cov = (c * weights[:, None]).T @ c / weights.sum()
