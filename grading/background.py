@@ -46,10 +46,14 @@ class Background:
     noise_profile: np.ndarray  # per ring: the camera-and-surface noise part of sigma
     model_profile: np.ndarray  # per ring: the model's own uncertainty at sharp edges
 
-    def split_sigma(self) -> tuple[np.ndarray, np.ndarray]:
-        """Per pixel: (noise sigma, model sigma); only some looks need them apart."""
-        ring = np.minimum((self.radius_px + 0.5).astype(np.int32), len(self.noise_profile) - 1)
-        return self.noise_profile[ring], self.model_profile[ring]
+    def sigma_with_noise_scaled(self, ratio: float) -> np.ndarray:
+        """Per pixel: sigma with its noise part scaled by ``ratio`` (a smoothed look's).
+
+        Worked out per ring, then read at each pixel's nearest ring.
+        """
+        per_ring = np.sqrt((self.noise_profile * ratio) ** 2 + self.model_profile**2)
+        ring = np.minimum((self.radius_px + 0.5).astype(np.int32), len(per_ring) - 1)
+        return per_ring[ring]
 
 
 @dataclass(frozen=True)
@@ -111,7 +115,7 @@ def fit_background(
         held = int(np.ceil(hold_radius_px))
     for _ in range(LIGHT_ROUNDS):
         coef = _fit_light(polar, profile, pu, pv, held)
-        light, offset = _light(coef, pu, pv), _offset(coef, pu, pv)
+        light, offset = _fields(coef, pu, pv)
         even = (polar - offset) / light
         profile = _glass_profile(even, glass_radius_px, rings.edges, hold_radius_px)
     with np.errstate(all="ignore"):
@@ -311,21 +315,19 @@ def _terms(u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, ...]:
     return (u, v, u * u, v * v, u * v)
 
 
-def _light(coef: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Multiplicative illumination (kept physical)."""
-    field = 1.0 + sum(k * t for k, t in zip(coef[:N_TERMS], _terms(u, v), strict=True))
-    return np.clip(field, 0.2, 5.0).astype(np.float32)
+def _fields(coef: np.ndarray, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(light, offset) at the points (u, v).
 
-
-def _offset(coef: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Additive light: flare, and the black level a contrast stretch moved.
-
-    A frame stretched from its darkest pixels (``image_io.normalise``) is no
-    longer proportional to the light: uneven light then changes a dark cladding
-    by more, relatively, than a bright core. The same smooth terms added, not
-    multiplied, take that up.
+    The light multiplies and is kept physical. The offset is added light: flare,
+    and the black level a contrast stretch moved. A frame stretched from its
+    darkest pixels (``image_io.normalise``) is no longer proportional to the
+    light: uneven light then changes a dark cladding by more, relatively, than a
+    bright core. The same smooth terms added, not multiplied, take that up.
     """
-    return sum(k * t for k, t in zip(coef[N_TERMS:], _terms(u, v), strict=True)).astype(np.float32)
+    terms = _terms(u, v)
+    light = 1.0 + sum(k * t for k, t in zip(coef[:N_TERMS], terms, strict=True))
+    offset = sum(k * t for k, t in zip(coef[N_TERMS:], terms, strict=True))
+    return np.clip(light, 0.2, 5.0).astype(np.float32), offset.astype(np.float32)
 
 
 def _fit_light(
@@ -349,12 +351,15 @@ def _fit_light(
         return np.zeros(2 * N_TERMS)
     diff = p[ok] - e[ok]
     eo = e[ok]
-    terms = _terms(u[ok], v[ok])
-    design = np.stack([*(eo * t for t in terms), *terms, np.ones_like(eo)], axis=1)
+    uo, vo = u[ok], v[ok]
+    terms = _terms(uo, vo)
+    # One row per unknown (rows thousands of samples long keep numpy's loops long).
+    design = np.stack([*(eo * t for t in terms), *terms, np.ones_like(eo)])
     # Polar samples crowd the centre (every ring has as many as the outermost);
     # weight each by its radius, the area it stands for, or a smear on the core
     # would pass for a dip in the light.
-    weight = np.hypot(u[ok], v[ok])
+    weighted = design * np.hypot(uo, vo)
+    design64 = design.astype(np.float64)
     # Outliers (dirt) are judged against the field, not against the mean: strong
     # vignetting puts the edges of the region far from the mean, and dropping them
     # would leave the field wrong exactly there.
@@ -363,11 +368,11 @@ def _fit_light(
     for _ in range(3):
         if keep.sum() < 4 * n:
             return np.zeros(2 * N_TERMS)
-        d, wt = design[keep], weight[keep]
+        d, wd = design[:, keep], weighted[:, keep]
         # Normal equations: far cheaper than an SVD of thousands of rows. Where the
         # profile is flat the two fields are one; a touch of ridge picks either.
-        a = (d * wt[:, None]).T @ d
-        b = (d * wt[:, None]).T @ diff[keep]
+        a = wd @ d.T
+        b = wd @ diff[keep]
         ridge = 1e-6 * float(np.trace(a)) / n + 1e-12
         try:
             coef = np.linalg.solve(a + np.eye(n) * ridge, b)
@@ -375,7 +380,7 @@ def _fit_light(
             return np.zeros(2 * N_TERMS)
         if not np.all(np.isfinite(coef)):
             return np.zeros(2 * N_TERMS)
-        resid = diff - design @ coef
+        resid = diff - coef @ design64
         keep = np.abs(resid) < 4.0 * (median(np.abs(resid[keep])) * 1.4826 + 1e-4)
     # The constant term belongs to the profile, which is re-estimated next.
     return coef[: 2 * N_TERMS]

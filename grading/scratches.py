@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from grading.labels import components
 from grading.robust import median, quantile
 
 N_ORIENTATIONS = 12
@@ -92,7 +93,7 @@ def find_lines(
     if not seeds.any():
         return []
     grow = (best > GROW_SIGMA).astype(np.uint8)
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(grow, connectivity=8)
+    n, labels, stats = components(grow)
     lines: list[Line] = []
     for i in range(1, n):
         if stats[i, cv2.CC_STAT_AREA] < length_w:
@@ -148,9 +149,7 @@ def _by_orientation(
     nearer_first = (dist_first <= dist_other)[orientation]
     groups = []
     for side in (nearer_first, ~nearer_first):
-        m, lab, st, _ = cv2.connectedComponentsWithStats(
-            (comp & side).astype(np.uint8), connectivity=8
-        )
+        m, lab, st = components(comp & side)
         pieces = [lab == j for j in range(1, m) if st[j, cv2.CC_STAT_AREA] >= length_w]
         if pieces:
             groups.append(pieces)
