@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from grading.labels import components
-from grading.robust import median, quantile
+from grading.robust import median, medians, quantile
 
 N_ORIENTATIONS = 12
 LINE_LENGTH_UM = 12.0
@@ -293,8 +293,8 @@ def measure_line(
     polarity = 1.0 if median(prof[:, np.abs(offs) <= 1.0]) >= 0 else -1.0
     signed = prof * polarity
     # Baseline from the cleaner flank: dirt beside the scratch sits on one side only.
-    left = np.median(signed[:, offs <= -(half_w - 2.0)], axis=1)
-    right = np.median(signed[:, offs >= half_w - 2.0], axis=1)
+    left = medians(signed[:, offs <= -(half_w - 2.0)], axis=1)
+    right = medians(signed[:, offs >= half_w - 2.0], axis=1)
     baseline = np.where(np.abs(left) < np.abs(right), left, right)
     signed = signed - baseline[:, None]
     band = np.abs(offs) <= 1.5
@@ -319,7 +319,7 @@ def measure_line(
     # The typical cross-section, not the mean: where another scratch crosses, or a
     # particle sits on the line, a few rows hold the other feature as well.
     rows = signed[on]
-    mean = np.median(rows, axis=0) if len(rows) >= 8 else rows.mean(axis=0)
+    mean = medians(rows, axis=0) if len(rows) >= 8 else rows.mean(axis=0)
     peak = float(mean[np.abs(offs) <= 2.0].max())
     if peak <= 0:
         return None
