@@ -368,11 +368,12 @@ def _fit_light(
     for _ in range(3):
         if keep.sum() < 4 * n:
             return np.zeros(2 * N_TERMS)
-        d, wd = design[:, keep], weighted[:, keep]
+        # Samples left out weigh nothing (cheaper than copying the kept ones out).
+        wd = weighted if keep.all() else weighted * keep
         # Normal equations: far cheaper than an SVD of thousands of rows. Where the
         # profile is flat the two fields are one; a touch of ridge picks either.
-        a = wd @ d.T
-        b = wd @ diff[keep]
+        a = wd @ design.T
+        b = wd @ diff
         ridge = 1e-6 * float(np.trace(a)) / n + 1e-12
         try:
             coef = np.linalg.solve(a + np.eye(n) * ridge, b)
