@@ -29,6 +29,7 @@ GROW_SIGMA = 3.5
 Z_CLIP = 6.0
 MAX_GAP_UM = 5.0  # breaks along one scratch that are bridged
 MIN_ASPECT = 4.0  # length / width below which a "line" is a blob
+LONGER_THAN_FILTER = 1.3  # a scratch's response is at least this many filter lengths long
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,8 @@ def find_lines(
             continue
         # Each component is handled within its own bounding box.
         x, y, bw, bh = (int(v) for v in stats[i, :4])
+        if math.hypot(bw - 1, bh - 1) + 1.0 < LONGER_THAN_FILTER * length_w:
+            continue  # too short along any direction for _line_of to take it
         box = (slice(y, y + bh), slice(x, x + bw))
         comp = labels[box] == i
         seeds_in = seeds[box]
@@ -185,7 +188,7 @@ def _line_of(
     width = quantile(np.abs(across), 0.9) * 2.0 + 1.0
     # A blob answers every orientation within half a filter length of it: a
     # round response. A scratch gives a response longer than the filter.
-    if length < 1.3 * length_w or width > 0.45 * length:
+    if length < LONGER_THAN_FILTER * length_w or width > 0.45 * length:
         return None
     mid = ((centre[0] + 0.5) * d - 0.5, (centre[1] + 0.5) * d - 0.5)
     half_len = (length - length_w) * d / 2.0 + length_w * d * 0.25
