@@ -291,20 +291,22 @@ def _light_field(
 ) -> tuple[np.ndarray, np.ndarray]:
     """(light, offset) over the ROI.
 
-    Each field is a quadratic in (u, v): a part in u alone, one in v alone and
-    the cross term, added as a row, a column and an outer product.
+    Each field is a quadratic in (u, v): f = C(v) + R(u) + k * u * v, which is
+    the product of an h x 3 and a 3 x w matrix, [C, 1, k v] times [1; R; u]:
+    one matrix product writes it.
     """
     if not np.any(coef):
         return np.ones((h, w), np.float32), np.zeros((h, w), np.float32)
     u = (np.arange(w, dtype=np.float32) - np.float32(cx)) / np.float32(norm)
     v = (np.arange(h, dtype=np.float32) - np.float32(cy)) / np.float32(norm)
     k = coef.astype(np.float32)
+    ones_u, ones_v = np.ones_like(u), np.ones_like(v)
     fields = []
     for a, first in ((k[:N_TERMS], 1.0), (k[N_TERMS:], 0.0)):
         # The order of _terms: u, v, u*u, v*v, u*v.
-        field = (first + a[0] * u + a[2] * u * u)[None, :] + (a[1] * v + a[3] * v * v)[:, None]
-        field += np.outer(a[4] * v, u)
-        fields.append(field)
+        left = np.stack([first + a[1] * v + a[3] * v * v, ones_v, a[4] * v], axis=1)
+        right = np.stack([ones_u, a[0] * u + a[2] * u * u, u])
+        fields.append(left @ right)
     light, offset = fields
     np.clip(light, 0.2, 5.0, out=light)
     return light, offset
@@ -324,10 +326,9 @@ def _fields(coef: np.ndarray, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray,
     light: uneven light then changes a dark cladding by more, relatively, than a
     bright core. The same smooth terms added, not multiplied, take that up.
     """
-    terms = _terms(u, v)
-    light = 1.0 + sum(k * t for k, t in zip(coef[:N_TERMS], terms, strict=True))
-    offset = sum(k * t for k, t in zip(coef[N_TERMS:], terms, strict=True))
-    return np.clip(light, 0.2, 5.0).astype(np.float32), offset.astype(np.float32)
+    terms = np.stack(_terms(u, v)).reshape(N_TERMS, -1).astype(np.float64)
+    light, offset = (coef.reshape(2, N_TERMS) @ terms).reshape(2, *u.shape)
+    return np.clip(light + 1.0, 0.2, 5.0).astype(np.float32), offset.astype(np.float32)
 
 
 def _fit_light(

