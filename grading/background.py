@@ -326,9 +326,10 @@ def _fields(coef: np.ndarray, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray,
     light: uneven light then changes a dark cladding by more, relatively, than a
     bright core. The same smooth terms added, not multiplied, take that up.
     """
-    terms = np.stack(_terms(u, v)).reshape(N_TERMS, -1).astype(np.float64)
-    light, offset = (coef.reshape(2, N_TERMS) @ terms).reshape(2, *u.shape)
-    return np.clip(light + 1.0, 0.2, 5.0).astype(np.float32), offset.astype(np.float32)
+    terms = np.stack(_terms(u, v), dtype=np.float32).reshape(N_TERMS, -1)
+    k = coef.astype(np.float32).reshape(2, N_TERMS)
+    light, offset = (k @ terms).reshape(2, *u.shape)
+    return np.clip(light + np.float32(1.0), 0.2, 5.0), offset
 
 
 def _fit_light(

@@ -273,7 +273,9 @@ def _faint_smears(
         near_half = far <= 1.5 * smear_px
     if not _smear_seen(bg, inside, near_half, smear_px):
         return []
-    near = cv2.resize(near_half.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST) > 0
+    near = None  # no blob found: nothing to keep the smoothed look away from
+    if near_half.any():
+        near = cv2.resize(near_half.view(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST) > 0
     residual = bg.residual
     smeared = _wide_blur(residual, smear_px)
     # Smoothing shrinks the noise, but not the model's small systematic errors:
