@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from grading.rays import directions
 from grading.robust import median
 
 N_ANGLES = 160
@@ -90,10 +91,10 @@ def fit_background(
     rings = rings or Rings()
     n_r = int(np.ceil(r_max_px)) + 2
     radii = np.arange(n_r, dtype=np.float32)
-    theta = np.linspace(0.0, 2.0 * np.pi, N_ANGLES, endpoint=False, dtype=np.float32)
+    cos_t, sin_t = directions(N_ANGLES)
     ox, oy = _centres(radii, cx, cy, rings.knots)
-    px = ox[None, :] + radii[None, :] * np.cos(theta)[:, None]
-    py = oy[None, :] + radii[None, :] * np.sin(theta)[:, None]
+    px = ox[None, :] + radii[None, :] * cos_t[:, None]
+    py = oy[None, :] + radii[None, :] * sin_t[:, None]
     polar = cv2.remap(
         roi,
         px.astype(np.float32),
@@ -123,7 +124,7 @@ def fit_background(
     spread = 1.4826 * column_median(np.abs(resid_polar))
     noise = _hold_glass_noise(_smooth_spread(_fill(spread)), glass_radius_px)
     slope = np.abs(np.gradient(profile))
-    slope = np.max(np.stack([np.roll(slope, k) for k in (-1, 0, 1)]), axis=0)
+    slope = np.maximum(np.maximum(slope, np.roll(slope, 1)), np.roll(slope, -1))
     # Inside the glass the only edges are the fibre's own rings, each drawn round its
     # own fitted centre: they sit where the model puts them to a fraction of a pixel.
     # (On a coarse frame a single-mode core is all edge: the cladding's uncertainty
@@ -393,7 +394,9 @@ def _smooth_spread(spread: np.ndarray) -> np.ndarray:
     """Rings a few pixels wide are noisy estimates; take the local maximum over +-2 rings."""
     n = len(spread)
     padded = np.pad(spread, 2, mode="edge")
-    out = np.max(np.stack([padded[i : i + n] for i in range(5)]), axis=0)
+    out = padded[:n].copy()
+    for i in range(1, 5):
+        np.maximum(out, padded[i : i + n], out=out)
     floor = 0.5 * median(spread)
     return np.maximum(out, max(floor, 1e-4)).astype(np.float32)
 

@@ -70,7 +70,7 @@ def sample_rays(
     if len(radii) < 8:
         radii = np.linspace(r_lo, r_hi, 8, dtype=np.float32)
         step = float(radii[1] - radii[0]) or 0.25
-    cos_t, sin_t = _directions(n_rays)
+    cos_t, sin_t = directions(n_rays)
     if aspect != 1.0:
         stretch = 1.0 / np.sqrt(cos_t * cos_t + (sin_t / np.float32(aspect)) ** 2)
         cos_t, sin_t = cos_t * stretch, sin_t * stretch
@@ -95,7 +95,7 @@ def sample_rays(
 
 
 @functools.lru_cache(maxsize=16)
-def _directions(n_rays: int) -> tuple[np.ndarray, np.ndarray]:
+def directions(n_rays: int) -> tuple[np.ndarray, np.ndarray]:
     """(cos, sin) of ``n_rays`` evenly spaced directions, made once per count (read-only)."""
     theta = np.linspace(0.0, 2.0 * math.pi, n_rays, endpoint=False, dtype=np.float32)
     cos_t, sin_t = np.cos(theta), np.sin(theta)

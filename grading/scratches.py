@@ -101,8 +101,8 @@ def find_lines(
             continue
         # Each component is handled within its own bounding box.
         x, y, bw, bh = (int(v) for v in stats[i, :4])
-        if math.hypot(bw - 1, bh - 1) + 1.0 < LONGER_THAN_FILTER * length_w:
-            continue  # too short along any direction for _line_of to take it
+        if _too_short(bw, bh, length_w):
+            continue
         box = (slice(y, y + bh), slice(x, x + bw))
         comp = labels[box] == i
         seeds_in = seeds[box]
@@ -114,7 +114,7 @@ def find_lines(
             # where another crosses it is still one scratch.
             tries = [np.logical_or.reduce(pieces)] + (pieces if len(pieces) > 1 else [])
             for part in tries:
-                if not (seeds_in & part).any():
+                if not (seeds_in & part).any() or _too_short(*_extent(part), length_w):
                     continue
                 line = _line_of(
                     part, (x, y), best_in, length_w, d, residual, sigma, psf_px, um_per_px
@@ -124,6 +124,18 @@ def find_lines(
                     if part is tries[0]:
                         break
     return merge_collinear(lines)
+
+
+def _too_short(width: int, height: int, length_w: int) -> bool:
+    """Pixels spanning a box this size are too short along any direction for _line_of."""
+    return math.hypot(width - 1, height - 1) + 1.0 < LONGER_THAN_FILTER * length_w
+
+
+def _extent(mask: np.ndarray) -> tuple[int, int]:
+    """Width and height of the box round a mask's pixels."""
+    cols = np.flatnonzero(mask.any(axis=0))
+    rows = np.flatnonzero(mask.any(axis=1))
+    return int(cols[-1] - cols[0]) + 1, int(rows[-1] - rows[0]) + 1
 
 
 def _by_orientation(
