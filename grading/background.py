@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from grading.rays import directions
 from grading.robust import median
 
 N_ANGLES = 160
@@ -46,10 +47,15 @@ class Background:
     noise_profile: np.ndarray  # per ring: the camera-and-surface noise part of sigma
     model_profile: np.ndarray  # per ring: the model's own uncertainty at sharp edges
 
-    def split_sigma(self) -> tuple[np.ndarray, np.ndarray]:
-        """Per pixel: (noise sigma, model sigma); only some looks need them apart."""
-        ring = np.minimum((self.radius_px + 0.5).astype(np.int32), len(self.noise_profile) - 1)
-        return self.noise_profile[ring], self.model_profile[ring]
+    def sigma_with_noise_scaled(self, ratio: float) -> np.ndarray:
+        """Per pixel: sigma with its noise part scaled by ``ratio`` (a smoothed look's).
+
+        Worked out per ring, then read at each pixel's nearest ring.
+        """
+        per_ring = np.sqrt((self.noise_profile * ratio) ** 2 + self.model_profile**2)
+        ring = np.minimum((self.radius_px + 0.5).astype(np.int32), len(per_ring) - 1)
+        out: np.ndarray = per_ring[ring]
+        return out
 
 
 @dataclass(frozen=True)
@@ -86,10 +92,10 @@ def fit_background(
     rings = rings or Rings()
     n_r = int(np.ceil(r_max_px)) + 2
     radii = np.arange(n_r, dtype=np.float32)
-    theta = np.linspace(0.0, 2.0 * np.pi, N_ANGLES, endpoint=False, dtype=np.float32)
+    cos_t, sin_t = directions(N_ANGLES)
     ox, oy = _centres(radii, cx, cy, rings.knots)
-    px = ox[None, :] + radii[None, :] * np.cos(theta)[:, None]
-    py = oy[None, :] + radii[None, :] * np.sin(theta)[:, None]
+    px = ox[None, :] + radii[None, :] * cos_t[:, None]
+    py = oy[None, :] + radii[None, :] * sin_t[:, None]
     polar = cv2.remap(
         roi,
         px.astype(np.float32),
@@ -111,7 +117,7 @@ def fit_background(
         held = int(np.ceil(hold_radius_px))
     for _ in range(LIGHT_ROUNDS):
         coef = _fit_light(polar, profile, pu, pv, held)
-        light, offset = _light(coef, pu, pv), _offset(coef, pu, pv)
+        light, offset = _fields(coef, pu, pv)
         even = (polar - offset) / light
         profile = _glass_profile(even, glass_radius_px, rings.edges, hold_radius_px)
     with np.errstate(all="ignore"):
@@ -119,7 +125,7 @@ def fit_background(
     spread = 1.4826 * column_median(np.abs(resid_polar))
     noise = _hold_glass_noise(_smooth_spread(_fill(spread)), glass_radius_px)
     slope = np.abs(np.gradient(profile))
-    slope = np.max(np.stack([np.roll(slope, k) for k in (-1, 0, 1)]), axis=0)
+    slope = np.maximum(np.maximum(slope, np.roll(slope, 1)), np.roll(slope, -1))
     # Inside the glass the only edges are the fibre's own rings, each drawn round its
     # own fitted centre: they sit where the model puts them to a fraction of a pixel.
     # (On a coarse frame a single-mode core is all edge: the cladding's uncertainty
@@ -130,18 +136,16 @@ def fit_background(
     total = np.hypot(noise, model_err).astype(np.float32)
     # Profiles read at every pixel's radius: one remap each, linear for the model
     # and nearest ring for the noise.
-    rows = np.zeros_like(radius)
-    model = cv2.remap(
-        profile.astype(np.float32)[None, :],
-        radius,
-        rows,
-        cv2.INTER_LINEAR,
-        borderMode=cv2.BORDER_REPLICATE,
-    )
+    # The profile as two equal rows read half-way between them: remap's fast path
+    # (a one-row source sends every pixel through its border handling).
+    mid_rows = np.full_like(radius, 0.5)
+    twice = np.repeat(profile.astype(np.float32)[None, :], 2, axis=0)
+    model = cv2.remap(twice, radius, mid_rows, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     light_px, offset_px = _light_field(coef, h, w, cx, cy, norm)
-    model = model * light_px + offset_px
+    model *= light_px
+    model += offset_px
     sigma = cv2.remap(
-        total[None, :], radius, rows, cv2.INTER_NEAREST, borderMode=cv2.BORDER_REPLICATE
+        total[None, :], radius, mid_rows, cv2.INTER_NEAREST, borderMode=cv2.BORDER_REPLICATE
     )
     return Background(
         radius_px=radius,
@@ -287,24 +291,27 @@ def _hold_glass_noise(spread: np.ndarray, glass_radius_px: float) -> np.ndarray:
 def _light_field(
     coef: np.ndarray, h: int, w: int, cx: float, cy: float, norm: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(light, offset) over the ROI: smooth, so computed on a coarse grid and enlarged."""
+    """(light, offset) over the ROI.
+
+    Each field is a quadratic in (u, v): f = C(v) + R(u) + k * u * v, which is
+    the product of an h x 3 and a 3 x w matrix, [C, 1, k v] times [1; R; u]:
+    one matrix product writes it.
+    """
     if not np.any(coef):
         return np.ones((h, w), np.float32), np.zeros((h, w), np.float32)
-    step = 8
-    gy = (np.arange(0, h + step, step, dtype=np.float32) - cy) / norm
-    gx = (np.arange(0, w + step, step, dtype=np.float32) - cx) / norm
-    u, v = gx[None, :], gy[:, None]
-    coarse = np.dstack([_light(coef, u, v), _offset(coef, u, v)])
-    # Map coarse node k to pixel k * step exactly (INTER_LINEAR on a scaled grid).
-    m = np.array([[1.0 / step, 0.0, 0.0], [0.0, 1.0 / step, 0.0]])
-    both = cv2.warpAffine(
-        coarse,
-        m,
-        (w, h),
-        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-        borderMode=cv2.BORDER_REPLICATE,
-    )
-    return both[:, :, 0], both[:, :, 1]
+    u = (np.arange(w, dtype=np.float32) - np.float32(cx)) / np.float32(norm)
+    v = (np.arange(h, dtype=np.float32) - np.float32(cy)) / np.float32(norm)
+    k = coef.astype(np.float32)
+    ones_u, ones_v = np.ones_like(u), np.ones_like(v)
+    fields = []
+    for a, first in ((k[:N_TERMS], 1.0), (k[N_TERMS:], 0.0)):
+        # The order of _terms: u, v, u*u, v*v, u*v.
+        left = np.stack([first + a[1] * v + a[3] * v * v, ones_v, a[4] * v], axis=1)
+        right = np.stack([ones_u, a[0] * u + a[2] * u * u, u])
+        fields.append(left @ right)
+    light, offset = fields
+    np.clip(light, 0.2, 5.0, out=light)
+    return light, offset
 
 
 def _terms(u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -312,23 +319,19 @@ def _terms(u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, ...]:
     return (u, v, u * u, v * v, u * v)
 
 
-def _light(coef: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Multiplicative illumination (kept physical)."""
-    field = 1.0 + sum(k * t for k, t in zip(coef[:N_TERMS], _terms(u, v), strict=True))
-    out: np.ndarray = np.clip(field, 0.2, 5.0).astype(np.float32)
-    return out
+def _fields(coef: np.ndarray, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(light, offset) at the points (u, v).
 
-
-def _offset(coef: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Additive light: flare, and the black level a contrast stretch moved.
-
-    A frame stretched from its darkest pixels (``image_io.normalise``) is no
-    longer proportional to the light: uneven light then changes a dark cladding
-    by more, relatively, than a bright core. The same smooth terms added, not
-    multiplied, take that up.
+    The light multiplies and is kept physical. The offset is added light: flare,
+    and the black level a contrast stretch moved. A frame stretched from its
+    darkest pixels (``image_io.normalise``) is no longer proportional to the
+    light: uneven light then changes a dark cladding by more, relatively, than a
+    bright core. The same smooth terms added, not multiplied, take that up.
     """
-    total: np.ndarray = sum(k * t for k, t in zip(coef[N_TERMS:], _terms(u, v), strict=True))
-    return total.astype(np.float32)
+    terms = np.stack(_terms(u, v), dtype=np.float32).reshape(N_TERMS, -1)
+    k = coef.astype(np.float32).reshape(2, N_TERMS)
+    light, offset = (k @ terms).reshape(2, *u.shape)
+    return np.clip(light + np.float32(1.0), 0.2, 5.0), offset
 
 
 def _fit_light(
@@ -352,12 +355,15 @@ def _fit_light(
         return np.zeros(2 * N_TERMS)
     diff = p[ok] - e[ok]
     eo = e[ok]
-    terms = _terms(u[ok], v[ok])
-    design = np.stack([*(eo * t for t in terms), *terms, np.ones_like(eo)], axis=1)
+    uo, vo = u[ok], v[ok]
+    terms = _terms(uo, vo)
+    # One row per unknown (rows thousands of samples long keep numpy's loops long).
+    design = np.stack([*(eo * t for t in terms), *terms, np.ones_like(eo)])
     # Polar samples crowd the centre (every ring has as many as the outermost);
     # weight each by its radius, the area it stands for, or a smear on the core
     # would pass for a dip in the light.
-    weight = np.hypot(u[ok], v[ok])
+    weighted = design * np.hypot(uo, vo)
+    design64 = design.astype(np.float64)
     # Outliers (dirt) are judged against the field, not against the mean: strong
     # vignetting puts the edges of the region far from the mean, and dropping them
     # would leave the field wrong exactly there.
@@ -366,11 +372,12 @@ def _fit_light(
     for _ in range(3):
         if keep.sum() < 4 * n:
             return np.zeros(2 * N_TERMS)
-        d, wt = design[keep], weight[keep]
+        # Samples left out weigh nothing (cheaper than copying the kept ones out).
+        wd = weighted if keep.all() else weighted * keep
         # Normal equations: far cheaper than an SVD of thousands of rows. Where the
         # profile is flat the two fields are one; a touch of ridge picks either.
-        a = (d * wt[:, None]).T @ d
-        b = (d * wt[:, None]).T @ diff[keep]
+        a = wd @ design.T
+        b = wd @ diff
         ridge = 1e-6 * float(np.trace(a)) / n + 1e-12
         try:
             coef = np.linalg.solve(a + np.eye(n) * ridge, b)
@@ -378,7 +385,7 @@ def _fit_light(
             return np.zeros(2 * N_TERMS)
         if not np.all(np.isfinite(coef)):
             return np.zeros(2 * N_TERMS)
-        resid = diff - design @ coef
+        resid = diff - coef @ design64
         keep = np.abs(resid) < 4.0 * (median(np.abs(resid[keep])) * 1.4826 + 1e-4)
     # The constant term belongs to the profile, which is re-estimated next.
     return coef[: 2 * N_TERMS]
@@ -388,7 +395,9 @@ def _smooth_spread(spread: np.ndarray) -> np.ndarray:
     """Rings a few pixels wide are noisy estimates; take the local maximum over +-2 rings."""
     n = len(spread)
     padded = np.pad(spread, 2, mode="edge")
-    out = np.max(np.stack([padded[i : i + n] for i in range(5)]), axis=0)
+    out = padded[:n].copy()
+    for i in range(1, 5):
+        np.maximum(out, padded[i : i + n], out=out)
     floor = 0.5 * median(spread)
     smooth: np.ndarray = np.maximum(out, max(floor, 1e-4)).astype(np.float32)
     return smooth

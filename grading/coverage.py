@@ -29,6 +29,14 @@ def zone_coverage(
     for z in zones:
         r_in = z.inner_radius_um / um_per_px
         r_out = z.outer_radius_um / um_per_px
+        if (
+            cx - r_out >= -0.5
+            and cx + r_out <= w - 0.5
+            and cy - r_out >= -0.5
+            and cy + r_out <= h - 0.5
+        ):
+            out[z.name] = 1.0  # the whole annulus is in view: every sample would be
+            continue
         # Equal-area rings, so that each sample stands for the same area.
         u = (np.arange(_RINGS) + 0.5) / _RINGS
         radii = np.sqrt(r_in**2 + u * (r_out**2 - r_in**2))[None, :]

@@ -36,6 +36,7 @@ from grading.rays import (
     fit_edge,
     sample_rays,
 )
+from grading.robust import medians
 from grading.symmetry import circle_centres
 
 N_RAYS = 128
@@ -383,7 +384,7 @@ def _dark_band(image: np.ndarray, inner: EdgeFit, outer: EdgeFit) -> bool:
     rays = sample_rays(
         image, inner.cx, inner.cy, inner.r - 8.0, outer.r, 64, max_samples=96, aspect=inner.aspect
     )
-    level = np.median(rays.values, axis=0)
+    level = medians(rays.values, axis=0)
     glass = float(np.median(level[(rays.radii >= inner.r - 6.0) & (rays.radii <= inner.r - 2.0)]))
     band = (rays.radii >= inner.r + 1.5) & (rays.radii <= outer.r - 1.5)
     if not band.any():

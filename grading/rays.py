@@ -14,13 +14,14 @@ be either against its cladding.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
-from grading.robust import median
+from grading.robust import median, medians
 
 BRIGHTER_INSIDE = 1
 DARKER_INSIDE = -1
@@ -70,8 +71,7 @@ def sample_rays(
     if len(radii) < 8:
         radii = np.linspace(r_lo, r_hi, 8, dtype=np.float32)
         step = float(radii[1] - radii[0]) or 0.25
-    theta = np.linspace(0.0, 2.0 * math.pi, n_rays, endpoint=False, dtype=np.float32)
-    cos_t, sin_t = np.cos(theta), np.sin(theta)
+    cos_t, sin_t = directions(n_rays)
     if aspect != 1.0:
         stretch = 1.0 / np.sqrt(cos_t * cos_t + (sin_t / np.float32(aspect)) ** 2)
         cos_t, sin_t = cos_t * stretch, sin_t * stretch
@@ -93,6 +93,16 @@ def sample_rays(
         & (np.maximum(start_y, end_y) <= h - 1)
     )
     return RayProfile(cx, cy, radii, float(step), cos_t, sin_t, prof, deriv, valid)
+
+
+@functools.lru_cache(maxsize=16)
+def directions(n_rays: int) -> tuple[np.ndarray, np.ndarray]:
+    """(cos, sin) of ``n_rays`` evenly spaced directions, made once per count (read-only)."""
+    theta = np.linspace(0.0, 2.0 * math.pi, n_rays, endpoint=False, dtype=np.float32)
+    cos_t, sin_t = np.cos(theta), np.sin(theta)
+    cos_t.flags.writeable = False
+    sin_t.flags.writeable = False
+    return cos_t, sin_t
 
 
 @dataclass(frozen=True)
@@ -160,7 +170,7 @@ def fit_edge(
     denom = a - 2 * b + c
     safe = np.where(np.abs(denom) > 1e-12, denom, 1.0)
     offset = np.where(np.abs(denom) > 1e-12, 0.5 * (a - c) / safe, 0.0)
-    edge_r = rays.at(idx, np.clip(offset, -0.5, 0.5))
+    edge_r = rays.at(idx, _clip(offset, -0.5, 0.5))
     px = rays.cx + edge_r * rays.cos
     py = rays.cy + edge_r * rays.sin
     keep = good.copy()
@@ -186,8 +196,8 @@ def fit_edge(
     support = float(on_edge.sum()) / max(n_usable, 1)
     gap = round(max(3.0 * blur, 2.0) / rays.step)
     m = rays.values.shape[1] - 1
-    inner = rays.values[keep, np.clip(idx[keep] - gap, 0, m)]
-    outer = rays.values[keep, np.clip(idx[keep] + gap, 0, m)]
+    inner = rays.values[keep, _clip(idx[keep] - gap, 0, m)]
+    outer = rays.values[keep, _clip(idx[keep] + gap, 0, m)]
     contrast = median(inner - outer) * polarity if measure else 0.0
     scatter = median(np.abs(resid[keep])) * 1.4826
     return EdgeFit(
@@ -230,10 +240,10 @@ def fit_crossing(
     if ok.sum() < max(6, n // 2):
         return None
     rows = np.arange(n)
-    j = np.clip(first_out, 1, m - 1)
+    j = _clip(first_out, 1, m - 1)
     a, b = vals[rows, j - 1], vals[rows, j]
     frac = np.where(a != b, (a - half) / np.where(a != b, a - b, 1.0), 0.5)
-    edge_r = rays.at(lo + j - 1, np.clip(frac, 0.0, 1.0))
+    edge_r = rays.at(lo + j - 1, _clip(frac, 0.0, 1.0))
     px = rays.cx + edge_r * rays.cos
     py = rays.cy + edge_r * rays.sin
     fit = _fit_circle(px[ok], py[ok])
@@ -243,7 +253,7 @@ def fit_crossing(
     scatter = median(np.abs(resid[ok])) * 1.4826
     on_edge = ok & (np.abs(resid) <= max(tolerance_px, 0.03 * fit[2]))
     # Its spread from the median profile: a quarter and three quarters of the way.
-    mean = (np.median(vals[ok], axis=0) - outside) / (inside - outside)
+    mean = (medians(vals[ok], axis=0) - outside) / (inside - outside)
     r25 = _first_below(mean, 0.75, rays.radii[lo:hi])
     r75 = _first_below(mean, 0.25, rays.radii[lo:hi])
     blur = max(0.0, (r75 - r25) / 1.349) if r25 is not None and r75 is not None else 0.0
@@ -284,9 +294,8 @@ def edge_sigma(deriv: np.ndarray, idx: np.ndarray, step: float) -> float:
         return 0.0
     cols = idx[:, None] + np.arange(-span, 1)[None, :]
     ok = cols >= 0
-    vals = np.where(ok, deriv[np.arange(n)[:, None], np.clip(cols, 0, None)], np.nan)
     counts = ok.sum(axis=0)
-    sums = np.nansum(vals, axis=0)
+    sums = np.where(ok, deriv[np.arange(n)[:, None], np.maximum(cols, 0)], 0.0).sum(axis=0)
     mean = np.where(counts > 0, sums / np.maximum(counts, 1), 0.0)  # inner flank, peak last
     peak = mean[-1]
     if not np.isfinite(peak) or peak <= 0:
@@ -303,6 +312,12 @@ def edge_sigma(deriv: np.ndarray, idx: np.ndarray, step: float) -> float:
     smoothing = max(0.6, 1.0 / step) * step
     sigma2 = (hwhm / 1.1774) ** 2 - smoothing**2 - 1.0 / 12.0
     return float(math.sqrt(max(sigma2, 0.0)))
+
+
+def _clip(a: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """np.clip without its per-call checks, which cost more than the work on a few rays."""
+    out: np.ndarray = np.minimum(np.maximum(a, lo), hi)
+    return out
 
 
 def _radial_residual(

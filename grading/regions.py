@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from grading.background import Background
+from grading.labels import components
 from grading.robust import mad, median
 
 SMEAR_GAIN = 0.35
@@ -102,7 +103,7 @@ def _look(
     if not seeds.any():  # the common case on a clean face: nothing to label
         return []
     grow = (z > GROW_SIGMA) & inside
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(grow.astype(np.uint8), connectivity=8)
+    n, labels, stats = components(grow)
     if n <= 1:
         return []
     seeded = np.zeros(n, bool)
@@ -285,15 +286,16 @@ def _faint_smears(
         near_half = far <= 1.5 * smear_px
     if not _smear_seen(bg, inside, near_half, smear_px):
         return []
-    near = cv2.resize(near_half.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST) > 0
+    near = None  # no blob found: nothing to keep the smoothed look away from
+    if near_half.any():
+        near = cv2.resize(near_half.view(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST) > 0
     residual = bg.residual
     smeared = _wide_blur(residual, smear_px)
     # Smoothing shrinks the noise, but not the model's small systematic errors:
     # never trust it to shrink by more than SMEAR_GAIN.
     sub = inside[::4, ::4]
     ratio = max(SMEAR_GAIN, mad(smeared[::4, ::4][sub]) / max(mad(residual[::4, ::4][sub]), 1e-9))
-    sigma_noise, sigma_model = bg.split_sigma()
-    sigma_s = np.sqrt((sigma_noise * ratio) ** 2 + sigma_model**2)
+    sigma_s = bg.sigma_with_noise_scaled(ratio)
     z_s = np.abs(smeared) / sigma_s
     faint = _look(z_s, inside, smeared, sigma_s, bg.radius_px, min_area_px, max_regions, near)
     return [r for r, *_ in faint]

@@ -23,6 +23,17 @@ def median(values: np.ndarray) -> float:
     return 0.5 * float(part[k - 1] + part[k])
 
 
+def medians(a: np.ndarray, axis: int = 0) -> np.ndarray:
+    """Median along one axis of an array without NaN: np.median's values, by one sort
+    (numpy's general median costs twice as much on the few-hundred-value rows here)."""
+    ordered = np.sort(a, axis=axis)
+    n = a.shape[axis]
+    lo = np.take(ordered, (n - 1) // 2, axis=axis)
+    hi = np.take(ordered, n // 2, axis=axis)
+    out: np.ndarray = 0.5 * (lo + hi)
+    return out
+
+
 def mad(values: np.ndarray, limit: int = 8000) -> float:
     """Robust standard deviation (1.4826 x median absolute deviation); a strided sample
     of ``limit`` values is plenty."""

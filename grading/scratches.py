@@ -18,7 +18,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from grading.robust import median, quantile
+from grading.labels import components
+from grading.robust import median, medians, quantile
 
 N_ORIENTATIONS = 12
 LINE_LENGTH_UM = 12.0
@@ -28,6 +29,7 @@ GROW_SIGMA = 3.5
 Z_CLIP = 6.0
 MAX_GAP_UM = 5.0  # breaks along one scratch that are bridged
 MIN_ASPECT = 4.0  # length / width below which a "line" is a blob
+LONGER_THAN_FILTER = 1.3  # a scratch's response is at least this many filter lengths long
 
 
 @dataclass(frozen=True)
@@ -92,27 +94,48 @@ def find_lines(
     if not seeds.any():
         return []
     grow = (best > GROW_SIGMA).astype(np.uint8)
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(grow, connectivity=8)
+    n, labels, stats = components(grow)
     lines: list[Line] = []
     for i in range(1, n):
         if stats[i, cv2.CC_STAT_AREA] < length_w:
             continue
-        comp = labels == i
-        if not (seeds & comp).any():
+        # Each component is handled within its own bounding box.
+        x, y, bw, bh = (int(v) for v in stats[i, :4])
+        if _too_short(bw, bh, length_w):
             continue
-        for pieces in _by_orientation(comp, best, orientation, length_w):
+        box = (slice(y, y + bh), slice(x, x + bw))
+        comp = labels[box] == i
+        seeds_in = seeds[box]
+        if not (seeds_in & comp).any():
+            continue
+        best_in = best[box]
+        for pieces in _by_orientation(comp, best_in, orientation[box], length_w):
             # The pieces of one orientation together first: a scratch cut in two
             # where another crosses it is still one scratch.
             tries = [np.logical_or.reduce(pieces)] + (pieces if len(pieces) > 1 else [])
             for part in tries:
-                if not (seeds & part).any():
+                if not (seeds_in & part).any() or _too_short(*_extent(part), length_w):
                     continue
-                line = _line_of(part, best, length_w, d, residual, sigma, psf_px, um_per_px)
+                line = _line_of(
+                    part, (x, y), best_in, length_w, d, residual, sigma, psf_px, um_per_px
+                )
                 if line is not None:
                     lines.append(line)
                     if part is tries[0]:
                         break
     return merge_collinear(lines)
+
+
+def _too_short(width: int, height: int, length_w: int) -> bool:
+    """Pixels spanning a box this size are too short along any direction for _line_of."""
+    return math.hypot(width - 1, height - 1) + 1.0 < LONGER_THAN_FILTER * length_w
+
+
+def _extent(mask: np.ndarray) -> tuple[int, int]:
+    """Width and height of the box round a mask's pixels."""
+    cols = np.flatnonzero(mask.any(axis=0))
+    rows = np.flatnonzero(mask.any(axis=1))
+    return int(cols[-1] - cols[0]) + 1, int(rows[-1] - rows[0]) + 1
 
 
 def _by_orientation(
@@ -141,9 +164,7 @@ def _by_orientation(
     nearer_first = (dist_first <= dist_other)[orientation]
     groups = []
     for side in (nearer_first, ~nearer_first):
-        m, lab, st, _ = cv2.connectedComponentsWithStats(
-            (comp & side).astype(np.uint8), connectivity=8
-        )
+        m, lab, st = components(comp & side)
         pieces = [lab == j for j in range(1, m) if st[j, cv2.CC_STAT_AREA] >= length_w]
         if pieces:
             groups.append(pieces)
@@ -152,6 +173,7 @@ def _by_orientation(
 
 def _line_of(
     comp: np.ndarray,
+    origin: tuple[int, int],
     best: np.ndarray,
     length_w: int,
     d: int,
@@ -160,10 +182,13 @@ def _line_of(
     psf_px: float,
     um_per_px: float,
 ) -> Line | None:
-    """The scratch one component of strong response stands for, measured at full resolution."""
+    """The scratch one component of strong response stands for, measured at full resolution.
+
+    ``comp`` and ``best`` are a box of the working image whose corner is ``origin``.
+    """
     ys, xs = np.nonzero(comp)
     weights = best[ys, xs]
-    pts = np.stack([xs, ys], axis=1).astype(np.float64)
+    pts = np.stack([xs + origin[0], ys + origin[1]], axis=1).astype(np.float64)
     centre = (pts * weights[:, None]).sum(axis=0) / weights.sum()
     c = pts - centre
     cov = (c * weights[:, None]).T @ c / weights.sum()
@@ -175,7 +200,7 @@ def _line_of(
     width = quantile(np.abs(across), 0.9) * 2.0 + 1.0
     # A blob answers every orientation within half a filter length of it: a
     # round response. A scratch gives a response longer than the filter.
-    if length < 1.3 * length_w or width > 0.45 * length:
+    if length < LONGER_THAN_FILTER * length_w or width > 0.45 * length:
         return None
     mid = ((centre[0] + 0.5) * d - 0.5, (centre[1] + 0.5) * d - 0.5)
     half_len = (length - length_w) * d / 2.0 + length_w * d * 0.25
@@ -197,7 +222,7 @@ def _oriented_response(
     centre_src = ((w - 1) / 2.0, (h - 1) / 2.0)
     centre_dst = ((diag - 1) / 2.0, (diag - 1) / 2.0)
     best = np.zeros_like(zw)
-    orientation = np.zeros(zw.shape, np.uint8)
+    orientation: np.ndarray = np.zeros(zw.shape, np.uint8)
     mask = inside.astype(np.uint8)
     for k in range(N_ORIENTATIONS // 2):
         angle = 180.0 * k / N_ORIENTATIONS
@@ -206,11 +231,12 @@ def _oriented_response(
         m[1, 2] += centre_dst[1] - centre_src[1]
         rotated = cv2.warpAffine(zw, m, (diag, diag), flags=cv2.INTER_LINEAR, borderValue=0.0)
         where = cv2.warpAffine(mask, m, (diag, diag), flags=cv2.INTER_NEAREST, borderValue=0)
-        sample = np.flatnonzero(where.ravel())[::3]
+        sample = np.flatnonzero(where.view(bool).ravel())[::3]  # 0/1 read as bool: 6x faster
         pair = None
         second = None  # where the column average (the perpendicular) is the stronger
         for ksize in ((length, 1), (1, length)):
-            resp = np.abs(cv2.blur(rotated, ksize, borderType=cv2.BORDER_CONSTANT))
+            resp: np.ndarray = cv2.blur(rotated, ksize, borderType=cv2.BORDER_CONSTANT)
+            np.abs(resp, out=resp)
             # Mean |x| of a normal variable is 0.8 sigma: the response's own noise level.
             scale = float(resp.ravel()[sample].mean()) * 1.2533 if sample.size else 0.0
             if scale <= 1e-6:
@@ -226,14 +252,17 @@ def _oriented_response(
         back = cv2.warpAffine(
             pair, m, (w, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderValue=0.0
         )
-        stronger = back > best
-        best[stronger] = back[stronger]
-        orientation[stronger] = k
+        stronger: np.ndarray = (back > best).view(np.uint8)
+        np.maximum(best, back, out=best)
+        # Masked writes by cv2.copyTo: a tenth of numpy's masked assignment here.
+        orientation = cv2.copyTo(np.full_like(orientation, k), stronger, orientation)
         if second is not None:
-            turned = cv2.warpAffine(
+            turned: np.ndarray = cv2.warpAffine(
                 second, m, (w, h), flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP, borderValue=0
-            ).astype(bool)
-            orientation[stronger & turned] = k + N_ORIENTATIONS // 2
+            )
+            orientation = cv2.copyTo(
+                np.full_like(orientation, k + N_ORIENTATIONS // 2), stronger & turned, orientation
+            )
     best[~inside] = 0.0
     return best, orientation
 
@@ -282,8 +311,8 @@ def measure_line(
     polarity = 1.0 if median(prof[:, np.abs(offs) <= 1.0]) >= 0 else -1.0
     signed = prof * polarity
     # Baseline from the cleaner flank: dirt beside the scratch sits on one side only.
-    left = np.median(signed[:, offs <= -(half_w - 2.0)], axis=1)
-    right = np.median(signed[:, offs >= half_w - 2.0], axis=1)
+    left = medians(signed[:, offs <= -(half_w - 2.0)], axis=1)
+    right = medians(signed[:, offs >= half_w - 2.0], axis=1)
     baseline = np.where(np.abs(left) < np.abs(right), left, right)
     signed = signed - baseline[:, None]
     band = np.abs(offs) <= 1.5
@@ -308,7 +337,7 @@ def measure_line(
     # The typical cross-section, not the mean: where another scratch crosses, or a
     # particle sits on the line, a few rows hold the other feature as well.
     rows = signed[on]
-    mean = np.median(rows, axis=0) if len(rows) >= 8 else rows.mean(axis=0)
+    mean = medians(rows, axis=0) if len(rows) >= 8 else rows.mean(axis=0)
     peak = float(mean[np.abs(offs) <= 2.0].max())
     if peak <= 0:
         return None

@@ -34,7 +34,7 @@ from grading.rays import (
     fit_edge,
     sample_rays,
 )
-from grading.robust import mad
+from grading.robust import mad, median, medians
 
 N_RAYS = 96
 MAX_RINGS = 4
@@ -92,7 +92,7 @@ def _inner_rings(
         return ()
     # A concentric circle is a step at one radius on every ray: the median over the
     # rays keeps it and drops dirt, which covers only some of them.
-    profile = np.median(rays.deriv, axis=0)
+    profile = medians(rays.deriv, axis=0)
     noise = mad(profile) + 1e-6
     strength = np.abs(profile)
     m = len(profile)
@@ -197,7 +197,7 @@ def _accepted(
     faint_core = sm_size and fit.support >= 0.5 and off_um <= max(CORE_CENTRE_UM, 0.5 * um_per_px)
     if not (circular or faint_core or (big and d_um >= MIN_RING_UM)):
         return None  # not a clean circle all round
-    level = float(np.median(rays.values[:, min(len(rays.radii) - 1, outside)]))
+    level = median(rays.values[:, min(len(rays.radii) - 1, outside)])
     if abs(fit.contrast) < MIN_STEP * abs(level):
         return None  # faint enough for the held glass level to take in: no plateau of its own
     sm_core = sm_size and off_um <= max(0.8, um_per_px)
