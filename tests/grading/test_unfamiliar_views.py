@@ -188,7 +188,7 @@ def test_400x_probe_scales_are_graded_and_coarser_than_the_measured_limit_refuse
     coarse = grade(
         _look_face("zirconia-dark", fiber="sm", um_per_px=0.85).image, "lc-upc", SM_PC, 0.85
     )
-    assert coarse.verdict == "error" and "coarser than the 0.8 um/px" in coarse.error
+    assert coarse.verdict == "error" and "coarser than the 0.75 um/px" in coarse.error
 
 
 def test_an_analog_capture_file_is_graded_from_its_padded_jpeg_with_the_scale_estimated(tmp_path):
