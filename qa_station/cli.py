@@ -13,6 +13,7 @@ from qa_station.commands import export as export_cmd
 from qa_station.commands import fixture_emulator as fixture_emulator_cmd
 from qa_station.commands import grade as grade_cmd
 from qa_station.commands import history as history_cmd
+from qa_station.commands import qualify as qualify_cmd
 from qa_station.commands import report as report_cmd
 from qa_station.commands import scan as scan_cmd
 from qa_station.commands import start as start_cmd
@@ -31,6 +32,7 @@ COMMANDS = [
     verify_cmd,
     report_cmd,
     export_cmd,
+    qualify_cmd,
 ]
 
 

@@ -22,6 +22,7 @@ SOURCE_RE = {
     "scanner": re.compile(r"^(keyboard|serial:.+)$"),
 }
 MAX_BAUDRATE = 2**31 - 1  # what a serial port's speed setting can hold
+MAX_QUALIFICATION_DAYS = 366  # a qualification is renewed at least yearly
 SIMULATED_PROBE_ID = "sim-400x"
 SIMULATED_UM_PER_PX = 0.3125
 # Sharpness differs with what is in view: grainy MT plastic gives a higher focus
@@ -65,6 +66,8 @@ class StationConfig:
     fixture_motion_timeout_s: float = 5.0
     scanner: str = "keyboard"
     store_url: str = ""  # empty: SQLite under the station home
+    # A qualification older than this stops inspections ([qualification] max_age_days).
+    qualification_max_age_days: float = 30.0
     calibrations: tuple[Calibration, ...] = field(
         default_factory=lambda: tuple(
             Calibration(SIMULATED_PROBE_ID, SIMULATED_UM_PER_PX, score, tip)
@@ -112,7 +115,7 @@ def parse_config(data: bytes, origin: Path) -> StationConfig:
         doc = toml_document(data.decode("utf-8"))
     except ValueError as exc:  # UnicodeDecodeError is one
         raise ConfigError(f"config file {shown(str(origin))}: not valid TOML ({exc})") from None
-    tables = {"station", "probe", "fixture", "scanner", "store", "calibrations"}
+    tables = {"station", "probe", "fixture", "scanner", "store", "calibrations", "qualification"}
     for k in doc:
         if k not in tables:
             fail(k, f"one of the sections {', '.join(sorted(tables))}; unknown")
@@ -122,6 +125,7 @@ def parse_config(data: bytes, origin: Path) -> StationConfig:
     fixture = _table(doc, "fixture", fail, {"source", "baudrate", "timeout_s", "motion_timeout_s"})
     scanner = _table(doc, "scanner", fail, {"source"})
     store = _table(doc, "store", fail, {"url"})
+    qualification = _table(doc, "qualification", fail, {"max_age_days"})
     values = {
         "station_id": _str(station, "id", "station.id", defaults.station_id, fail),
         "probe": _source(probe, "probe", defaults.probe, fail),
@@ -144,7 +148,16 @@ def parse_config(data: bytes, origin: Path) -> StationConfig:
         "store_url": store.get("url", "")
         if isinstance(store.get("url", ""), str)
         else fail("store.url", "a database URL"),
+        "qualification_max_age_days": _pos(
+            qualification,
+            "max_age_days",
+            "qualification.max_age_days",
+            defaults.qualification_max_age_days,
+            fail,
+        ),
     }
+    if values["qualification_max_age_days"] > MAX_QUALIFICATION_DAYS:
+        fail("qualification.max_age_days", f"a number of days up to {MAX_QUALIFICATION_DAYS}")
     cals = doc.get("calibrations", [])
     if not isinstance(cals, list):
         fail("calibrations", "an array of [[calibrations]] tables")
@@ -267,6 +280,9 @@ def render_config(config: StationConfig) -> str:
         "",
         "[store]",
         f"url = {toml_str(config.store_url)}",
+        "",
+        "[qualification]",
+        f"max_age_days = {_toml_float(config.qualification_max_age_days)}",
     ]
     for c in config.calibrations:
         lines += [

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
@@ -26,11 +27,19 @@ from hardware.probes.base import Frame
 from qa_station.accounts import Accounts, Actor, AuthError
 from qa_station.bench import Bench, open_bench
 from qa_station.catalog import Catalog, EndDefinition, Identified, load_catalog
-from qa_station.config import Calibration, StationConfig, load_config, save_config, with_calibration
+from qa_station.config import (
+    Calibration,
+    StationConfig,
+    load_config,
+    save_config,
+    tip_for,
+    with_calibration,
+)
 from qa_station.gate import AssemblyState, Gate, GateRefused, InspectionRecorded
 from qa_station.gate.gate import MIN_REASON
 from qa_station.gate.offline import FloorGate, ReplayReport
 from qa_station.paths import ensure_dir, station_paths
+from qa_station.qualification.policy import QualificationPolicy, Standing
 from qa_station.record import AssemblyRecord, load_record
 from qa_station.scan import ScanError, ScanProgress, ScanResult, grade_view, scan_end
 from qa_station.store import Store, StoreError, StoreUnavailable
@@ -39,6 +48,10 @@ from qa_station.store.models import Assembly, Event, Operator
 from qa_station.store.outbox import Outbox
 from qa_station.store.store import open_store
 from qa_station.store.verify import VerifyReport, verify
+
+if TYPE_CHECKING:
+    from qa_station.qualification.issue import Qualified
+    from qa_station.qualification.labels import ReferenceSet
 
 RESUME_WITHIN_S = 300.0  # older grades of an interrupted scan are redone, not trusted
 SUPERVISOR_ACTIONS = DECISIONS  # kinds of the event registry, shown by their labels
@@ -119,7 +132,8 @@ class StationController:
         self.bench = bench
         if outbox is None and store.dialect != "sqlite":  # a floor database can go down
             outbox = Outbox(station_paths().outbox_file, config.station_id)
-        self.gate = FloorGate(Gate(store, catalog), outbox)
+        policy = QualificationPolicy(config.qualification_max_age_days)
+        self.gate = FloorGate(Gate(store, catalog, policy), outbox)
         self.last_replay: ReplayReport | None = None
         self.accounts = Accounts(store)
         self.actor: Actor | None = None
@@ -296,11 +310,11 @@ class StationController:
         # Ask the gate first: a refused inspection should not take a minute of scanning.
         from qa_station.gate import state as rules
 
-        reason = rules.refuse_inspect(self.refresh(), end)
+        cal = self.bench.calibration(definition)
+        reason = rules.refuse_inspect(self.refresh(), end) or self._not_qualified(definition, cal)
         if reason:
             self.gate.record_refusal(s.serial, end, actor, "inspect", reason)
             raise GateRefused(reason)
-        cal = self.bench.calibration(definition)
         resume = self._resumable(s, end)
         with self.device_lock:
             if self.bench.simulated is not None:
@@ -335,6 +349,20 @@ class StationController:
         )
         s.state = recorded.state
         return recorded
+
+    def _not_qualified(self, definition: EndDefinition, cal: Calibration) -> str | None:
+        """Why this station may not inspect this end now (its qualification, a dirty probe);
+        the gate asks again when it records."""
+        if self.offline:
+            return None
+        scales = {tip_for(definition.connector): cal.scale}
+        return self.gate.standing(self.bench.probe.info.probe_id, scales).reason
+
+    def standing(self) -> Standing:
+        """The station's qualification for its probe and every tip it is calibrated for."""
+        probe = self.bench.probe.info.probe_id
+        scales = {c.tip: c.scale for c in self.config.calibrations if c.probe == probe and c.tip}
+        return self.gate.standing(probe, scales)
 
     @staticmethod
     def _resumable(s: Session, end: str) -> ScanResult | None:
@@ -513,6 +541,47 @@ class StationController:
     def _station_event(self, kind: str, payload: dict, actor: Actor) -> None:
         with self.store.write() as w:
             w.event(kind, payload, None, None, actor.username)
+
+    # -- the station's own evidence (issue 14) ------------------------------------------------
+    def qualify(
+        self,
+        username: str,
+        password: str,
+        reference: ReferenceSet | None = None,
+        out: Path | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> Qualified:
+        """A supervisor signs in for this and qualifies the station on a reference set (the
+        built-in one by default); the result and its signed report go on the record."""
+        from qa_station.qualification.issue import run_reference
+
+        supervisor = self.accounts.login(username, password)
+        if not supervisor.supervises:
+            raise AuthError(
+                f"{username} is an {supervisor.role}: a supervisor qualifies the station"
+            )
+        with self.device_lock:  # the grader's CPUs, not the probe; but nothing else runs now
+            return run_reference(
+                self.store,
+                self.config,
+                supervisor.username,
+                reference,
+                out,
+                self.bench.probe.info.probe_id,
+                progress,
+            )
+
+    def probe_cleaned(self, note: str = "") -> int:
+        """The operator cleaned the probe tip: the dirty-probe alarm is cleared (on the
+        record); on the simulated bench the smudge is wiped off too."""
+        from qa_station.qualification.dirty_probe import record_cleaned
+
+        actor = self._who()
+        event_id = record_cleaned(self.store, actor.username, note)
+        if self.bench.simulated is not None:
+            with self.device_lock:
+                self.bench.simulated.clean_probe()
+        return event_id
 
     # -- certificates ---------------------------------------------------------------------------
     def issue_certificate(self, serial: str, folder: Path | None = None) -> Path:

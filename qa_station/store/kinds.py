@@ -42,6 +42,12 @@ class Kind(StrEnum):
     STATION_CONFIGURED = "station.configured"
     STATION_CALIBRATED = "station.calibrated"
     CLOCK_JUMPED = "clock.jumped"
+    # trusting the station itself (qa_station/qualification, regrade.py)
+    STATION_QUALIFIED = "station.qualified"  # a reference qualification, passed or failed
+    REPEATABILITY_STUDIED = "station.repeatability"  # a repeatability and reproducibility study
+    PROBE_DIRTY = "probe.dirty"  # the dirty-probe alarm: the inspections it affected
+    PROBE_CLEANED = "probe.cleaned"  # the probe tip cleaned: the alarm is cleared
+    ARCHIVE_REGRADED = "archive.regraded"  # a what-if re-grade report of past inspections
 
     @property
     def label(self) -> str:

@@ -39,6 +39,7 @@ from qa_station.store.kinds import Kind
 from qa_station.store.models import Base
 from qa_station.store.store import MIGRATIONS
 from qa_station.store.verify import verify
+from tests.qualify_kit import qualify_store
 
 CATALOG = load_catalog()
 SERIAL = "LCD-0012345"  # LC duplex jumper: ends A1, A2, B1, B2, one lc-upc fibre each
@@ -101,9 +102,13 @@ class Floor:
         self.admin = accounts.add("admin", "admin", None, password=PASSWORD)
         self.operator = accounts.add("olga", "operator", self.admin, password=PASSWORD)
         self.gate = Gate(store, CATALOG)
+        self.qualified = False
 
     def register(self, serial: str) -> None:
         self.gate.register(serial, self.operator)
+        if not self.qualified:  # a station records no inspection unqualified (issue 14)
+            qualify_store(self.store, ("sim-400x",))
+            self.qualified = True
 
     def inspect(self, serial: str, end: str, verdict: str = "pass", seed: int = 1) -> int:
         rec = self.gate.record_inspection(
@@ -117,7 +122,8 @@ class Floor:
 
 @pytest.fixture
 def recorded(store):
-    """Events 1-2 users added, 3 registered, 4 inspected (A1), 5 cleaned (A2)."""
+    """Events 1-2 users added, 3 registered, 4 the station qualified, 5 inspected (A1),
+    6 cleaned (A2)."""
     floor = Floor(store)
     floor.register(SERIAL)
     floor.inspect(SERIAL, "A1", "pass", seed=1)
@@ -127,6 +133,7 @@ def recorded(store):
         "user.added",
         "user.added",
         "assembly.registered",
+        "station.qualified",
         "end.inspected",
         "end.cleaned",
     ]

@@ -31,6 +31,7 @@ from qa_station.paths import station_paths
 from qa_station.store.kinds import Kind
 from qa_station.store.models import Assembly
 from tests.qa_station.gate_kit import dirty, scan
+from tests.qualify_kit import qualify_store
 from tests.reliability.security_kit import (
     AUDITOR,
     FAST,
@@ -65,6 +66,10 @@ REVIEWED = {
     "report rejection": "reads, writes a PDF",
     "report lot": "reads, writes a PDF",
     "export": "reads",
+    "qualify reference": "a supervisor grades reference faces; a station event, no assembly's",
+    "qualify repeatability": "a supervisor's study of one end; a station event, nothing at the gate",
+    "qualify status": "reads",
+    "qualify export": "writes the built-in reference set as files; opens no store",
 }
 
 
@@ -130,7 +135,17 @@ def test_no_command_moves_a_failed_end_on(failed, capsys, monkeypatch, tmp_path)
     run("report rejection", "report", "rejection", JUMPER, "-o", str(tmp_path / "r.pdf"))
     run("report lot", "report", "lot", "-o", str(tmp_path / "lot.pdf"))
     run("export", "export", "--since", "2000-01-01", "--format", "json", "--records", "all")
+    # A station's own evidence is a station event: none of it touches an assembly.
+    run("qualify reference", "qualify", "reference", "--supervisor", OPERATOR[0],
+        "--password-stdin", lines=(OPERATOR[1],))  # fmt: skip
+    run("qualify repeatability", "qualify", "repeatability", "--serial", JUMPER, "--end", "A1",
+        "--trials", "2", "--supervisor", SUPERVISOR[0], "--password-stdin", "-o", str(tmp_path),
+        lines=(SUPERVISOR[1],))  # fmt: skip
+    run("qualify status", "qualify", "status")
+    run("qualify export", "qualify", "export", str(tmp_path / "set"))
 
+    assert tried["qualify reference"] == 2  # an operator does not qualify the station
+    assert tried["qualify repeatability"] == 0
     assert tried["demo"] == 2  # refused: this store has other people's accounts
     assert tried["user add"] == 2 and tried["user add (no admin)"] == 2
     assert tried["user passwd"] == 2
@@ -541,6 +556,7 @@ def test_the_demo_never_records_on_an_assembly_it_did_not_register(capsys):
         real = f"LCD-{900000 + taken + 1 + 1:07d}"  # the serial the next demo run picks
         gate = Gate(store, load_catalog())
         gate.register(real, olga)
+        qualify_store(store, ("uvc-1",))  # the other bench's probe, qualified (issue 14)
         gate.record_inspection(real, "A1", scan(real, "A1", dirty(1)), olga, "uvc-1")
         gate.record_cleaning(real, "A1", "dry-one-click", "OC-1", True, olga)
         before = events(store, real)
