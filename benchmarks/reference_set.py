@@ -343,6 +343,7 @@ def write(faces: list[dict], path: Path) -> None:
         header=HEADER,
         description="rendered faces probing every limit of the shipped IEC 61300-3-35 ed.2 "
         "tables from both sides, in both fibre polarities",
+        focus_check=False,
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")

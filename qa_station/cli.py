@@ -14,6 +14,7 @@ from qa_station.commands import fixture_emulator as fixture_emulator_cmd
 from qa_station.commands import grade as grade_cmd
 from qa_station.commands import history as history_cmd
 from qa_station.commands import qualify as qualify_cmd
+from qa_station.commands import regrade as regrade_cmd
 from qa_station.commands import report as report_cmd
 from qa_station.commands import scan as scan_cmd
 from qa_station.commands import start as start_cmd
@@ -33,6 +34,7 @@ COMMANDS = [
     report_cmd,
     export_cmd,
     qualify_cmd,
+    regrade_cmd,
 ]
 
 

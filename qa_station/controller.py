@@ -593,7 +593,15 @@ class StationController:
 
     # -- the record ----------------------------------------------------------------------------
     def record(self, serial: str) -> AssemblyRecord:
-        return load_record(self.store, serial)
+        """The assembly's record, with the inspections a dirty-probe alarm marked."""
+        from dataclasses import replace
+
+        from qa_station.qualification.dirty_probe import alarms_for
+
+        rec = load_record(self.store, serial)
+        ids = {i.id for e in rec.ends for i in e.inspections}
+        with self.store.read() as s:
+            return replace(rec, probe_alarms=alarms_for(s, ids))
 
     def search(
         self,

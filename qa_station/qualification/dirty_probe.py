@@ -244,3 +244,27 @@ def record_cleaned(store, who: str | None, note: str = "") -> int:
             "note": note.strip()[:200],
         }
         return w.event(Kind.PROBE_CLEANED, payload, None, None, who).id
+
+
+def alarms_for(session, inspection_ids: set[int]) -> dict[int, str]:
+    """The inspections among ``inspection_ids`` a dirty-probe alarm marked, and how."""
+    out: dict[int, str] = {}
+    if not inspection_ids:
+        return out
+    rows = session.execute(
+        select(Event.id, Event.payload, Event.station_id).where(
+            Event.kind == Kind.PROBE_DIRTY.value
+        )
+    ).all()
+    for event_id, payload, station in rows:
+        doc = json.loads(payload)
+        for entry in doc.get("inspections", []):
+            iid = entry.get("inspection_id")
+            if iid in inspection_ids:
+                fibres = ", ".join(str(n) for n in entry.get("fibres", []))
+                out[iid] = (
+                    f"made with a dirty probe tip at {station} (a {doc.get('size_um')} um spot "
+                    f"at x {doc.get('spot_px', ['?', '?'])[0]}, y {doc.get('spot_px', ['?', '?'])[1]} "
+                    f"of the frame, on fibre(s) {fibres}; event #{event_id})"
+                )
+    return out

@@ -44,9 +44,13 @@ from reports.qualification import (
     RepeatabilityPart,
     render_qualification,
 )
+from reports.regrade import REPORT_KIND as REGRADE_KIND
 
 # Station reports that verify against the record, by their embedded kind -> event kind.
-RECORDED_AS = {REPORT_KIND: (Kind.STATION_QUALIFIED, Kind.REPEATABILITY_STUDIED)}
+RECORDED_AS = {
+    REPORT_KIND: (Kind.STATION_QUALIFIED, Kind.REPEATABILITY_STUDIED),
+    REGRADE_KIND: (Kind.ARCHIVE_REGRADED,),
+}
 
 
 def report_id(prefix: str, *parts: object) -> str:
@@ -445,14 +449,12 @@ def verify_station_report(
         outcome.add("report data", "fail", "the embedded report data is not a station report's")
         return
     outcome.data = data
-    verdict = {True: "qualified", False: "NOT qualified", None: "a study"}.get(
-        data.get("passed"), "?"
-    )
+    verdict = {True: "qualified", False: "NOT qualified"}.get(data.get("passed"), "no verdict")
     outcome.add(
         "report data",
         "ok",
-        f"{data.get('what')} {data['report_id']} of station {data.get('station')}, probe "
-        f"{data.get('probe')}, run by {data.get('who')}: {verdict}",
+        f"{data.get('what')} {data['report_id']} of station {data.get('station')}, "
+        f"run by {data.get('who') or '-'}: {verdict}",
     )
     if store is None:
         if store_problem:

@@ -17,6 +17,11 @@ note = "7 um particle in zone B"       # optional
 defects = [{ kind = "defect", zone = "B", size_um = 7.1, x_um = 31.0, y_um = -4.0 }]
 ```
 
+A top-level ``focus_check = false`` says the images were not taken through
+this station's probe (rendered, or from another bench), so the focus
+threshold of its calibration does not apply to them; the grader's own blur
+limit still does.
+
 ``defects`` (optional) are the reference measurements: kind ``defect`` or
 ``scratch`` (size = width), the zone, the size in um and, optionally, where
 it is from the fibre's centre (x right, y down, um); they give the size
@@ -124,6 +129,9 @@ class ReferenceSet:
     source: str  # "built-in" or the folder it was read from
     labels_sha256: str
     faces: tuple[Face, ...]
+    # Whether the frames were taken through this station's probe, so that its focus
+    # threshold applies (false for rendered faces: their looks differ in grain).
+    focus_check: bool = True
 
     @property
     def builtin(self) -> bool:
@@ -163,12 +171,15 @@ def parse_labels(data: bytes, origin: Path, source: str) -> ReferenceSet:
     except ValueError as exc:
         raise ReferenceSetError(f"labels file {where}: not valid TOML ({exc})") from None
     v = _Check(where)
-    v.keys(doc, "", {"format", "version", "faces"}, {"name", "description"})
+    v.keys(doc, "", {"format", "version", "faces"}, {"name", "description", "focus_check"})
     if doc["format"] != FORMAT:
         v.fail("format", f"{FORMAT!r}; found {doc['format']!r}")
     if doc["version"] != VERSION or isinstance(doc["version"], bool):
         v.fail("version", f"{VERSION} (this station's labels format); found {doc['version']!r}")
     name = v.text(doc, "name", "", default=origin.parent.name or "reference set")
+    focus_check = doc.get("focus_check", True)
+    if not isinstance(focus_check, bool):
+        v.fail("focus_check", f"true or false; found {focus_check!r}")
     faces_raw = doc["faces"]
     if not isinstance(faces_raw, list) or not faces_raw:
         v.fail("faces", "a non-empty array of [[faces]] tables")
@@ -191,6 +202,7 @@ def parse_labels(data: bytes, origin: Path, source: str) -> ReferenceSet:
         source=source,
         labels_sha256=hashlib.sha256(data).hexdigest(),
         faces=tuple(faces),
+        focus_check=focus_check,
     )
 
 
@@ -420,6 +432,7 @@ def render_labels(
     images: dict[str, str] | None = None,
     header: tuple[str, ...] = (),
     description: str = "",
+    focus_check: bool = True,
 ) -> str:
     """A labels file for ``faces``: each with its image (``images``: face id -> file name)
     or, without one, its render recipe. ``parse_labels`` reads it back."""
@@ -433,6 +446,8 @@ def render_labels(
     ]
     if description:
         lines.append(f"description = {toml_str(description)}")
+    if not focus_check:
+        lines.append("focus_check = false  # not frames through this station's probe")
     for face in faces:
         lines += ["", "[[faces]]", f"id = {toml_str(face.id)}"]
         if images is not None:

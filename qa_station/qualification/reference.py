@@ -342,7 +342,7 @@ def qualify(
             )
             continue
         result.calibrations.setdefault(face.tip, _calibration_doc(cal))
-        graded = grade_face(face, image, sha, cal)
+        graded = grade_face(face, image, sha, cal, rs.focus_check)
         result.faces.append(graded)
         if not graded.agrees and len(result.pictures) < KEEP_PICTURES:
             result.pictures[face.id] = image
@@ -361,11 +361,13 @@ def _calibration_doc(cal: Calibration) -> dict[str, Any]:
     }
 
 
-def grade_face(face: Face, image: np.ndarray, sha: str, cal: Calibration) -> FaceResult:
+def grade_face(
+    face: Face, image: np.ndarray, sha: str, cal: Calibration, focus_check: bool = True
+) -> FaceResult:
     ruleset = load_rules(face.rules)
-    # A probe's focus threshold is for what that probe shows; rendered faces are not frames
-    # through it (their looks differ in grain), so only the grader's own blur limit applies.
-    min_focus = cal.min_focus_score if face.recipe is None else 0.0
+    # A probe's focus threshold is for what that probe shows; frames not taken through it
+    # (rendered faces: their looks differ in grain) meet only the grader's own blur limit.
+    min_focus = cal.min_focus_score if focus_check else 0.0
     fibre, _ = grade_fibre_image(image, 1, face.connector, ruleset, min_focus, cal.scale)
     sx, sy = scale_pair(cal.scale)
     cladding = fibre.diameter_px * sx if fibre.diameter_px > 0 else None

@@ -185,10 +185,19 @@ class HistoryView(QtWidgets.QWidget):
                 [f"end {e.label} ({e.connector}, {e.rules})", conn, "", str(e.cycles)]
             )
             for insp in e.inspections:
+                alarm = rec.probe_alarms.get(insp.id)
                 child = QtWidgets.QTreeWidgetItem(
-                    [f"inspection {local(insp.at_us)}", insp.verdict, insp.operator, ""]
+                    [
+                        f"inspection {local(insp.at_us)}" + (" - DIRTY PROBE" if alarm else ""),
+                        insp.verdict,
+                        insp.operator,
+                        "",
+                    ]
                 )
                 child.setForeground(1, _colour(insp.verdict))
+                if alarm:
+                    child.setForeground(0, _colour("fail"))
+                    child.setToolTip(0, alarm)
                 child.setData(0, QtCore.Qt.ItemDataRole.UserRole, insp)
                 top.addChild(child)
             self.ends.addTopLevelItem(top)

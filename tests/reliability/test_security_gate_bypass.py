@@ -70,6 +70,7 @@ REVIEWED = {
     "qualify repeatability": "a supervisor's study of one end; a station event, nothing at the gate",
     "qualify status": "reads",
     "qualify export": "writes the built-in reference set as files; opens no store",
+    "regrade": "reads frames, writes a what-if report; a station event, the record unchanged",
 }
 
 
@@ -143,6 +144,8 @@ def test_no_command_moves_a_failed_end_on(failed, capsys, monkeypatch, tmp_path)
         lines=(SUPERVISOR[1],))  # fmt: skip
     run("qualify status", "qualify", "status")
     run("qualify export", "qualify", "export", str(tmp_path / "set"))
+    run("regrade", "regrade", "--rules", "iec-61300-3-35-ed2/sm-pc", "--jobs", "1",
+        "-o", str(tmp_path))  # fmt: skip
 
     assert tried["qualify reference"] == 2  # an operator does not qualify the station
     assert tried["qualify repeatability"] == 0
