@@ -52,6 +52,7 @@ from qa_station.store.verify import VerifyReport, verify
 if TYPE_CHECKING:
     from qa_station.qualification.issue import Qualified
     from qa_station.qualification.labels import ReferenceSet
+    from qa_station.regrade import Regraded
 
 RESUME_WITHIN_S = 300.0  # older grades of an interrupted scan are redone, not trusted
 SUPERVISOR_ACTIONS = DECISIONS  # kinds of the event registry, shown by their labels
@@ -582,6 +583,24 @@ class StationController:
             with self.device_lock:
                 self.bench.simulated.clean_probe()
         return event_id
+
+    def regrade(
+        self,
+        rules: str | Path,
+        since_us: int | None = None,
+        until_us: int | None = None,
+        product: str | None = None,
+        progress: Callable[[int, int], None] | None = None,
+        cancel: threading.Event | None = None,
+        out: Path | None = None,
+    ) -> Regraded:
+        """Grade the archive's frames again under ``rules`` on every core and record the
+        what-if report (the record of the inspections is not changed)."""
+        from qa_station.regrade import record_regrade, regrade
+
+        who = self._who()
+        result = regrade(self.store, rules, since_us, until_us, product, None, progress, cancel)
+        return record_regrade(self.store, result, who.username, out)
 
     # -- certificates ---------------------------------------------------------------------------
     def issue_certificate(self, serial: str, folder: Path | None = None) -> Path:

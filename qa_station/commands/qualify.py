@@ -249,7 +249,7 @@ def run_status(args: argparse.Namespace) -> int:
                 "station": store.station_id,
                 "probe": config.probe_id,
                 "ok": overall.ok,
-                "summary": overall.summary,
+                "summary": overall.summary(),
                 "reason": overall.reason,
                 "qualification_event": overall.event_id,
                 "expires_us": overall.expires_us,
@@ -261,7 +261,7 @@ def run_status(args: argparse.Namespace) -> int:
         )
         sys.stdout.write("\n")
     else:
-        print(f"station {store.station_id}, probe {config.probe_id}: {overall.summary}")
+        print(f"station {store.station_id}, probe {config.probe_id}: {overall.summary()}")
         for tip, x in sorted(per_tip.items()):
             print(f"  {tip} tip: {'ok' if x.ok else x.reason}")
     return 0 if overall.ok else 1

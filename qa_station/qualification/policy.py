@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,18 +55,24 @@ class Standing:
     tips: dict[str, Any] = field(default_factory=dict)  # tip -> the calibration qualified
     dirty_probe: dict[str, Any] | None = None  # the standing alarm's payload, if any
 
-    @property
-    def summary(self) -> str:
-        """One line for a status bar."""
+    def summary(self, now_us: int | None = None) -> str:
+        """One line for a status bar (the days left, counted from ``now_us``)."""
         if self.dirty_probe is not None:
             return "PROBE DIRTY: clean the probe tip"
         if self.ok and self.expires_us is not None:
-            return f"qualified until {_day(self.expires_us)}"
+            if now_us is None:
+                return f"qualified until {_day(self.expires_us)}"
+            days = max(0, math.ceil((self.expires_us - now_us) / DAY_US))
+            return f"qualified: {days} day(s) left"
         if self.passed is False:
             return "NOT QUALIFIED: the last qualification failed"
         if self.event_id is None:
             return "NOT QUALIFIED: no qualification on record"
         return "NOT QUALIFIED: " + (self.reason or "")
+
+    @property
+    def expires(self) -> str:
+        return _day(self.expires_us) if self.expires_us is not None else "-"
 
 
 def latest(session: Session, station_id: str, kinds: tuple[Kind, ...]) -> Event | None:

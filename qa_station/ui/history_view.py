@@ -90,6 +90,10 @@ class HistoryView(QtWidgets.QWidget):
         self.cert_btn.setEnabled(False)
         self.cert_btn.clicked.connect(self.reissue)
         buttons.addWidget(self.cert_btn)
+        self.regrade_btn = QtWidgets.QPushButton("Re-grade...")
+        self.regrade_btn.setToolTip("the archive's frames under another rule table (a what-if)")
+        self.regrade_btn.clicked.connect(self.regrade)
+        buttons.addWidget(self.regrade_btn)
         buttons.addStretch(1)
         dv.addLayout(buttons)
         self.ends = QtWidgets.QTreeWidget()
@@ -237,6 +241,11 @@ class HistoryView(QtWidgets.QWidget):
         insp = item.data(0, QtCore.Qt.ItemDataRole.UserRole)
         if isinstance(insp, InspectionEntry):
             InspectionDialog(self.c, insp, self).show()
+
+    def regrade(self) -> None:
+        from qa_station.ui.regrade_dialog import RegradeDialog
+
+        RegradeDialog(self.c, self).show()
 
     # -- auditing --------------------------------------------------------------------------
     def audit(self) -> None:

@@ -29,6 +29,7 @@ from qa_station.ui.fibre_map import FibreMap
 from qa_station.ui.gate_panel import GatePanel
 from qa_station.ui.history_view import HistoryView
 from qa_station.ui.live_view import LiveView
+from qa_station.ui.qualification_panel import StationState
 from qa_station.ui.results_table import ResultsTable
 from qa_station.ui.settings_view import SettingsView
 from qa_station.ui.stats_view import StatsView
@@ -191,7 +192,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.s_focus = QtWidgets.QLabel()
         self.s_fps = QtWidgets.QLabel()
         self.s_store = QtWidgets.QLabel()
+        self.s_qualified = StationState(self.c, self)
         for w in (
+            self.s_qualified,
             self.s_operator,
             self.s_probe,
             self.s_fixture,
@@ -413,6 +416,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.frames.paused.clear()
         self.gate.set_busy(False)
         self.gate.show_advice(recorded.advice if recorded.verdict != "pass" else None)
+        if recorded.probe_alarm:  # the dirty-probe alarm: stop and clean the probe tip
+            self.gate.show_refusal(recorded.probe_alarm)
+            self.s_qualified.refresh()
         self._show_assembly_status(recorded.state)
         scan = self.c.session.scans.get(self.end)
         failing = [f.index for f in scan.result().fibers if f.verdict != "pass"] if scan else []
