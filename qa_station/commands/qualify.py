@@ -33,6 +33,7 @@ from qa_station.certificates import CertificateError
 from qa_station.commands.common import CommandError, fail, station
 from qa_station.config import ConfigError
 from qa_station.qualification.labels import ReferenceSetError, load_folder
+from qa_station.qualification.reference import load_frames
 from qa_station.scan import ScanError
 from qa_station.store import StoreError
 
@@ -102,6 +103,8 @@ def run_reference(args: argparse.Namespace) -> int:
     command = f"{NAME} reference"
     try:
         reference = load_folder(args.set) if args.set else None
+        if reference is not None:  # every image read before anyone signs in for it
+            load_frames(reference)
     except ReferenceSetError as exc:
         return fail(command, str(exc))
     try:
