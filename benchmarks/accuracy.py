@@ -75,7 +75,7 @@ REASONS = (
     ("api", ("refused um_per_px",)),
     ("too_coarse", ("coarser than",)),
     ("blurred", ("out of focus", "blurred")),
-    ("coverage", ("coverage", "reaches beyond")),
+    ("coverage", ("coverage", "reaches beyond", "% in view")),
     ("cut_by_frame", ("cut by the image border", "cut by the frame")),
     ("no_fibre", ("no fibre found", "no fiber found")),
     ("scale_contradiction", ("scale calibration", "cladding measures", "contradict")),

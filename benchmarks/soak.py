@@ -388,6 +388,7 @@ def run(args: argparse.Namespace, home: Path, say, checkpoint) -> dict[str, Any]
         "verify_s": round(time.perf_counter() - t0, 1),
     }
     out["images_gb"] = round(_size(home / "data" / "images") / 1e9, 2)
+    out["disk"] = disk_use(home, counts["assemblies"], report.inspections)
     out["seconds"] = seconds
     out["finished"] = error is None
     out["met"]["chain_verifies"] = report.ok
@@ -474,6 +475,30 @@ def _results(args, meter: Meter, shift: Shift, start, baseline) -> dict[str, Any
         "thread_names": meter.thread_names,
         "samples": samples,
         "met": met,
+    }
+
+
+YEAR_OF_A_BUSY_BENCH = 150_000  # assemblies (issue 12: must fit in 500 GB)
+
+
+def disk_use(home: Path, assemblies: int, inspections: int) -> dict[str, Any]:
+    """Bytes the shift left on the bench, per assembly (and images per inspection: how dirty
+    the shift was changes how many there are), and a busy year at that rate."""
+    data = home / "data"
+    parts = {
+        "images": _size(data / "images"),
+        "database": sum(p.stat().st_size for p in data.glob("station.sqlite3*") if p.is_file()),
+        "certificates": _size(data / "certificates"),
+    }
+    n = max(1, assemblies)
+    per = {k: round(v / n) for k, v in parts.items()}
+    return {
+        "bytes": parts,
+        "per_assembly": per,
+        "year_gb": {k: round(v * YEAR_OF_A_BUSY_BENCH / 1e9, 1) for k, v in per.items()},
+        "year_assemblies": YEAR_OF_A_BUSY_BENCH,
+        "inspections_per_assembly": round(inspections / n, 2),
+        "image_bytes_per_inspection": round(parts["images"] / max(1, inspections)),
     }
 
 

@@ -1,10 +1,16 @@
 """Screenshots of the real bench window for the README, taken from the X server's screen.
 
-    xvfb-run -a -s "-screen 0 1920x1080x24" .venv/bin/python docs/screenshots.py [--out docs/images]
+    xvfb-run -a -s "-screen 0 1366x768x24" .venv/bin/python docs/screenshots.py --size 1366x768
+    xvfb-run -a -s "-screen 0 1920x1080x24" .venv/bin/python docs/screenshots.py --size 1920x1080 --tabs
 
 It fills a throwaway station home with a shift of simulated assemblies (the
-demo line), then drives the window as an operator would and grabs the X
-screen itself (not a widget render), so what is saved is what a monitor shows.
+demo line), opens the window as ``qa-station`` does (on the screen's available
+area), drives it with keys and a wedge scanner's bursts as an operator would,
+and grabs the X screen itself (not a widget render), so what is saved is what
+a monitor of that size shows: ``bench-<size>.png`` (a failed inspection, its
+refusal and the next step), ``overview-<size>.png`` (the whole ferrule with its
+numbered verdict rings) and, with ``--tabs``, the History, Statistics and
+Settings pages.
 """
 
 from __future__ import annotations
@@ -21,6 +27,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "images")
     parser.add_argument("--assemblies", type=int, default=16)
+    parser.add_argument("--size", default="1920x1080", help="the X screen's size, WxH")
+    parser.add_argument("--tabs", action="store_true", help="also the other pages")
     args = parser.parse_args()
     if not os.environ.get("DISPLAY"):
         print(
@@ -29,22 +37,27 @@ def main() -> int:
         return 2
     os.environ["QA_STATION_HOME"] = tempfile.mkdtemp(prefix="qa-screens-")
     from PySide6 import QtCore, QtWidgets
+    from PySide6.QtTest import QTest
 
     from qa_station.controller import StationController
-    from qa_station.demo import demo_actors, run_demo
-    from qa_station.paths import station_paths
-    from qa_station.ui.app import make_app
+    from qa_station.demo import run_demo
+    from qa_station.ui.app import make_app, show_on_screen
     from qa_station.ui.main_window import MainWindow
 
     app = make_app()
+    screen = app.primaryScreen().geometry()
+    if f"{screen.width()}x{screen.height()}" != args.size:
+        print(f"screenshots: the screen is {screen.width()}x{screen.height()}, not {args.size}")
+        return 2
     c = StationController.open()
-    run_demo(c.store, c.catalog, c.config, assemblies=args.assemblies)
-    c.actor, _ = demo_actors(c.accounts, station_paths().config_dir)  # the demo's operator
+    admin = c.create_first_admin("ada", "screens admin password", "Ada Admin")
+    c.accounts.add("olga", "operator", admin, "Olga Operator", "screens operator password")
+    c.accounts.add("sam", "supervisor", admin, "Sam Supervisor", "screens supervisor password")
+    sam = c.accounts.sign_in("sam", "screens supervisor password")
+    c.login("olga", "screens operator password")
+    run_demo(c.store, c.catalog, c.config, assemblies=args.assemblies, people=(c.actor, sam))
     w = MainWindow(c)
-    app.wedge.scanned.connect(w.scanned)
-    w.move(0, 0)
-    w.resize(1600, 1000)
-    w.show()
+    show_on_screen(w)
     args.out.mkdir(parents=True, exist_ok=True)
 
     def pump(seconds: float, until=None) -> None:
@@ -56,37 +69,61 @@ def main() -> int:
 
     def idle() -> None:
         pump(0.3)
-        pump(120, lambda: not w.runner.busy)
+        pump(120, lambda: not w.runner.busy and not app.wedge.holding)
         pump(0.5)
 
+    def keys(text: str, ms: int = 8) -> None:
+        """A wedge scanner's burst (Shift around capitals) and Enter, to the focus."""
+        target = QtWidgets.QApplication.focusWidget() or w
+        for ch in text:
+            shift = QtCore.Qt.KeyboardModifier.ShiftModifier if ch.isupper() else 0
+            QTest.keyClick(target, ch, QtCore.Qt.KeyboardModifier(shift))
+            QTest.qWait(ms)
+        QTest.keyClick(target, QtCore.Qt.Key.Key_Return)
+
+    def press(key: QtCore.Qt.Key) -> None:
+        QTest.keyClick(QtWidgets.QApplication.focusWidget() or w, key)
+        idle()
+
     def shot(name: str) -> None:
-        pump(0.4)
-        geo = w.frameGeometry()
-        image = app.primaryScreen().grabWindow(0, geo.x(), geo.y(), geo.width(), geo.height())
-        image.save(str(args.out / f"{name}.png"))
-        print(args.out / f"{name}.png")
+        pump(0.6)
+        image = app.primaryScreen().grabWindow(0)  # the whole screen, as a monitor shows it
+        path = args.out / f"{name}.png"
+        image.save(str(path))
+        print(path)
 
     try:
-        w.open_serial("T12B-000003")
+        pump(1.0)
+        w.activateWindow()
+        w.raise_()
+        pump(5, w.isActiveWindow)
+        w.focus_bench()
+        pump(5, lambda: QtWidgets.QApplication.focusWidget() is w.view)
+        keys("T12B-000003")
         idle()
-        w.inspect("A")
-        idle()
+        press(QtCore.Qt.Key.Key_I)  # inspect end A: it fails
+        press(QtCore.Qt.Key.Key_N)  # connect is refused, in red
         failing = [f.index for f in c.session.scans["A"].result().fibers if f.verdict == "fail"]
         w.show_fibre(failing[1] if len(failing) > 1 else failing[0])
         idle()
-        shot("bench")
-        w.tabs.setCurrentWidget(w.history)
+        shot(f"bench-{args.size}")
+        w.show_fibre(None)  # the whole ferrule: numbered rings in each fibre's state
         idle()
-        w.history.results.selectRow(1)
-        idle()
-        shot("history")
-        w.tabs.setCurrentWidget(w.stats)
-        idle()
-        pump(2.0)
-        shot("statistics")
-        w.tabs.setCurrentWidget(w.settings)
-        idle()
-        shot("settings")
+        pump(30, lambda: len(w.view.marks) > 0)
+        shot(f"overview-{args.size}")
+        if args.tabs:
+            w.show_page("history")
+            idle()
+            w.history.results.selectRow(1)
+            idle()
+            shot("history")
+            w.show_page("stats")
+            idle()
+            pump(2.0)
+            shot("statistics")
+            w.show_page("settings")
+            idle()
+            shot("settings")
     finally:
         w.close()
         c.close()

@@ -32,7 +32,9 @@ from grading.robust import median
 N_ANGLES = 160
 GLASS_TOLERANCE = 0.08  # a clean core departs from the glass level by less than this
 GLASS_NOISE_RATIO = 1.5
-LIGHT_ROUNDS = 1  # profile and light estimated in turn, this many times  # nor is any ring of the glass much noisier than the rest
+LIGHT_ROUNDS = 1  # profile and light estimated in turn, this many times
+N_TERMS = 5  # smooth terms of each light field (see _terms)
+INNER_REGISTRATION_PX = 0.3  # how far a ring inside the glass may sit from its model
 
 
 @dataclass(frozen=True)
@@ -104,17 +106,26 @@ def fit_background(
     pv = (py - cy) / norm
     # Profile under even light, the light that profile implies, the profile again.
     profile = _glass_profile(polar, glass_radius_px, rings.edges, hold_radius_px)
+    held = 0
+    if hold_radius_px is not None and hold_radius_px < glass_radius_px:
+        held = int(np.ceil(hold_radius_px))
     for _ in range(LIGHT_ROUNDS):
-        coef = _fit_light(polar, profile, pu, pv)
-        light = _light(coef, pu, pv)
-        profile = _glass_profile(polar / light, glass_radius_px, rings.edges, hold_radius_px)
+        coef = _fit_light(polar, profile, pu, pv, held)
+        light, offset = _light(coef, pu, pv), _offset(coef, pu, pv)
+        even = (polar - offset) / light
+        profile = _glass_profile(even, glass_radius_px, rings.edges, hold_radius_px)
     with np.errstate(all="ignore"):
-        resid_polar = polar - profile[None, :] * light
+        resid_polar = polar - (profile[None, :] * light + offset)
     spread = 1.4826 * column_median(np.abs(resid_polar))
     noise = _hold_glass_noise(_smooth_spread(_fill(spread)), glass_radius_px)
     slope = np.abs(np.gradient(profile))
     slope = np.max(np.stack([np.roll(slope, k) for k in (-1, 0, 1)]), axis=0)
-    model_err = (registration_px * slope).astype(np.float32)
+    # Inside the glass the only edges are the fibre's own rings, each drawn round its
+    # own fitted centre: they sit where the model puts them to a fraction of a pixel.
+    # (On a coarse frame a single-mode core is all edge: the cladding's uncertainty
+    # there would hide a pit on it.)
+    reg = np.where(radii < glass_radius_px - 3.0, INNER_REGISTRATION_PX, registration_px)
+    model_err = (np.minimum(reg, registration_px) * slope).astype(np.float32)
     radius = _radius_map(h, w, cx, cy, rings.knots)
     total = np.hypot(noise, model_err).astype(np.float32)
     # Profiles read at every pixel's radius: one remap each, linear for the model
@@ -127,7 +138,8 @@ def fit_background(
         cv2.INTER_LINEAR,
         borderMode=cv2.BORDER_REPLICATE,
     )
-    model *= _light_field(coef, h, w, cx, cy, norm)
+    light_px, offset_px = _light_field(coef, h, w, cx, cy, norm)
+    model = model * light_px + offset_px
     sigma = cv2.remap(
         total[None, :], radius, rows, cv2.INTER_NEAREST, borderMode=cv2.BORDER_REPLICATE
     )
@@ -227,7 +239,7 @@ def _glass_profile(
             # on the centre reaches all round.
             level = median(profile[hold : min(g, hold + max(4, hold // 2))])
         else:
-            level = median(profile[max(a, (a + b) // 2) : b])
+            level = _plateau_level(polar[:, a:b], a)
         seg = polar[:, a:b]
         glassy = np.abs(seg - level) <= GLASS_TOLERANCE * abs(level)
         counts = glassy.sum(axis=0)
@@ -235,6 +247,30 @@ def _glass_profile(
         enough = counts >= 0.3 * np.isfinite(seg).sum(axis=0).clip(min=1)
         out[a:b] = np.where(enough & np.isfinite(held), held, level)
     return out
+
+
+def _plateau_level(seg: np.ndarray, first_ring: int) -> float:
+    """The level most of a plateau's area shows (a core inside its own edge).
+
+    A scratch across a core dot darkens every small ring round the centre, so the
+    rings' medians are dirt; the glass is still most of the disc's area. Samples
+    are weighted by their ring's radius (each ring has as many samples as any
+    other) and the fullest bin of a coarse histogram is the glass.
+    """
+    radii = first_ring + 0.5 + np.arange(seg.shape[1], dtype=np.float32)
+    weights = np.broadcast_to(radii[None, :], seg.shape)
+    ok = np.isfinite(seg)
+    values, weights = seg[ok], weights[ok]
+    if values.size == 0:
+        return 0.0
+    centre = median(values)
+    width = max(1e-3, 0.5 * GLASS_TOLERANCE * abs(centre))
+    lo, hi = float(values.min()), float(values.max())
+    bins = max(1, min(64, int(np.ceil((hi - lo) / width))))
+    counts, edges = np.histogram(values, bins=bins, range=(lo, hi + 1e-6), weights=weights)
+    k = int(np.argmax(counts))
+    near = np.abs(values - 0.5 * (edges[k] + edges[k + 1])) <= width
+    return median(values[near]) if near.any() else centre
 
 
 def _hold_glass_noise(spread: np.ndarray, glass_radius_px: float) -> np.ndarray:
@@ -248,71 +284,102 @@ def _hold_glass_noise(spread: np.ndarray, glass_radius_px: float) -> np.ndarray:
     return out
 
 
-def _light_field(coef: np.ndarray, h: int, w: int, cx: float, cy: float, norm: float) -> np.ndarray:
-    """The light field over the ROI: smooth, so computed on a coarse grid and enlarged."""
+def _light_field(
+    coef: np.ndarray, h: int, w: int, cx: float, cy: float, norm: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """(light, offset) over the ROI: smooth, so computed on a coarse grid and enlarged."""
     if not np.any(coef):
-        return np.ones((h, w), np.float32)
+        return np.ones((h, w), np.float32), np.zeros((h, w), np.float32)
     step = 8
     gy = (np.arange(0, h + step, step, dtype=np.float32) - cy) / norm
     gx = (np.arange(0, w + step, step, dtype=np.float32) - cx) / norm
-    coarse = _light(coef, gx[None, :], gy[:, None])
+    u, v = gx[None, :], gy[:, None]
+    coarse = np.dstack([_light(coef, u, v), _offset(coef, u, v)])
     # Map coarse node k to pixel k * step exactly (INTER_LINEAR on a scaled grid).
     m = np.array([[1.0 / step, 0.0, 0.0], [0.0, 1.0 / step, 0.0]])
-    return cv2.warpAffine(
+    both = cv2.warpAffine(
         coarse,
         m,
         (w, h),
         flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
         borderMode=cv2.BORDER_REPLICATE,
     )
+    return both[:, :, 0], both[:, :, 1]
+
+
+def _terms(u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, ...]:
+    """A tilt and a bowl over the region (vignetting round the frame's centre)."""
+    return (u, v, u * u, v * v, u * v)
 
 
 def _light(coef: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Multiplicative illumination: a tilt and a bowl over the region (kept physical)."""
-    field = 1.0 + coef[0] * u + coef[1] * v + coef[2] * u * u + coef[3] * v * v + coef[4] * u * v
+    """Multiplicative illumination (kept physical)."""
+    field = 1.0 + sum(k * t for k, t in zip(coef[:N_TERMS], _terms(u, v), strict=True))
     return np.clip(field, 0.2, 5.0).astype(np.float32)
 
 
+def _offset(coef: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Additive light: flare, and the black level a contrast stretch moved.
+
+    A frame stretched from its darkest pixels (``image_io.normalise``) is no
+    longer proportional to the light: uneven light then changes a dark cladding
+    by more, relatively, than a bright core. The same smooth terms added, not
+    multiplied, take that up.
+    """
+    return sum(k * t for k, t in zip(coef[N_TERMS:], _terms(u, v), strict=True)).astype(np.float32)
+
+
 def _fit_light(
-    polar: np.ndarray, profile: np.ndarray, pu: np.ndarray, pv: np.ndarray
+    polar: np.ndarray, profile: np.ndarray, pu: np.ndarray, pv: np.ndarray, skip_rings: int = 0
 ) -> np.ndarray:
-    """Least-squares field: polar ~ profile * (1 + terms), ignoring outliers."""
+    """Least-squares field: polar ~ profile * (1 + terms) + terms', ignoring outliers.
+
+    The rings round the centre where the profile is held (``skip_rings``) are left
+    out: a faint smear covering the core is the one thing a bowl of light centred
+    on the fibre could take in, and light is smooth enough to be read round it.
+    """
     step = 3
     p = polar[::step, ::step]
     e = np.broadcast_to(profile[None, :], polar.shape)[::step, ::step]
     u, v = pu[::step, ::step], pv[::step, ::step]
-    ok = np.isfinite(p) & np.isfinite(e) & (e > 0.02)
-    if ok.sum() < 12:
-        return np.zeros(5)
-    ratio = p[ok] / e[ok] - 1.0
-    uo, vo = u[ok], v[ok]
-    design = np.stack([uo, vo, uo * uo, vo * vo, uo * vo, np.ones_like(uo)], axis=1)
+    ok = np.isfinite(p) & np.isfinite(e)
+    if skip_rings > 0:
+        ok &= (np.arange(0, polar.shape[1], step) >= skip_rings)[None, :]
+    n = 2 * N_TERMS + 1
+    if ok.sum() < 4 * n:
+        return np.zeros(2 * N_TERMS)
+    diff = p[ok] - e[ok]
+    eo = e[ok]
+    terms = _terms(u[ok], v[ok])
+    design = np.stack([*(eo * t for t in terms), *terms, np.ones_like(eo)], axis=1)
     # Polar samples crowd the centre (every ring has as many as the outermost);
     # weight each by its radius, the area it stands for, or a smear on the core
     # would pass for a dip in the light.
-    weight = np.hypot(uo, vo)
+    weight = np.hypot(u[ok], v[ok])
     # Outliers (dirt) are judged against the field, not against the mean: strong
     # vignetting puts the edges of the region far from the mean, and dropping them
     # would leave the field wrong exactly there.
-    keep = np.ones(len(ratio), bool)
-    coef = np.zeros(6)
+    keep = np.ones(len(diff), bool)
+    coef = np.zeros(n)
     for _ in range(3):
-        if keep.sum() < 12:
-            return np.zeros(5)
+        if keep.sum() < 4 * n:
+            return np.zeros(2 * N_TERMS)
         d, wt = design[keep], weight[keep]
-        # Normal equations (6 x 6): far cheaper than an SVD of thousands of rows.
+        # Normal equations: far cheaper than an SVD of thousands of rows. Where the
+        # profile is flat the two fields are one; a touch of ridge picks either.
         a = (d * wt[:, None]).T @ d
-        b = (d * wt[:, None]).T @ ratio[keep]
+        b = (d * wt[:, None]).T @ diff[keep]
+        ridge = 1e-6 * float(np.trace(a)) / n + 1e-12
         try:
-            coef = np.linalg.solve(a + np.eye(6) * 1e-9, b)
+            coef = np.linalg.solve(a + np.eye(n) * ridge, b)
         except np.linalg.LinAlgError:
-            return np.zeros(5)
+            return np.zeros(2 * N_TERMS)
         if not np.all(np.isfinite(coef)):
-            return np.zeros(5)
-        resid = ratio - design @ coef
+            return np.zeros(2 * N_TERMS)
+        resid = diff - design @ coef
         keep = np.abs(resid) < 4.0 * (median(np.abs(resid[keep])) * 1.4826 + 1e-4)
     # The constant term belongs to the profile, which is re-estimated next.
-    return coef[:5]
+    return coef[: 2 * N_TERMS]
 
 
 def _smooth_spread(spread: np.ndarray) -> np.ndarray:

@@ -297,7 +297,13 @@ def _split_regions(
         px, py = _pixels(region)
         in_band = _in_bands(lines, px, py, psf_px, gap_px)
         long_um = region.length_px * view.px_um
-        if in_band.mean() < 0.8 and region.elongation >= 4.0 and long_um >= 8.0 and depth < 2:
+        if (
+            in_band.mean() < 0.8
+            and region.elongation >= 4.0
+            and long_um >= 8.0
+            and depth < 2
+            and not _beaded(region)
+        ):
             line = measure_line(
                 view.bg.residual,
                 view.bg.sigma,
@@ -322,6 +328,33 @@ def _split_regions(
             else:
                 kept.append(rest)
     return kept, lines
+
+
+def _beaded(region: Region) -> bool:
+    """Whether a long region is a row of round blobs joined by thin necks, not a line.
+
+    Two particles side by side merge into one long region on a coarse copy. A
+    scratch broken in places merges the same way, but each of its pieces is long
+    for its width; a bead is about as long as it is wide.
+    """
+    px, py = _pixels(region)
+    ax, ay = region.axis
+    t = (px - px.mean()) * ax + (py - py.mean()) * ay
+    counts = np.bincount(np.round(t - t.min()).astype(int)).astype(float)
+    if len(counts) < 6:
+        return False
+    width = np.convolve(counts, np.ones(3) / 3.0, mode="same")
+    neck = width < 0.4 * width.max()
+    neck[[0, -1]] = False  # the ends taper; only a narrowing between pieces is a neck
+    pieces, start = [], 0
+    for k in range(1, len(width) + 1):
+        if k == len(width) or neck[k] != neck[start]:
+            if not neck[start]:
+                pieces.append(width[start:k])
+            start = k
+    if len(pieces) < 2:
+        return False
+    return all(len(piece) < 2.5 * piece.max() for piece in pieces)
 
 
 def _pixels(region: Region) -> tuple[np.ndarray, np.ndarray]:
@@ -363,7 +396,12 @@ def _made_of_blobs(line: Line, regions: list[Region], psf_px: float, gap_px: flo
         x, y, _, _ = region.mask_bbox
         ys, xs = np.nonzero(region.mask)
         px, py = (xs + x).astype(float), (ys + y).astype(float)
-        if np.mean(line.distance(px, py) <= line.width_px / 2.0 + 1.0 + psf_px) < 0.5:
+        across = (py - line.start_px[1]) * u[0] - (px - line.start_px[0]) * u[1]
+        # A blob on the line: mostly within its band, or wider than the line and
+        # crossed by it (a "scratch" drawn through a row of larger particles).
+        on_band = np.mean(line.distance(px, py) <= line.width_px / 2.0 + 1.0 + psf_px) >= 0.5
+        crossed = across.min() < 0.0 < across.max() and np.ptp(across) >= line.width_px
+        if not (on_band or crossed):
             continue
         t = (px - line.start_px[0]) * u[0] + (py - line.start_px[1]) * u[1]
         covered.append((float(t.min()) - gap_px / 2.0, float(t.max()) + gap_px / 2.0))

@@ -151,7 +151,9 @@ SATURATED_LEVEL = 1.0 - 0.5 / 255.0  # at the top of the sensor's range
 
 
 def _prepared_u8(img: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-    hist = cv2.calcHist([img], [0], None, [256], [0, 256]).ravel()
+    # Percentiles from every other row and column: a quarter of the work, the same levels.
+    sample = img[::2, ::2] if img.size > 200_000 else img
+    hist = cv2.calcHist([np.ascontiguousarray(sample)], [0], None, [256], [0, 256]).ravel()
     cum = np.cumsum(hist)
     n = float(cum[-1])
     lo = int(np.searchsorted(cum, 0.002 * (n - 1) + 1)) / 255.0
@@ -161,4 +163,4 @@ def _prepared_u8(img: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         level = "black" if hi < 0.05 else "white" if lo > 0.95 else "uniform"
         raise ImageError(f"blank image (all {level}): no end face to grade")
     gray = cv2.addWeighted(img, 1.0 / (255.0 * span), img, 0.0, -lo / span, dtype=cv2.CV_32F)
-    return gray, (img == 255) if hist[255] > 0 else None
+    return gray, (img == 255) if img.max() == 255 else None

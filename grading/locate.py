@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from grading.geometry import CLADDING_DIAMETER_UM, MT_PITCH_UM
+from grading.geometry import CLADDING_DIAMETER_UM, MT_PITCH_UM, MT_ROW_SPACING_UM
 from grading.rays import (
     BRIGHTER_INSIDE,
     DARKER_INSIDE,
@@ -134,6 +134,11 @@ def locate(
             size = float(np.median([c.r for c in circles]))
             more = disc_candidates(image, [size], ALL_AT_ONE_SCALE)
             circles = _claddings(image, more, circles, size, measure_aspect)
+    if circles and multi_fiber:
+        # Neighbours on the 250 um pitch that the disc look missed (a fibre close to the
+        # frame's edge answers it weakly on the coarse copy it is searched on).
+        size = float(np.median([c.r for c in circles]))
+        circles = _claddings(image, _pitch_neighbours(circles, size, w, h), circles, size)
     inside = [c for c in circles if _fully_inside(c, w, h)]
     partial = len(circles) - len(inside)
     aspect = float(np.median([c.aspect for c in inside])) if inside else 1.0
@@ -415,7 +420,9 @@ def _round_cores(image: np.ndarray, circles: list[Circle], ellipse: bool) -> lis
     out = []
     for c in circles:
         found = find_cladding(image, c.cx, c.cy, outer.r, ellipse=ellipse)
-        if found is not None and abs(found.r / outer.r - 1.0) < 0.1:
+        # The edge found round the core may be the adhesive ring's outer one; the glass
+        # inside it is the cladding.
+        if found is not None and ADHESIVE_RATIO * 0.95 < found.r / outer.r < 1.1:
             out.append(found)
     return out
 
@@ -433,7 +440,10 @@ def _cladding_round_core(image: np.ndarray, fit: EdgeFit, ellipse: bool = False)
         if fit.r * lo * 1.2 > reach:
             break
         outer = _around(image, fit, (lo, hi), n_rays=64)
-        if outer is None or outer.usable < 0.5 or outer.support < MIN_SUPPORT:
+        # A wide window runs off the frame on many rays where the cladding itself does
+        # not, and its fit is rough there: the refit in a narrow window round the edge
+        # found is what must hold (``verified``).
+        if outer is None or outer.support < MIN_SUPPORT * 0.75:
             continue
         if math.hypot(outer.cx - fit.cx, outer.cy - fit.cy) > max(2.0, 0.03 * outer.r):
             continue
@@ -520,6 +530,21 @@ def disc_candidates(
             continue
         kept.append((cx, cy, r))
     return kept
+
+
+def _pitch_neighbours(
+    circles: list[Circle], size_px: float, w: int, h: int
+) -> list[tuple[float, float, float]]:
+    """Where the neighbours of the fibres found would sit on an MT ferrule's pitch."""
+    pitch = 2.0 * size_px * MT_PITCH_UM / CLADDING_DIAMETER_UM
+    row = 2.0 * size_px * MT_ROW_SPACING_UM / CLADDING_DIAMETER_UM
+    out = []
+    for c in circles:
+        for dx, dy in ((-pitch, 0.0), (pitch, 0.0), (0.0, -row), (0.0, row)):
+            x, y = c.cx + dx, c.cy + dy
+            if -size_px < x < w + size_px and -size_px < y < h + size_px:
+                out.append((x, y, size_px))
+    return out
 
 
 def _edge_candidates(image: np.ndarray, radii: list[float]) -> list[tuple[float, float, float]]:

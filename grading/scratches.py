@@ -87,7 +87,7 @@ def find_lines(
         interpolation=cv2.INTER_NEAREST,
     ).astype(bool)
     length_w = max(5, round(LINE_LENGTH_UM / (um_per_px * d)) | 1)
-    best = _oriented_response(zw, inside_w, length_w)
+    best, orientation = _oriented_response(zw, inside_w, length_w)
     seeds = best > SEED_SIGMA
     if not seeds.any():
         return []
@@ -100,33 +100,94 @@ def find_lines(
         comp = labels == i
         if not (seeds & comp).any():
             continue
-        ys, xs = np.nonzero(comp)
-        weights = best[ys, xs]
-        pts = np.stack([xs, ys], axis=1).astype(np.float64)
-        centre = (pts * weights[:, None]).sum(axis=0) / weights.sum()
-        c = pts - centre
-        cov = (c * weights[:, None]).T @ c / weights.sum()
-        _evals, evecs = np.linalg.eigh(cov)
-        u = evecs[:, 1]
-        proj = c @ u
-        across = c @ np.array([-u[1], u[0]])
-        length = float(proj.max() - proj.min()) + 1.0
-        width = quantile(np.abs(across), 0.9) * 2.0 + 1.0
-        # A blob answers every orientation within half a filter length of it: a
-        # round response. A scratch gives a response longer than the filter.
-        if length < 1.3 * length_w or width > 0.45 * length:
-            continue
-        mid = ((centre[0] + 0.5) * d - 0.5, (centre[1] + 0.5) * d - 0.5)
-        half_len = (length - length_w) * d / 2.0 + length_w * d * 0.25
-        u_mid = (float(u[0]), float(u[1]))
-        line = measure_line(residual, sigma, mid, u_mid, half_len, psf_px, MAX_GAP_UM / um_per_px)
-        if line is not None:
-            lines.append(line)
+        for pieces in _by_orientation(comp, best, orientation, length_w):
+            # The pieces of one orientation together first: a scratch cut in two
+            # where another crosses it is still one scratch.
+            tries = [np.logical_or.reduce(pieces)] + (pieces if len(pieces) > 1 else [])
+            for part in tries:
+                if not (seeds & part).any():
+                    continue
+                line = _line_of(part, best, length_w, d, residual, sigma, psf_px, um_per_px)
+                if line is not None:
+                    lines.append(line)
+                    if part is tries[0]:
+                        break
     return merge_collinear(lines)
 
 
-def _oriented_response(zw: np.ndarray, inside: np.ndarray, length: int) -> np.ndarray:
-    """Per pixel, the strongest line-average response, in its own noise units.
+def _by_orientation(
+    comp: np.ndarray, best: np.ndarray, orientation: np.ndarray, length_w: int
+) -> list[list[np.ndarray]]:
+    """A component split where two scratches cross: the pieces of each dominant orientation.
+
+    Crossing scratches make one connected X of strong response; measured as one,
+    it is a single wide "scratch" along neither. Each pixel answers most strongly
+    at its own scratch's orientation, so a component whose orientations have two
+    modes is cut in two by them.
+    """
+    n = N_ORIENTATIONS
+    votes = np.bincount(orientation[comp], weights=best[comp], minlength=n)
+    smooth = votes + 0.5 * (np.roll(votes, 1) + np.roll(votes, -1))
+    first = int(np.argmax(smooth))
+    apart = [k for k in range(n) if min(abs(k - first), n - abs(k - first)) >= 2]
+    if not apart:
+        return [[comp]]
+    other = max(apart, key=lambda k: smooth[k])
+    if smooth[other] < 0.3 * smooth[first]:
+        return [[comp]]
+    ks = np.arange(n)
+    dist_first = np.minimum(abs(ks - first), n - abs(ks - first))
+    dist_other = np.minimum(abs(ks - other), n - abs(ks - other))
+    nearer_first = (dist_first <= dist_other)[orientation]
+    groups = []
+    for side in (nearer_first, ~nearer_first):
+        m, lab, st, _ = cv2.connectedComponentsWithStats(
+            (comp & side).astype(np.uint8), connectivity=8
+        )
+        pieces = [lab == j for j in range(1, m) if st[j, cv2.CC_STAT_AREA] >= length_w]
+        if pieces:
+            groups.append(pieces)
+    return groups or [[comp]]
+
+
+def _line_of(
+    comp: np.ndarray,
+    best: np.ndarray,
+    length_w: int,
+    d: int,
+    residual: np.ndarray,
+    sigma: np.ndarray,
+    psf_px: float,
+    um_per_px: float,
+) -> Line | None:
+    """The scratch one component of strong response stands for, measured at full resolution."""
+    ys, xs = np.nonzero(comp)
+    weights = best[ys, xs]
+    pts = np.stack([xs, ys], axis=1).astype(np.float64)
+    centre = (pts * weights[:, None]).sum(axis=0) / weights.sum()
+    c = pts - centre
+    cov = (c * weights[:, None]).T @ c / weights.sum()
+    _evals, evecs = np.linalg.eigh(cov)
+    u = evecs[:, 1]
+    proj = c @ u
+    across = c @ np.array([-u[1], u[0]])
+    length = float(proj.max() - proj.min()) + 1.0
+    width = quantile(np.abs(across), 0.9) * 2.0 + 1.0
+    # A blob answers every orientation within half a filter length of it: a
+    # round response. A scratch gives a response longer than the filter.
+    if length < 1.3 * length_w or width > 0.45 * length:
+        return None
+    mid = ((centre[0] + 0.5) * d - 0.5, (centre[1] + 0.5) * d - 0.5)
+    half_len = (length - length_w) * d / 2.0 + length_w * d * 0.25
+    u_mid = (float(u[0]), float(u[1]))
+    return measure_line(residual, sigma, mid, u_mid, half_len, psf_px, MAX_GAP_UM / um_per_px)
+
+
+def _oriented_response(
+    zw: np.ndarray, inside: np.ndarray, length: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per pixel, the strongest line-average response, in its own noise units, and
+    the orientation (0 .. N_ORIENTATIONS - 1) that gave it.
 
     Orientations come in perpendicular pairs that share one rotation: in the
     rotated frame one is a row average, the other a column average.
@@ -136,6 +197,7 @@ def _oriented_response(zw: np.ndarray, inside: np.ndarray, length: int) -> np.nd
     centre_src = ((w - 1) / 2.0, (h - 1) / 2.0)
     centre_dst = ((diag - 1) / 2.0, (diag - 1) / 2.0)
     best = np.zeros_like(zw)
+    orientation = np.zeros(zw.shape, np.uint8)
     mask = inside.astype(np.uint8)
     for k in range(N_ORIENTATIONS // 2):
         angle = 180.0 * k / N_ORIENTATIONS
@@ -146,6 +208,7 @@ def _oriented_response(zw: np.ndarray, inside: np.ndarray, length: int) -> np.nd
         where = cv2.warpAffine(mask, m, (diag, diag), flags=cv2.INTER_NEAREST, borderValue=0)
         sample = np.flatnonzero(where.ravel())[::3]
         pair = None
+        second = None  # where the column average (the perpendicular) is the stronger
         for ksize in ((length, 1), (1, length)):
             resp = np.abs(cv2.blur(rotated, ksize, borderType=cv2.BORDER_CONSTANT))
             # Mean |x| of a normal variable is 0.8 sigma: the response's own noise level.
@@ -153,15 +216,26 @@ def _oriented_response(zw: np.ndarray, inside: np.ndarray, length: int) -> np.nd
             if scale <= 1e-6:
                 continue
             resp *= np.float32(1.0 / scale)
-            pair = resp if pair is None else np.maximum(pair, resp, out=pair)
+            if pair is None:
+                pair = resp
+            else:
+                second = (resp > pair).astype(np.uint8)
+                np.maximum(pair, resp, out=pair)
         if pair is None:
             continue
         back = cv2.warpAffine(
             pair, m, (w, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderValue=0.0
         )
-        np.maximum(best, back, out=best)
+        stronger = back > best
+        best[stronger] = back[stronger]
+        orientation[stronger] = k
+        if second is not None:
+            turned = cv2.warpAffine(
+                second, m, (w, h), flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP, borderValue=0
+            ).astype(bool)
+            orientation[stronger & turned] = k + N_ORIENTATIONS // 2
     best[~inside] = 0.0
-    return best
+    return best, orientation
 
 
 def measure_line(
@@ -196,7 +270,7 @@ def measure_line(
         if strong.sum() < 4:
             return None
         centroid = (pos[:, core] * offs[core]).sum(axis=1) / np.maximum(mass, 1e-9)
-        b, a = np.polyfit(ts[strong], centroid[strong], 1)  # slope, intercept
+        b, a = _robust_line(ts[strong], centroid[strong])  # slope, intercept
         mid = (mid[0] + a * nx, mid[1] + a * ny)
         tilt = math.atan(b)
         ca, sa = math.cos(tilt), math.sin(tilt)
@@ -231,7 +305,10 @@ def measure_line(
         return None
     on = np.zeros(len(ts), bool)
     on[i0 : i1 + 1] = present[i0 : i1 + 1]
-    mean = signed[on].mean(axis=0)
+    # The typical cross-section, not the mean: where another scratch crosses, or a
+    # particle sits on the line, a few rows hold the other feature as well.
+    rows = signed[on]
+    mean = np.median(rows, axis=0) if len(rows) >= 8 else rows.mean(axis=0)
     peak = float(mean[np.abs(offs) <= 2.0].max())
     if peak <= 0:
         return None
@@ -251,6 +328,35 @@ def measure_line(
     start = (mid[0] + ux * t0, mid[1] + uy * t0)
     end = (mid[0] + ux * t1, mid[1] + uy * t1)
     return Line(start_px=start, end_px=end, width_px=width, contrast=polarity * peak)
+
+
+def _robust_line(t: np.ndarray, y: np.ndarray, tolerance: float = 0.75) -> tuple[float, float]:
+    """Slope and intercept of y(t) that most rows agree with, refitted on those rows.
+
+    Where another scratch crosses, the rows near the crossing see two lines and
+    their centroids are pulled towards the other; a least-squares fit through all
+    of them tilts. The line through two rows that the most rows lie on does not.
+    """
+    pick = np.unique(np.linspace(0, len(t) - 1, min(len(t), 40)).round().astype(int))
+    ti, yi = t[pick], y[pick]
+    i, j = np.triu_indices(len(pick), k=1)
+    ok = np.abs(ti[j] - ti[i]) >= 4.0
+    if not ok.any():
+        b, a = np.polyfit(t, y, 1)
+        return float(b), float(a)
+    i, j = i[ok], j[ok]
+    slope = (yi[j] - yi[i]) / (ti[j] - ti[i])
+    icept = yi[i] - slope * ti[i]
+    votes = (np.abs(y[None, :] - (icept[:, None] + slope[:, None] * t[None, :])) <= tolerance).sum(
+        1
+    )
+    k = int(np.argmax(votes))
+    near = np.abs(y - (icept[k] + slope[k] * t)) <= tolerance
+    if near.sum() < 4:
+        b, a = np.polyfit(t, y, 1)
+        return float(b), float(a)
+    b, a = np.polyfit(t[near], y[near], 1)
+    return float(b), float(a)
 
 
 def width_from_profile(area: float, peak: float, psf_px: float) -> float:

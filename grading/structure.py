@@ -43,7 +43,7 @@ MIN_RING_UM = 20.0
 MAX_OFFSET_UM = 2.0
 MIN_STEP = 0.05  # a ring's step, as a share of the glass level, that needs a plateau
 CORE_CENTRE_UM = 0.3  # a faint single-mode core's fitted centre lies this close to the cladding's
-TOLERANCE_UM = 0.5  # a closed edge's points lie this close to its circle  # a core's centre may lie this far from the cladding's
+TOLERANCE_UM = 0.5  # a closed edge's points lie this close to its circle
 BORE_REACH = 1.3  # the bore edge lies within this many cladding radii
 
 
@@ -104,12 +104,29 @@ def _inner_rings(
         and strength[i] >= max(6.0 * noise, 0.002)
     ]
     peaks.sort(key=lambda i: -strength[i])
+    # One edge is one group of peaks: a blurred edge spans several samples of nearly
+    # equal strength, and the fit from one of them may hold where another's does not.
+    apart = max(3, round((3.0 * c.blur_px + 2.0) / rays.step))
+    groups: list[list[int]] = []
+    for i in peaks:
+        for grp in groups:
+            if abs(i - grp[0]) <= apart:
+                grp.append(i)
+                break
+        else:
+            groups.append([i])
     rings: list[Ring] = []
-    for i in peaks[:MAX_RINGS]:
-        polarity = BRIGHTER_INSIDE if profile[i] < 0 else DARKER_INSIDE
-        ring = _ring_at(rays, i, polarity, c, um_per_px, fiber)
-        if ring is not None and all(abs(ring.r_px - o.r_px) > 2.0 for o in rings):
-            rings.append(ring)
+    for grp in groups[:MAX_RINGS]:
+        # The peak and the samples either side of it (a window that starts a sample
+        # earlier or later can hold where the peak's own does not).
+        near = {j for k in grp[:2] for j in range(k - 2, k + 3) if 2 <= j < m - 2}
+        for i in sorted(near, key=lambda j: -strength[j])[:5]:
+            polarity = BRIGHTER_INSIDE if profile[i] < 0 else DARKER_INSIDE
+            ring = _ring_at(rays, i, polarity, c, um_per_px, fiber)
+            if ring is not None:
+                if all(abs(ring.r_px - o.r_px) > 2.0 for o in rings):
+                    rings.append(ring)
+                break
     return tuple(sorted(rings, key=lambda q: q.r_px))
 
 
@@ -126,12 +143,18 @@ def _ring_at(
     lo, hi = max(1, i - half), min(len(rays.radii) - 1, i + half + 1)
     tolerance = max(1.0, TOLERANCE_UM / um_per_px)
 
-    def circular(f: EdgeFit | None) -> bool:
-        return f is not None and f.support >= 0.8 and f.scatter_px <= max(tolerance, 0.012 * f.r)
+    def circular(f: EdgeFit | None, least: float = 0.8) -> bool:
+        return f is not None and f.support >= least and f.scatter_px <= max(tolerance, 0.012 * f.r)
 
     fit = fit_edge(rays, polarity, lo=lo, hi=hi)
-    if not circular(fit):
-        # A soft edge (a lit single-mode core): where each ray crosses half-way.
+    # A core or index ring 20 um and more across, its steepest points on one circle
+    # on most rays, is structure even where uneven light or grain spoils a third of
+    # them (its centre, from every ray, is what the model needs).
+    big = fit is not None and 2.0 * fit.r * um_per_px >= MIN_RING_UM and circular(fit, 0.6)
+    fits = [fit]
+    if not (circular(fit) or big):
+        # A soft edge (a lit single-mode core): where each ray crosses half-way. On
+        # grainy glass either reading may be the one that holds; the crossing first.
         soft = fit_crossing(
             rays,
             polarity,
@@ -139,9 +162,27 @@ def _ring_at(
             min(len(rays.radii), 2 * i + 2),
             tolerance_px=max(1.0, TOLERANCE_UM / um_per_px),
         )
-        fit = soft if soft is not None else fit
-    if fit is None:
-        return None
+        fits = [soft, fit]
+    for f in fits:
+        if f is not None:
+            ring = _accepted(rays, f, i + half, polarity, c, um_per_px, fiber, circular(f), big)
+            if ring is not None:
+                return ring
+    return None
+
+
+def _accepted(
+    rays: RayProfile,
+    fit: EdgeFit,
+    outside: int,
+    polarity: int,
+    c: Circle,
+    um_per_px: float,
+    fiber: str | None,
+    circular: bool,
+    big: bool,
+) -> Ring | None:
+    """The fitted edge as a ring of the clean face, or None when dirt could look so."""
     d_um = 2.0 * fit.r * um_per_px
     off_um = math.hypot(fit.cx - c.cx, fit.cy - c.cy) * um_per_px
     sm_size = (
@@ -154,9 +195,9 @@ def _ring_at(
     # a particle landing there, round, brighter than glass and core-sized, is the
     # one thing it could be mistaken for.
     faint_core = sm_size and fit.support >= 0.5 and off_um <= max(CORE_CENTRE_UM, 0.5 * um_per_px)
-    if not (circular(fit) or faint_core):
+    if not (circular or faint_core or (big and d_um >= MIN_RING_UM)):
         return None  # not a clean circle all round
-    level = float(np.median(rays.values[:, min(len(rays.radii) - 1, i + half)]))
+    level = float(np.median(rays.values[:, min(len(rays.radii) - 1, outside)]))
     if abs(fit.contrast) < MIN_STEP * abs(level):
         return None  # faint enough for the held glass level to take in: no plateau of its own
     sm_core = sm_size and off_um <= max(0.8, um_per_px)

@@ -31,6 +31,7 @@ record only (5), and the file's hash is recorded under X only (6).
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -224,7 +225,7 @@ def _earlier(
                 FibreAgain(
                     inspection_id=i.id,
                     at_us=i.at_us,
-                    fibre=f,
+                    fibre=i.fibre_in_image(f),
                     image=lambda sha=sha: store.images.read_bytes(sha),
                     um_per_px=i.um_per_px,
                     after_cleanings=sum(1 for c in e.cleanings if c.at_us < i.at_us),
@@ -275,7 +276,7 @@ def end_section(
         fiber=e.fiber,
         gender=e.gender,
         rules=rules,
-        result=final.result if final else None,
+        result=final.result_in_images() if final else None,  # overlays land on stored crops
         inspection_id=final.id if final else None,
         inspected_at_us=final.at_us if final else None,
         inspected_by=final.operator if final else None,
@@ -286,6 +287,7 @@ def end_section(
         overview=(lambda sha=final.overview_sha256: store.images.read_bytes(sha))
         if final and final.overview_sha256
         else None,
+        overview_fibres=final.overview_fibres if final else None,
         inspections=inspections,
         cleanings=cleanings,
         escalations=escalations,
@@ -374,6 +376,38 @@ def build_certificate(
 
 def _now_us(store: Store) -> int:
     return round(store.clock() * 1_000_000)
+
+
+def warm_up(keys_dir: Path, station_id: str) -> None:
+    """Load and run once what signing a certificate needs, so the first one is not slower.
+
+    Imports reportlab and pyHanko, registers the fonts, reads the station key and
+    signs a one-page PDF in memory. Nothing is written; a key problem is left for
+    the real certificate to report.
+    """
+    import numpy as np
+    from reportlab.platypus import Paragraph
+
+    from reports import overlay, pdf
+    from reports.certificate import render_certificate  # noqa: F401 (its imports are the cost)
+    from reports.signing import SigningError, sign_pdf, station_identity
+
+    overlay.jpeg(overlay.to_rgb(np.zeros((16, 16), np.uint8)))  # the JPEG encoder's first use
+    pdf.fonts()
+    styles = pdf.styles()
+    page = pdf.build(
+        [Paragraph("warm-up", styles["body"])],
+        pdf.standard_footer("qa-station"),
+        title="warm-up",
+        author="qa-station",
+        subject="warm-up",
+    )
+    try:
+        identity = station_identity(keys_dir, station_id)
+    except SigningError:
+        return
+    with contextlib.suppress(SigningError):
+        sign_pdf(page, identity, [(DATA_FILE, b"{}", "warm-up")], reason="warm-up")
 
 
 def render_signed(cert: Certificate, keys_dir: Path | None = None) -> bytes:
@@ -593,6 +627,19 @@ def verify_file(
             "unchanged",
             "ok",
             "the signature covers every byte of the file; nothing was changed or added after signing",
+        )
+    elif rep.readable and rep.signed and rep.appended and rep.intact:
+        outcome.add(
+            "unchanged",
+            "fail",
+            f"{rep.appended} bytes were appended after the signed document (bytes "
+            f"{rep.signed_length}-{rep.signed_length + rep.appended - 1} of the file"
+            + (
+                "; they make a later revision of the PDF: an annotation or an edit"
+                if rep.appended_revision
+                else ""
+            )
+            + "); the signed part itself is intact",
         )
     elif rep.readable and rep.signed:
         outcome.add(

@@ -1,64 +1,128 @@
-"""``qa-station``: the command line. Each command lives in ``qa_station/commands/``."""
+"""``qa-station``: the command line. Each command lives in ``qa_station/commands/``.
+
+A command's module (and what it imports: SQLAlchemy, Alembic, OpenCV, the
+PDF code) is imported only when that command runs: ``qa-station --help``
+lists the commands from the table below without importing any of them.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import importlib
+import os
 import sys
 
 from qa_station import __version__
-from qa_station.commands import audit as audit_cmd
-from qa_station.commands import certificate as certificate_cmd
-from qa_station.commands import demo as demo_cmd
-from qa_station.commands import export as export_cmd
-from qa_station.commands import fixture_emulator as fixture_emulator_cmd
-from qa_station.commands import grade as grade_cmd
-from qa_station.commands import history as history_cmd
-from qa_station.commands import qualify as qualify_cmd
-from qa_station.commands import regrade as regrade_cmd
-from qa_station.commands import report as report_cmd
-from qa_station.commands import scan as scan_cmd
 from qa_station.commands import start as start_cmd
-from qa_station.commands import user as user_cmd
-from qa_station.commands import verify as verify_cmd
 
-COMMANDS = [
-    grade_cmd,
-    scan_cmd,
-    demo_cmd,
-    history_cmd,
-    audit_cmd,
-    user_cmd,
-    fixture_emulator_cmd,
-    certificate_cmd,
-    verify_cmd,
-    report_cmd,
-    export_cmd,
-    qualify_cmd,
-    regrade_cmd,
-]
+# name: (module, the one-line summary --help lists)
+COMMANDS = {
+    "grade": ("grade", "grade end-face images against an IEC 61300-3-35 rule set"),
+    "scan": ("scan", "scan and grade every fibre of one end (a bench check; nothing is recorded)"),
+    "demo": ("demo", "run simulated assemblies through inspect-clean-inspect-connect, headless"),
+    "history": ("history", "every event of one assembly serial, in order"),
+    "audit": ("audit", "auditor tools"),
+    "user": ("user", "station accounts (operators, supervisors, auditors, admins)"),
+    "fixture-emulator": (
+        "fixture_emulator",
+        "serve the fixture's serial protocol on a pseudo-terminal (prints the port)",
+    ),
+    "certificate": (
+        "certificate",
+        "issue (or reissue) the signed acceptance certificate of an accepted assembly",
+    ),
+    "verify": (
+        "verify",
+        "check a certificate: signature, unchanged since signing, and the station's record",
+    ),
+    "report": ("report", "PDF reports: rejection of an assembly, lot / work order"),
+    "export": ("export", "export inspections and events of a period as CSV or JSON (for an MES)"),
+    "images": ("images", "the image store: signed archives and retention"),
+    "qualify": ("qualify", "qualify the station: reference faces, repeatability studies, status"),
+    "regrade": (
+        "regrade",
+        "grade past inspections' frames under another rule table (a what-if report)",
+    ),
+}
+ENV_DEBUG = "QA_STATION_DEBUG"  # set: an unforeseen fault shows its traceback
+ALL = object()  # build_parser(ALL): every command's own arguments (imports every command)
+OPTIONS_WITH_VALUES = ("--db", "--probe", "--fixture")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: object = ALL) -> argparse.ArgumentParser:
+    """The parser; ``only`` names the one command whose module is imported (or ``ALL``).
+
+    The other commands are listed by name and summary alone, so ``--help`` and an
+    unknown command cost no imports.
+    """
     parser = argparse.ArgumentParser(
         prog="qa-station",
         description="MPO / single-fibre end-face inspection bench. "
         "With no command: start the station.",
     )
     parser.add_argument("--version", action="version", version=f"qa-station {__version__}")
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="work in the demo's own record (what qa-station demo made), not the station's: "
+        "e.g. qa-station --demo history SERIAL",
+    )
     start_cmd.add_arguments(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in COMMANDS:
-        module.add_parser(sub)
+    for name, (module, summary) in COMMANDS.items():
+        if only is ALL or only == name:
+            command = importlib.import_module(f"qa_station.commands.{module}")
+            command.add_parser(sub, summary)
+        else:
+            sub.add_parser(name, help=summary, add_help=False)
     return parser
+
+
+def command_in(args: list[str]) -> str | None:
+    """The command named on the line, if any (the first word that is not an option)."""
+    skip = False
+    for token in args:
+        if skip:
+            skip = False
+            continue
+        if token in OPTIONS_WITH_VALUES:
+            skip = True
+            continue
+        if token == "--":
+            return None
+        if token.startswith("-"):
+            continue
+        return token if token in COMMANDS else None
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
     args_list = sys.argv[1:] if argv is None else argv
-    parser = build_parser()
+    parser = build_parser(command_in(args_list))
     args = parser.parse_args(args_list)
-    if args.command is None:
-        return start_cmd.run(args)
-    return int(args.func(args))
+    from qa_station.paths import demo_home
+
+    demo = args.demo or args.command == "demo"
+    with demo_home() if demo else contextlib.nullcontext():
+        if args.command is None:
+            return start_cmd.run(args)
+        try:
+            return int(args.func(args))
+        except KeyboardInterrupt:
+            print("qa-station: interrupted", file=sys.stderr)
+            return 130
+        except Exception as exc:  # a fault not foreseen: one line, never a traceback
+            if os.environ.get(ENV_DEBUG):
+                raise
+            from qa_station.text import shown
+
+            print(
+                f"qa-station {args.command}: error: {type(exc).__name__}: "
+                f"{shown(exc, 200)} (set {ENV_DEBUG}=1 to see where)",
+                file=sys.stderr,
+            )
+            return 2
 
 
 if __name__ == "__main__":

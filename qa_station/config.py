@@ -15,6 +15,7 @@ from pathlib import Path
 
 from grading.rules import finite, shown, toml_document
 from qa_station.paths import StationPaths, ensure_dir, station_paths, write_whole
+from qa_station.scanner_keys import PREFIX_FORMS, SUFFIXES, ScannerKeyError, parse_scanner_keys
 
 SOURCE_RE = {
     "probe": re.compile(r"^(simulated|uvc:.+|replay:.+)$"),
@@ -65,9 +66,15 @@ class StationConfig:
     fixture_timeout_s: float = 1.0
     fixture_motion_timeout_s: float = 5.0
     scanner: str = "keyboard"
+    scanner_prefix: str = ""  # a key the wedge scanner sends before each code (scanner_keys)
+    scanner_suffix: str = "Enter"
     store_url: str = ""  # empty: SQLite under the station home
     # A qualification older than this stops inspections ([qualification] max_age_days).
     qualification_max_age_days: float = 30.0
+    # What of each frame is kept (qa_station/fibre_regions.py): every fibre's graded region
+    # always; whole frames never, for inspections that did not pass, or always.
+    image_full_frames: str = "never"
+    image_retention_days: float = 0.0  # 0: frames stay on the bench; else archive, then remove
     calibrations: tuple[Calibration, ...] = field(
         default_factory=lambda: tuple(
             Calibration(SIMULATED_PROBE_ID, SIMULATED_UM_PER_PX, score, tip)
@@ -115,7 +122,16 @@ def parse_config(data: bytes, origin: Path) -> StationConfig:
         doc = toml_document(data.decode("utf-8"))
     except ValueError as exc:  # UnicodeDecodeError is one
         raise ConfigError(f"config file {shown(str(origin))}: not valid TOML ({exc})") from None
-    tables = {"station", "probe", "fixture", "scanner", "store", "calibrations", "qualification"}
+    tables = {
+        "station",
+        "probe",
+        "fixture",
+        "scanner",
+        "store",
+        "images",
+        "calibrations",
+        "qualification",
+    }
     for k in doc:
         if k not in tables:
             fail(k, f"one of the sections {', '.join(sorted(tables))}; unknown")
@@ -123,11 +139,12 @@ def parse_config(data: bytes, origin: Path) -> StationConfig:
     station = _table(doc, "station", fail, {"id"})
     probe = _table(doc, "probe", fail, {"source", "id"})
     fixture = _table(doc, "fixture", fail, {"source", "baudrate", "timeout_s", "motion_timeout_s"})
-    scanner = _table(doc, "scanner", fail, {"source"})
+    scanner = _table(doc, "scanner", fail, {"source", "prefix", "suffix"})
     store = _table(doc, "store", fail, {"url"})
     qualification = _table(doc, "qualification", fail, {"max_age_days"})
+    images = _table(doc, "images", fail, {"full_frames", "retention_days"})
     values = {
-        "station_id": _str(station, "id", "station.id", defaults.station_id, fail),
+        "station_id": _station_id(station, defaults.station_id, fail),
         "probe": _source(probe, "probe", defaults.probe, fail),
         "probe_id": _str(probe, "id", "probe.id", defaults.probe_id, fail),
         "fixture": _source(fixture, "fixture", defaults.fixture, fail),
@@ -145,9 +162,19 @@ def parse_config(data: bytes, origin: Path) -> StationConfig:
             fail,
         ),
         "scanner": _source(scanner, "scanner", defaults.scanner, fail),
+        **_scanner_keys(scanner, fail),
         "store_url": store.get("url", "")
         if isinstance(store.get("url", ""), str)
         else fail("store.url", "a database URL"),
+        "image_full_frames": _full_frames(images, defaults.image_full_frames, fail),
+        "image_retention_days": _pos(
+            images,
+            "retention_days",
+            "images.retention_days",
+            defaults.image_retention_days,
+            fail,
+            allow_zero=True,
+        ),
         "qualification_max_age_days": _pos(
             qualification,
             "max_age_days",
@@ -207,6 +234,30 @@ def _str(t, key, where, default, fail):
     return v
 
 
+def _full_frames(t, default, fail):
+    from qa_station.fibre_regions import FULL_FRAMES
+
+    v = t.get("full_frames", default)
+    if v not in FULL_FRAMES:
+        fail("images.full_frames", f"one of {', '.join(FULL_FRAMES)}; found {shown(repr(v))[:40]}")
+    return v
+
+
+def _station_id(t, default, fail):
+    """Every event and the signing certificate's name carry it: printable, short."""
+    from qa_station.text import STATION_ID_MAX, TextError, station_id
+
+    value = t.get("id", default)
+    try:
+        return station_id(value)
+    except TextError:
+        fail(
+            "station.id",
+            f"1-{STATION_ID_MAX} letters, digits, '.', '_' or '-', starting with a letter or "
+            f"digit; found {shown(repr(value))[:60]}",
+        )
+
+
 def _int(t, key, where, default, fail):
     v = t.get(key, default)
     if isinstance(v, bool) or not isinstance(v, int) or not 0 < v <= MAX_BAUDRATE:
@@ -236,6 +287,18 @@ def _source(t, kind, default, fail):
         }[kind]
         fail(f"{kind}.source", f"{forms}; found {v!r}")
     return v
+
+
+def _scanner_keys(t, fail) -> dict[str, str]:
+    prefix = _str(t, "prefix", "scanner.prefix", "", fail)
+    suffix = _str(t, "suffix", "scanner.suffix", "Enter", fail)
+    try:
+        keys = parse_scanner_keys(prefix, suffix)
+    except ScannerKeyError as exc:
+        if suffix not in SUFFIXES:
+            fail("scanner.suffix", f"Enter or Tab; found {suffix!r}")
+        fail("scanner.prefix", f"{PREFIX_FORMS} ({exc})")
+    return {"scanner_prefix": keys.prefix, "scanner_suffix": keys.suffix}
 
 
 def with_calibration(config: StationConfig, cal: Calibration) -> StationConfig:
@@ -277,9 +340,15 @@ def render_config(config: StationConfig) -> str:
         "",
         "[scanner]",
         f"source = {toml_str(config.scanner)}",
+        f"prefix = {toml_str(config.scanner_prefix)}",
+        f"suffix = {toml_str(config.scanner_suffix)}",
         "",
         "[store]",
         f"url = {toml_str(config.store_url)}",
+        "",
+        "[images]",
+        f"full_frames = {toml_str(config.image_full_frames)}",
+        f"retention_days = {_toml_float(config.image_retention_days)}",
         "",
         "[qualification]",
         f"max_age_days = {_toml_float(config.qualification_max_age_days)}",

@@ -10,6 +10,7 @@ done; on a real bench they are only recorded.
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 import time
 from collections.abc import Callable
@@ -24,7 +25,8 @@ from grading.results import EndFaceResult
 from hardware.fixtures.base import FixtureError
 from hardware.focus import autofocus, focus_score
 from hardware.probes.base import Frame
-from qa_station.accounts import Accounts, Actor, AuthError
+from qa_station.accounts import Accounts, AuthError, NotSignedIn, Remembered
+from qa_station.accounts import Session as UserSession
 from qa_station.bench import Bench, open_bench
 from qa_station.catalog import Catalog, EndDefinition, Identified, load_catalog
 from qa_station.config import (
@@ -44,16 +46,18 @@ from qa_station.record import AssemblyRecord, load_record
 from qa_station.scan import ScanError, ScanProgress, ScanResult, grade_view, scan_end
 from qa_station.store import Store, StoreError, StoreUnavailable
 from qa_station.store.kinds import DECISIONS, Kind, decision
-from qa_station.store.models import Assembly, Event, Operator
-from qa_station.store.outbox import Outbox
+from qa_station.store.models import Assembly, Event
+from qa_station.store.outbox import Outbox, OutboxError
 from qa_station.store.store import open_store
 from qa_station.store.verify import VerifyReport, verify
+
+SIGN_IN_WINDOW = "window"  # where sign-ins come from: failures slow down only that place
+SIGN_IN_BADGE = "badge"
 
 if TYPE_CHECKING:
     from qa_station.qualification.issue import Qualified
     from qa_station.qualification.labels import ReferenceSet
     from qa_station.regrade import Regraded
-
 RESUME_WITHIN_S = 300.0  # older grades of an interrupted scan are redone, not trusted
 SUPERVISOR_ACTIONS = DECISIONS  # kinds of the event registry, shown by their labels
 
@@ -84,8 +88,30 @@ def ensure_signing_key(config: StationConfig) -> str | None:
     return None
 
 
-class NotSignedIn(PermissionError):
-    """Nothing is done at the bench without a signed-in operator."""
+@dataclass(frozen=True)
+class FloorStatus:
+    """The floor database as the bench last found it, read without asking anything.
+
+    Refreshed by the worker that ran the last gate action or outbox attempt, so the
+    window shows it every half second without a query on the GUI thread.
+    """
+
+    offline: bool = False
+    reason: str | None = None
+    pending: int = 0  # actions kept in this bench's outbox
+
+
+def _notes_floor(method):
+    """After the action (done or refused), note the floor database's state and outbox."""
+
+    @functools.wraps(method)
+    def wrapper(self: StationController, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            self.note_floor()
+
+    return wrapper
 
 
 @dataclass
@@ -137,13 +163,14 @@ class StationController:
         self.gate = FloorGate(Gate(store, catalog, policy), outbox)
         self.last_replay: ReplayReport | None = None
         self.accounts = Accounts(store)
-        self.actor: Actor | None = None
+        self.actor: UserSession | None = None  # who is signed in at the bench
         self.session: Session | None = None
         self.device_lock = threading.RLock()  # one user of the probe and fixture at a time
         self.last_frame_at: list[float] = []
         self.last_focus: float | None = None
         self.signing_problem: str | None = None  # why certificates cannot be signed, if so
         self._migrated = True  # False: opened while the floor database was down
+        self.floor = FloorStatus()
 
     @classmethod
     def open(
@@ -167,12 +194,20 @@ class StationController:
             store.close()
             raise
         station = cls(config, store, catalog, bench)
+        if down is None and station.accounts.is_demo_record():
+            station.close()
+            raise StoreError(
+                f"{store.safe_url} is the demo's record (made by qa-station demo), with no "
+                "accounts to sign in with: a station keeps its own record (see the demo's with "
+                "qa-station --demo history SERIAL)"
+            )
         station.signing_problem = ensure_signing_key(config)
         if down is not None:  # the floor database is down: go on from what this bench knew
             station._migrated = False
             station.gate.start_offline(str(down))
         elif station.gate.pending():  # left by a run that ended during an outage
             station.replay_outbox()
+        station.note_floor()
         return station
 
     def close(self) -> None:
@@ -190,6 +225,12 @@ class StationController:
     def outbox_pending(self) -> int:
         return self.gate.pending()
 
+    def note_floor(self) -> FloorStatus:
+        """Look at the floor database's state and the outbox (a worker's job: it counts)."""
+        self.floor = FloorStatus(self.gate.offline, self.gate.offline_reason, self.gate.pending())
+        return self.floor
+
+    @_notes_floor
     def replay_outbox(self) -> ReplayReport:
         """Send the outbox if the database is back; certificates due are issued after."""
         from qa_station.certificates import CertificateError
@@ -220,66 +261,83 @@ class StationController:
             return False
         return self.accounts.count() == 0
 
-    def create_first_admin(self, username: str, password: str, name: str | None = None) -> Actor:
-        actor = self.accounts.add(username, "admin", None, name, password)
-        self.actor = actor
-        return actor
+    def create_first_admin(
+        self, username: str, password: str, name: str | None = None
+    ) -> UserSession:
+        self.accounts.add(username, "admin", None, name, password)
+        return self.login(username, password)
 
-    def login(self, username: str, password: str) -> Actor:
+    def login(self, username: str, password: str) -> UserSession:
+        """Sign in at the bench's window; while the floor database is down, only someone who
+        signed in here before, with the password they had then (see ``FloorGate``)."""
         if not self.offline:
             try:
-                self.actor = self.accounts.login(username, password)
+                session = self.accounts.sign_in(username, password, SIGN_IN_WINDOW)
             except StoreUnavailable as exc:
                 if self.gate.outbox is None:
                     raise
                 self.gate.offline_reason = str(exc)
             else:
-                self._keep_person(self.actor)
-                return self.actor
-        self.actor = self._offline_login(username, password)
-        return self.actor
+                self._signed_in(session)
+                self._keep_person(session)
+                return session
+        return self._signed_in(self._offline_login(username, password))
 
-    def _keep_person(self, actor: Actor) -> None:
+    def login_badge(self, badge: str) -> UserSession:
+        return self._signed_in(self.accounts.sign_in_badge(badge, SIGN_IN_BADGE))
+
+    def _signed_in(self, session: UserSession) -> UserSession:
+        """The new person at the bench; whoever was signed in before is signed out."""
+        self._end_session()
+        self.actor = session
+        return session
+
+    def _keep_person(self, session: UserSession) -> None:
         """Who signed in here, to sign them in again if the bench restarts offline."""
         if self.gate.outbox is None:
             return
-        with self.store.read() as s:
-            hashed = s.execute(
-                select(Operator.password_hash).where(Operator.username == actor.username)
-            ).scalar()
-        self.gate.outbox.keep_person(
-            actor.username, actor.display_name, actor.role, hashed, round(time.time() * 1e6)
-        )
+        with contextlib.suppress(StoreError):  # the database went away just now: next time
+            p = self.accounts.remembered(session)
+            self.gate.outbox.keep_person(
+                p.username, p.display_name, p.role, p.password_hash, round(time.time() * 1e6)
+            )
 
-    def _offline_login(self, username: str, password: str) -> Actor:
-        """While the floor database is down: only someone who signed in at this bench before,
-        with the password they had then. What they do is checked against the record's roles
-        when the outbox is sent."""
-        from qa_station.accounts import check_password
-
+    def _offline_login(self, username: str, password: str) -> UserSession:
+        """While the floor database is down: a session this bench issues from what it
+        remembered, kept in its outbox; the record checks it (and what is done under it)
+        against the account's role at the time when the outbox is sent."""
         known = self.gate.outbox.person(username) if self.gate.outbox is not None else None
         if known is None:
             raise StoreUnavailable(
                 f"{self.gate.offline_reason}; while the floor database is down only people who "
                 "signed in at this bench before can sign in: the others wait for it"
             )
-        if not check_password(password, known[2]):
-            raise AuthError("sign-in refused: unknown user or wrong password")
-        return Actor(username, known[0], known[1])
-
-    def login_badge(self, badge: str) -> Actor:
-        self.actor = self.accounts.login_badge(badge)
-        return self.actor
+        remembered = Remembered(username, *known)
+        return self.gate.sign_in_offline(
+            lambda at_us: self.accounts.sign_in_remembered(
+                username, password, remembered, at_us, SIGN_IN_WINDOW
+            ),
+            SIGN_IN_WINDOW,
+        )
 
     def logout(self) -> None:
-        self.actor = None
+        """Nobody at the bench: the assembly they had open goes with them."""
+        self._end_session()
+        self.session = None
 
-    def _who(self) -> Actor:
+    def _end_session(self) -> None:
+        actor, self.actor = self.actor, None
+        if actor is not None:
+            with contextlib.suppress(StoreError, OutboxError):  # it acts no more here anyway
+                self.gate.sign_out(self.accounts, actor)
+
+    def _who(self) -> UserSession:
         if self.actor is None:
             raise NotSignedIn("sign in first: every action is recorded under an operator's name")
         return self.actor
 
     # -- the assembly on the bench -------------------------------------------------------------
+    @_notes_floor
     def open_serial(self, label: str) -> Session:
         actor = self._who()
         identified, state = self.gate.register(label, actor)
@@ -298,6 +356,7 @@ class StationController:
             raise GateRefused("scan or type an assembly's serial first")
         return self.session
 
+    @_notes_floor
     def inspect(
         self,
         end: str,
@@ -374,6 +433,7 @@ class StationController:
         partial, at = kept
         return partial if time.monotonic() - at <= RESUME_WITHIN_S else None
 
+    @_notes_floor
     def clean(self, end: str, method: str, tool_id: str, adapter: bool) -> AssemblyState:
         actor = self._who()
         s = self._session()
@@ -389,6 +449,7 @@ class StationController:
         s.state = state
         return state
 
+    @_notes_floor
     def connect(self, end: str, mode: str = "connected") -> AssemblyState:
         actor = self._who()
         s = self._session()
@@ -397,6 +458,7 @@ class StationController:
         s.state = state
         return state
 
+    @_notes_floor
     def supervisor_decision(
         self, username: str, password: str, action: Kind | str, reason: str, end: str | None
     ) -> AssemblyState:
@@ -405,25 +467,29 @@ class StationController:
         action = decision(action)  # an unknown decision is refused before anyone signs in
         operator = self._who()
         s = self._session()
-        supervisor = self.accounts.login(username, password)
-        refusal = None
-        if not supervisor.supervises:
-            refusal = f"{username} is an {supervisor.role}: a supervisor must sign this"
-        elif len((reason or "").strip()) < MIN_REASON:
-            refusal = "a supervisor's decision needs a reason (a few words at least)"
-        if refusal:  # a decision tried and refused is on the record, like any refusal
-            who = supervisor if not supervisor.supervises else operator
-            self.gate.record_refusal(s.serial, end, who, action.label, refusal)
+        supervisor = self.accounts.sign_in(username, password, SIGN_IN_WINDOW)
+        try:
+            refusal = None
             if not supervisor.supervises:
-                raise AuthError(refusal)
-            raise GateRefused(refusal)
-        if action == Kind.END_OVERRIDE:
-            state = self.gate.override_connect(s.serial, end, supervisor, reason)
-            self._physically_release(end, "connected")
-        elif action == Kind.END_RELEASED_FOR_REWORK:
-            state = self.gate.release_for_rework(s.serial, end, supervisor, reason)
-        else:
-            state = self.gate.reject(s.serial, supervisor, reason)
+                refusal = f"{username} is an {supervisor.role}: a supervisor must sign this"
+            elif len((reason or "").strip()) < MIN_REASON:
+                refusal = "a supervisor's decision needs a reason (a few words at least)"
+            if refusal:  # a decision tried and refused is on the record, like any refusal
+                who = supervisor if not supervisor.supervises else operator
+                self.gate.record_refusal(s.serial, end, who, action.label, refusal)
+                if not supervisor.supervises:
+                    raise AuthError(refusal)
+                raise GateRefused(refusal)
+            if action == Kind.END_OVERRIDE:
+                state = self.gate.override_connect(s.serial, end, supervisor, reason)
+                self._physically_release(end, "connected")
+            elif action == Kind.END_RELEASED_FOR_REWORK:
+                state = self.gate.release_for_rework(s.serial, end, supervisor, reason)
+            else:
+                state = self.gate.reject(s.serial, supervisor, reason)
+        finally:  # signed in for this one decision only
+            with contextlib.suppress(StoreError):
+                self.gate.sign_out(self.accounts, supervisor)
         s.state = state
         return state
 
@@ -489,7 +555,7 @@ class StationController:
     # -- the station config ------------------------------------------------------------------
     def save_devices(self, config: StationConfig) -> Path:
         """Write the devices and store to the station config: an admin's job, on the record."""
-        actor = self._who()
+        actor = self.accounts.check(self._who())
         if actor.role != "admin":
             raise AuthError(
                 f"{actor.username} is an {actor.role}: only an admin changes the station's "
@@ -516,7 +582,7 @@ class StationController:
     def save_calibration(self, cal: Calibration) -> Path:
         """Write a probe's scale calibration: it changes every size measured from now on, so
         a supervisor or an admin signs it, and the old and new scale go on the record."""
-        actor = self._who()
+        actor = self.accounts.check(self._who())
         if not actor.supervises:
             raise AuthError(
                 f"{actor.username} is an {actor.role}: a supervisor or admin saves a calibration"
@@ -539,7 +605,7 @@ class StationController:
         )
         return path
 
-    def _station_event(self, kind: str, payload: dict, actor: Actor) -> None:
+    def _station_event(self, kind: str, payload: dict, actor: UserSession) -> None:
         with self.store.write() as w:
             w.event(kind, payload, None, None, actor.username)
 
@@ -556,21 +622,25 @@ class StationController:
         built-in one by default); the result and its signed report go on the record."""
         from qa_station.qualification.issue import run_reference
 
-        supervisor = self.accounts.login(username, password)
-        if not supervisor.supervises:
-            raise AuthError(
-                f"{username} is an {supervisor.role}: a supervisor qualifies the station"
-            )
-        with self.device_lock:  # the grader's CPUs, not the probe; but nothing else runs now
-            return run_reference(
-                self.store,
-                self.config,
-                supervisor.username,
-                reference,
-                out,
-                self.bench.probe.info.probe_id,
-                progress,
-            )
+        supervisor = self.accounts.sign_in(username, password, SIGN_IN_WINDOW)
+        try:
+            if not supervisor.supervises:
+                raise AuthError(
+                    f"{username} is an {supervisor.role}: a supervisor qualifies the station"
+                )
+            with self.device_lock:  # the grader's CPUs, not the probe; but nothing else runs now
+                return run_reference(
+                    self.store,
+                    self.config,
+                    supervisor,
+                    reference,
+                    out,
+                    self.bench.probe.info.probe_id,
+                    progress,
+                )
+        finally:  # signed in for this one qualification only
+            with contextlib.suppress(StoreError):
+                self.gate.sign_out(self.accounts, supervisor)
 
     def probe_cleaned(self, note: str = "") -> int:
         """The operator cleaned the probe tip: the dirty-probe alarm is cleared (on the
@@ -578,7 +648,7 @@ class StationController:
         from qa_station.qualification.dirty_probe import record_cleaned
 
         actor = self._who()
-        event_id = record_cleaned(self.store, actor.username, note)
+        event_id = record_cleaned(self.store, actor, note)
         if self.bench.simulated is not None:
             with self.device_lock:
                 self.bench.simulated.clean_probe()
@@ -600,9 +670,16 @@ class StationController:
 
         who = self._who()
         result = regrade(self.store, rules, since_us, until_us, product, None, progress, cancel)
-        return record_regrade(self.store, result, who.username, out)
+        return record_regrade(self.store, result, who, out)
 
     # -- certificates ---------------------------------------------------------------------------
+    def warm_up(self) -> None:
+        """Load what the first certificate needs (fonts, signing code, the station key), so it
+        takes no longer than the ones after it. Run in the background at start."""
+        from qa_station.certificates import warm_up
+
+        warm_up(station_paths().keys_dir, self.config.station_id)
+
     def issue_certificate(self, serial: str, folder: Path | None = None) -> Path:
         """Sign and write an accepted assembly's certificate (again, if it had one)."""
         from qa_station.certificates import issue

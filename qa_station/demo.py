@@ -10,27 +10,20 @@ way to see the whole station work, and the soak and crash tests drive it.
 from __future__ import annotations
 
 import contextlib
-import os
 import re
-import secrets
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from qa_station.accounts import Accounts, Actor, AuthError
+from qa_station.accounts import Accounts, Session
 from qa_station.bench import Bench, open_bench
 from qa_station.catalog import Catalog, EndDefinition, Product
 from qa_station.config import StationConfig, tip_for
 from qa_station.gate import Gate, GateRefused
-from qa_station.paths import ensure_dir, station_paths
 from qa_station.qualification.policy import QualificationPolicy
 from qa_station.scan import scan_end
-from qa_station.store import Store
+from qa_station.store import Store, StoreError
 
-DEMO_OPERATOR = "demo-operator"
-DEMO_SUPERVISOR = "demo-supervisor"
-DEMO_ADMIN = "demo-admin"
 MAX_ROUNDS = 8  # cleanings per end before the demo gives up on it
 
 
@@ -54,52 +47,6 @@ class DemoSummary:
             "cleanings": self.cleanings,
             "certificates": self.certificates,
         }
-
-
-def demo_actors(accounts: Accounts, folder: Path) -> tuple[Actor, Actor]:
-    """The demo's operator and supervisor, created on first use (credentials kept owner-only)."""
-    creds_file = ensure_dir(folder, private=True) / "demo-accounts.toml"
-    creds = tomllib.loads(creds_file.read_text()) if creds_file.exists() else {}
-    known = {a.username for a in accounts.list()}
-    if not creds:
-        if DEMO_OPERATOR in known:
-            raise AuthError(
-                "this store has demo accounts whose passwords are kept in another station "
-                "home: run the demo with that QA_STATION_HOME"
-            )
-        creds = {u: secrets.token_urlsafe(18) for u in (DEMO_ADMIN, DEMO_OPERATOR, DEMO_SUPERVISOR)}
-        _write_private(creds_file, "".join(f'{u} = "{p}"\n' for u, p in creds.items()))
-    admin = None
-    if DEMO_ADMIN not in known:
-        first = not known
-        admin_actor = None if first else _demo_admin_refused()
-        admin = accounts.add(DEMO_ADMIN, "admin", admin_actor, "Demo admin", creds[DEMO_ADMIN])
-    for user, role in ((DEMO_OPERATOR, "operator"), (DEMO_SUPERVISOR, "supervisor")):
-        if user not in known:
-            admin = admin or accounts.login(DEMO_ADMIN, creds[DEMO_ADMIN])
-            accounts.add(user, role, admin, user.replace("-", " ").title(), creds[user])
-    return (
-        accounts.login(DEMO_OPERATOR, creds[DEMO_OPERATOR]),
-        accounts.login(DEMO_SUPERVISOR, creds[DEMO_SUPERVISOR]),
-    )
-
-
-def _write_private(path: Path, text: str) -> None:
-    """Owner-only, written whole and flushed to disk before the accounts exist."""
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
-def _demo_admin_refused() -> None:
-    raise AuthError(
-        "this station already has accounts: the demo only creates its own accounts on a fresh "
-        "store (use --db with an empty database, or QA_STATION_HOME pointing to a new folder)"
-    )
 
 
 def next_serial(product: Product, store: Store, index: int) -> str:
@@ -141,10 +88,27 @@ def run_demo(
     bench: Bench | None = None,
     after_assembly: Callable[[str, DemoSummary], None] | None = None,
     out_dir: Path | None = None,
+    people: tuple[Session, Session] | None = None,
 ) -> DemoSummary:
-    """``out_dir``: write the signed certificate of every accepted assembly there."""
-    accounts = Accounts(store)
-    operator, supervisor = demo_actors(accounts, station_paths().config_dir)
+    """``out_dir``: write the signed certificate of every accepted assembly there.
+
+    ``people``: the operator's and supervisor's sessions to work under (signed in by
+    the caller); without them the demo works in a record of its own under its demo
+    sessions (``Accounts.demo_sessions``), which end when it stops.
+    """
+    if people is None:
+        accounts = Accounts(store)
+        operator, supervisor = accounts.demo_sessions()
+        try:
+            return run_demo(
+                store, catalog, config, assemblies, product_id, scenario, say, bench,
+                after_assembly, out_dir, (operator, supervisor),
+            )  # fmt: skip
+        finally:
+            for session in (operator, supervisor):
+                with contextlib.suppress(StoreError):
+                    accounts.sign_out(session)
+    operator, supervisor = people
     gate = Gate(store, catalog, QualificationPolicy(config.qualification_max_age_days))
     product = catalog.get(product_id)
     own_bench = bench is None
@@ -188,7 +152,7 @@ def _qualified(
     gate: Gate,
     bench: Bench,
     product: Product,
-    supervisor: Actor,
+    supervisor: Session,
 ) -> str | None:
     """A station records no inspection unqualified: the demo's supervisor qualifies it on
     the built-in reference set first, as a supervisor would (report and record)."""
@@ -199,7 +163,7 @@ def _qualified(
     standing = gate.standing(probe, scales)
     if standing.ok or standing.dirty_probe is not None:
         return None
-    done = run_reference(store, config, supervisor.username, probe_id=probe)
+    done = run_reference(store, config, supervisor, probe_id=probe)
     return f"qualified by {supervisor.username}: {done.result.summary_line()}, report {done.path}"
 
 
@@ -208,8 +172,8 @@ def _end(
     bench: Bench,
     serial: str,
     end: EndDefinition,
-    operator: Actor,
-    supervisor: Actor,
+    operator: Session,
+    supervisor: Session,
     summary: DemoSummary,
     say: Callable[[str], None],
 ) -> bool:

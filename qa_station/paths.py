@@ -12,6 +12,8 @@ import os
 import re
 import tempfile
 import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +21,7 @@ import platformdirs
 
 APP = "qa-station"
 ENV_HOME = "QA_STATION_HOME"
+DEMO_FOLDER = "demo"  # the demo's own station home, inside the station's data folder
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,31 @@ def station_paths() -> StationPaths:
         config_dir=Path(platformdirs.user_config_dir(APP, appauthor=False)),
         data_dir=Path(platformdirs.user_data_dir(APP, appauthor=False)),
     )
+
+
+_demo_depth = 0
+
+
+@contextmanager
+def demo_home() -> Iterator[Path]:
+    """Run what is inside in the demo's own station home (``<data>/demo``): its own store,
+    images, keys and config, so the demo never touches the station's record or accounts."""
+    global _demo_depth
+    if _demo_depth:  # already there
+        yield station_paths().config_dir.parent
+        return
+    root = station_paths().data_dir / DEMO_FOLDER
+    before = os.environ.get(ENV_HOME)
+    os.environ[ENV_HOME] = str(root)
+    _demo_depth += 1
+    try:
+        yield root
+    finally:
+        _demo_depth -= 1
+        if before is None:
+            os.environ.pop(ENV_HOME, None)
+        else:
+            os.environ[ENV_HOME] = before
 
 
 def ensure_dir(path: Path, private: bool = False) -> Path:

@@ -10,12 +10,13 @@ certificate carrying it points at exactly this state of the record.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import select
 
-from grading.results import EndFaceResult
+from grading.results import EndFaceResult, FiberResult
+from qa_station.fibre_regions import in_region
 from qa_station.store import Store
 from qa_station.store.kinds import Kind
 from qa_station.store.models import (
@@ -56,9 +57,31 @@ class InspectionEntry:
     rules: str
     rules_sha256: str | None
     result: EndFaceResult
-    fibre_images: dict[int, str]  # fibre -> image sha256
+    fibre_images: dict[int, str]  # fibre -> image sha256 (its graded region, or whole frame)
     focus: dict[int, float]
     overview_sha256: str | None
+
+    @property
+    def regions(self) -> dict[str, Any]:
+        """Where each stored fibre region (and the overview band) sits in its frame."""
+        found = self.result.extra.get("regions")
+        return found if isinstance(found, dict) else {}
+
+    @property
+    def overview_fibres(self) -> tuple[tuple[float, float, float], ...] | None:
+        """Where the fibres are in the stored overview band, as found when it was recorded."""
+        found = self.regions.get("overview", {}).get("fibres")
+        return tuple((float(x), float(y), float(r)) for x, y, r in found) if found else None
+
+    def fibre_in_image(self, fibre: FiberResult) -> FiberResult:
+        """The fibre's grade in the pixels of its stored image (a region is offset)."""
+        return in_region(fibre, self.regions.get(str(fibre.index)))
+
+    def result_in_images(self) -> EndFaceResult:
+        """The grade with every fibre in the pixels of its stored image: what overlays draw."""
+        return replace(
+            self.result, fibers=tuple(self.fibre_in_image(f) for f in self.result.fibers)
+        )
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +30,11 @@ from sqlalchemy import func, select
 from grading.grade import GradingUsageError, resolve, roll_up
 from grading.results import FiberResult
 from grading.rules import RuleFileError, RuleSet, load_rules
+from qa_station.accounts import Accounts, Session
 from qa_station.store import Store
 from qa_station.store.kinds import Kind
 from qa_station.store.models import Assembly, End, Event, Inspection, InspectionFiber
+from qa_station.store.records import WHOLE_FRAME
 
 CHUNK = 6  # frames per task: long enough to be worth a process hop, short for a cancel
 AHEAD = 3  # tasks in flight per worker
@@ -53,6 +55,10 @@ class FrameTask:
     path: str  # the frame's file in the image store
     connector: str
     scale: tuple[float, float] | None
+    # A kept region (qa_station/fibre_regions.py): where the cladding was found in it, and
+    # the radius of the disc kept; None for a whole frame, located again as a scan does.
+    located: tuple[float, float, float] | None = None
+    kept_radius_px: float | None = None
 
 
 @dataclass(frozen=True)
@@ -60,6 +66,15 @@ class Graded:
     inspection_id: int
     fibre: int
     result: FiberResult
+
+
+@dataclass(frozen=True)
+class Placed:
+    """Where a fibre's image came from: a whole frame kept beside it, or its region."""
+
+    whole_frame: str | None  # sha256 of the whole frame, when the image policy kept it
+    located: tuple[float, float, float] | None  # (cx, cy, r) of the cladding in the region
+    kept_radius_px: float | None
 
 
 @dataclass(frozen=True)
@@ -76,6 +91,7 @@ class EndToGrade:
     old_fibres: dict[int, str]  # fibre -> verdict then
     images: dict[int, str]  # fibre -> image sha256
     scale: tuple[float, float] | None
+    regions: dict[int, Placed] = field(default_factory=dict)  # fibre -> its kept region
 
 
 @dataclass(frozen=True)
@@ -250,9 +266,53 @@ def select_ends(
                 old_fibres={f.fiber: f.verdict for f in fs},
                 images={f.fiber: f.image_sha256 for f in fs if f.image_sha256},
                 scale=scale,
+                regions=placed(doc),
             )
         )
     return out
+
+
+def placed(doc: dict[str, Any]) -> dict[int, Placed]:
+    """Each fibre's kept region, from an inspection's grade JSON (``regions``, sealed with
+    it) and the cladding its grade found (``fibers``); none for grades before regions."""
+    regions = doc.get("regions")
+    if not isinstance(regions, dict):
+        return {}
+    fibres = {f.get("index"): f for f in doc.get("fibers", ()) if isinstance(f, dict)}
+    out = {}
+    for key, region in regions.items():
+        if not (isinstance(region, dict) and str(key).isdigit()):
+            continue
+        n = int(key)
+        whole = region.get(WHOLE_FRAME)
+        f = fibres.get(n)
+        located = kept = None
+        try:
+            ox, oy = (float(v) for v in region["origin"])
+            cx, cy = (float(v) for v in f["center_px"])
+            located = (cx - ox, cy - oy, float(f["diameter_px"]) / 2.0)
+            kept = float(region["radius_px"]) if region.get("radius_px") else None
+        except (KeyError, TypeError, ValueError):
+            located = None
+        out[n] = Placed(whole if isinstance(whole, str) and whole else None, located, kept)
+    return out
+
+
+def _task(store: Store, e: EndToGrade, fibre: int, sha: str) -> FrameTask:
+    """What to grade for one fibre: its whole frame if one was kept, else its region at the
+    cladding found when it was inspected (a region can end inside the cladding)."""
+    where = e.regions.get(fibre)
+    square = e.scale is not None and abs(e.scale[0] - e.scale[1]) <= 1e-9
+    if where is not None and where.whole_frame:
+        return FrameTask(
+            e.inspection_id, fibre, str(store.images.path(where.whole_frame)), e.connector, e.scale
+        )
+    path = str(store.images.path(sha))
+    if where is None or where.located is None or not square:
+        return FrameTask(e.inspection_id, fibre, path, e.connector, e.scale)
+    return FrameTask(
+        e.inspection_id, fibre, path, e.connector, e.scale, where.located, where.kept_radius_px
+    )
 
 
 def regrade(
@@ -283,8 +343,7 @@ def regrade(
             continue
         result.ends.append(e)
         for fibre, sha in sorted(e.images.items()):
-            path = str(store.images.path(sha))
-            tasks.append(FrameTask(e.inspection_id, fibre, path, e.connector, e.scale))
+            tasks.append(_task(store, e, fibre, sha))
     if ends and not result.ends:
         raise RegradeError(
             f"table {table.name} fits none of the ends in the period: {next(iter(refused.values()))}"
@@ -364,6 +423,7 @@ def _init_worker(table: RuleSet) -> None:
 
 
 def _grade_chunk(chunk: list[FrameTask]) -> list[Graded]:
+    from grading.grade import grade_located
     from grading.image_io import ImageError, read_image
     from qa_station.scan import grade_fibre_image
 
@@ -373,6 +433,13 @@ def _grade_chunk(chunk: list[FrameTask]) -> list[Graded]:
             image = read_image(t.path)
         except ImageError as exc:
             fibre = FiberResult(t.fibre, (0.0, 0.0), 0.0, "error", error=f"stored frame: {exc}")
+            out.append(Graded(t.inspection_id, t.fibre, fibre))
+            continue
+        if t.located is not None and t.scale is not None:
+            fibre = replace(
+                grade_located(image, t.located, t.kept_radius_px, t.connector, _TABLE, t.scale[0]),
+                index=t.fibre,
+            )
         else:
             # The frame passed the probe's focus check when it was inspected: only the table changes.
             fibre, _ = grade_fibre_image(image, t.fibre, t.connector, _TABLE, 0.0, t.scale)
@@ -391,7 +458,7 @@ class Regraded:
 def record_regrade(
     store: Store,
     result: RegradeResult,
-    who: str | None,
+    who: Session | None,
     out: Path | str | None = None,
     local_tz=None,
 ) -> Regraded:
@@ -405,6 +472,7 @@ def record_regrade(
     from qa_station.qualification.record import IssuedReport, record_event
     from reports.regrade import RegradeReport, render_csv, render_regrade
 
+    name = Accounts(store).check(who).username if who is not None else None
     at_us = round(store.clock() * 1e6)
     rid = report_id(
         "QAG", store.station_id, result.rules_sha256, result.since_us, result.until_us, at_us
@@ -419,7 +487,7 @@ def record_regrade(
     report = RegradeReport(
         report_id=rid,
         station=store.station_id,
-        who=who,
+        who=name,
         generated_us=at_us,
         rules=result.rules,
         rules_sha256=result.rules_sha256,

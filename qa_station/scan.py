@@ -198,6 +198,11 @@ def _fresh(probe: Probe, clock: Callable[[], float] | None) -> Frame:
     return frame
 
 
+def whole_ferrule(frame: Frame, end: EndDefinition) -> bool:
+    """Whether the frame shows an MT end's whole ferrule (to find fibres in, not to grade)."""
+    return frame.view == "overview" or (frame.fiber is None and end.geometry.is_multi_fiber)
+
+
 def grade_view(
     frame: Frame,
     end: EndDefinition,
@@ -211,8 +216,8 @@ def grade_view(
     magnification no rule set can be applied, and saying so beats a result
     that can only ever read "not judged".
     """
-    if frame.view == "overview" or (frame.fiber is None and end.geometry.is_multi_fiber):
-        raise ValueError(
+    if whole_ferrule(frame, end):
+        raise ScanError(
             "the whole-ferrule view is for finding the fibres, too coarse to grade: "
             "pick a fibre on the map (or inspect the end) to grade at full magnification"
         )

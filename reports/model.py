@@ -148,7 +148,8 @@ class EndSection:
     probe_id: str | None = None
     calibration: str = ""  # e.g. "0.3125 um/px, probe sim-400x (tip mpo), calibrated 2026-11-02"
     fibre_images: Mapping[int, ImageSource] = field(default_factory=dict)
-    overview: ImageSource = None  # the whole ferrule (MT ends)
+    overview: ImageSource = None  # the whole ferrule (MT ends), or the band of its fibres
+    overview_fibres: tuple[tuple[float, float, float], ...] | None = None  # (x, y, r) in it
     inspections: tuple[InspectionInfo, ...] = ()
     cleanings: tuple[CleaningInfo, ...] = ()
     escalations: tuple[EscalationInfo, ...] = ()

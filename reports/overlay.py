@@ -27,16 +27,14 @@ import numpy as np
 from grading.geometry import CLADDING_DIAMETER_UM, MT_PITCH_UM, connector
 from grading.locate import locate_overview
 from grading.results import EndFaceResult, FiberResult
+from reports import palette
 from reports.model import ZoneInfo
+from reports.palette import rgb
 
 RGB = tuple[int, int, int]
-VERDICT_RGB: dict[str, RGB] = {
-    "pass": (20, 140, 55),
-    "fail": (205, 30, 30),
-    "error": (225, 130, 0),
-}
-UNKNOWN_RGB: RGB = (150, 150, 150)
-ZONE_RGB: RGB = (250, 215, 60)
+VERDICT_RGB: dict[str, RGB] = {k: rgb(v) for k, v in palette.VERDICT.items()}
+UNKNOWN_RGB: RGB = rgb(palette.UNKNOWN)
+ZONE_RGB: RGB = rgb(palette.ZONE)
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 AA = cv2.LINE_AA
 
@@ -164,13 +162,21 @@ def fibre_overlay(
 
 
 def overview_overlay(
-    image: np.ndarray, result: EndFaceResult | None, connector_name: str, width: int = 760
+    image: np.ndarray,
+    result: EndFaceResult | None,
+    connector_name: str,
+    width: int = 760,
+    fibres: Sequence[tuple[float, float, float]] | None = None,
 ) -> tuple[np.ndarray, bool]:
     """The MT ferrule with each fibre ringed in its verdict's colour (RGB), and whether the
-    fibres could be found in the picture (else it is the plain overview)."""
+    fibres could be found in the picture (else it is the plain overview). ``fibres``: where
+    they were found when the picture was recorded, (x, y, r) in its pixels, in fibre order
+    (a stored band of the overview holds too little of the ferrule to find them again)."""
     geometry = connector(connector_name)
-    circles = locate_overview(image, geometry.fiber_count) if geometry.is_multi_fiber else None
-    found = [(c.cx, c.cy, c.r) for c in circles] if circles else None
+    found = list(fibres) if fibres else None
+    if found is None and geometry.is_multi_fiber:
+        circles = locate_overview(image, geometry.fiber_count)
+        found = [(c.cx, c.cy, c.r) for c in circles] if circles else None
     verdicts = {f.index: f.verdict for f in result.fibers} if result else {}
     h, w = image.shape[:2]
     x0, y0, x1, y1 = 0, 0, w, h

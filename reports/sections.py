@@ -111,7 +111,9 @@ def prepare_pictures(
             img, _ = load_image(e.overview)
             pics = out[e.label]
             if img is not None:
-                rgb, located = overlay.overview_overlay(img, e.result, e.connector)
+                rgb, located = overlay.overview_overlay(
+                    img, e.result, e.connector, fibres=e.overview_fibres
+                )
                 pics.overview, pics.overview_located = overlay.jpeg(rgb, 85), located
                 pics.overview_aspect = rgb.shape[0] / rgb.shape[1]
             verdicts = {f.index: f.verdict for f in e.result.fibers} if e.result else {}

@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -42,6 +43,13 @@ CHAIN_FILE = "chain.pem"
 TRUST_FILE = "trust.pem"
 VALIDITY_DAYS = 20 * 365
 SIGNATURE_FIELD = "QA-Station-Signature"
+
+# pyHanko logs each validation problem with its traceback. What it finds is reported in
+# words by check_pdf; with no handler of the application's, Python would print those logs
+# (tracebacks included) on stderr. A NullHandler keeps them off the terminal and still lets
+# them reach the application's own log handlers.
+for _name in ("pyhanko", "pyhanko_certvalidator"):
+    logging.getLogger(_name).addHandler(logging.NullHandler())
 
 
 class SigningError(Exception):
@@ -272,6 +280,9 @@ class SignatureReport:
     signer_public_der: bytes = b""  # the signer's public key (SubjectPublicKeyInfo, DER)
     signer_self_signed: bool = False
     signed_at: dt.datetime | None = None
+    appended: int = 0  # bytes after the end of the signed revision (nothing else changed)
+    appended_revision: bool = False  # they make a later PDF revision (an annotation, an edit)
+    signed_length: int = 0
     problems: list[str] = field(default_factory=list)
     attachments: dict[str, bytes] = field(default_factory=dict)
 
@@ -325,11 +336,11 @@ def check_pdf(data: bytes, trust: Sequence[asn1_x509.Certificate]) -> SignatureR
     report.signed = True
     try:
         byte_range = [int(x) for x in sig.sig_object["/ByteRange"]]
-        covers_all = (
-            len(byte_range) == 4
-            and byte_range[0] == 0
-            and byte_range[2] + byte_range[3] == len(data)
-        )
+        signed_end = byte_range[2] + byte_range[3] if len(byte_range) == 4 else -1
+        covers_all = len(byte_range) == 4 and byte_range[0] == 0 and signed_end == len(data)
+        if len(byte_range) == 4 and byte_range[0] == 0 and 0 < signed_end < len(data):
+            report.signed_length, report.appended = signed_end, len(data) - signed_end
+            report.appended_revision = b"startxref" in data[signed_end:]
     except Exception:
         covers_all = False
     vc = ValidationContext(trust_roots=list(trust), allow_fetching=False)
@@ -373,6 +384,14 @@ def check_pdf(data: bytes, trust: Sequence[asn1_x509.Certificate]) -> SignatureR
         report.problems.append("the document was modified after it was signed")
     if report.whole_file:
         report.attachments = _attachments(reader)
+    elif report.appended and report.intact and report.valid:
+        # Bytes were only added after the signed revision: what that revision carries is
+        # still the signed data, so say what was certified, and name what was added.
+        try:
+            signed = PdfFileReader(io.BytesIO(data[: report.signed_length]), strict=False)
+            report.attachments = _attachments(signed)
+        except Exception:
+            report.attachments = {}
     return report
 
 
@@ -400,3 +419,57 @@ def _common_name(cert: asn1_x509.Certificate) -> str:
 def _why(exc: Exception) -> str:
     msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return msg[:200]
+
+
+# -- detached signatures (archives of the image store) -----------------------------------------
+
+
+def sign_detached(keys_dir: Path, data: bytes, station_id: str = "bench-1") -> tuple[bytes, bytes]:
+    """(signature, the signer's certificate as PEM) over ``data`` with the station's key:
+    ECDSA with SHA-256, for files that are not PDFs (an archive's manifest)."""
+    keys_dir = Path(keys_dir)
+    ensure_station_key(keys_dir, station_id)
+    try:
+        key = serialization.load_pem_private_key((keys_dir / KEY_FILE).read_bytes(), None)
+        cert_pem = (keys_dir / CERT_FILE).read_bytes()
+    except (OSError, ValueError, TypeError) as exc:
+        raise SigningError(f"{keys_dir / KEY_FILE}: cannot sign with it ({_why(exc)})") from None
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        raise SigningError(f"{keys_dir / KEY_FILE}: an EC key is needed to sign archives")
+    return key.sign(data, ec.ECDSA(hashes.SHA256())), cert_pem
+
+
+def check_detached(
+    data: bytes, signature: bytes, cert_pem: bytes, trust: Sequence[asn1_x509.Certificate]
+) -> tuple[str | None, str]:
+    """(None, signer) when ``signature`` over ``data`` is valid and made by a certificate
+    that is trusted or issued by a trusted one; else (why not, signer)."""
+    from cryptography.exceptions import InvalidSignature
+
+    try:
+        cert = x509.load_pem_x509_certificate(cert_pem)
+    except ValueError as exc:
+        return f"the signer's certificate cannot be read ({_why(exc)})", "?"
+    names = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    signer = str(names[0].value) if names else cert.subject.rfc4514_string()
+    key = cert.public_key()
+    if not isinstance(key, ec.EllipticCurvePublicKey):
+        return "the signer's key is not an EC key", signer
+    try:
+        key.verify(signature, data, ec.ECDSA(hashes.SHA256()))
+    except InvalidSignature:
+        return "the signature does not match the manifest (changed after signing)", signer
+    trusted = [x509.load_der_x509_certificate(t.dump()) for t in trust]
+    for t in trusted:
+        if t == cert:
+            return None, signer
+        try:
+            cert.verify_directly_issued_by(t)
+            return None, signer
+        except (ValueError, TypeError, InvalidSignature):
+            continue
+    return (
+        f'the signer "{signer}" is not one this check trusts (give its certificate or your '
+        "company CA with --trust)",
+        signer,
+    )

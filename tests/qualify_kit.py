@@ -15,7 +15,6 @@ import functools
 from dataclasses import replace
 
 from qa_station.config import StationConfig
-from qa_station.qualification.record import record_event
 from qa_station.qualification.reference import QualificationResult, qualify
 from qa_station.store import Store
 from qa_station.store.kinds import Kind
@@ -37,5 +36,15 @@ def qualify_store(store: Store, probes: tuple[str, ...] = TEST_PROBES) -> list[i
     ids = []
     for probe in probes:
         result = replace(base, probe=probe, station=store.station_id)
-        ids.append(record_event(store, Kind.STATION_QUALIFIED, result.to_payload(), QUALIFIER))
+        with store.write() as w:
+            ids.append(
+                w.event(Kind.STATION_QUALIFIED, result.to_payload(), None, None, QUALIFIER).id
+            )
     return ids
+
+
+def record_qualification(store: Store, payload: dict) -> int:
+    """A qualification on the record, as one made earlier: under the supervisor's name,
+    with no session of this test's (the session checks are tested on their own)."""
+    with store.write() as w:
+        return w.event(Kind.STATION_QUALIFIED, payload, None, None, QUALIFIER).id

@@ -8,10 +8,13 @@ factory adds its own in ``<station config>/products.toml`` (same shape).
 from __future__ import annotations
 
 import fnmatch
+import functools
 import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+
+import re2
 
 from grading.geometry import CONNECTORS, ConnectorGeometry, connector
 from grading.rules import RuleFileError, RuleSet, finite, load_rules, shown, toml_document
@@ -21,6 +24,8 @@ FIBERS = ("sm", "mm")
 GENDERS = ("male", "female")
 DEFAULT_EXPOSURE_LIMIT_S = 300.0  # a cleaned face left open re-contaminates
 DEFAULT_MAX_CLEAN_CYCLES = 3
+SERIAL_MAX = 64  # as qa_station.text.SERIAL_MAX (the catalog imports nothing of the app)
+PATTERN_MEMORY = 8 << 20  # bytes RE2 may use for one serial pattern
 
 
 class CatalogError(ValueError):
@@ -71,10 +76,21 @@ class Product:
         )
 
     def serial_ok(self, serial: str) -> bool:
-        return re.fullmatch(self.serial_pattern, serial) is not None
+        return serial_regex(self.serial_pattern).fullmatch(serial) is not None
 
     def matches_part(self, part_number: str) -> bool:
         return any(fnmatch.fnmatchcase(part_number, p) for p in self.part_numbers)
+
+
+@functools.lru_cache(maxsize=256)
+def serial_regex(pattern: str):
+    """A serial pattern compiled by RE2: matching takes time linear in the serial, whatever
+    the pattern (a house pattern like ^(a+)+$ cannot hang the bench). Raises re2.error for
+    what RE2 cannot run (backreferences, look-around)."""
+    options = re2.Options()
+    options.log_errors = False  # the catalog says what is wrong, in one line
+    options.max_mem = PATTERN_MEMORY
+    return re2.compile(pattern, options)
 
 
 @dataclass(frozen=True)
@@ -108,6 +124,8 @@ class Catalog:
                 "that label is not a serial number (too long or unprintable characters)"
             )
         parts = text.split(" ")
+        if len(parts[-1]) > SERIAL_MAX:
+            raise CatalogError(f"a serial is at most {SERIAL_MAX} characters")
         if len(parts) > 2:
             raise CatalogError(f"label {text!r}: expected a part number and a serial, or a serial")
         if len(parts) == 2:
@@ -196,12 +214,18 @@ def parse_products(data: bytes, origin: str) -> list[Product]:
             if not isinstance(p.get(k), str) or not p[k].strip():
                 fail(f"{where}.{k}", "a non-empty string")
         try:
-            re.compile(p["serial_pattern"])
-        except (re.error, RecursionError, OverflowError) as exc:
-            # re raises OverflowError for a{99999999999}, RecursionError for deep nesting
-            why = str(exc) if isinstance(exc, re.error) else "too large or nested too deeply"
-            fail(f"{where}.serial_pattern", f"a regular expression ({shown(why)})")
-        if re.fullmatch(p["serial_pattern"], p["serial_example"]) is None:
+            regex = serial_regex(p["serial_pattern"])
+        except re2.error as exc:
+            why = exc.args[0] if exc.args else "not a pattern"
+            why = why.decode("utf-8", "replace") if isinstance(why, bytes) else str(why)
+            fail(
+                f"{where}.serial_pattern",
+                "a regular expression RE2 runs in linear time, without backreferences or "
+                f"look-around ({shown(why[:120])})",
+            )
+        except (RecursionError, OverflowError, MemoryError):
+            fail(f"{where}.serial_pattern", "a regular expression (too large or too deep)")
+        if regex.fullmatch(p["serial_example"]) is None:
             fail(f"{where}.serial_example", "an example that matches serial_pattern")
         parts = p.get("part_numbers")
         if (

@@ -18,10 +18,11 @@ from qa_station.store import StoreError
 from qa_station.store.checkpoints import Checkpoint
 from qa_station.store.keys import RecordKeyError, Trust
 from qa_station.store.verify import VerifyReport, verify
+from qa_station.text import shown
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("audit", help="auditor tools")
+def add_parser(sub: argparse._SubParsersAction, summary: str) -> None:
+    p = sub.add_parser("audit", help=summary)
     asub = p.add_subparsers(dest="audit_command", metavar="COMMAND", required=True)
     v = asub.add_parser(
         "verify",
@@ -74,9 +75,9 @@ def _kept(paths: list[Path]) -> list[Checkpoint]:
 def run_verify(args: argparse.Namespace) -> int:
     try:
         kept = _kept(args.checkpoint)
-        trust = Trust.of(station_paths().keys_dir, args.trust)
         _, store, _ = station(args.db)
-        try:
+        try:  # trust read once the store is open: a new station's key is made as it opens
+            trust = Trust.of(station_paths().keys_dir, args.trust)
             report = verify(store, trust=trust, checkpoints=kept)
         finally:
             store.close()
@@ -99,15 +100,17 @@ def _lines(report: VerifyReport) -> list[str]:
             f"checkpoint(s) ({report.witnessed} kept by this bench's witness); "
             f"{report.inspections} inspections, {report.cleanings} cleanings and "
             f"{report.images} images as recorded"
+            + (f" ({report.archived} of them archived off the bench)" if report.archived else "")
         )
         out = [head]
     else:
-        out = [f"BROKEN: {report.first_problem}"]
-        out += [f"  also: {p}" for p in report.problems[1:20]]
+        # Problems quote what the store holds: printed escaped, never raw bytes.
+        out = [f"BROKEN: {shown(report.first_problem, 600)}"]
+        out += [f"  also: {shown(p, 600)}" for p in report.problems[1:20]]
         if len(report.problems) > 20:
             out.append(f"  ... and {len(report.problems) - 20} more")
-    out += [f"  signer: {k}" for k in report.keys]
-    out += [f"  note: {n}" for n in report.notes]
+    out += [f"  signer: {shown(k, 200)}" for k in report.keys]
+    out += [f"  note: {shown(n, 600)}" for n in report.notes]
     return out
 
 

@@ -6,14 +6,15 @@ import argparse
 import sys
 
 from qa_station.certificates import CertificateError, NotAccepted, issue
-from qa_station.commands.common import CommandError, fail, station
+from qa_station.commands.common import MESSAGE_MAX, CommandError, fail, serial_arg, station
 from qa_station.store import StoreError
+from qa_station.text import shown
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction, summary: str) -> None:
     p = sub.add_parser(
         "certificate",
-        help="issue (or reissue) the signed acceptance certificate of an accepted assembly",
+        help=summary,
         description="Write the signed PDF acceptance certificate of an accepted assembly and "
         "record its issue. Exit 0 when written, 1 when the assembly is not accepted (open or "
         "rejected: no certificate), 2 on any other problem.",
@@ -32,13 +33,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
+        wanted = serial_arg(args.serial)
         config, store, _ = station(args.db)
     except CommandError as exc:
         return fail("certificate", str(exc))
     try:
-        path = issue(store, args.serial.strip(), args.output, config)
+        path = issue(store, wanted, args.output, config)
     except NotAccepted as exc:
-        print(f"qa-station certificate: {exc}", file=sys.stderr)
+        print(f"qa-station certificate: {shown(str(exc), MESSAGE_MAX)}", file=sys.stderr)
         return 1
     except (CertificateError, StoreError) as exc:
         return fail("certificate", str(exc))

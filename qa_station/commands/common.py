@@ -9,6 +9,9 @@ from qa_station.config import ConfigError, StationConfig, load_config
 from qa_station.paths import station_paths
 from qa_station.store import Store, StoreError
 from qa_station.store.store import open_store
+from qa_station.text import TextError, serial, shown
+
+MESSAGE_MAX = 400  # an error is one line a person reads: stored or typed text is clipped
 
 
 class CommandError(Exception):
@@ -25,6 +28,15 @@ def station(db_url: str | None = None) -> tuple[StationConfig, Store, Catalog]:
     return config, store, catalog
 
 
+def serial_arg(value: str) -> str:
+    """A serial from the command line, checked before it is looked up or echoed."""
+    try:
+        return serial(value)
+    except TextError as exc:
+        raise CommandError(str(exc)) from None
+
+
 def fail(command: str, message: str) -> int:
-    print(f"qa-station {command}: error: {message}", file=sys.stderr)
+    """One line on stderr, control characters escaped, long text clipped; exit status 2."""
+    print(f"qa-station {command}: error: {shown(message, MESSAGE_MAX)}", file=sys.stderr)
     return 2

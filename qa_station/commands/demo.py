@@ -14,15 +14,18 @@ from qa_station.certificates import CertificateError
 from qa_station.commands.common import CommandError, fail, station
 from qa_station.demo import run_demo
 from qa_station.gate import GateRefused
+from qa_station.paths import ensure_dir, station_paths, write_whole
 from qa_station.store import StoreError
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction, summary: str) -> None:
     p = sub.add_parser(
         "demo",
-        help="run simulated assemblies through inspect-clean-inspect-connect, headless",
+        help=summary,
         description="Run N simulated assemblies of a product through the whole gate on the "
-        "simulated bench, recording everything in the store, and print a summary.",
+        "simulated bench and print a summary. The demo keeps a record of its own (in the "
+        "station home's data/demo folder, with its own key): it never touches the station's "
+        "record or accounts. Look at it with qa-station --demo COMMAND.",
     )
     p.add_argument("--assemblies", type=int, default=3, metavar="N")
     p.add_argument("--scenario", choices=SCENARIOS, help="how dirty (default: a realistic mix)")
@@ -30,7 +33,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--out", metavar="DIR", help="write the signed certificate of every accepted assembly here"
     )
-    p.add_argument("--db", metavar="URL", help="store URL (default: the station's)")
+    p.add_argument(
+        "--db", metavar="URL", help="store URL: an empty database, or the demo's (default: its own)"
+    )
     p.add_argument("--json", action="store_true", help="print one JSON summary")
     p.set_defaults(func=run)
 
@@ -39,8 +44,9 @@ def run(args: argparse.Namespace) -> int:
     if args.assemblies < 1:
         return fail("demo", "--assemblies must be at least 1")
     try:
+        _ensure_demo_config()
         config, store, catalog = station(args.db)
-    except CommandError as exc:
+    except (CommandError, OSError) as exc:
         return fail("demo", str(exc))
     say = (lambda s: None) if args.json else print
     try:
@@ -67,6 +73,16 @@ def run(args: argparse.Namespace) -> int:
         d = summary.to_dict()
         print(
             f"{d['assemblies']} assemblies: {d['accepted']} accepted, {d['rejected']} rejected; "
-            f"{d['inspections']} inspections, {d['cleanings']} cleanings"
+            f"{d['inspections']} inspections, {d['cleanings']} cleanings "
+            f"(the demo's own record: qa-station --demo history {summary.serials[-1]})"
         )
     return 0
+
+
+def _ensure_demo_config() -> None:
+    """The demo home's station config: station id "demo", so its events and its
+    self-signed key say so."""
+    path = station_paths().config_file
+    if not path.exists():
+        ensure_dir(path.parent)
+        write_whole(path, b'[station]\nid = "demo"\n', 0o644)

@@ -31,10 +31,10 @@ from reports.export import (
 )
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction, summary: str) -> None:
     p = sub.add_parser(
         "export",
-        help="export inspections and events of a period as CSV or JSON (for an MES)",
+        help=summary,
         description="Export the inspections (every fibre's verdict) and events recorded in a "
         "period. Dates: YYYY-MM-DD (whole UTC days; --until includes its day) or ISO 8601 "
         "date-times (UTC unless a zone is given).",

@@ -23,10 +23,10 @@ from qa_station.paths import station_paths
 FAULTS = ("garbage", "silent")
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction, summary: str) -> None:
     p = sub.add_parser(
         "fixture-emulator",
-        help="serve the fixture's serial protocol on a pseudo-terminal (prints the port)",
+        help=summary,
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

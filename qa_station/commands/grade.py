@@ -20,10 +20,10 @@ from grading.rules import shown
 EXIT_PASS, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction, summary: str) -> None:
     p = sub.add_parser(
         "grade",
-        help="grade end-face images against an IEC 61300-3-35 rule set",
+        help=summary,
         description="Grade end-face images. With --json, stdout is one JSON list, one object "
         "per image. Exit 0: all pass; 1: any fail; 2: bad usage or an input that "
         "could not be judged.",

@@ -6,13 +6,14 @@ import argparse
 import json
 import sys
 
-from qa_station.commands.common import CommandError, fail, station
+from qa_station.commands.common import CommandError, fail, serial_arg, station
 from qa_station.record import describe_event
 from qa_station.store import StoreError
+from qa_station.text import shown
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("history", help="every event of one assembly serial, in order")
+def add_parser(sub: argparse._SubParsersAction, summary: str) -> None:
+    p = sub.add_parser("history", help=summary)
     p.add_argument("serial")
     p.add_argument("--db", metavar="URL", help="store URL (default: the station's)")
     p.add_argument("--json", action="store_true", help="one JSON list of events")
@@ -21,18 +22,21 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
+        wanted = serial_arg(args.serial)
         _, store, _ = station(args.db)
-        events = store.history(args.serial.strip())
+        events = store.history(wanted)
     except (CommandError, StoreError) as exc:
         return fail("history", str(exc))
     if not events:
-        return fail("history", f"no assembly with serial {args.serial!r} in {store.safe_url}")
+        return fail("history", f"no assembly with serial {wanted!r} in {store.safe_url}")
     if args.json:
         json.dump([e.to_dict() for e in events], sys.stdout, indent=1)
         sys.stdout.write("\n")
         return 0
-    for e in events:
+    for e in events:  # stored text is printed escaped: a record cannot drive the terminal
         print(
-            f"{e.to_dict()['at']}  {e.station:<10} {e.operator or '-':<16} {e.end or '':<5} {e.kind:<24} {describe_event(e.kind, e.payload)}"
+            f"{e.to_dict()['at']}  {shown(e.station, 32):<10} {shown(e.operator or '-', 64):<16} "
+            f"{shown(e.end or '', 16):<5} {shown(e.kind, 48):<24} "
+            f"{shown(describe_event(e.kind, e.payload), 600)}"
         )
     return 0

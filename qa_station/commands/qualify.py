@@ -19,14 +19,16 @@ password from the terminal, or ``--password-stdin``).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from hardware.fixtures.base import FixtureError
 from hardware.probes.base import ProbeError
 from hardware.simulated.assembly import SCENARIOS
-from qa_station.accounts import Accounts, AuthError
+from qa_station.accounts import Accounts, AuthError, Session
 from qa_station.bench import open_bench
 from qa_station.catalog import CatalogError
 from qa_station.certificates import CertificateError
@@ -40,10 +42,10 @@ from qa_station.store import StoreError
 NAME = "qualify"
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction, summary: str) -> None:
     p = sub.add_parser(
         NAME,
-        help="qualify the station: reference faces, repeatability studies, status",
+        help=summary,
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -87,14 +89,24 @@ def _who(p: argparse.ArgumentParser) -> None:
     p.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
 
 
-def _supervisor(store, args) -> str:
+@contextlib.contextmanager
+def _supervisor(store, args) -> Iterator[Session]:
+    """The supervisor signed in for this one command (signed out after it)."""
     from qa_station.commands.user import _Secrets
 
     secrets = _Secrets(args.password_stdin)
-    actor = Accounts(store).login(args.supervisor, secrets.ask(f"password for {args.supervisor}: "))
-    if not actor.supervises:
-        raise AuthError(f"{actor.username} is an {actor.role}: a supervisor runs qualifications")
-    return actor.username
+    accounts = Accounts(store)
+    password = secrets.ask(f"password for {args.supervisor}: ")
+    actor = accounts.sign_in(args.supervisor, password, "cli")
+    try:
+        if not actor.supervises:
+            raise AuthError(
+                f"{actor.username} is an {actor.role}: a supervisor runs qualifications"
+            )
+        yield actor
+    finally:
+        with contextlib.suppress(StoreError):
+            accounts.sign_out(actor)
 
 
 def run_reference(args: argparse.Namespace) -> int:
@@ -112,8 +124,8 @@ def run_reference(args: argparse.Namespace) -> int:
     except CommandError as exc:
         return fail(command, str(exc))
     try:
-        who = _supervisor(store, args)
-        done = qualify_station(store, config, who, reference, args.output, args.probe)
+        with _supervisor(store, args) as who:
+            done = qualify_station(store, config, who, reference, args.output, args.probe)
     except (AuthError, ReferenceSetError, CertificateError, StoreError, ConfigError) as exc:
         return fail(command, str(exc))
     finally:
@@ -145,37 +157,39 @@ def run_repeatability(args: argparse.Namespace) -> int:
         return fail(command, str(exc))
     bench = None
     try:
-        who = _supervisor(store, args)
-        identified = catalog.identify(args.serial)
-        end = identified.product.end(args.end)
-        operators = tuple(x.strip() for x in (args.operators or who).split(",") if x.strip())
-        bench = open_bench(config, args.probe, args.fixture, realtime=False)
-        bench.load(identified, args.scenario)
-        sim = bench.simulated
-
-        def reseat(op: str, n: int) -> None:
-            if sim is not None:
-                sim.reseat(end.label)
-                return
-            print(
-                f"{op}: re-seat end {end.label} in the fixture for trial {n}, then press Enter",
-                file=sys.stderr,
+        with _supervisor(store, args) as who:
+            identified = catalog.identify(args.serial)
+            end = identified.product.end(args.end)
+            operators = tuple(
+                x.strip() for x in (args.operators or who.username).split(",") if x.strip()
             )
-            if not sys.stdin.isatty() or sys.stdin.readline() == "":
-                raise StudyError(
-                    "a real bench needs the operator at the terminal to re-seat the connector"
-                )
+            bench = open_bench(config, args.probe, args.fixture, realtime=False)
+            bench.load(identified, args.scenario)
+            sim = bench.simulated
 
-        study = run_study(
-            bench,
-            identified.serial,
-            end,
-            args.trials,
-            operators,
-            reseat,
-            progress=(lambda s: None) if args.json else (lambda s: print(s, file=sys.stderr)),
-        )
-        done = record_study(store, study, who, args.output)
+            def reseat(op: str, n: int) -> None:
+                if sim is not None:
+                    sim.reseat(end.label)
+                    return
+                print(
+                    f"{op}: re-seat end {end.label} in the fixture for trial {n}, then press Enter",
+                    file=sys.stderr,
+                )
+                if not sys.stdin.isatty() or sys.stdin.readline() == "":
+                    raise StudyError(
+                        "a real bench needs the operator at the terminal to re-seat the connector"
+                    )
+
+            study = run_study(
+                bench,
+                identified.serial,
+                end,
+                args.trials,
+                operators,
+                reseat,
+                progress=(lambda s: None) if args.json else (lambda s: print(s, file=sys.stderr)),
+            )
+            done = record_study(store, study, who, args.output)
     except (
         AuthError,
         CatalogError,

@@ -24,10 +24,10 @@ from qa_station.regrade import RegradeCancelled, RegradeError, load_table, recor
 from qa_station.store import StoreError
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction, summary: str) -> None:
     p = sub.add_parser(
         "regrade",
-        help="grade past inspections' frames under another rule table (a what-if report)",
+        help=summary,
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

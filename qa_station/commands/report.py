@@ -6,16 +6,17 @@ import argparse
 import sys
 
 from qa_station.certificates import CertificateError, NotAccepted, issue_rejection_report
-from qa_station.commands.common import CommandError, fail, station
+from qa_station.commands.common import MESSAGE_MAX, CommandError, fail, serial_arg, station
 from qa_station.exports import DateError, parse_when
 from qa_station.lots import write_lot_report
 from qa_station.store import StoreError
+from qa_station.text import shown
 
 OUTPUT_HELP = "a folder (default: the current one) or a file name ending in .pdf"
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("report", help="PDF reports: rejection of an assembly, lot / work order")
+def add_parser(sub: argparse._SubParsersAction, summary: str) -> None:
+    p = sub.add_parser("report", help=summary)
     rsub = p.add_subparsers(dest="report_command", metavar="REPORT", required=True)
     r = rsub.add_parser(
         "rejection",
@@ -44,13 +45,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run_rejection(args: argparse.Namespace) -> int:
     try:
+        wanted = serial_arg(args.serial)
         config, store, _ = station(args.db)
     except CommandError as exc:
         return fail("report rejection", str(exc))
     try:
-        path = issue_rejection_report(store, args.serial.strip(), args.output, config)
+        path = issue_rejection_report(store, wanted, args.output, config)
     except NotAccepted as exc:
-        print(f"qa-station report rejection: {exc}", file=sys.stderr)
+        print(f"qa-station report rejection: {shown(str(exc), MESSAGE_MAX)}", file=sys.stderr)
         return 1
     except (CertificateError, StoreError) as exc:
         return fail("report rejection", str(exc))

@@ -23,10 +23,10 @@ from qa_station.paths import station_paths
 from qa_station.scan import ScanError, ScanProgress, scan_end
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction, summary: str) -> None:
     p = sub.add_parser(
         "scan",
-        help="scan and grade every fibre of one end (a bench check; nothing is recorded)",
+        help=summary,
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -1,4 +1,4 @@
-"""``qa-station user add|list|passwd``: station accounts.
+"""``qa-station user add|list|passwd|disable|enable|unlock``: station accounts.
 
 Passwords are read from the terminal (or, with --password-stdin, one per line
 from standard input, for scripts); never from the command line, where they
@@ -13,10 +13,14 @@ import sys
 
 from qa_station.accounts import ROLES, Accounts, AuthError
 from qa_station.commands.common import CommandError, fail, station
+from qa_station.store import StoreError
+from qa_station.text import shown
+
+SOURCE = "cli"  # where these sign-ins come from: failures slow down the command line only
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("user", help="station accounts (operators, supervisors, auditors, admins)")
+def add_parser(sub: argparse._SubParsersAction, summary: str) -> None:
+    p = sub.add_parser("user", help=summary)
     usub = p.add_subparsers(dest="user_command", metavar="COMMAND", required=True)
     a = usub.add_parser(
         "add", help="add an account (an admin signs in to do it; the first one is an admin)"
@@ -43,6 +47,26 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     pw.add_argument("--password-stdin", action="store_true")
     pw.add_argument("--db", metavar="URL")
     pw.set_defaults(func=run_passwd)
+    for verb, helps in (
+        ("disable", "disable an account: its sessions end at once (an admin signs in)"),
+        ("enable", "enable a disabled account again (an admin signs in)"),
+    ):
+        d = usub.add_parser(verb, help=helps)
+        d.add_argument("username")
+        d.add_argument("--admin", required=True, help="the admin who authorises it")
+        d.add_argument("--password-stdin", action="store_true")
+        d.add_argument("--db", metavar="URL")
+        d.set_defaults(func=run_set_active, active=verb == "enable")
+    u = usub.add_parser(
+        "unlock",
+        help="clear the wait after failed sign-ins at one place (or --all): a supervisor's",
+    )
+    u.add_argument("source", nargs="?", help="the place, as user list shows it")
+    u.add_argument("--all", action="store_true", help="every place")
+    u.add_argument("--by", required=True, metavar="NAME", help="the supervisor or admin")
+    u.add_argument("--password-stdin", action="store_true")
+    u.add_argument("--db", metavar="URL")
+    u.set_defaults(func=run_unlock)
 
 
 class _Secrets:
@@ -66,15 +90,19 @@ def run_add(args: argparse.Namespace) -> int:
         if accounts.count() > 0:
             if not args.admin:
                 raise AuthError("accounts exist: sign in as an admin with --admin NAME to add one")
-            admin = accounts.login(args.admin, secrets.ask(f"password for {args.admin}: "))
+            admin = accounts.sign_in(
+                args.admin, secrets.ask(f"password for {shown(args.admin, 40)}: "), SOURCE
+            )
         password = None
         if not args.no_password:
-            password = secrets.ask(f"new password for {args.username}: ")
+            password = secrets.ask(f"new password for {shown(args.username, 40)}: ")
             if secrets.ask("again: ") != password:
                 raise AuthError("the two passwords differ")
         role = args.role or ("operator" if admin else "admin")
         accounts.add(args.username, role, admin, args.name, password, args.badge)
-    except (CommandError, AuthError) as exc:
+        if admin is not None:
+            accounts.sign_out(admin)
+    except (CommandError, AuthError, StoreError) as exc:
         return fail("user add", str(exc))
     print(f"added {args.username} ({role})")
     return 0
@@ -83,13 +111,25 @@ def run_add(args: argparse.Namespace) -> int:
 def run_list(args: argparse.Namespace) -> int:
     try:
         _, store, _ = station(args.db)
-        rows = Accounts(store).list()
-    except CommandError as exc:
+        accounts = Accounts(store)
+        rows, delays = accounts.list(), accounts.delays()
+    except (CommandError, StoreError) as exc:
         return fail("user list", str(exc))
     for r in rows:
         how = "+".join(x for x, on in (("password", r.has_password), ("badge", r.has_badge)) if on)
-        flags = " LOCKED" if r.locked else "" if r.active else " inactive"
-        print(f"{r.username:<20} {r.role:<11} {how:<15} {r.display_name}{flags}")
+        flags = "" if r.active else " disabled"
+        if r.badge_rekey_pending:
+            flags += " (badge stored the old way: re-keyed at its next use, or enrol it again)"
+        # Stored text is printed escaped: a name cannot move the cursor or forge a line.
+        print(
+            f"{shown(r.username, 32):<20} {r.role:<11} {how:<15} {shown(r.display_name, 64)}{flags}"
+        )
+    for d in delays:
+        if d.wait_s > 0:
+            print(
+                f"sign-in delay: {shown(d.source, 96)}: {d.failures} failures, "
+                f"waits {d.wait_s:.0f} s"
+            )
     return 0
 
 
@@ -99,13 +139,53 @@ def run_passwd(args: argparse.Namespace) -> int:
         accounts = Accounts(store)
         secrets = _Secrets(args.password_stdin)
         who = args.admin or args.username
-        old = secrets.ask(f"password for {who}: ")
-        actor = accounts.login(who, old)
-        new = secrets.ask(f"new password for {args.username}: ")
-        if secrets.ask("again: ") != new:
-            raise AuthError("the two passwords differ")
-        accounts.set_password(args.username, new, actor, old_password=old)
-    except (CommandError, AuthError) as exc:
+        old = secrets.ask(f"password for {shown(who, 40)}: ")
+        actor = accounts.sign_in(who, old, SOURCE)
+        try:
+            new = secrets.ask(f"new password for {shown(args.username, 40)}: ")
+            if secrets.ask("again: ") != new:
+                raise AuthError("the two passwords differ")
+            accounts.set_password(args.username, new, actor, old_password=old)
+        finally:
+            accounts.sign_out(actor)
+    except (CommandError, AuthError, StoreError) as exc:
         return fail("user passwd", str(exc))
-    print(f"password changed for {args.username}")
+    print(f"password changed for {shown(args.username, 40)}")
+    return 0
+
+
+def _signed_in(args: argparse.Namespace, who: str):
+    """The store's accounts and a session for ``who`` (password from the terminal)."""
+    _, store, _ = station(args.db)
+    accounts = Accounts(store)
+    password = _Secrets(args.password_stdin).ask(f"password for {shown(who, 40)}: ")
+    return accounts, accounts.sign_in(who, password, SOURCE)
+
+
+def run_set_active(args: argparse.Namespace) -> int:
+    verb = "enable" if args.active else "disable"
+    try:
+        accounts, admin = _signed_in(args, args.admin)
+        try:
+            accounts.set_active(args.username, args.active, admin)
+        finally:
+            accounts.sign_out(admin)
+    except (CommandError, AuthError, StoreError) as exc:
+        return fail(f"user {verb}", str(exc))
+    print(f"{shown(args.username, 40)} {verb}d")
+    return 0
+
+
+def run_unlock(args: argparse.Namespace) -> int:
+    if bool(args.source) == bool(args.all):
+        return fail("user unlock", "name one place (as user list shows it) or give --all")
+    try:
+        accounts, boss = _signed_in(args, args.by)
+        try:
+            cleared = accounts.unlock(None if args.all else args.source, boss)
+        finally:
+            accounts.sign_out(boss)
+    except (CommandError, AuthError, StoreError) as exc:
+        return fail("user unlock", str(exc))
+    print(f"sign-in delays cleared: {cleared} place(s)")
     return 0

@@ -18,15 +18,16 @@ import sys
 from pathlib import Path
 
 from qa_station.certificates import VerifyUsageError, verify_file
-from qa_station.commands.common import CommandError, fail, station
+from qa_station.commands.common import CommandError, fail, serial_arg, station
 from qa_station.config import ConfigError, load_config
 from qa_station.paths import station_paths
+from qa_station.text import shown
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction, summary: str) -> None:
     p = sub.add_parser(
         "verify",
-        help="check a certificate: signature, unchanged since signing, and the station's record",
+        help=summary,
         description="Check a certificate PDF: its signature, that not one byte changed since "
         "signing, and (unless --offline) that it matches the station's record of its serial. "
         "Exit 0 only when every check holds, 1 when one fails or could not be made, 2 on bad "
@@ -64,6 +65,11 @@ def run(args: argparse.Namespace) -> int:
             return fail("verify", str(exc))
     if not Path(args.file).is_file():
         return fail("verify", f"{args.file}: no such file")
+    if args.serial is not None:
+        try:
+            args.serial = serial_arg(args.serial)
+        except CommandError as exc:
+            return fail("verify", f"--serial: {exc}")
     store, problem = None, None
     if not args.offline:
         store, problem = _open_store(args.db)
@@ -80,8 +86,8 @@ def run(args: argparse.Namespace) -> int:
         json.dump(outcome.to_dict(), sys.stdout, indent=1, ensure_ascii=False)
         sys.stdout.write("\n")
     else:
-        for line in outcome.lines():
-            print(line)
+        for line in outcome.lines():  # what the file says is printed escaped, one line each
+            print(shown(line, 600))
         if not outcome.ok:
             print("verdict: NOT VALID - do not rely on this certificate")
         elif args.offline:

@@ -2,25 +2,32 @@
 
 The gate records these, not the scan itself, so an inspection made while the
 floor database was down can wait in the outbox as plain JSON and be
-recorded later exactly as it would have been at the time.
+recorded later exactly as it would have been at the time. What of each frame
+is written is ``fibre_regions``' decision: every fibre's graded region, and
+whole frames only as the station's image policy says; where each region sits
+in its frame goes into the grade JSON (``regions``), sealed with it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from grading.geometry import connector
 from grading.results import EndFaceResult
+from qa_station.fibre_regions import cut, fibre_region, graded_outer_um, overview_band
 from qa_station.scan import ScanResult
 from qa_station.store.images import ImageFolder, StoredImage
+from qa_station.store.records import WHOLE_FRAME
 
 
 @dataclass(frozen=True)
 class InspectionFacts:
     result: EndFaceResult
-    images: dict[int, StoredImage] = field(default_factory=dict)  # per fibre, as graded
+    images: dict[int, StoredImage] = field(default_factory=dict)  # per fibre: its region
     overview: StoredImage | None = None
     focus_scores: dict[int, float] = field(default_factory=dict)
+    whole: tuple[StoredImage, ...] = ()  # whole frames kept as well, by the image policy
 
     @property
     def rules(self) -> str:
@@ -28,10 +35,42 @@ class InspectionFacts:
 
     @classmethod
     def of_scan(cls, scan: ScanResult, folder: ImageFolder) -> InspectionFacts:
-        """Write the scan's frames (lossless, content-addressed) and keep their names."""
-        overview = folder.put(scan.overview.image) if scan.overview is not None else None
-        images = {n: folder.put(frame.image) for n, frame in scan.frames.items()}
-        return cls(scan.result(), images, overview, dict(scan.focus_scores))
+        """Write what the record keeps of the scan's frames (lossless, content-addressed):
+        each fibre's graded region, the overview's fibre band, whole frames by policy."""
+        result = scan.result()
+        keep_whole = folder.full_frames == "always" or (
+            folder.full_frames == "failing" and result.verdict != "pass"
+        )
+        outer_um = graded_outer_um(result)
+        fibres = {f.index: f for f in result.fibers}
+        regions: dict[str, Any] = {}
+        images: dict[int, StoredImage] = {}
+        whole: list[StoredImage] = []
+        for n, frame in scan.frames.items():
+            f = fibres.get(n)
+            region = fibre_region(f, frame.image.shape, result.um_per_px, outer_um) if f else None
+            if region is None:  # nothing to cut around: the whole frame is the evidence
+                images[n] = folder.put(frame.image)
+                continue
+            images[n] = folder.put(cut(frame.image, region))
+            regions[str(n)] = region.to_dict(frame.image.shape)
+            if keep_whole:
+                whole.append(folder.put(frame.image))
+                regions[str(n)][WHOLE_FRAME] = whole[-1].sha256
+        overview = None
+        if scan.overview is not None:
+            image = scan.overview.image
+            located = overview_band(image, result.connector) if _multi(result) else None
+            band = located[0] if located else None
+            overview = folder.put(cut(image, band) if band else image)
+            if located:
+                regions["overview"] = {**band.to_dict(image.shape), "fibres": located[1]}
+                if keep_whole:
+                    whole.append(folder.put(image))
+                    regions["overview"][WHOLE_FRAME] = whole[-1].sha256
+        if regions:
+            result = replace(result, extra={**result.extra, "regions": regions})
+        return cls(result, images, overview, dict(scan.focus_scores), tuple(whole))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -39,6 +78,7 @@ class InspectionFacts:
             "images": {str(n): _stored(s) for n, s in self.images.items()},
             "overview": _stored(self.overview) if self.overview else None,
             "focus": {str(n): float(v) for n, v in self.focus_scores.items()},
+            "whole": [_stored(s) for s in self.whole],
         }
 
     @classmethod
@@ -48,7 +88,15 @@ class InspectionFacts:
             {int(n): StoredImage(**s) for n, s in d["images"].items()},
             StoredImage(**d["overview"]) if d.get("overview") else None,
             {int(n): float(v) for n, v in d["focus"].items()},
+            tuple(StoredImage(**s) for s in d.get("whole", [])),
         )
+
+
+def _multi(result: EndFaceResult) -> bool:
+    try:
+        return connector(result.connector).is_multi_fiber
+    except (KeyError, ValueError):
+        return False
 
 
 def _stored(s: StoredImage) -> dict[str, Any]:

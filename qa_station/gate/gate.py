@@ -18,7 +18,7 @@ from sqlalchemy import select
 from grading.geometry import connector
 from grading.rules import RuleFileError, load_rules
 from grading.verdict import failures
-from qa_station.accounts import Actor
+from qa_station.accounts import SUPERVISING, Session, signed_in
 from qa_station.catalog import Catalog, Identified, Product
 from qa_station.config import tip_for
 from qa_station.gate import state as rules
@@ -33,9 +33,17 @@ from qa_station.store.chain import canonical, digest
 from qa_station.store.clock import Instant, elapsed_s
 from qa_station.store.images import ImageFolder
 from qa_station.store.kinds import Kind
-from qa_station.store.models import Assembly, Cleaning, End, Event, Inspection, InspectionFiber
+from qa_station.store.models import (
+    Assembly,
+    Cleaning,
+    End,
+    Event,
+    Inspection,
+    InspectionFiber,
+    Operator,
+)
 from qa_station.store.models import Product as ProductRow
-from qa_station.store.records import cleaning_digest, inspection_digest
+from qa_station.store.records import cleaning_digest, inspection_digest, whole_frames
 
 MODES = ("connected", "capped")
 MIN_REASON = 5
@@ -82,10 +90,11 @@ class Gate:
             return standing(s, self.store.station_id, probe_id, scales, now, self.qualification)
 
     # -- registering ----------------------------------------------------------------------
-    def register(self, label: str, actor: Actor) -> tuple[Identified, AssemblyState]:
+    def register(self, label: str, actor: Session) -> tuple[Identified, AssemblyState]:
         """Identify a scanned label; the first time a serial is seen, register it."""
         identified = self.catalog.identify(label)
         with self.store.write() as w:
+            signed_in(w, actor)
             s = w.session
             row = s.execute(select(Assembly).where(Assembly.serial == identified.serial)).scalar()
             if row is None:
@@ -98,7 +107,7 @@ class Gate:
 
     # -- the operator's actions ------------------------------------------------------------
     def record_inspection(
-        self, serial: str, end: str, scan: ScanResult, actor: Actor, probe_id: str
+        self, serial: str, end: str, scan: ScanResult, actor: Session, probe_id: str
     ) -> InspectionRecorded:
         if not scan.complete:
             raise GateRefused(f"the scan of end {end} is incomplete: finish it before recording")
@@ -106,10 +115,11 @@ class Gate:
         return self.record_facts(serial, end, facts, actor, probe_id)
 
     def record_facts(
-        self, serial: str, end: str, facts: InspectionFacts, actor: Actor, probe_id: str
+        self, serial: str, end: str, facts: InspectionFacts, actor: Session, probe_id: str
     ) -> InspectionRecorded:
         """Record an inspection whose frames are already on disk (a scan, or the outbox)."""
         with self.store.write() as w:
+            signed_in(w, actor)
             a, aid, end_row = self._target(w, serial, end)
             qualified = self._standing(w, facts, probe_id)
             reason = (
@@ -138,9 +148,16 @@ class Gate:
         )
 
     def record_cleaning(
-        self, serial: str, end: str, method: str, tool_id: str, adapter_cleaned: bool, actor: Actor
+        self,
+        serial: str,
+        end: str,
+        method: str,
+        tool_id: str,
+        adapter_cleaned: bool,
+        actor: Session,
     ) -> AssemblyState:
         with self.store.write() as w:
+            signed_in(w, actor)
             a, aid, end_row = self._target(w, serial, end)
             reason = rules.refuse_clean(a, end, method, tool_id)
             if reason:
@@ -181,11 +198,12 @@ class Gate:
         return state
 
     def connect(
-        self, serial: str, end: str, actor: Actor, mode: str = "connected"
+        self, serial: str, end: str, actor: Session, mode: str = "connected"
     ) -> AssemblyState:
         if mode not in MODES:
             raise GateRefused(f"unknown mode {mode!r}: {' or '.join(MODES)}")
         with self.store.write() as w:
+            signed_in(w, actor)
             a, aid, _ = self._target(w, serial, end)
             reason = rules.refuse_connect(a, end, w.at)
             if reason:
@@ -210,20 +228,23 @@ class Gate:
             raise GateRefused(reason)
         return state
 
-    def record_refusal(self, serial: str, end: str, actor: Actor, action: str, reason: str) -> None:
+    def record_refusal(
+        self, serial: str, end: str, actor: Session, action: str, reason: str
+    ) -> None:
         """Record a refusal decided before the action started (a scan not worth starting)."""
         with self.store.write() as w:
+            signed_in(w, actor)
             aid = self.store.assembly_id(w.session, serial)
             if aid is not None:
                 _refused(w, aid, end, actor, action, reason)
 
     # -- a supervisor's decisions ---------------------------------------------------------
     def override_connect(
-        self, serial: str, end: str, supervisor: Actor, reason: str, mode: str = "connected"
+        self, serial: str, end: str, supervisor: Session, reason: str, mode: str = "connected"
     ) -> AssemblyState:
         """Connect an end the rules refuse: logged, and a deviation on the certificate."""
-        _supervising(supervisor, reason)
         with self.store.write() as w:
+            _supervising(signed_in(w, supervisor), reason)
             a, aid, _ = self._target(w, serial, end)
             if a.status in rules.CLOSED:
                 raise GateRefused(f"assembly {serial} is {a.status}")
@@ -253,11 +274,11 @@ class Gate:
             return _accept_if_done(w, serial, aid, supervisor)
 
     def release_for_rework(
-        self, serial: str, end: str, supervisor: Actor, reason: str
+        self, serial: str, end: str, supervisor: Session, reason: str
     ) -> AssemblyState:
         """After re-polishing (or a decision that the cause is gone): the end starts over."""
-        _supervising(supervisor, reason)
         with self.store.write() as w:
+            _supervising(signed_in(w, supervisor), reason)
             a, aid, _ = self._target(w, serial, end)
             if a.status in rules.CLOSED:
                 raise GateRefused(f"assembly {serial} is {a.status}")
@@ -270,9 +291,9 @@ class Gate:
             )
             return _load(w.session, serial)
 
-    def reject(self, serial: str, supervisor: Actor, reason: str) -> AssemblyState:
-        _supervising(supervisor, reason)
+    def reject(self, serial: str, supervisor: Session, reason: str) -> AssemblyState:
         with self.store.write() as w:
+            _supervising(signed_in(w, supervisor), reason)
             a, aid, _ = self._target(w, serial, None)
             if a.status in rules.CLOSED:
                 raise GateRefused(f"assembly {serial} is already {a.status}")
@@ -311,6 +332,8 @@ class Gate:
         result = facts.result
         overview = w.image_row(facts.overview) if facts.overview is not None else None
         shas = {n: w.image_row(stored) for n, stored in facts.images.items()}
+        for stored in facts.whole:  # whole frames the image policy keeps (named in the result)
+            w.image_row(stored)
         doc = result.to_dict()
         row = Inspection(
             assembly_id=aid,
@@ -409,7 +432,7 @@ class Gate:
         return before, after
 
 
-def _register(w: Writer, identified: Identified, actor: Actor) -> None:
+def _register(w: Writer, identified: Identified, actor: Session) -> None:
     s = w.session
     p = identified.product
     definition = _product_doc(p)
@@ -494,6 +517,14 @@ def _not_whole(end_row: End, facts: InspectionFacts, images: ImageFolder) -> str
         problem = images.check(facts.images[n].sha256)
         if problem:
             return f"end {label}: the frame of fibre {n} is not in the image store ({problem})"
+    named, kept = whole_frames(result.to_dict()), {w.sha256 for w in facts.whole}
+    for sha in sorted(set(named) ^ kept):  # each whole frame kept is the one a region names
+        how = "kept but named by no region" if sha in kept else "named but not kept"
+        return f"end {label}: the whole frame {sha[:12]} is {how}: inspect again"
+    for sha in named:
+        problem = images.check(sha)
+        if problem:
+            return f"end {label}: the whole frame {sha[:12]} is not in the image store ({problem})"
     if result.verdict not in (rules.PASS, rules.FAIL, "error"):
         return f"end {label}: {str(result.verdict)[:20]!r} is not a verdict"
     try:
@@ -574,7 +605,7 @@ def _load(s, serial: str) -> AssemblyState:
     return state
 
 
-def _accept_if_done(w: Writer, serial: str, aid: int, actor: Actor) -> AssemblyState:
+def _accept_if_done(w: Writer, serial: str, aid: int, actor: Session) -> AssemblyState:
     state = _load(w.session, serial)
     if state.status == "open" and state.all_released:
         w.event(
@@ -588,12 +619,12 @@ def _accept_if_done(w: Writer, serial: str, aid: int, actor: Actor) -> AssemblyS
     return state
 
 
-def _refused(w: Writer, aid: int, end: str, actor: Actor, action: str, reason: str) -> None:
+def _refused(w: Writer, aid: int, end: str, actor: Session, action: str, reason: str) -> None:
     w.event(Kind.GATE_REFUSED, {"action": action, "reason": reason}, aid, end, actor.username)
 
 
-def _supervising(actor: Actor, reason: str) -> None:
-    if not actor.supervises:
+def _supervising(actor: Operator, reason: str) -> None:
+    if actor.role not in SUPERVISING:
         raise GateRefused(f"{actor.username} is an {actor.role}: only a supervisor can decide this")
     if not reason or len(reason.strip()) < MIN_REASON:
         raise GateRefused("a supervisor's decision needs a reason (a few words at least)")

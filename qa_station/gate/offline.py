@@ -12,7 +12,17 @@ record refuses what the bench did offline (another bench worked the serial
 meanwhile), that is a conflict: recorded in the chain and shown to the
 operator, for a supervisor to settle.
 
-Supervisor decisions and sign-ins need the floor database; they wait.
+Every entry is signed with the bench's key when it is kept; when it is sent,
+an entry the key did not sign, or whose actor did not hold that role in the
+record at the time it was done, is refused. Offline the gate acts only for a
+session this process issued (``accounts.issued_here``): one signed in online
+before the outage, or one signed in offline from what the bench remembered
+(``Accounts.sign_in_remembered``). An offline sign-in and sign-out are kept
+in the outbox like actions, so the record gets them, in order, before what
+was done under them; a refused sign-in makes everything done under it a
+conflict too.
+
+Supervisor decisions need the floor database; they wait.
 """
 
 from __future__ import annotations
@@ -24,7 +34,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from qa_station.accounts import Actor
+from qa_station.accounts import (
+    Accounts,
+    NotSignedIn,
+    ReplayedSession,
+    Session,
+    forget,
+    issued_here,
+    record_offline_sign_in,
+    record_offline_sign_out,
+)
 from qa_station.catalog import Catalog, Identified
 from qa_station.gate import state as rules
 from qa_station.gate.facts import InspectionFacts
@@ -118,7 +137,7 @@ class FloorGate:
             return self._cached(serial)
 
     # -- the operator's actions ------------------------------------------------------------
-    def register(self, label: str, actor: Actor) -> tuple[Identified, AssemblyState]:
+    def register(self, label: str, actor: Session) -> tuple[Identified, AssemblyState]:
         def offline(key: str, at: Instant) -> tuple[Identified, AssemblyState]:
             identified = self.catalog.identify(label)
             known = self._known.get(identified.serial)
@@ -136,11 +155,11 @@ class FloorGate:
             return identified, self._remember(state)
 
         return self._act(
-            "register", None, lambda g: g.register(label, actor), offline, lambda r: r[1]
+            "register", None, actor, lambda g: g.register(label, actor), offline, lambda r: r[1]
         )
 
     def record_inspection(
-        self, serial: str, end: str, scan: ScanResult, actor: Actor, probe_id: str
+        self, serial: str, end: str, scan: ScanResult, actor: Session, probe_id: str
     ) -> InspectionRecorded:
         if not scan.complete:
             raise GateRefused(f"the scan of end {end} is incomplete: finish it before recording")
@@ -166,13 +185,20 @@ class FloorGate:
         return self._act(
             "inspect",
             serial,
+            actor,
             lambda g: g.record_inspection(serial, end, scan, actor, probe_id),
             offline,
             lambda r: r.state,
         )
 
     def record_cleaning(
-        self, serial: str, end: str, method: str, tool_id: str, adapter_cleaned: bool, actor: Actor
+        self,
+        serial: str,
+        end: str,
+        method: str,
+        tool_id: str,
+        adapter_cleaned: bool,
+        actor: Session,
     ) -> AssemblyState:
         def offline(key: str, at: Instant) -> AssemblyState:
             a = self._cached(serial)
@@ -186,13 +212,14 @@ class FloorGate:
         return self._act(
             "clean",
             serial,
+            actor,
             lambda g: g.record_cleaning(serial, end, method, tool_id, adapter_cleaned, actor),
             offline,
             lambda r: r,
         )
 
     def connect(
-        self, serial: str, end: str, actor: Actor, mode: str = "connected"
+        self, serial: str, end: str, actor: Session, mode: str = "connected"
     ) -> AssemblyState:
         def offline(key: str, at: Instant) -> AssemblyState:
             if mode not in ("connected", "capped"):
@@ -206,10 +233,17 @@ class FloorGate:
             return self._remember(state)
 
         return self._act(
-            "connect", serial, lambda g: g.connect(serial, end, actor, mode), offline, lambda r: r
+            "connect",
+            serial,
+            actor,
+            lambda g: g.connect(serial, end, actor, mode),
+            offline,
+            lambda r: r,
         )
 
-    def record_refusal(self, serial: str, end: str, actor: Actor, action: str, reason: str) -> None:
+    def record_refusal(
+        self, serial: str, end: str, actor: Session, action: str, reason: str
+    ) -> None:
         def offline(key: str, at: Instant) -> None:
             args = {"action": action, "reason": reason}
             self._keep(key, "refusal", serial, end, args, actor, at)
@@ -217,27 +251,60 @@ class FloorGate:
         self._act(
             "refusal",
             serial,
+            actor,
             lambda g: g.record_refusal(serial, end, actor, action, reason),
             offline,
             lambda r: None,
         )
 
+    # -- signing in and out while the floor database is down ----------------------------------
+    def sign_in_offline(self, issue: Callable[[int], Session], source: str) -> Session:
+        """A sign-in while the floor database is down: ``issue`` makes the session at the
+        bench's time (``Accounts.sign_in_remembered``); it is kept in the outbox, signed, for
+        the record to take or refuse when it is sent."""
+        if self.outbox is None:
+            raise StoreUnavailable(self.offline_reason or "the floor database is down")
+        with self._lock:
+            at = self._offline_now()
+            session = issue(at.at_us)
+            args = {"source": source, "expires_us": session.expires_us}
+            self._keep(self.outbox.new_key(), "sign_in", None, None, args, session, at)
+            return session
+
+    def sign_out(self, accounts: Accounts, session: Session) -> None:
+        """End a session: on the record, or (offline) kept to be sent; here it acts no more
+        at once either way."""
+        with self._lock:
+            known = issued_here(session, now_us(self.clock))  # before anything forgets it
+            try:
+                if not self.offline:
+                    try:
+                        accounts.sign_out(session)
+                        return
+                    except StoreUnavailable as exc:
+                        self._go_offline(exc)  # no outbox: raised
+                if known:
+                    at = self._offline_now()
+                    self._keep(self.outbox.new_key(), "sign_out", None, None, {}, session, at)
+            finally:
+                forget(session)
+
     # -- a supervisor's decisions: straight to the record, never offline --------------------
     def override_connect(
-        self, serial: str, end: str, supervisor: Actor, reason: str, mode: str = "connected"
+        self, serial: str, end: str, supervisor: Session, reason: str, mode: str = "connected"
     ) -> AssemblyState:
         return self._supervised(
             lambda: self.gate.override_connect(serial, end, supervisor, reason, mode)
         )
 
     def release_for_rework(
-        self, serial: str, end: str, supervisor: Actor, reason: str
+        self, serial: str, end: str, supervisor: Session, reason: str
     ) -> AssemblyState:
         return self._supervised(
             lambda: self.gate.release_for_rework(serial, end, supervisor, reason)
         )
 
-    def reject(self, serial: str, supervisor: Actor, reason: str) -> AssemblyState:
+    def reject(self, serial: str, supervisor: Session, reason: str) -> AssemblyState:
         return self._supervised(lambda: self.gate.reject(serial, supervisor, reason))
 
     def _supervised(self, decide: Callable[[], AssemblyState]) -> AssemblyState:
@@ -303,12 +370,18 @@ class FloorGate:
         sending = self.store.replaying(replay)
         gate = Gate(sending, self.catalog, self.gate.qualification)
         args = entry.args
-        actor = Actor(**entry.actor) if entry.actor else None
+        actor = ReplayedSession.from_dict(entry.actor)
         try:
             self._authentic(entry)
             if entry.action == "clock":
                 with sending.write() as w:
                     w.event(Kind.CLOCK_JUMPED, args)
+            elif entry.action == "sign_in":
+                with sending.write() as w:
+                    record_offline_sign_in(w, actor, args.get("source"), args.get("expires_us"))
+            elif entry.action == "sign_out":
+                with sending.write() as w:
+                    record_offline_sign_out(w, actor)
             elif entry.action == "register":
                 with self.store.read() as s:
                     existed = self.store.assembly_id(s, entry.serial) is not None
@@ -333,21 +406,22 @@ class FloorGate:
                 gate.record_refusal(entry.serial, entry.end, actor, args["action"], args["reason"])
             else:
                 raise GateRefused(f"unknown outbox action {entry.action!r}")
-        except GateRefused as exc:
+        except (GateRefused, NotSignedIn) as exc:
+            reason = exc.reason if isinstance(exc, GateRefused) else str(exc)
             if not self.store.received(entry.key):  # refused before anything was written
                 with sending.write() as w:
                     with self.store.read() as s:
                         aid = self.store.assembly_id(s, entry.serial) if entry.serial else None
                     w.event(
                         Kind.OUTBOX_CONFLICT,
-                        {"action": entry.action, "reason": exc.reason},
+                        {"action": entry.action, "reason": reason},
                         aid,
                         entry.end,
-                        actor.username if actor else None,
+                        actor.username or None,
                     )
-            conflict = Conflict(entry.serial, entry.end, entry.action, exc.reason)
+            conflict = Conflict(entry.serial, entry.end, entry.action, reason)
             report.conflicts.append(conflict)
-            self.outbox.settle(entry.seq, CONFLICT, exc.reason, now_us(self.clock))
+            self.outbox.settle(entry.seq, CONFLICT, reason, now_us(self.clock))
             return
         self.outbox.settle(entry.seq, SENT, None, now_us(self.clock))
 
@@ -359,7 +433,7 @@ class FloorGate:
                 "this outbox entry is not signed by this bench's key (written or changed by "
                 "hand): refused"
             )
-        if entry.action == "clock":
+        if entry.action in ("clock", "sign_out"):  # the bench's own, or ending a sign-in
             return
         who, role = entry.actor.get("username"), entry.actor.get("role")
         held = role_at(self.store, str(who), entry.done_at_us)
@@ -373,8 +447,9 @@ class FloorGate:
         self,
         action: str,
         serial: str | None,
+        actor: Session,
         online: Callable[[Gate], T],
-        offline: Callable[[str, int], T],
+        offline: Callable[[str, Instant], T],
         state_of: Callable[[T], AssemblyState | None],
     ) -> T:
         if self.outbox is None:
@@ -397,13 +472,20 @@ class FloorGate:
                     if state is not None:
                         self._remember(state)
                     return result
-            at, jump = self.store.time.now()
-            if jump is not None:  # kept like an action: on the record when the outbox is sent
-                self._keep(self.outbox.new_key(), "clock", None, None, jump.payload(), None, at)
+            at = self._offline_now()
+            self._here(actor, at)  # before anything is written (an inspection's frames)
             return offline(key, at)
 
+    def _offline_now(self) -> Instant:
+        """The bench's time for an action kept offline; a clock jump is kept first, like an
+        action: on the record when the outbox is sent."""
+        at, jump = self.store.time.now()
+        if jump is not None:
+            self._keep(self.outbox.new_key(), "clock", None, None, jump.payload(), None, at)
+        return at
+
     def _refuse(
-        self, key: str, a: AssemblyState, end: str, actor: Actor, action: str, at: Instant, reason
+        self, key: str, a: AssemblyState, end: str, actor: Session, action: str, at: Instant, reason
     ) -> None:
         """As online: a refusal is itself recorded (here: kept to be sent), then raised."""
         if end not in a.ends:
@@ -420,14 +502,18 @@ class FloorGate:
         serial: str | None,
         end: str | None,
         args: dict[str, Any],
-        actor: Actor | None,
+        actor: Session | None,
         at: Instant,
     ) -> Entry:
-        who = (
-            {"username": actor.username, "display_name": actor.display_name, "role": actor.role}
-            if actor is not None
-            else {}
-        )
+        """Keep an action in the outbox, signed with the bench's key. Only a session this
+        process issued acts offline (the record cannot be asked; a sign-out is checked by its
+        caller, before the session is forgotten); ``actor`` is None only for the bench's own
+        entries (a clock jump)."""
+        who: dict[str, str] = {}
+        if actor is not None or action != "clock":
+            if action != "sign_out":
+                self._here(actor, at)
+            who = ReplayedSession.of(actor).to_dict()
         station, record_key = self.store.station_id, self.store.key
         return self.outbox.add(
             key,
@@ -441,6 +527,14 @@ class FloorGate:
             at.mono_us,
             sign=lambda e: record_key.sign(canonical(e.signed_body(station)).encode("utf-8")),
         )
+
+    @staticmethod
+    def _here(actor: object, at: Instant) -> None:
+        if not issued_here(actor, at.at_us):  # the record cannot be asked: this process must know
+            raise NotSignedIn(
+                "not signed in at this bench (or the sign-in has ended): offline, the gate acts "
+                "only for a session this station issued"
+            )
 
     def _go_offline(self, exc: StoreUnavailable) -> None:
         if self.outbox is None:

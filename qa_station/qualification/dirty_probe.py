@@ -30,6 +30,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from qa_station.accounts import Session, signed_in
 from qa_station.store.kinds import Kind
 from qa_station.store.models import Assembly, Event, Inspection
 
@@ -236,14 +237,16 @@ def _affected(
     return {k: sorted(set(v)) for k, v in out.items()}
 
 
-def record_cleaned(store, who: str | None, note: str = "") -> int:
-    """The probe tip was cleaned: clears the alarm; later inspections start a new watch."""
+def record_cleaned(store, who: Session, note: str = "") -> int:
+    """The probe tip was cleaned: clears the alarm; later inspections start a new watch.
+    ``who``: the session of the person who cleaned it, checked as the gate checks."""
     with store.write() as w:
+        op = signed_in(w, who)
         payload = {
             "last_inspection_id": last_inspection_id(w.session, store.station_id),
             "note": note.strip()[:200],
         }
-        return w.event(Kind.PROBE_CLEANED, payload, None, None, who).id
+        return w.event(Kind.PROBE_CLEANED, payload, None, None, op.username).id
 
 
 def alarms_for(session, inspection_ids: set[int]) -> dict[int, str]:

@@ -22,11 +22,12 @@ from grading.geometry import connector
 from grading.grade import zone_shapes
 from grading.pixels import scale_pair
 from grading.rules import load_rules
+from qa_station.accounts import Session
 from qa_station.certificates import CertificateError, output_path, write_file
 from qa_station.config import StationConfig
 from qa_station.paths import ensure_dir, safe_name, station_paths
 from qa_station.qualification.labels import ReferenceSet
-from qa_station.qualification.record import IssuedReport, record_event
+from qa_station.qualification.record import IssuedReport, record_event, supervisor_name
 from qa_station.qualification.reference import FaceResult, QualificationResult, qualify
 from qa_station.qualification.repeatability import Study
 from qa_station.store import Store, StoreError
@@ -102,7 +103,7 @@ class Qualified:
 def run_reference(
     store: Store,
     config: StationConfig,
-    who: str | None,
+    who: Session,
     reference: ReferenceSet | None = None,
     out: Path | str | None = None,
     probe_id: str | None = None,
@@ -110,11 +111,12 @@ def run_reference(
     local_tz: dt.tzinfo | None = None,
 ) -> Qualified:
     """Qualify the station on a reference set: grade, write the signed report, record it."""
+    name = supervisor_name(store, who)
     result = qualify(config, reference, probe_id=probe_id, progress=progress)
     result.station = store.station_id
     at_us = round(store.clock() * 1e6)
     rid = report_id("QAQ", store.station_id, result.probe, result.set_sha256, at_us)
-    report = reference_report(result, rid, who, at_us, local_tz)
+    report = reference_report(result, rid, name, at_us, local_tz)
     name = f"qualification-{safe_name(store.station_id)}-{rid}.pdf"
     path, issued = write_signed(
         render_qualification(report),
@@ -124,7 +126,9 @@ def run_reference(
         out,
         name,
     )
-    event_id = record_event(store, Kind.STATION_QUALIFIED, result.to_payload(), who, issued)
+    event_id = record_event(
+        store, Kind.STATION_QUALIFIED, result.to_payload(), who, issued, supervising=True
+    )
     return Qualified(result, path, event_id)
 
 
@@ -293,14 +297,15 @@ class Studied:
 def record_study(
     store: Store,
     study: Study,
-    who: str | None,
+    who: Session,
     out: Path | str | None = None,
     local_tz: dt.tzinfo | None = None,
 ) -> Studied:
     """Write the study's signed report and put the study on the record."""
+    name = supervisor_name(store, who)
     at_us = round(store.clock() * 1e6)
     rid = report_id("QAR", store.station_id, study.serial, study.end, at_us)
-    report = study_report(study, rid, store.station_id, who, at_us, local_tz)
+    report = study_report(study, rid, store.station_id, name, at_us, local_tz)
     name = f"repeatability-{safe_name(study.serial)}-{safe_name(study.end)}-{rid}.pdf"
     path, issued = write_signed(
         render_qualification(report),
@@ -310,7 +315,9 @@ def record_study(
         out,
         name,
     )
-    event_id = record_event(store, Kind.REPEATABILITY_STUDIED, study.to_payload(), who, issued)
+    event_id = record_event(
+        store, Kind.REPEATABILITY_STUDIED, study.to_payload(), who, issued, supervising=True
+    )
     return Studied(study, path, event_id)
 
 

@@ -112,6 +112,15 @@ class StationClock:
             self._offset_us = wall_us - station_us  # recorded once, then the new normal
         return Instant(station_us, self.session, mono, not self.started_behind), jump
 
+    def peek(self) -> Instant | None:
+        """The station's time now, for a display (no jump is noted; None before the session
+        has begun: nothing has been recorded to measure an age against)."""
+        if self._anchor is None:
+            return None
+        base, mono0 = self._anchor
+        mono = max(round(self.monotonic() * 1e6), self._last_mono)
+        return Instant(base + (mono - mono0), self.session, mono, not self.started_behind)
+
     def _mono_us(self) -> int:
         m = max(round(self.monotonic() * 1e6), self._last_mono)  # never backwards
         self._last_mono = m

@@ -32,16 +32,25 @@ class Kind(StrEnum):
     # a bench's outbox, sent after a floor outage
     OUTBOX_SENT = "outbox.sent"
     OUTBOX_CONFLICT = "outbox.conflict"
-    # people
+    # people and their sign-ins
     USER_ADDED = "user.added"
     USER_PASSWORD_SET = "user.password_set"
+    USER_DISABLED = "user.disabled"
+    USER_ENABLED = "user.enabled"
+    USER_BADGE_REKEYED = "user.badge_rekeyed"
     LOGIN = "login"
+    LOGOUT = "logout"
     LOGIN_FAILED = "login.failed"
-    LOGIN_LOCKED = "login.locked"
-    # the station itself
+    LOGIN_DELAYED = "login.delayed"  # a place that failed too often waits
+    LOGIN_UNLOCKED = "login.unlocked"  # a supervisor cleared a place's wait
+    LOGIN_LOCKED = "login.locked"  # the per-account lock of records before sessions (read only)
+    # the station itself, its record and its image store
     STATION_CONFIGURED = "station.configured"
     STATION_CALIBRATED = "station.calibrated"
     CLOCK_JUMPED = "clock.jumped"
+    STORE_DEMO = "store.demo"  # this record is the demo's own
+    IMAGES_ARCHIVED = "images.archived"
+    IMAGES_REMOVED = "images.removed"
     # trusting the station itself (qa_station/qualification, regrade.py)
     STATION_QUALIFIED = "station.qualified"  # a reference qualification, passed or failed
     REPEATABILITY_STUDIED = "station.repeatability"  # a repeatability and reproducibility study

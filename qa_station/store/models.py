@@ -53,6 +53,43 @@ class Operator(Base):
     created_us: Mapped[int] = mapped_column(BigInteger)
 
 
+class SignIn(Base):
+    """A session ``Accounts`` issued: only the sha256 of its token is kept, so a copy of the
+    database signs nobody in. Not audit data: ``ended_us`` is set at sign-out."""
+
+    __tablename__ = "sign_ins"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id"), index=True)
+    username: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16))  # the role when signed in
+    method: Mapped[str] = mapped_column(String(16))  # password, badge, demo
+    source: Mapped[str] = mapped_column(String(96))
+    issued_us: Mapped[int] = mapped_column(BigInteger)
+    expires_us: Mapped[int] = mapped_column(BigInteger)
+    ended_us: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class SignInSource(Base):
+    """Failed sign-ins from one place (a bench's window, its badge reader, its command line):
+    each failure past the first few makes that place wait longer, and only that place."""
+
+    __tablename__ = "sign_in_sources"
+    source: Mapped[str] = mapped_column(String(96), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_us: Mapped[int | None] = mapped_column(BigInteger)
+    wait_until_us: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class StoreSetting(Base):
+    """A few facts about the store itself: which accounts key its badges were enrolled with
+    (a fingerprint, never the key), and whether it is the demo's record."""
+
+    __tablename__ = "store_settings"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(256))
+
+
 class Product(Base):
     """The catalog entry an assembly was registered under, as it was then."""
 
@@ -93,6 +130,16 @@ class Image(Base):
     height: Mapped[int] = mapped_column(Integer)
     size_bytes: Mapped[int] = mapped_column(BigInteger)
     created_us: Mapped[int] = mapped_column(BigInteger)
+
+
+class ImageRemoval(Base):
+    """An image file taken off the bench after a signed archive of it was made (retention).
+    Sealed by the ``images.removed`` event of the same archive (a digest of the names)."""
+
+    __tablename__ = "image_removals"
+    sha256: Mapped[str] = mapped_column(ForeignKey("images.sha256"), primary_key=True)
+    archive_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    removed_us: Mapped[int] = mapped_column(BigInteger)
 
 
 class Inspection(Base):

@@ -10,8 +10,10 @@ station keeps its data.
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import logging
+import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,10 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, select, text
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy import Engine, create_engine, event, inspect, select, text
+from sqlalchemy.exc import ArgumentError, DatabaseError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from qa_station.store.chain import EVENT_FORMAT, canonical, hash_of, signed_text
@@ -46,6 +46,26 @@ from qa_station.store.models import (
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 log = logging.getLogger(__name__)
+SCHEMES = ("sqlite:///", "postgresql://", "postgresql+psycopg://")
+_REVISION = re.compile(r'^(down_)?revision = "([^"]+)"', re.MULTILINE)
+
+
+@functools.cache
+def _revision_graph() -> tuple[frozenset[str], str]:
+    """(every migration's id, the newest), read from the version files: Alembic is a
+    large import, and a station that starts on an up-to-date store does not need it."""
+    revisions: set[str] = set()
+    replaced: set[str] = set()
+    for f in (MIGRATIONS / "versions").glob("[0-9]*.py"):
+        for down, rev in _REVISION.findall(f.read_text(encoding="utf-8")):
+            (replaced if down else revisions).add(rev)
+    (head,) = revisions - replaced
+    return frozenset(revisions), head
+
+
+def head_revision() -> str:
+    """The newest migration's id."""
+    return _revision_graph()[1]
 
 
 class StoreError(Exception):
@@ -241,8 +261,14 @@ class Store:
         monotonic: Callable[[], float] | None = None,
         checkpoint_every: int = EVERY_EVENTS,
     ) -> None:
+        from qa_station.text import TextError
+        from qa_station.text import station_id as checked_id
+
+        try:
+            self.station_id = checked_id(station_id)
+        except TextError as exc:
+            raise StoreError(f"station id: {exc}") from None
         self.url = url
-        self.station_id = station_id
         self.clock = clock
         self.time = StationClock(clock, monotonic)
         self.replay: Replay | None = None
@@ -326,9 +352,83 @@ class Store:
         with self.read() as s:
             return s.get(OutboxReceipt, key) is not None
 
+    def check(self) -> str | None:
+        """Refuse, before anything is written, a store that is damaged or not a qa-station
+        store: one a file check finds faults in (SQLite ``PRAGMA quick_check``), random bytes,
+        someone else's tables, a schema newer than this program, or a record without its
+        chain head. A store that does not exist yet passes (the migrations make it).
+
+        Returns the store's schema revision (None for an empty store)."""
+        refuse = f"database {self.safe_url}"
+        try:
+            with self.engine.connect() as conn:
+                if self.dialect == "sqlite":
+                    found = [str(r[0]) for r in conn.exec_driver_sql("PRAGMA quick_check")]
+                    if found != ["ok"]:
+                        raise StoreError(
+                            f"{refuse} is damaged (quick_check: {_first(found)}): refused, "
+                            "nothing was written; restore it from a backup"
+                        )
+                tables = set(inspect(conn).get_table_names())
+                if not tables:
+                    return None
+                if not {"alembic_version", "chain_head", "events"} <= tables:
+                    raise StoreError(
+                        f"{refuse} is not a qa-station store (other tables are in it): "
+                        "refused, nothing was written"
+                    )
+                version = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+                if version not in _revision_graph()[0]:
+                    raise StoreError(
+                        f"{refuse} has schema {_first([str(version)])}, which this qa-station "
+                        "does not know (made by a newer version?): refused, nothing was written"
+                    )
+                heads = conn.exec_driver_sql("SELECT count(*) FROM chain_head WHERE id = 1")
+                if heads.scalar() != 1:
+                    raise StoreError(
+                        f"{refuse}: its chain head is missing, so the record cannot be checked "
+                        "or extended: refused, nothing was written (run qa-station audit verify)"
+                    )
+                return str(version)
+        except OperationalError as exc:
+            if _is_connection_problem(exc) and "not a database" not in str(exc.orig):
+                raise StoreUnavailable(f"{refuse} unreachable: {_reason(exc)}") from None
+            raise StoreError(f"{refuse} cannot be read ({_reason(exc)}): refused") from None
+        except DatabaseError as exc:  # random bytes: "file is not a database"
+            if any(w in _reason(exc) for w in ("malformed", "corrupt")):
+                raise StoreError(
+                    f"{refuse} is damaged ({_reason(exc)}): refused, nothing was written; "
+                    "restore it from a backup"
+                ) from None
+            raise StoreError(
+                f"{refuse} is not a database qa-station can read ({_reason(exc)}): refused, "
+                "nothing was written"
+            ) from None
+
     def migrate(self) -> None:
-        """Create or upgrade the schema to the newest revision, and register this station
-        and its key. A store signed for the first time gets its head signed (0004)."""
+        """Check the store, then create or upgrade the schema to the newest revision, and
+        register this station and its key. A store signed for the first time gets its head
+        signed (0004_signed_chain)."""
+        version = self.check()
+        if self.dialect == "sqlite":  # outside any transaction (the driver's own connection)
+            raw = self.engine.raw_connection()
+            try:
+                raw.cursor().execute("PRAGMA journal_mode=WAL")
+            finally:
+                raw.close()
+        # A store already at the newest revision (every start but the first after an
+        # upgrade) needs no Alembic: it is imported only when there is work.
+        if version != head_revision():
+            self._upgrade()
+        with self.write() as w:
+            if w.session.get(Station, self.station_id) is None:
+                w.session.add(Station(id=self.station_id, created_us=w.now_us()))
+
+    def _upgrade(self) -> None:
+        from alembic import command
+        from alembic.config import Config
+        from alembic.util import CommandError
+
         cfg = Config()
         cfg.set_main_option("script_location", str(MIGRATIONS))
         cfg.attributes["record_signer"] = self._sign_migrated_head
@@ -341,11 +441,13 @@ class Store:
             raise StoreUnavailable(
                 f"database {self.safe_url} unreachable: {_reason(exc)}"
             ) from None
+        except (CommandError, DatabaseError) as exc:
+            raise StoreError(
+                f"database {self.safe_url}: the schema cannot be brought up to date "
+                f"({_reason(exc)})"
+            ) from None
         if self._migration_checkpoint is not None:
             self._witness([self._migration_checkpoint])
-        with self.write() as w:
-            if w.session.get(Station, self.station_id) is None:
-                w.session.add(Station(id=self.station_id, created_us=w.now_us()))
 
     def register_key(self, session: Session) -> None:
         """The station's certificate in the record, under its key id (once)."""
@@ -478,7 +580,22 @@ def record(ev: Event, serial: str | None) -> EventRecord:
     )
 
 
+def _first(lines: list[str]) -> str:
+    from qa_station.text import shown
+
+    more = f" and {len(lines) - 1} more" if len(lines) > 1 else ""
+    return shown(lines[0] if lines else "?", 120) + more
+
+
 def _engine(url: str) -> Engine:
+    if not isinstance(url, str) or not url.startswith(SCHEMES):
+        from qa_station.text import shown
+
+        scheme = shown(str(url).split(":", 1)[0], 40)
+        raise StoreError(
+            f"unsupported store URL (scheme {scheme}): use sqlite:///PATH or "
+            "postgresql://USER@HOST/DATABASE"
+        )
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30})
 
@@ -486,7 +603,8 @@ def _engine(url: str) -> Engine:
         def _pragmas(dbapi_conn, _record):
             dbapi_conn.isolation_level = None  # transactions are begun explicitly below
             cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
+            # journal_mode=WAL is a property of the file: set by migrate() once the store is
+            # known to be the station's, never on a file that is not (it would write to it).
             cur.execute("PRAGMA synchronous=FULL")  # a committed row survives a power cut
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
@@ -504,7 +622,10 @@ def _engine(url: str) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
-    return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 5})
+    try:
+        return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 5})
+    except (ArgumentError, ValueError) as exc:
+        raise StoreError(f"a store URL that cannot be used ({_reason(exc)})") from None
 
 
 def _is_connection_problem(exc: DBAPIError) -> bool:
@@ -552,6 +673,7 @@ def open_store(
         keys_dir=p.keys_dir,
         witness_dir=p.witness_dir,
     )
+    store.images.full_frames = config.image_full_frames
     try:
         store.migrate()
     except BaseException:

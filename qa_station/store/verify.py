@@ -45,15 +45,23 @@ from qa_station.store.models import (
     End,
     Event,
     Image,
+    ImageRemoval,
     Inspection,
     InspectionFiber,
     Product,
     StationKey,
 )
-from qa_station.store.records import cleaning_digest, inspection_digest
+from qa_station.store.records import (
+    cleaning_digest,
+    inspection_digest,
+    removal_digest,
+    whole_frames,
+)
 from qa_station.store.store import Store
 
 MAX_SAME = 5  # problems of one sort named one by one; the rest are counted
+# The events that seal rows: their payloads name the rows and their digests.
+SEALING = (Kind.END_INSPECTED, Kind.END_CLEANED, Kind.ASSEMBLY_REGISTERED, Kind.IMAGES_REMOVED)
 
 
 @dataclass
@@ -66,6 +74,7 @@ class VerifyReport:
     checkpoints: int = 0  # checkpoints the chain was checked against
     witnessed: int = 0  # of which from the bench's witness files
     keys: list[str] = field(default_factory=list)  # the signers, in words
+    archived: int = 0  # image files removed from the bench after a signed archive (retention)
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # worth knowing, not a break
 
@@ -87,6 +96,7 @@ class VerifyReport:
             "inspections": self.inspections,
             "cleanings": self.cleanings,
             "images": self.images,
+            "archived": self.archived,
             "keys": self.keys,
             "problems": self.problems,
             "notes": self.notes,
@@ -150,6 +160,7 @@ def verify(
         inspected: dict[int, tuple[str, int, str]] = {}  # id -> (digest, format, event)
         cleaned: dict[int, tuple[str, int, str]] = {}
         registered: dict[int, tuple[dict, str]] = {}
+        removals: dict[tuple, tuple[str, str]] = {}  # (archive, when) -> (names digest, event)
         tolerance_us = int(TOLERANCE_S * 1e6)
         publics = {k: v[1] for k, v in keys.items()}
         untrusted_used: set[str] = set()
@@ -174,7 +185,7 @@ def verify(
                         f", signed as {cp.head_hash[:12]}, number {cp.events}): "
                         "the record was rewritten"
                     )
-            if ev.kind in (Kind.END_INSPECTED, Kind.END_CLEANED, Kind.ASSEMBLY_REGISTERED):
+            if ev.kind in SEALING:
                 try:
                     payload = json.loads(ev.payload)
                 except ValueError:
@@ -188,6 +199,9 @@ def verify(
                     )
                 elif ev.kind == Kind.END_CLEANED:
                     cleaned[payload.get("cleaning_id")] = (payload.get("digest"), ev.format, label)
+                elif ev.kind == Kind.IMAGES_REMOVED:
+                    key = (payload.get("archive_sha256"), payload.get("removed_us"))
+                    removals[key] = (payload.get("names_sha256"), label)
                 elif ev.assembly_id is not None:
                     registered[ev.assembly_id] = (payload, label)
         counted.close()
@@ -213,7 +227,8 @@ def verify(
         _check_registrations(s, registered, report, batch)
         named = _check_inspections(s, inspected, where, ends, report, batch)
         _check_cleanings(s, cleaned, where, ends, report, batch)
-        _check_images(s, store, named, report, batch)
+        archived = _check_removals(s, removals, report)
+        _check_images(s, store, named, archived, report, batch)
     return report
 
 
@@ -383,6 +398,8 @@ def _check_inspections(s, inspected, where, ends, report, batch) -> dict[str, st
                 named.setdefault(f.image_sha256, f"{label} fibre {f.fiber}")
         if row.overview_sha256:
             named.setdefault(row.overview_sha256, f"{label} overview")
+        for sha in whole_frames(row.result):  # kept whole by the image policy
+            named.setdefault(sha, f"{label} whole frame")
         sealed = inspected.get(row.id)
         if sealed is None:
             report.problems.append(f"{label}: no event records it (added outside the gate)")
@@ -413,14 +430,18 @@ def _check_cleanings(s, cleaned, where, ends, report, batch) -> None:
         )
 
 
-def _check_images(s, store: Store, named: dict[str, str], report, batch) -> None:
-    """Every image an inspection names has its row and its file; every row is named."""
+def _check_images(s, store: Store, named: dict[str, str], archived: set[str], report, batch):
+    """Every image an inspection names has its row and its file (or a sealed removal: it was
+    archived off the bench); every row is named."""
     rows: set[str] = set()
     unnamed = 0
     for img in s.execute(select(Image).order_by(Image.created_us)).scalars().yield_per(batch):
         report.images += 1
         rows.add(img.sha256)
         problem = store.images.check(img.sha256)
+        if problem == "file missing" and img.sha256 in archived:
+            report.archived += 1  # off the bench, in a signed archive the record names
+            problem = None
         if problem:
             report.problems.append(f"image {img.sha256[:12]} ({img.relpath}): {problem}")
         elif img.sha256 not in named:
@@ -465,6 +486,30 @@ def _stray_files(root: Path, known: set[str]) -> int:
         except OSError:
             continue
     return n
+
+
+def _check_removals(s, removals: dict[tuple, tuple[str, str]], report: VerifyReport) -> set[str]:
+    """The images taken off the bench (retention), each group of removal rows sealed by its
+    images.removed event; returns the images whose removal holds."""
+    groups: dict[tuple, list[str]] = defaultdict(list)
+    for r in s.execute(select(ImageRemoval)).scalars():
+        groups[(r.archive_sha256, r.removed_us)].append(r.sha256)
+    archived: set[str] = set()
+    for key, shas in groups.items():
+        sealed = removals.get(key)
+        if sealed is None or sealed[0] != removal_digest(shas):
+            report.problems.append(
+                f"image removals of archive {str(key[0])[:12]}: not the ones its images.removed "
+                "event sealed (rows added or changed outside the retention step)"
+            )
+            continue
+        archived.update(shas)
+    for key in sorted(set(removals) - set(groups), key=str):
+        report.problems.append(
+            f"image removals of archive {str(key[0])[:12]}, sealed by {removals[key][1]}: "
+            "its rows were deleted"
+        )
+    return archived
 
 
 def _check_registrations(
@@ -573,10 +618,16 @@ def check_assembly(store: Store, serial: str) -> list[str]:
                 problems.append(f"inspection {iid} ({serial}): was changed after it was recorded")
             shas = [f.image_sha256 for f in fibres[iid] if f.image_sha256]
             shas += [row.overview_sha256] if row.overview_sha256 else []
+            shas += whole_frames(row.result)
             have = {i for (i,) in s.execute(select(Image.sha256).where(Image.sha256.in_(shas)))}
-            for sha in shas:
-                problem = store.images.check(sha) if sha in have else "its row is missing"
-                if problem:
+            found = {
+                sha: store.images.check(sha) if sha in have else "its row is missing"
+                for sha in shas
+            }
+            gone = [sha for sha, problem in found.items() if problem == "file missing"]
+            archived = _archived(s, gone, keys)
+            for sha, problem in found.items():
+                if problem and sha not in archived:
                     problems.append(f"image {sha[:12]} of inspection {iid}: {problem}")
         for iid in sorted(set(rows) - set(inspected)):
             problems.append(f"inspection {iid} ({serial}): no event records it")
@@ -593,6 +644,33 @@ def check_assembly(store: Store, serial: str) -> list[str]:
         for cid in sorted(set(kept) - set(cleaned)):
             problems.append(f"cleaning {cid} ({serial}): no event records it")
     return problems
+
+
+def _archived(s, shas: list[str], keys: dict) -> set[str]:
+    """Of ``shas`` (files missing from the bench), those archived away: a removal row each,
+    its group as its images.removed event sealed it, and that event intact and signed."""
+    if not shas:
+        return set()
+    rows = s.execute(select(ImageRemoval).where(ImageRemoval.sha256.in_(shas))).scalars().all()
+    sealed: dict[tuple, str] = {}
+    for ev in s.execute(select(Event).where(Event.kind == Kind.IMAGES_REMOVED)).scalars():
+        public = keys.get(ev.key_id)
+        if hash_of(ev) != ev.hash or public is None:
+            continue
+        if check_signature(public, ev.signature, event_signed_text(ev.hash)):
+            p = json.loads(ev.payload)
+            sealed[(p.get("archive_sha256"), p.get("removed_us"))] = p.get("names_sha256")
+    out: set[str] = set()
+    for key in {(r.archive_sha256, r.removed_us) for r in rows}:
+        group = s.execute(
+            select(ImageRemoval.sha256).where(
+                ImageRemoval.archive_sha256 == key[0], ImageRemoval.removed_us == key[1]
+            )
+        ).scalars()
+        members = list(group)
+        if sealed.get(key) == removal_digest(members):
+            out.update(members)
+    return out
 
 
 def extends(store: Store, cp: Checkpoint) -> str | None:

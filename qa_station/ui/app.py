@@ -35,15 +35,21 @@ def run(db_url: str | None = None, probe: str | None = None, fixture: str | None
         QtWidgets.QMessageBox.critical(None, "qa-station cannot start", str(exc))
         return 2
     window = MainWindow(controller)
-    app.wedge.scanned.connect(window.scanned)
-    window.resize(1600, 1000)
-    window.show()
+    show_on_screen(window)
     try:
         if not window.sign_in():
             window.close()
             return 0
         return app.exec()
     finally:
-        app.wedge.scanned.disconnect(window.scanned)
         window.close()
         controller.close()
+
+
+def show_on_screen(window: QtWidgets.QWidget) -> None:
+    """Open on the screen's available area (a laptop's too), maximised where the window
+    manager allows: never larger than the screen, never a fixed size."""
+    screen = window.screen() or QtWidgets.QApplication.primaryScreen()
+    if screen is not None:
+        window.setGeometry(screen.availableGeometry())
+    window.showMaximized()

@@ -2,27 +2,36 @@
 
 from __future__ import annotations
 
-from PySide6 import QtWidgets
+from PySide6 import QtCore, QtWidgets
 
 from qa_station.controller import SUPERVISOR_ACTIONS
 
 
 class LoginDialog(QtWidgets.QDialog):
-    """Name and password, or a badge scanned anywhere while the dialog is open."""
+    """Name and password, or a badge: scanned anywhere while the dialog is open, or typed.
 
-    def __init__(self, parent: QtWidgets.QWidget | None = None, first: bool = False) -> None:
+    After a failed attempt the dialog comes back with the user name kept and the
+    focus in the password field: only the password is asked again.
+    """
+
+    def __init__(
+        self, parent: QtWidgets.QWidget | None = None, first: bool = False, username: str = ""
+    ) -> None:
         super().__init__(parent)
         self.first = first
         self.setWindowTitle("Create the first (admin) account" if first else "Sign in")
         form = QtWidgets.QFormLayout(self)
         if first:
             form.addRow(QtWidgets.QLabel("No accounts yet: this one administers the station."))
-        self.username = QtWidgets.QLineEdit()
+        self.username = QtWidgets.QLineEdit(username)
         self.name = QtWidgets.QLineEdit()
         self.password = QtWidgets.QLineEdit()
         self.password.setEchoMode(QtWidgets.QLineEdit.EchoMode.Password)
         self.again = QtWidgets.QLineEdit()
         self.again.setEchoMode(QtWidgets.QLineEdit.EchoMode.Password)
+        self.badge_field = QtWidgets.QLineEdit()
+        self.badge_field.setEchoMode(QtWidgets.QLineEdit.EchoMode.Password)
+        self.badge_field.setPlaceholderText("or scan your badge (anywhere in this window)")
         form.addRow("User", self.username)
         if first:
             form.addRow("Name", self.name)
@@ -30,7 +39,7 @@ class LoginDialog(QtWidgets.QDialog):
         if first:
             form.addRow("Again", self.again)
         else:
-            form.addRow(QtWidgets.QLabel("or scan your badge"))
+            form.addRow("Badge", self.badge_field)
         self.error = QtWidgets.QLabel("")
         self.error.setStyleSheet("color: #c0392b; font-weight: bold;")
         self.error.setWordWrap(True)
@@ -43,25 +52,46 @@ class LoginDialog(QtWidgets.QDialog):
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
         self.badge: str | None = None
+        self._first_field = self.password if username else self.username
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        # A name kept from a failed attempt: only the password is asked again.
+        QtCore.QTimer.singleShot(0, lambda: self._first_field.setFocus())
 
     def take_badge(self, code: str) -> None:
         self.badge = code
         self.accept()
 
+    def accept(self) -> None:
+        if self.badge is None and self.badge_field.text().strip():
+            self.badge = self.badge_field.text().strip()  # typed, or a scanner slower than a burst
+        super().accept()
+
 
 class SupervisorDialog(QtWidgets.QDialog):
-    def __init__(self, end: str, parent: QtWidgets.QWidget | None = None) -> None:
+    """A supervisor's decision, offered first as the escalation's advice says (never an override)."""
+
+    def __init__(
+        self,
+        end: str,
+        parent: QtWidgets.QWidget | None = None,
+        decision: str = "release for rework",
+        advice: str | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Supervisor decision")
         form = QtWidgets.QFormLayout(self)
-        form.addRow(
-            QtWidgets.QLabel(
-                f"A supervisor signs this decision for end {end}; it is recorded with the reason."
-            )
+        intro = QtWidgets.QLabel(
+            f"A supervisor signs this decision for end {end}; it is recorded with the reason."
+            + (f"<br><b>The station's advice:</b> {advice}" if advice else "")
         )
+        intro.setWordWrap(True)
+        form.addRow(intro)
         self.action = QtWidgets.QComboBox()
         for kind in SUPERVISOR_ACTIONS:  # the text is the kind's label, the data the kind
             self.action.addItem(kind.label, kind)
+        self.action.setCurrentText(decision)  # what the advice says (a decision's label)
         self.username = QtWidgets.QLineEdit()
         self.password = QtWidgets.QLineEdit()
         self.password.setEchoMode(QtWidgets.QLineEdit.EchoMode.Password)
@@ -79,3 +109,4 @@ class SupervisorDialog(QtWidgets.QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
+        self.username.setFocus()

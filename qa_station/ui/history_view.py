@@ -9,18 +9,21 @@ record from here, and re-issue an accepted assembly's certificate.
 from __future__ import annotations
 
 import datetime as dt
+import html
 from pathlib import Path
 
 import numpy as np
 from PySide6 import QtCore, QtWidgets
 
-from grading.results import EndFaceResult
+from qa_station import bench_view as bv
 from qa_station.record import AssemblyRecord, InspectionEntry, describe_event
 from qa_station.store.images import ImageStoreError
 from qa_station.store.kinds import Kind
 from qa_station.store.store import iso
+from qa_station.text import shown
 from qa_station.ui import theme
 from qa_station.ui.live_view import LiveView
+from qa_station.ui.workers import Runner
 
 
 def local(at_us: int) -> str:
@@ -133,6 +136,7 @@ class HistoryView(QtWidgets.QWidget):
             lambda r: self.c.search(serial, since, until, status, operator),
             self._found,
             self._failed,
+            label="searching the record",
         )
 
     def _found(self, rows) -> None:
@@ -153,7 +157,12 @@ class HistoryView(QtWidgets.QWidget):
         row = self.results.currentRow()
         if 0 <= row < len(self.rows):
             serial = self.rows[row].serial
-            self.runner.start(lambda r: self.c.record(serial), self.show_record, self._failed)
+            self.runner.start(
+                lambda r: self.c.record(serial),
+                self.show_record,
+                self._failed,
+                label=f"reading the record of {serial}",
+            )
 
     # -- one assembly ----------------------------------------------------------------------
     def show_record(self, rec: AssemblyRecord) -> None:
@@ -240,7 +249,7 @@ class HistoryView(QtWidgets.QWidget):
     def _open_inspection(self, item: QtWidgets.QTreeWidgetItem, _col: int) -> None:
         insp = item.data(0, QtCore.Qt.ItemDataRole.UserRole)
         if isinstance(insp, InspectionEntry):
-            InspectionDialog(self.c, insp, self).show()
+            InspectionDialog(self.c, insp, self, self.runner).show()
 
     def regrade(self) -> None:
         from qa_station.ui.regrade_dialog import RegradeDialog
@@ -250,7 +259,9 @@ class HistoryView(QtWidgets.QWidget):
     # -- auditing --------------------------------------------------------------------------
     def audit(self) -> None:
         self._say("verifying the whole record...")
-        self.runner.start(lambda r: self.c.verify(), self._audited, self._failed)
+        self.runner.start(
+            lambda r: self.c.verify(), self._audited, self._failed, label="verifying the record"
+        )
 
     def _audited(self, report) -> None:
         if report.ok:
@@ -275,6 +286,7 @@ class HistoryView(QtWidgets.QWidget):
             lambda r: self.c.issue_certificate(rec.serial, Path(folder)),
             lambda path: self._say(f"certificate written: {path}", theme.OK),
             self._failed,
+            label=f"signing and writing the certificate of {rec.serial}",
         )
 
     def _failed(self, exc: Exception) -> None:
@@ -282,12 +294,19 @@ class HistoryView(QtWidgets.QWidget):
 
 
 class InspectionDialog(QtWidgets.QDialog):
-    """An old inspection: each fibre's image as graded, with its overlay."""
+    """An old inspection: each fibre's image as graded, with its overlay.
 
-    def __init__(self, controller, insp: InspectionEntry, parent=None) -> None:
+    The whole-ferrule picture gets every fibre's number and a ring in its verdict,
+    as on the bench. Images are read (and checked against their recorded hash) in a
+    worker: the GUI thread does not read the store.
+    """
+
+    def __init__(self, controller, insp: InspectionEntry, parent=None, runner=None) -> None:
         super().__init__(parent)
         self.c = controller
         self.insp = insp
+        self.runner = runner or Runner(self)
+        self._generation = 0
         self.setWindowTitle(f"Inspection of {local(insp.at_us)}: {insp.verdict}")
         self.resize(1100, 760)
         lay = QtWidgets.QHBoxLayout(self)
@@ -317,12 +336,35 @@ class InspectionDialog(QtWidgets.QDialog):
         if item is None:
             return
         n = item.data(QtCore.Qt.ItemDataRole.UserRole)
-        r = self.insp.result
         sha = self.insp.overview_sha256 if n == 0 else self.insp.fibre_images.get(n)
         if sha is None:
             self.details.setText(f"fibre {n}: no image kept")
             return
-        image, problem = self._image(sha)
+        self._generation += 1
+        generation = self._generation
+        self.details.setText("reading the stored image...")
+        r = self.insp.result
+        verdicts = {f.index: f.verdict for f in r.fibers}
+
+        def read(report):
+            image, problem = self._image(sha)
+            marks = []
+            if n == 0 and image is not None:
+                marks = bv.overview_marks(image, r.connector, verdicts)
+            return image, problem, marks
+
+        self.runner.start(
+            read,
+            lambda out: self._shown(generation, n, out),
+            lambda exc: self.details.setText(f"the image cannot be shown: {exc}"),
+            label="reading and checking the stored image",
+        )
+
+    def _shown(self, generation: int, n: int, out) -> None:
+        if generation != self._generation:
+            return  # another fibre was picked meanwhile
+        image, problem, marks = out
+        r = self.insp.result
         warning = f"<br><b style='color:{theme.REFUSAL}'>{problem}</b>" if problem else ""
         if image is None:
             self.view.set_result(None)
@@ -330,17 +372,19 @@ class InspectionDialog(QtWidgets.QDialog):
             return
         self.view.set_frame(image)
         if n == 0:
-            self.view.set_result(None)
-            self.details.setText("whole ferrule, at the start of the scan" + warning)
+            self.view.set_marks(marks)
+            found = "" if marks else " (its fibres could not all be found in it)"
+            self.details.setText("whole ferrule, at the start of the scan" + found + warning)
             return
+        # The stored image is the fibre's graded region: its grade moved into those pixels.
+        self.view.set_result(bv.one_fibre(self.insp.result_in_images(), n))
         f = next(x for x in r.fibers if x.index == n)
-        self.view.set_result(EndFaceResult(f.verdict, r.um_per_px, r.rules, r.connector, (f,)))
         focus = self.insp.focus.get(n)
-        self.details.setText(
-            f"fibre {n}: <b>{f.verdict}</b> &middot; {r.rules} &middot; {r.um_per_px} um/px &middot; "
-            f"probe {self.insp.probe_id}"
+        self.details.setText(  # stored text goes into rich text escaped: no markup, no codes
+            f"fibre {n}: <b>{_plain(f.verdict)}</b> &middot; {_plain(r.rules)} &middot; "
+            f"{r.um_per_px} um/px &middot; probe {_plain(self.insp.probe_id)}"
             + (f" &middot; focus {focus:.1f}" if focus else "")
-            + ("<br>" + "<br>".join(f.failures) if f.failures else "")
+            + ("<br>" + "<br>".join(_plain(x) for x in f.failures) if f.failures else "")
             + warning
         )
 
@@ -355,6 +399,9 @@ class InspectionDialog(QtWidgets.QDialog):
         if problem:
             problem = f"this image is not the one recorded: {problem}"
         return image, problem
+
+    def done_loading(self) -> bool:
+        return not self.runner.busy
 
 
 def _us(date: QtCore.QDate) -> int:
@@ -373,3 +420,8 @@ def _colour(status: str):
             "fail": theme.REFUSAL,
         }.get(status, "#7f8c8d")
     )
+
+
+def _plain(text: object) -> str:
+    """Stored text for a rich-text label: control characters escaped, then HTML-escaped."""
+    return html.escape(shown(text, 300))

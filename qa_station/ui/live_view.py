@@ -2,8 +2,11 @@
 
 Overlays come from a grading result: the zone circles of every fibre (only A
 and B on an MT ferrule), defect outlines, scratch lines and fibre numbers,
-coloured by the fibre's verdict. All circles of one colour are one path item,
-so the overlay costs the same whether it shows one defect or fifty.
+coloured by the fibre's verdict. On the whole-ferrule picture every fibre
+found gets a numbered ring in its state's colour (``set_marks``). All shapes
+of one colour are one path item, so the overlay costs the same whether it
+shows one defect or fifty. The caption sits on a dark backing so it reads on
+any picture; a preview (a capture, which records nothing) is framed in amber.
 """
 
 from __future__ import annotations
@@ -14,13 +17,25 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from grading.geometry import connector
 from grading.results import EndFaceResult
-from grading.rules import load_rules
+from grading.rules import RuleFileError, load_rules
+from qa_station.bench_view import FibreMark
 from qa_station.ui import theme
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
 LABEL_FONT = QtGui.QFont()
 LABEL_FONT.setPointSize(13)
 LABEL_FONT.setBold(True)
+MARK_FONT = QtGui.QFont()
+MARK_FONT.setPointSize(10)
+MARK_FONT.setBold(True)
+CAPTION_FONT = QtGui.QFont()
+CAPTION_FONT.setPointSize(11)
+CAPTION_FONT.setBold(True)
+CAPTION_BACKING = (0, 0, 0, 190)
+PREVIEW_FRAME = f"LiveView {{ border: 3px dashed {theme.ADVICE}; }}"
+FOCUS_FRAME = (
+    "LiveView:focus { border: 3px solid #f1c40f; } LiveView { border: 3px solid #15181c; }"
+)
 
 
 class LiveView(pg.GraphicsLayoutWidget):
@@ -36,10 +51,17 @@ class LiveView(pg.GraphicsLayoutWidget):
         self._labels: list[pg.TextItem] = []
         self.overlays_on = True
         self.result: EndFaceResult | None = None
+        self.marks: list[FibreMark] = []
         self._shape: tuple[int, int] | None = None
-        self.caption = pg.TextItem("", color=theme.TEXT_ON_IMAGE, anchor=(0, 0))
+        self.caption = pg.TextItem(
+            "", color=theme.TEXT_ON_IMAGE, anchor=(0, 0), fill=pg.mkBrush(*CAPTION_BACKING)
+        )
+        self.caption.setFont(CAPTION_FONT)
         self.caption.setZValue(20)
         self.box.addItem(self.caption)
+        self.setFocusPolicy(QtCore.Qt.FocusPolicy.StrongFocus)
+        self.preview = False
+        self.setStyleSheet(FOCUS_FRAME)
 
     # -- frames ----------------------------------------------------------------------------
     def set_frame(self, image: np.ndarray) -> None:
@@ -54,7 +76,19 @@ class LiveView(pg.GraphicsLayoutWidget):
     # -- overlays --------------------------------------------------------------------------
     def set_result(self, result: EndFaceResult | None) -> None:
         self.result = result
+        self.marks = []
         self._draw()
+
+    def set_marks(self, marks: list[FibreMark]) -> None:
+        """Numbered rings on the whole-ferrule picture (replaces a fibre's overlay)."""
+        self.result = None
+        self.marks = list(marks)
+        self._draw()
+
+    def set_preview(self, on: bool) -> None:
+        """Frame the picture in amber while it shows a capture (graded, not recorded)."""
+        self.preview = on
+        self.setStyleSheet(PREVIEW_FRAME if on else FOCUS_FRAME)
 
     def set_overlays(self, on: bool) -> None:
         self.overlays_on = on
@@ -87,12 +121,15 @@ class LiveView(pg.GraphicsLayoutWidget):
 
     def _draw(self) -> None:
         self._clear()
+        if self.marks and self.overlays_on:
+            self._draw_marks()
+            return
         r = self.result
         if r is None or not self.overlays_on or not r.um_per_px:
             return
         try:
             zones = load_rules(r.rules).zones_for(connector(r.connector).is_multi_fiber)
-        except (ValueError, KeyError):
+        except (RuleFileError, KeyError):
             zones = ()
         s = r.um_per_px
         paths = {k: QtGui.QPainterPath() for k in ("zones", "pass", "fail", "error")}
@@ -127,13 +164,52 @@ class LiveView(pg.GraphicsLayoutWidget):
             colour = theme.ZONE if key == "zones" else theme.VERDICT[key]
             pen = QtGui.QPen(QtGui.QColor(colour))
             pen.setCosmetic(True)
-            pen.setWidthF(1.0 if key == "zones" else 2.0)
+            pen.setWidthF(1.5 if key == "zones" else 2.5)
             if key == "zones":
                 pen.setStyle(QtCore.Qt.PenStyle.DashLine)
             item.setPen(pen)
             item.setZValue(10)
             self.box.addItem(item)
             self._paths[key] = item
+
+    def _draw_marks(self) -> None:
+        paths: dict[str, QtGui.QPainterPath] = {}
+        ys = sorted(m.y_px for m in self.marks)
+        middle = (ys[0] + ys[-1]) / 2 if ys else 0.0
+        two_rows = bool(ys) and ys[-1] - ys[0] > 2 * max(m.r_px for m in self.marks)
+        for m in self.marks:
+            path = paths.setdefault(m.state, QtGui.QPainterPath())
+            rad = max(m.r_px * 1.8, 6.0)
+            path.addEllipse(QtCore.QPointF(m.x_px, m.y_px), rad, rad)
+            # Numbers sit outside the rows (above the top row, below the bottom one), every
+            # other one a line further out, so neighbours never cover each other.
+            below = two_rows and m.y_px > middle
+            far = 1.15 if m.index % 2 == 0 else 0.0
+            anchor = (0.5, -far) if below else (0.5, 1.0 + far)
+            label = pg.TextItem(
+                str(m.index),
+                color=theme.TEXT_ON_IMAGE,
+                anchor=anchor,
+                fill=pg.mkBrush(*CAPTION_BACKING),
+            )
+            label.setFont(MARK_FONT)
+            label.setPos(m.x_px, m.y_px + rad + 2 if below else m.y_px - rad - 2)
+            label.setZValue(12)
+            self.box.addItem(label)
+            self._labels.append(label)
+        for state, path in paths.items():
+            item = QtWidgets.QGraphicsPathItem(path)
+            pen = QtGui.QPen(QtGui.QColor(theme.FIBRE_STATE.get(state, theme.FIBRE_STATE["new"])))
+            pen.setCosmetic(True)
+            pen.setWidthF(3.0)
+            item.setPen(pen)
+            item.setZValue(10)
+            self.box.addItem(item)
+            self._paths[f"mark:{state}"] = item
+
+    def mark_numbers(self) -> list[str]:
+        """The fibre numbers drawn on the picture now, as drawn (for tests and checks)."""
+        return [t.toPlainText() for t in self._labels]
 
     def set_caption(self, text: str) -> None:
         self.caption.setText(text)

@@ -1,59 +1,55 @@
 """The bench window: the live end face, the fibre map, the gate, the results, the record.
 
 Everything that touches a device or the store runs in a worker; the window
-only shows and asks. Keys: I inspect, C record cleaning, N connect, Space
-capture (grade what is in view; a foot pedal that sends a space does it too),
-F autofocus, O overlays, L live, E next end, Esc cancel a scan, Ctrl+L sign out,
-Ctrl+F the serial field.
+only shows and asks. What it shows (each fibre's state, the next step and its
+key, the advice, the supervisor's first choice, where a scan belongs) comes
+from ``qa_station.bench_view``. Keys: I inspect, C record cleaning, N connect,
+S supervisor decision, T the last cleaning tool again, Space capture (a
+preview, recorded nowhere; a foot pedal that sends a space does it too), F
+autofocus, O overlays, L live, E next end, Esc cancel a scan (or leave a
+field), Ctrl+L sign out, Ctrl+F the serial field.
 """
 
 from __future__ import annotations
 
 import contextlib
+import sys
 import threading
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from grading.results import EndFaceResult
 from hardware.probes.base import Frame
+from qa_station import bench_view as bv
 from qa_station.accounts import AuthError
-from qa_station.catalog import CatalogError
-from qa_station.controller import NotSignedIn, StationController
-from qa_station.gate import GateRefused
-from qa_station.scan import ScanError, ScanProgress
-from qa_station.store import StoreError
-from qa_station.store.kinds import Kind
+from qa_station.controller import StationController
+from qa_station.text import shown
 from qa_station.ui import theme
-from qa_station.ui.dialogs import LoginDialog, SupervisorDialog
-from qa_station.ui.fibre_map import FibreMap
-from qa_station.ui.gate_panel import GatePanel
-from qa_station.ui.history_view import HistoryView
-from qa_station.ui.live_view import LiveView
-from qa_station.ui.qualification_panel import StationState
-from qa_station.ui.results_table import ResultsTable
-from qa_station.ui.settings_view import SettingsView
-from qa_station.ui.stats_view import StatsView
+from qa_station.ui.bench_gate import GateActions
+from qa_station.ui.bench_layout import PAGE_TITLES, BenchLayout
+from qa_station.ui.bench_picture import PictureActions
+from qa_station.ui.dialogs import LoginDialog
+from qa_station.ui.wedge import takes_text
 from qa_station.ui.workers import FrameThread, Runner
 
-# What a refusal or failure says to the operator; anything else is a fault.
 LIVE_GRADE_MS = 250
 OUTBOX_RETRY_MS = 5000  # how often a bench that lost its floor database tries it again
+K = QtCore.Qt.Key
 
-EXPECTED = (GateRefused, CatalogError, AuthError, NotSignedIn, ScanError, StoreError, ValueError)
 
-
-class MainWindow(QtWidgets.QMainWindow):
+class MainWindow(BenchLayout, GateActions, PictureActions, QtWidgets.QMainWindow):
     def __init__(self, controller: StationController, live: bool = True) -> None:
         super().__init__()
         self.c = controller
         self.setWindowTitle("qa-station: MPO / fibre end-face inspection bench")
         self.runner = Runner(self)
         self.cancel = threading.Event()
-        self.mode = "live"  # "live" or "review"
+        self.mode = "live"  # "live", "review" (an inspection's frame) or "preview" (a capture)
         self.scanning = False
         self._live_caption = ""
         self.certificates: dict[str, str] = {}  # serial: what became of its certificate
         self.end: str | None = None
+        self.part_number: str | None = None  # scanned alone, waiting for its serial
         self.last_frame: Frame | None = None
         self.focus_score: float | None = None
         self._build()
@@ -77,149 +73,93 @@ class MainWindow(QtWidgets.QMainWindow):
         # The floor database: while it is down the gate keeps actions in the outbox; this
         # timer sends them (in a worker of its own) as soon as the database answers again.
         self.floor_runner = Runner(self)
+        self.activity.watch(self.floor_runner)
         self.outbox_timer = QtCore.QTimer(self)
         self.outbox_timer.timeout.connect(self._send_outbox)
         self.outbox_timer.start(OUTBOX_RETRY_MS)
+        # What the first certificate needs is loaded meanwhile, so it is as fast as the rest.
+        self.warm_runner = Runner(self)
+        self.warm_runner.start(lambda r: controller.warm_up(), None, lambda exc: None)
+        app = QtWidgets.QApplication.instance()
+        app.focusChanged.connect(self._focus_moved)
+        self.wedge = getattr(app, "wedge", None)
+        if self.wedge is not None:  # a wedge scanner's codes come here, wherever the focus is
+            self.wedge.configure(controller.config.scanner_prefix, controller.config.scanner_suffix)
+            self.wedge.scanned.connect(self.scanned)
+            self.wedge.broken.connect(self.scan_broken)
         self._update_status()
+        self._refresh_next()
         if controller.signing_problem:
             self._say(controller.signing_problem, theme.ADVICE)
         if controller.last_replay is not None:
             self._replayed(controller.last_replay)
 
-    # -- layout ----------------------------------------------------------------------------
-    def _build(self) -> None:
-        self.tabs = QtWidgets.QTabWidget()
-        self.setCentralWidget(self.tabs)
-        bench = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
-        left = QtWidgets.QWidget()
-        lv = QtWidgets.QVBoxLayout(left)
-        lv.setContentsMargins(0, 0, 0, 0)
-        bar = QtWidgets.QHBoxLayout()
-        self.live_btn = QtWidgets.QPushButton("Live (L)")
-        self.live_btn.clicked.connect(self.go_live)
-        self.capture_btn = QtWidgets.QPushButton("Capture (Space)")
-        self.capture_btn.clicked.connect(self.capture)
-        self.focus_btn = QtWidgets.QPushButton("Autofocus (F)")
-        self.focus_btn.clicked.connect(self.autofocus)
-        self.overlay_box = QtWidgets.QCheckBox("Overlays (O)")
-        self.overlay_box.setChecked(True)
-        self.overlay_box.toggled.connect(lambda on: self.view.set_overlays(on))
-        self.overview_btn = QtWidgets.QPushButton("Whole ferrule")
-        self.overview_btn.clicked.connect(lambda: self.show_fibre(None))
-        for w in (
-            self.live_btn,
-            self.capture_btn,
-            self.focus_btn,
-            self.overview_btn,
-            self.overlay_box,
-        ):
-            bar.addWidget(w)
-        bar.addStretch(1)
-        lv.addLayout(bar)
-        self.view = LiveView()
-        self.view.set_caption("scan or type an assembly's serial to begin (Ctrl+F)")
-        self.view_buttons = (self.live_btn, self.capture_btn, self.focus_btn, self.overview_btn)
-        for b in self.view_buttons:
-            b.setEnabled(False)  # they act on an assembly's end: none yet
-        self.view.frame_drawn.connect(
-            lambda: self.frames.taken() if hasattr(self, "frames") else None
-        )
-        lv.addWidget(self.view, 1)
-        bench.addWidget(left)
-        right = QtWidgets.QWidget()
-        rv = QtWidgets.QVBoxLayout(right)
-        row = QtWidgets.QHBoxLayout()
-        self.serial = QtWidgets.QLineEdit()
-        self.serial.setPlaceholderText("scan or type the assembly's serial, Enter")
-        self.serial.returnPressed.connect(lambda: self.open_serial(self.serial.text()))
-        open_btn = QtWidgets.QPushButton("Open")
-        open_btn.clicked.connect(lambda: self.open_serial(self.serial.text()))
-        row.addWidget(self.serial, 1)
-        row.addWidget(open_btn)
-        rv.addLayout(row)
-        self.product = QtWidgets.QLabel("no assembly on the bench")
-        self.product.setWordWrap(True)
-        self.product.setObjectName("product")
-        rv.addWidget(self.product)
-        self.banner = QtWidgets.QLabel("")
-        self.banner.setObjectName("banner")
-        self.banner.setWordWrap(True)
-        self.banner.setVisible(False)
-        rv.addWidget(self.banner)
-        # Stays up for as long as the floor database is down (the banner above changes with
-        # every action; this must not scroll away).
-        self.floor_notice = QtWidgets.QLabel("")
-        self.floor_notice.setObjectName("floorNotice")
-        self.floor_notice.setWordWrap(True)
-        self.floor_notice.setVisible(False)
-        self.floor_notice.setStyleSheet(
-            f"background:{theme.ADVICE}; color:white; padding:6px; border-radius:4px;"
-        )
-        rv.addWidget(self.floor_notice)
-        self.gate = GatePanel()
-        self.gate.end_changed.connect(self.select_end)
-        self.gate.inspect_requested.connect(self.inspect)
-        self.gate.clean_requested.connect(self.record_cleaning)
-        self.gate.connect_requested.connect(self.connect_end)
-        self.gate.supervisor_requested.connect(self.supervisor)
-        self.gate.cancel_requested.connect(self.cancel_scan)
-        rv.addWidget(self.gate)
-        self.map = FibreMap()
-        self.map.fibre_clicked.connect(self.show_fibre)
-        rv.addWidget(self.map)
-        self.table = ResultsTable()
-        self.table.fibre_clicked.connect(self.show_fibre)
-        rv.addWidget(self.table, 1)
-        self.detail = QtWidgets.QLabel("")
-        self.detail.setObjectName("fibreDetail")
-        self.detail.setWordWrap(True)
-        self.detail.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
-        rv.addWidget(self.detail)
-        bench.addWidget(right)
-        bench.setStretchFactor(0, 3)
-        bench.setStretchFactor(1, 2)
-        self.tabs.addTab(bench, "Bench")
-        self.history = HistoryView(self.c, self.runner)
-        self.tabs.currentChanged.connect(self._tab_shown)
-        self.tabs.addTab(self.history, "History && audit")
-        self.stats = StatsView(self.c, self.runner)
-        self.tabs.addTab(self.stats, "Statistics")
-        self.settings = SettingsView(self.c, self.runner, self)
-        self.tabs.addTab(self.settings, "Settings")
-        self.s_operator = QtWidgets.QLabel()
-        self.s_probe = QtWidgets.QLabel()
-        self.s_fixture = QtWidgets.QLabel()
-        self.s_focus = QtWidgets.QLabel()
-        self.s_fps = QtWidgets.QLabel()
-        self.s_store = QtWidgets.QLabel()
-        self.s_qualified = StationState(self.c, self)
-        for w in (
-            self.s_qualified,
-            self.s_operator,
-            self.s_probe,
-            self.s_fixture,
-            self.s_focus,
-            self.s_fps,
-            self.s_store,
-        ):
-            self.statusBar().addPermanentWidget(w)
-        signout = self.menuBar().addMenu("&Station")
-        act = signout.addAction("Sign out")
-        act.setShortcut(QtGui.QKeySequence("Ctrl+L"))
-        act.triggered.connect(self.sign_out)
-        quit_act = signout.addAction("Quit")
-        quit_act.setShortcut(QtGui.QKeySequence("Ctrl+Q"))
-        quit_act.triggered.connect(self.close)
+    # -- the other pages, built when first shown -------------------------------------------
+    def page(self, name: str) -> QtWidgets.QWidget:
+        """The History, Statistics or Settings page (built now if it was not yet)."""
+        if name not in self._pages:
+            if name == "history":
+                from qa_station.ui.history_view import HistoryView
 
+                widget = HistoryView(self.c, self.runner)
+            elif name == "stats":
+                from qa_station.ui.stats_view import StatsView
+
+                widget = StatsView(self.c, self.runner)
+            else:
+                from qa_station.ui.settings_view import SettingsView
+
+                widget = SettingsView(self.c, self.runner, self)
+                widget.scanner_keys_saved.connect(self._scanner_keys_changed)
+            self._pages[name] = widget
+            index = list(PAGE_TITLES).index(name) + 1
+            current = self.tabs.currentIndex()
+            self.tabs.blockSignals(True)  # the placeholder goes, the page takes its place
+            placeholder = self.tabs.widget(index)
+            self.tabs.removeTab(index)
+            self.tabs.insertTab(index, widget, PAGE_TITLES[name])
+            self.tabs.setCurrentIndex(current)
+            self.tabs.blockSignals(False)
+            placeholder.deleteLater()
+        return self._pages[name]
+
+    @property
+    def history(self):
+        return self.page("history")
+
+    @property
+    def stats(self):
+        return self.page("stats")
+
+    @property
+    def settings(self):
+        return self.page("settings")
+
+    def show_page(self, name: str) -> None:
+        self.tabs.setCurrentIndex({"bench": 0, "history": 1, "stats": 2, "settings": 3}[name])
+
+    def _tab_shown(self, index: int) -> None:
+        name = {1: "history", 2: "stats", 3: "settings"}.get(index)
+        if name is None:
+            self.focus_bench()
+            return
+        page = self.page(name)
+        if name == "history":
+            page.search()  # what happened at the bench since it was last open
+        if name == "stats":
+            page.take_focus()
+
+    def _scanner_keys_changed(self, prefix: str, suffix: str) -> None:
+        wedge = getattr(QtWidgets.QApplication.instance(), "wedge", None)
+        if wedge is not None:
+            wedge.configure(prefix, suffix)
+
+    # -- keys ------------------------------------------------------------------------------
     def _shortcuts(self) -> None:
         # Space and Esc are shortcuts. The letters are read in keyPressEvent instead: a
         # QShortcut fires before the wedge filter can tell a person's key from the first
         # key of a barcode burst, so scanning "LCD-..." would press Live and Clean.
-        keys = {
-            "Space": self.capture,
-            "Esc": self.cancel_scan,
-            "Ctrl+F": self.focus_serial,
-        }
+        keys = {"Space": self.capture, "Esc": self.escape, "Ctrl+F": self.focus_serial}
         self._keys = {}
         for key, fn in keys.items():
             sc = QtGui.QShortcut(QtGui.QKeySequence(key), self)
@@ -227,13 +167,15 @@ class MainWindow(QtWidgets.QMainWindow):
             sc.activated.connect(lambda fn=fn: self._when_bench(fn))
             self._keys[key] = sc
         self._letters = {
-            QtCore.Qt.Key.Key_I: lambda: self.inspect(self.gate.current_end()),
-            QtCore.Qt.Key.Key_C: self.gate.request_clean,
-            QtCore.Qt.Key.Key_N: self.gate.request_connect,
-            QtCore.Qt.Key.Key_F: self.autofocus,
-            QtCore.Qt.Key.Key_O: self.overlay_box.toggle,
-            QtCore.Qt.Key.Key_L: self.go_live,
-            QtCore.Qt.Key.Key_E: self.gate.next_end,
+            K.Key_I: lambda: self.inspect(self.gate.current_end()),
+            K.Key_C: self.gate.request_clean,
+            K.Key_N: self.gate.request_connect,
+            K.Key_S: lambda: self.supervisor(self.gate.current_end()),
+            K.Key_T: self.use_last_tool,
+            K.Key_F: self.autofocus,
+            K.Key_O: self.overlay_box.toggle,
+            K.Key_L: self.go_live,
+            K.Key_E: self.gate.next_end,
         }
 
     def keyPressEvent(self, event: QtGui.QKeyEvent) -> None:
@@ -250,29 +192,59 @@ class MainWindow(QtWidgets.QMainWindow):
         self.serial.setFocus()
         self.serial.selectAll()
 
+    def focus_bench(self) -> None:
+        """The gate keys go to the bench (the live view holds the focus)."""
+        if self.tabs.currentIndex() == 0 and QtWidgets.QApplication.activeModalWidget() is None:
+            self.view.setFocus(QtCore.Qt.FocusReason.OtherFocusReason)
+
+    def escape(self) -> None:
+        """Esc: cancel the scan; otherwise leave the field being typed in for the bench."""
+        if self.scanning:
+            self.cancel_scan()
+        elif takes_text(QtWidgets.QApplication.focusWidget()):
+            self.focus_bench()
+
     def _when_bench(self, fn) -> None:
         # Gate keys act only on the bench page and not while typing in a field.
+        # (bound methods are made anew on each access: compare them with ==, not "is")
         focus = QtWidgets.QApplication.focusWidget()
-        typing = isinstance(focus, QtWidgets.QLineEdit | QtWidgets.QPlainTextEdit)
-        if fn is not self.focus_serial and (
-            self.tabs.currentIndex() != 0 or (typing and fn is not self.cancel_scan)
+        typing = takes_text(focus)
+        if fn != self.focus_serial and (
+            self.tabs.currentIndex() != 0 or (typing and fn != self.escape)
         ):
             return
-        if self.scanning and fn not in (self.cancel_scan, self.overlay_box.toggle):
+        if self.scanning and fn not in (self.escape, self.overlay_box.toggle):
             self.statusBar().showMessage("a scan is running: wait for it, or Esc to cancel", 3000)
             return
         fn()
 
-    def _tab_shown(self, index: int) -> None:
-        if self.tabs.widget(index) is self.history:
-            self.history.search()  # what happened at the bench since it was last open
+    def _focus_moved(self, _old, new: QtWidgets.QWidget | None) -> None:
+        """Say where typed keys go: the window always shows it."""
+        if new is None or new.window() is not self:
+            return
+        if new is self.view:
+            text = "keys: the bench (I, C, N, E... act)"
+            style = "color:#1e8449; font-weight:bold;"
+        elif takes_text(new):
+            name = {
+                self.serial: "the serial field",
+                self.gate.tool: "the tool field",
+            }.get(new, "a text field")
+            text = f"keys: typing into {name} (Enter or Esc: back to the bench)"
+            style = f"color:{theme.ADVICE}; font-weight:bold;"
+        else:
+            text = "keys: the bench"
+            style = "color:#1e8449; font-weight:bold;"
+        self.keys_to.setText(text)
+        self.keys_to.setStyleSheet(style)
 
     # -- who -------------------------------------------------------------------------------
     def sign_in(self) -> bool:
         """Ask until someone signs in (or the dialog is cancelled: then False)."""
+        username = ""
         while True:
             first = self.c.needs_first_admin()
-            dlg = LoginDialog(self, first=first)
+            dlg = LoginDialog(self, first=first, username=username)
             app = QtWidgets.QApplication.instance()
             wedge = getattr(app, "wedge", None)
             if wedge is not None and not first:
@@ -283,48 +255,124 @@ class MainWindow(QtWidgets.QMainWindow):
             finally:
                 if wedge is not None and not first:
                     wedge.scanned.disconnect(dlg.take_badge)
+            username = dlg.username.text().strip()
             try:
                 if first:
                     if dlg.password.text() != dlg.again.text():
                         raise AuthError("the two passwords differ")
                     self.c.create_first_admin(
-                        dlg.username.text().strip(),
-                        dlg.password.text(),
-                        dlg.name.text().strip() or None,
+                        username, dlg.password.text(), dlg.name.text().strip() or None
                     )
                 elif dlg.badge:
                     self.c.login_badge(dlg.badge)
                 else:
-                    self.c.login(dlg.username.text().strip(), dlg.password.text())
+                    self.c.login(username, dlg.password.text())
             except AuthError as exc:
                 QtWidgets.QMessageBox.warning(self, "Sign in", str(exc))
                 continue
             self._update_status()
+            self._refresh_next()
+            self.focus_bench()
             return True
 
     def sign_out(self) -> None:
         self.c.logout()
+        self._clear_bench()
         self._update_status()
         if not self.sign_in():
             self.close()
 
+    def _clear_bench(self) -> None:
+        """Nothing of the last assembly stays on screen once its operator has gone."""
+        self.end = None
+        self.part_number = None
+        self.mode = "live"
+        self.product.setText("no assembly on the bench")
+        self.serial.clear()
+        self.gate.set_ends([])
+        self.gate.show_end(None)
+        self.gate.show_refusal("")
+        self.gate.reset_choices()
+        self.gate.set_enabled(False)
+        for b in self.view_buttons:
+            b.setEnabled(False)
+        self.map.set_connector(None)
+        self.table.set_result(None)
+        self.detail.setText("")
+        self.view.set_result(None)
+        self.view.set_preview(False)
+        self.view.image.clear()
+        self.view.set_caption("scan or type an assembly's serial to begin (Ctrl+F)")
+        self._say("")
+        self._refresh_next()
+
     # -- the scanner -------------------------------------------------------------------------
     def scanned(self, code: str) -> None:
-        """A barcode burst from a wedge scanner, wherever the focus was."""
+        """A barcode scan from a wedge scanner, wherever the focus was."""
         if QtWidgets.QApplication.activeModalWidget() is not None:
             return  # a dialog is up (a badge at sign-in): the scan is the dialog's
-        if self.gate.tool.hasFocus():
-            self.gate.tool.setText(code)  # the cleaning tool's label
+        focus = QtWidgets.QApplication.focusWidget()
+        if isinstance(focus, QtWidgets.QLineEdit) and focus not in (self.serial, self.gate.tool):
+            focus.insert(code)  # a search box, a settings field: the code is typed there
             return
-        self.serial.setText(code)
-        self.open_serial(code)
+        self._take_code(code, tool_field=focus is self.gate.tool, typed=focus is self.serial)
+
+    def _take_code(self, code: str, tool_field: bool = False, typed: bool = False) -> None:
+        """A code, scanned or typed into the serial field: a serial, a part number or a tool."""
+        state, end = self._state_and_end()
+        awaiting = (
+            not typed
+            and state is not None
+            and end is not None
+            and state.status == "open"
+            and bv.needs_cleaning(state.end(end))
+        )
+        routed = bv.route_scan(
+            code,
+            self.c.catalog,
+            tool_field=tool_field,
+            awaiting_clean=awaiting,
+            part_number=self.part_number,
+        )
+        self.tabs.setCurrentIndex(0)
+        self.serial.clear()
+        if routed.kind == "tool":
+            self.gate.tool.setText(routed.text)
+            self.statusBar().showMessage(f"cleaning tool {routed.text} scanned", 5000)
+        elif routed.kind == "part":
+            self.part_number = routed.text
+            self.product.setText(f"part number <b>{routed.text}</b>: now scan the serial")
+        else:
+            self.part_number = None
+            self.open_serial(routed.text)
+        self.focus_bench()
+        self._refresh_next()
+
+    def scan_broken(self, partial: str) -> None:
+        """A scan that did not arrive whole is said, never taken in part."""
+        got = f" ({partial!r} arrived)" if partial else ""
+        self._say(
+            f"a barcode scan arrived in pieces and was not taken{got}: scan it again; if this "
+            "repeats, set the scanner's prefix (Settings, Devices)",
+            theme.REFUSAL,
+        )
 
     # -- the assembly ----------------------------------------------------------------------
+    def _serial_entered(self) -> None:
+        text = self.serial.text()
+        if text.strip():
+            self._take_code(text, typed=True)
+
     def open_serial(self, label: str) -> None:
         if not label.strip():
             return
         self._say("")
-        self.runner.start(lambda report: self.c.open_serial(label), self._opened, self._failed)
+        self.runner.start(
+            lambda report: self.c.open_serial(label),
+            self._opened,
+            self._failed,
+            label=f"opening {label.strip()}",
+        )
 
     def _opened(self, session) -> None:
         p = session.identified.product
@@ -333,11 +381,15 @@ class MainWindow(QtWidgets.QMainWindow):
             f"<b>{session.serial}</b> &nbsp; {p.name}<br>{part} &middot; policy {p.policy}"
         )
         self.serial.clear()
+        self.part_number = None
+        self.gate.reset_choices()  # nothing chosen for this assembly yet
+        self.gate.show_refusal("")
         self.gate.set_enabled(True)
         for b in self.view_buttons:
             b.setEnabled(True)
         self.gate.set_ends([e.label for e in session.ends])
         self._show_assembly_status(session.state)
+        self.focus_bench()
 
     def select_end(self, end: str) -> None:
         if not end or self.c.session is None:
@@ -353,33 +405,57 @@ class MainWindow(QtWidgets.QMainWindow):
             self.c.show(end, first)
             return self.c.focus()
 
-        self.runner.start(work, self._focused_on_end, self._failed)
+        self.runner.start(
+            work, self._focused_on_end, self._failed, label=f"moving to end {end} and focusing"
+        )
 
     def _focused_on_end(self, position: int) -> None:
         self.statusBar().showMessage(f"end {self.end}: focused at motor step {position}", 4000)
         self.go_live()
 
+    def _state_and_end(self):
+        s = self.c.session
+        if s is None:
+            return None, None
+        return s.state, self.end
+
+    def _bench(self) -> bv.Bench:
+        return bv.Bench(
+            signed_in=self.c.actor is not None,
+            scanning=self.scanning,
+            tool_id=self.gate.tool.text(),
+            last_tool=self.gate.last_tool,
+            method=self.gate.method.currentData() or "",
+            mode=self.gate.mode.currentData() or "connected",
+            part_number=self.part_number,
+        )
+
+    def _refresh_next(self) -> None:
+        state, end = self._state_and_end()
+        step = bv.next_step(state, end, self._bench(), self.c.store.time.peek())
+        self.next_step = step
+        key = (
+            f"<span style='background:#f1c40f; color:#1a1a1a; padding:0 4px;'>&nbsp;{step.key}"
+            "&nbsp;</span> "
+            if step.key
+            else ""
+        )
+        first = f"{step.first}, then " if step.first else ""
+        self.next_line.setText(f"Next: {first}{key}{step.action}")
+        self.next_line.setToolTip(step.text)
+
     def _refresh_end(self) -> None:
         s = self.c.session
         if s is None or self.end is None:
+            self._refresh_next()
             return
-        state = s.state.end(self.end)
-        self.gate.show_state(state)
         result = self._last_result(self.end)
+        view = bv.end_view(s.state, self.end, result)
+        self.gate.show_end(view)
         self.table.set_result(result)
         self.detail.setText("")
-        states = {}
-        if result is not None:
-            for f in result.fibers:
-                st = f.verdict if f.verdict in ("pass", "fail") else "error"
-                if st != "pass" and state.status == "cleaned":
-                    st = "cleaned"
-                if st != "pass" and state.status == "escalated":
-                    st = "escalated"
-                if state.connected:
-                    st = "connected"
-                states[f.index] = st
-        self.map.set_states(states)
+        self.map.set_states(view.fibres)
+        self._refresh_next()
 
     def _last_result(self, end: str) -> EndFaceResult | None:
         s = self.c.session
@@ -388,309 +464,32 @@ class MainWindow(QtWidgets.QMainWindow):
             return scan.result()
         return None
 
-    # -- the gate --------------------------------------------------------------------------
-    def inspect(self, end: str) -> None:
-        if not end or self.runner.busy:
-            return
-        self.cancel = threading.Event()
-        self.scanning = True
-        self.frames.paused.set()
-        self.gate.set_busy(True, "autofocus")
-        self.gate.show_refusal("")
-
-        def work(report):
-            return self.c.inspect(end, progress=report, cancel=self.cancel)
-
-        self.runner.start(work, self._inspected, self._gate_failed, self._scan_progress)
-
-    def _scan_progress(self, p: ScanProgress) -> None:
-        self.gate.set_progress(p.done, p.total, p.message)
-        if p.result is not None and p.fiber is not None:
-            self.map.select(p.fiber)
-            states = dict(self.map.states)
-            states[p.fiber] = p.result.verdict if p.result.verdict in ("pass", "fail") else "error"
-            self.map.set_states(states)
-
-    def _inspected(self, recorded) -> None:
-        self.scanning = False
-        self.frames.paused.clear()
-        self.gate.set_busy(False)
-        self.gate.show_advice(recorded.advice if recorded.verdict != "pass" else None)
-        if recorded.probe_alarm:  # the dirty-probe alarm: stop and clean the probe tip
-            self.gate.show_refusal(recorded.probe_alarm)
-            self.s_qualified.refresh()
-        self._show_assembly_status(recorded.state)
-        scan = self.c.session.scans.get(self.end)
-        failing = [f.index for f in scan.result().fibers if f.verdict != "pass"] if scan else []
-        self.show_fibre(failing[0] if failing else 1)
-
-    def record_cleaning(self, end: str, method: str, tool: str, adapter: bool) -> None:
-        if self.scanning:
-            return
-        self.gate.show_refusal("")
-        self.runner.start(
-            lambda r: self.c.clean(end, method, tool, adapter),
-            self._after_action,
-            self._gate_failed,
-        )
-
-    def connect_end(self, end: str, mode: str) -> None:
-        if self.scanning:
-            return
-        self.gate.show_refusal("")
-        self.runner.start(
-            lambda r: self.c.connect(end, mode), self._after_action, self._gate_failed
-        )
-
-    def supervisor(self, end: str) -> None:
-        dlg = SupervisorDialog(end, self)
-        if dlg.exec() != QtWidgets.QDialog.DialogCode.Accepted:
-            return
-        args = (
-            dlg.username.text().strip(),
-            dlg.password.text(),
-            dlg.action.currentData(),
-            dlg.reason.toPlainText().strip(),
-            end,
-        )
-        who, _, action, _, _ = args
-        said = {
-            Kind.END_OVERRIDE: f"supervisor {who} overrode the gate: end {end} connected (a deviation)",
-            Kind.END_RELEASED_FOR_REWORK: f"supervisor {who} released end {end} for rework: it starts over",
-            Kind.ASSEMBLY_REJECTED: f"supervisor {who} rejected the assembly",
-        }[action]
-
-        def decided(state) -> None:
-            self.gate.show_refusal("")
-            self.statusBar().showMessage(said, 15000)
-            self._after_action(state)
-
-        self.runner.start(lambda r: self.c.supervisor_decision(*args), decided, self._gate_failed)
-
-    def _after_action(self, state) -> None:
-        self._show_assembly_status(state)
-
-    def _show_assembly_status(self, state) -> None:
-        self._refresh_end()
-        if state.status == "accepted" and self.c.offline:
-            self._say(
-                f"{state.serial} ACCEPTED at this bench while the floor database is down: it is "
-                "recorded, and its certificate issued, when the database is back",
-                theme.ADVICE,
-            )
-        elif state.status == "accepted":
-            known = self.certificates.get(state.serial)
-            self._say(f"{state.serial} ACCEPTED: every end released" + (known or ""), theme.OK)
-            if known is None:
-                self._issue_certificate(state.serial)
-        elif state.status == "rejected":
-            self._say(f"{state.serial} REJECTED: {state.reason or ''}", theme.REFUSAL)
-        else:
-            done = sum(1 for e in state.ends.values() if e.connected)
-            self._say(f"{state.serial}: {done} of {len(state.ends)} ends released", "#34495e")
-
-    def _issue_certificate(self, serial: str) -> None:
-        """The certificate is written the moment the assembly is accepted, in a worker."""
-        self.certificates[serial] = ": writing its certificate..."
-
-        def written(path) -> None:
-            self.certificates[serial] = f": certificate {path}"
-            self._say_if_current(serial, f"{serial} ACCEPTED: certificate {path}", theme.OK)
-
-        def not_written(exc: Exception) -> None:
-            self.certificates[serial] = f", but its certificate could not be written: {exc}"
-            self._say_if_current(
-                serial,
-                f"{serial} ACCEPTED, but its certificate could not be written: {exc} "
-                "(re-issue it from History when that is fixed)",
-                theme.ADVICE,
-            )
-
-        self.runner.start(lambda r: self.c.issue_certificate(serial), written, not_written)
-
-    def _say_if_current(self, serial: str, text: str, colour: str) -> None:
-        if self.c.session is not None and self.c.session.serial == serial:
-            self._say(text, colour)
-
-    def cancel_scan(self) -> None:
-        self.cancel.set()
-
-    def _gate_failed(self, exc: Exception) -> None:
-        self.scanning = False
-        self.frames.paused.clear()
-        self.gate.set_busy(False)
-        if isinstance(exc, EXPECTED):
-            self.gate.show_refusal(str(exc))
-            if self.c.session is not None:
-                with contextlib.suppress(*EXPECTED):
-                    self.c.refresh()
-                self._refresh_end()
-        else:
-            self._fault(exc)
-
-    def _failed(self, exc: Exception) -> None:
-        if isinstance(exc, EXPECTED):
-            self._say(str(exc), theme.REFUSAL)
-        else:
-            self._fault(exc)
-
     def _fault(self, exc: Exception) -> None:
-        QtWidgets.QMessageBox.critical(self, "Something went wrong", f"{type(exc).__name__}: {exc}")
+        """A mistake in the station, not a refusal: said as one, with what to send along."""
+        trace = getattr(exc, "__traceback_text__", "") or f"{type(exc).__name__}: {exc}"
+        print(f"qa-station: internal error:\n{trace}", file=sys.stderr)
+        box = QtWidgets.QMessageBox(self)
+        box.setIcon(QtWidgets.QMessageBox.Icon.Critical)
+        box.setWindowTitle("qa-station: internal error")
+        box.setText(
+            f"Something went wrong inside the station ({type(exc).__name__}: {exc}). Nothing "
+            "was recorded for this action. Please report it with the details."
+        )
+        box.setDetailedText(trace)
+        box.exec()
 
-    def _say(self, text: str, colour: str = "#34495e") -> None:
+    def _say(self, text: str, colour: str = theme.INK) -> None:
         self.banner.setText(text)
         self.banner.setVisible(bool(text))
         self.banner.setStyleSheet(
             f"background:{colour}; color:white; padding:6px; border-radius:4px; font-weight:bold;"
         )
 
-    # -- the view --------------------------------------------------------------------------
-    def _on_frame(self, frame: Frame) -> None:
-        self.last_frame = frame
-        if self.mode == "live":
-            self.view.set_frame(frame.image)
-            where = f"fibre {frame.fiber}" if frame.fiber else "whole ferrule"
-            caption = f"LIVE  end {frame.end or '-'}  {where}"
-            if self._live_caption != caption and not self._live_caption.startswith(caption + "  "):
-                # A new place: the last live verdict belonged to the old one.
-                self._live_caption = caption
-                self.view.set_caption(caption)
-                self.view.set_result(None)
-        else:
-            self.frames.taken()
-
-    def _on_focus(self, score: float) -> None:
-        self.focus_score = score
-
-    def _on_device_problem(self, text: str) -> None:
-        if text:
-            self._say(text, theme.REFUSAL)
-        else:
-            self._say("")
-
-    def go_live(self) -> None:
-        """Back to the probe's picture, at the fibre the operator was looking at."""
-        self.mode = "live"
-        self.view.set_result(None)
-        self._live_caption = ""
-        self.view.set_caption(f"LIVE  end {self.end or '-'}")
-        fibre, frame = self.map.selected, self.last_frame
-        if self.end is not None:
-            self.table.set_result(self._last_result(self.end))  # not a capture's any more
-            if fibre:
-                self.table.select_fibre(fibre)
-        if self.end and fibre and frame is not None and frame.fiber != fibre and not self.scanning:
-            end = self.end
-            self.runner.start(lambda r: self.c.show(end, fibre), None, self._failed)
-
-    def show_fibre(self, fibre: int | None) -> None:
-        """A fibre's frame from the last inspection, with its overlay (or move the live view)."""
-        s = self.c.session
-        if s is None or self.end is None:
-            return
-        scan = s.scans.get(self.end)
-        if fibre is not None and scan is not None and fibre in scan.frames:
-            f = scan.fibers[fibre]
-            result = EndFaceResult(
-                verdict=f.verdict,
-                um_per_px=scan.um_per_px,
-                rules=scan.rules,
-                connector=scan.connector,
-                fibers=(f,),
-                rules_sha256=scan.rules_sha256,
-            )
-            self.mode = "review"
-            self.view.set_frame(scan.frames[fibre].image)
-            self.view.set_result(result)
-            self.view.set_caption(f"INSPECTION  end {self.end}  fibre {fibre}: {f.verdict.upper()}")
-            self.map.select(fibre)
-            self.table.select_fibre(fibre)
-            self._say_fibre(f)
-            return
-        end = self.end
-        self.map.select(fibre)
-        self.runner.start(lambda r: self.c.show(end, fibre), lambda _: self.go_live(), self._failed)
-
-    def _say_fibre(self, f) -> None:
-        """The selected fibre's verdict and every limit it broke, in full."""
-        words = f"<b>fibre {f.index}: {f.verdict.upper()}</b>"
-        if f.failures:
-            words += "<br>" + "<br>".join(f.failures)
-        elif f.error:
-            words += f"<br>{f.error}"
-        else:
-            words += f" &middot; {len(f.defects)} defect(s) within the limits"
-        self.detail.setText(words)
-
-    def _grade_live(self) -> None:
-        frame, end = self.last_frame, self.end
-        if (
-            self.mode != "live"
-            or not self.overlay_box.isChecked()
-            or self.scanning
-            or self.live_runner.busy
-            or frame is None
-            or end is None
-            or frame.view != "fiber"
-            or frame.end != end
-            or self.c.session is None
-        ):
-            return
-
-        def work(report):
-            return frame, self.c.grade_frame(frame, end)
-
-        self.live_runner.start(work, self._live_graded, lambda exc: None)
-
-    def _live_graded(self, out) -> None:
-        frame, result = out
-        now = self.last_frame
-        if self.mode != "live" or now is None or now.fiber != frame.fiber or now.end != frame.end:
-            return  # the view moved on while it was graded
-        self.view.set_result(result)
-        verdict = result.verdict.upper() + (f": {result.error}" if result.error else "")
-        self._live_caption = f"LIVE  end {frame.end}  fibre {frame.fiber}  {verdict}"
-        self.view.set_caption(self._live_caption)
-
-    def capture(self) -> None:
-        frame, end = self.last_frame, self.end
-        if frame is None or end is None:
-            return
-
-        def work(report):
-            return frame, self.c.grade_frame(frame, end)
-
-        self.runner.start(work, self._captured, self._failed)
-
-    def _captured(self, out) -> None:
-        frame, result = out
-        if self.c.session is not None:
-            self._show_assembly_status(self.c.session.state)
-        self.mode = "review"
-        self.view.set_frame(frame.image)
-        self.view.set_result(result)
-        where = f"fibre {frame.fiber}" if frame.fiber else "overview"
-        self.view.set_caption(
-            f"CAPTURE  end {frame.end} {where}: {result.verdict.upper()}"
-            + (f" ({result.error})" if result.error else "")
-        )
-        self.table.set_result(result)
-        if result.fibers:
-            worst = [f for f in result.fibers if f.verdict != "pass"] or list(result.fibers)
-            self._say_fibre(worst[0])
-        else:
-            self.detail.setText(f"<b>not judged</b><br>{result.error or ''}")
-
-    def autofocus(self) -> None:
-        self.runner.start(
-            lambda r: self.c.focus(),
-            lambda pos: self.statusBar().showMessage(f"focused at {pos}", 3000),
-            self._failed,
-        )
-
     def _update_status(self) -> None:
+        """The status bar and the floor notice, from what the bench already knows: no query."""
         a = self.c.actor
-        self.s_operator.setText(f"operator: {a.display_name} ({a.role})" if a else "not signed in")
+        who = f"operator: {shown(a.display_name, 64)} ({a.role})" if a else "not signed in"
+        self.s_operator.setText(who)  # a plain-text label: a name cannot carry markup
         info = self.c.bench.probe.info
         self.s_probe.setText(f"probe: {info.probe_id}")
         self.s_fixture.setText(f"fixture: {self.c.bench.fixture_source}")
@@ -698,28 +497,36 @@ class MainWindow(QtWidgets.QMainWindow):
             f"focus: {self.focus_score:.1f}" if self.focus_score is not None else "focus: -"
         )
         self.s_fps.setText(f"{self.c.frame_rate:.0f} fps")
-        if self.c.offline:
-            n = self.c.outbox_pending()
-            self.s_store.setText(f"store: {self.c.store.dialect} DOWN, {n} in the outbox")
+        floor = self.c.floor
+        if floor.offline:
+            self.s_store.setText(
+                f"store: {self.c.store.dialect} DOWN, {floor.pending} in the outbox"
+            )
             self.s_store.setStyleSheet(f"color:{theme.REFUSAL}; font-weight:bold;")
+            self.floor_notice.setText(
+                f"The floor database is down ({floor.reason}). The bench keeps working: "
+                f"{floor.pending} action(s) kept in this bench's outbox, sent in order when "
+                "the database is back. Sign-ins and supervisor decisions wait."
+            )
         else:
             self.s_store.setText(f"store: {self.c.store.dialect}")
             self.s_store.setStyleSheet("")
-        if self.c.offline:
-            self.floor_notice.setText(
-                f"The floor database is down ({self.c.gate.offline_reason}). The bench keeps "
-                f"working: {self.c.outbox_pending()} action(s) kept in this bench's outbox, sent "
-                "in order when the database is back. Sign-ins and supervisor decisions wait."
-            )
-        self.floor_notice.setVisible(self.c.offline)
+        self.floor_notice.setVisible(floor.offline)
+        self._refresh_next()  # a pass grows old: connect turns into inspect again
 
     # -- the floor database ----------------------------------------------------------------
     def _send_outbox(self) -> None:
-        if self.floor_runner.busy or not (self.c.offline or self.c.outbox_pending()):
+        if self.floor_runner.busy or not (self.c.floor.offline or self.c.floor.pending):
             return
-        self.floor_runner.start(lambda r: self.c.replay_outbox(), self._replayed, self._failed)
+        self.floor_runner.start(
+            lambda r: self.c.replay_outbox(),
+            self._replayed,
+            self._failed,
+            label="sending the outbox to the floor database",
+        )
 
     def _replayed(self, report) -> None:
+        self._update_status()
         if report.problem is not None or not report.sent:
             return
         for serial, path in zip(report.accepted, report.certificates, strict=False):
@@ -731,7 +538,6 @@ class MainWindow(QtWidgets.QMainWindow):
             lines.append("A supervisor must settle each refused action (History shows them).")
         colour = theme.REFUSAL if report.conflicts else theme.OK
         self._say("\n".join(lines), colour if not report.certificate_problems else theme.ADVICE)
-        self._update_status()
         if self.c.session is not None:
             self._refresh_end()
 
@@ -741,7 +547,16 @@ class MainWindow(QtWidgets.QMainWindow):
         self.status_timer.stop()
         self.outbox_timer.stop()
         self.frames.stop()
+        app = QtWidgets.QApplication.instance()
+        with contextlib.suppress(RuntimeError, TypeError):
+            app.focusChanged.disconnect(self._focus_moved)
+        if self.wedge is not None:
+            with contextlib.suppress(RuntimeError, TypeError):
+                self.wedge.scanned.disconnect(self.scanned)
+                self.wedge.broken.disconnect(self.scan_broken)
+            self.wedge = None
         self.runner.wait(10000)
         self.live_runner.wait(5000)
         self.floor_runner.wait(10000)
+        self.warm_runner.wait(30000)
         super().closeEvent(event)

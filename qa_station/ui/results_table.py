@@ -1,4 +1,9 @@
-"""Per fibre and zone: how many defects and scratches, the largest, and the limit broken."""
+"""Per fibre: its verdict, defects and scratches per zone, the largest, and the limit broken.
+
+The limit a fibre broke is the column that matters: it takes the width left
+over and wraps, so every word of it is readable without a horizontal scroll
+bar, whatever the width of the screen.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,10 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from grading.geometry import connector
 from grading.results import EndFaceResult
-from grading.rules import load_rules
+from grading.rules import RuleFileError, load_rules
 from qa_station.ui import theme
+
+HEADERS = ("Fibre", "Verdict", "Defects", "Scratches", "Largest um", "Limit broken")
 
 
 class ResultsTable(QtWidgets.QTableWidget):
@@ -17,7 +24,11 @@ class ResultsTable(QtWidgets.QTableWidget):
         super().__init__(0, 0, parent)
         self.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
+        self.setWordWrap(True)
+        self.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setVerticalScrollMode(QtWidgets.QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.verticalHeader().setVisible(False)
+        self.horizontalHeader().sectionResized.connect(lambda *_: self._fit_rows())
         self.cellClicked.connect(
             lambda row, _col: self.fibre_clicked.emit(int(self.item(row, 0).text()))
         )
@@ -29,29 +40,30 @@ class ResultsTable(QtWidgets.QTableWidget):
             self.setColumnCount(0)
             return
         try:
-            zones = [
-                z.name
-                for z in load_rules(result.rules).zones_for(
-                    connector(result.connector).is_multi_fiber
-                )
-            ]
-        except (ValueError, KeyError):
+            multi = connector(result.connector).is_multi_fiber
+            zones = [z.name for z in load_rules(result.rules).zones_for(multi)]
+        except (RuleFileError, KeyError):
             zones = ["A", "B", "C", "D"]
-        headers = ["Fibre", "Verdict"]
-        for z in zones:
-            headers += [f"{z} defects", f"{z} scratches"]
-        headers += ["Largest (um)", "Limit broken"]
-        self.setColumnCount(len(headers))
-        self.setHorizontalHeaderLabels(headers)
+        self.setColumnCount(len(HEADERS))
+        self.setHorizontalHeaderLabels(list(HEADERS))
         self.setRowCount(len(result.fibers))
         for row, f in enumerate(result.fibers):
-            cells = [str(f.index), f.verdict]
-            for z in zones:
-                cells.append(str(sum(1 for d in f.defects if d.zone == z and d.kind == "defect")))
-                cells.append(str(sum(1 for d in f.defects if d.zone == z and d.kind == "scratch")))
+
+            def per_zone(kind: str, fibre=f) -> str:
+                return "  ".join(
+                    f"{z} {sum(1 for d in fibre.defects if d.zone == z and d.kind == kind)}"
+                    for z in zones
+                )
+
             largest = max((d.size_um for d in f.defects), default=0.0)
-            cells.append(f"{largest:.1f}" if f.defects else "")
-            cells.append("; ".join(f.failures) or (f.error or ""))
+            cells = [
+                str(f.index),
+                f.verdict,
+                per_zone("defect"),
+                per_zone("scratch"),
+                f"{largest:.1f}" if f.defects else "",
+                "; ".join(f.failures) or (f.error or ""),
+            ]
             for col, text in enumerate(cells):
                 item = QtWidgets.QTableWidgetItem(text)
                 item.setToolTip(text)
@@ -61,11 +73,23 @@ class ResultsTable(QtWidgets.QTableWidget):
                     font.setBold(True)
                     item.setFont(font)
                 self.setItem(row, col, item)
-        self.resizeColumnsToContents()
-        self.horizontalHeader().setStretchLastSection(True)
+        header = self.horizontalHeader()
+        for col in range(len(HEADERS) - 1):
+            header.setSectionResizeMode(col, QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(len(HEADERS) - 1, QtWidgets.QHeaderView.ResizeMode.Stretch)
+        self._fit_rows()
+
+    def _fit_rows(self) -> None:
+        if self.rowCount():
+            self.resizeRowsToContents()
+
+    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit_rows()
 
     def select_fibre(self, fibre: int) -> None:
         for row in range(self.rowCount()):
             if self.item(row, 0) and self.item(row, 0).text() == str(fibre):
                 self.selectRow(row)
+                self.scrollToItem(self.item(row, 0))
                 return

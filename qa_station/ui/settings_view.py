@@ -11,38 +11,38 @@ files, which are reviewed documents, not settings to click through.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, replace
-from importlib import resources
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
 from grading.geometry import CONNECTORS
 from grading.rules import BUILTIN_FOLDER, BUILTIN_PACKAGE, builtin_names_cached
 from hardware.probes.base import Frame
 from qa_station.calibration import ScaleCalibration, calibrate_from_image
 from qa_station.catalog import load_catalog
-from qa_station.config import (
-    SIMULATED_MIN_FOCUS,
-    SIMULATED_PROBE_ID,
-    Calibration,
-    StationConfig,
-    load_config,
-    tip_for,
-)
+from qa_station.config import SIMULATED_PROBE_ID, Calibration, StationConfig, load_config, tip_for
 from qa_station.controller import StationController
 from qa_station.paths import station_paths
+from qa_station.scanner_keys import PREFIX_FORMS, SUFFIXES
+from qa_station.settings_form import (
+    MAX_ID,
+    DeviceForm,
+    FieldError,
+    check_devices,
+    default_min_focus,
+    effective_probe_id,
+    rule_text,
+    save_calibration,
+    save_devices,
+)
 from qa_station.ui import theme
 from qa_station.ui.qualification_panel import QualificationPanel
 from qa_station.ui.workers import Runner
 
 INK_NOTE = "#34495e"
-MAX_ID = 64
-LARGE_CHANGE_PCT = 5.0  # a recalibration that moves this much deserves a second look  # station and probe ids are 64-character columns in the store
+LARGE_CHANGE_PCT = 5.0  # a recalibration that moves this much deserves a second look
 IMAGE_FILTER = "Images (*.png *.tif *.tiff *.jpg *.jpeg *.bmp);;All files (*)"
 POLICY_WORDS = {
     "clean-if-fail": "clean only after a failed inspection (new cords, factory acceptance)",
@@ -56,132 +56,6 @@ class LiveFrames(Protocol):
     last_frame: Frame | None
 
 
-class FieldError(ValueError):
-    """A device setting that cannot be saved; ``field`` names the form row at fault."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-
-
-@dataclass(frozen=True)
-class DeviceForm:
-    """The Devices page's fields, as typed."""
-
-    station_id: str
-    probe_kind: str  # "simulated", "uvc", "replay"
-    probe_arg: str
-    probe_id: str
-    fixture_kind: str  # "simulated", "emulator", "serial"
-    fixture_arg: str
-    baudrate: int
-    timeout_s: float
-    motion_timeout_s: float
-    scanner_kind: str  # "keyboard", "serial"
-    scanner_arg: str
-    store_url: str
-
-
-def check_devices(form: DeviceForm) -> dict[str, str]:
-    """What is wrong with the form, per field (empty: nothing), before anything is written."""
-    errors: dict[str, str] = {}
-    sid = form.station_id.strip()
-    if not sid:
-        errors["station_id"] = "a station id is needed: it is recorded with every action"
-    elif len(sid) > MAX_ID or not sid.isprintable():
-        errors["station_id"] = f"at most {MAX_ID} printable characters"
-    if form.probe_kind == "uvc" and not form.probe_arg.strip():
-        errors["probe"] = "give the camera's index (0, 1 ...) or its device path"
-    if form.probe_kind == "replay" and not form.probe_arg.strip():
-        errors["probe"] = "give the folder of images or the video file to replay"
-    pid = form.probe_id.strip()
-    if form.probe_kind == "simulated":
-        pass  # the simulated probe has its own id; the field keeps the real probe's
-    elif not pid:
-        errors["probe_id"] = "a probe id is needed: calibrations and inspections name it"
-    elif len(pid) > MAX_ID or not pid.isprintable():
-        errors["probe_id"] = f"at most {MAX_ID} printable characters"
-    if form.fixture_kind == "serial" and not form.fixture_arg.strip():
-        errors["fixture"] = "give the serial port the stage is on (e.g. /dev/ttyUSB0 or COM3)"
-    elif form.probe_kind == "simulated" and form.fixture_kind == "serial":
-        errors["fixture"] = (
-            "the simulated probe can only look through the simulated fixture or its emulator"
-        )
-    if form.scanner_kind == "serial" and not form.scanner_arg.strip():
-        errors["scanner"] = "give the serial port the barcode scanner is on"
-    url = form.store_url.strip()
-    if url:
-        try:
-            driver = make_url(url).drivername
-        except ArgumentError:
-            errors["store_url"] = "not a database URL (e.g. postgresql://user@host/qa)"
-        else:
-            if not driver.startswith(("sqlite", "postgresql")):
-                errors["store_url"] = f"the store runs on SQLite or PostgreSQL, not {driver}"
-    return errors
-
-
-def _source(kind: str, arg: str, bare: tuple[str, ...]) -> str:
-    return kind if kind in bare else f"{kind}:{arg.strip()}"
-
-
-def apply_devices(base: StationConfig, form: DeviceForm) -> StationConfig:
-    """The config with the form's devices; calibrations are kept as they are."""
-    return replace(
-        base,
-        station_id=form.station_id.strip(),
-        probe=_source(form.probe_kind, form.probe_arg, ("simulated",)),
-        probe_id=form.probe_id.strip() or base.probe_id,
-        fixture=_source(form.fixture_kind, form.fixture_arg, ("simulated", "emulator")),
-        fixture_baudrate=form.baudrate,
-        fixture_timeout_s=form.timeout_s,
-        fixture_motion_timeout_s=form.motion_timeout_s,
-        scanner=_source(form.scanner_kind, form.scanner_arg, ("keyboard",)),
-        store_url=form.store_url.strip(),
-    )
-
-
-def save_devices(controller: StationController, form: DeviceForm) -> tuple[Path, StationConfig]:
-    """Worker side of Save: the saved file's current content plus the form, written whole."""
-    if form.probe_kind == "replay" and not Path(form.probe_arg.strip()).expanduser().exists():
-        raise FieldError("probe", f"no file or folder {form.probe_arg.strip()} to replay")
-    path = controller.save_devices(apply_devices(load_config(), form))
-    return path, load_config()
-
-
-def effective_probe_id(config: StationConfig) -> str:
-    """The id the bench gives its probe: the simulated probe is always the same one."""
-    return SIMULATED_PROBE_ID if config.probe == "simulated" else config.probe_id
-
-
-def default_min_focus(config: StationConfig, probe_id: str, tip: str) -> float:
-    """The threshold to keep: this probe and tip's own, else its tip-less one, else the default."""
-    cal = config.calibration(probe_id, tip)
-    if cal is not None:
-        return cal.min_focus_score
-    return SIMULATED_MIN_FOCUS.get(tip, min(SIMULATED_MIN_FOCUS.values()))
-
-
-def save_calibration(controller: StationController, cal: Calibration) -> tuple[Path, StationConfig]:
-    """Worker side of the wizard's Save: replace this probe and tip's calibration in the file."""
-    path = controller.save_calibration(cal)
-    return path, load_config()
-
-
-def rule_text(name: str) -> str:
-    """A rule set's TOML as it is on disk: built-in ones from the package, others by path."""
-    if name in builtin_names_cached():
-        family, leaf = name.split("/")
-        res = resources.files(BUILTIN_PACKAGE).joinpath(BUILTIN_FOLDER, family, f"{leaf}.toml")
-        return res.read_text(encoding="utf-8")
-    try:
-        return Path(name).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise FieldError("rules", f"rule file {name}: cannot be read ({exc.strerror})") from None
-    except UnicodeDecodeError:
-        raise FieldError("rules", f"rule file {name}: not UTF-8 text") from None
-
-
 def _error_label() -> QtWidgets.QLabel:
     label = QtWidgets.QLabel("")
     label.setStyleSheet(f"color: {theme.REFUSAL};")
@@ -191,6 +65,8 @@ def _error_label() -> QtWidgets.QLabel:
 
 
 class SettingsView(QtWidgets.QWidget):
+    scanner_keys_saved = QtCore.Signal(str, str)  # prefix, suffix: the wedge takes them at once
+
     def __init__(
         self,
         controller: StationController,
@@ -300,6 +176,21 @@ class SettingsView(QtWidgets.QWidget):
         self.scanner_arg = QtWidgets.QLineEdit()
         self.scanner_kind.currentIndexChanged.connect(self._kinds_changed)
         row("Barcode scanner", "scanner", self._pair(self.scanner_kind, self.scanner_arg))
+        self.scanner_prefix = QtWidgets.QLineEdit()
+        self.scanner_prefix.setMaxLength(8)
+        self.scanner_prefix.setPlaceholderText("none: a scan is told from typing by its speed")
+        self.scanner_prefix.setToolTip(
+            f"the key the wedge scanner is set to send before each code: {PREFIX_FORMS}. "
+            "With one, a scan is recognised however fast or slowly it comes."
+        )
+        self.scanner_suffix = QtWidgets.QComboBox()
+        self.scanner_suffix.addItems(list(SUFFIXES))
+        keys = QtWidgets.QHBoxLayout()
+        keys.addWidget(QtWidgets.QLabel("prefix"))
+        keys.addWidget(self.scanner_prefix, 1)
+        keys.addWidget(QtWidgets.QLabel("ends with"))
+        keys.addWidget(self.scanner_suffix)
+        row("Scanner keys", "scanner_keys", keys)
 
         self.store_url = QtWidgets.QLineEdit()
         self.store_url.setPlaceholderText(
@@ -372,6 +263,8 @@ class SettingsView(QtWidgets.QWidget):
         self.timeout.setValue(cfg.fixture_timeout_s)
         self.motion_timeout.setValue(cfg.fixture_motion_timeout_s)
         self.store_url.setText(cfg.store_url)
+        self.scanner_prefix.setText(cfg.scanner_prefix)
+        self.scanner_suffix.setCurrentText(cfg.scanner_suffix)
         self._kinds_changed()
         self._show_errors({})
 
@@ -389,6 +282,8 @@ class SettingsView(QtWidgets.QWidget):
             scanner_kind=self.scanner_kind.currentData(),
             scanner_arg=self.scanner_arg.text(),
             store_url=self.store_url.text(),
+            scanner_prefix=self.scanner_prefix.text(),
+            scanner_suffix=self.scanner_suffix.currentText(),
         )
 
     def _show_errors(self, errors: dict[str, str]) -> None:
@@ -406,7 +301,10 @@ class SettingsView(QtWidgets.QWidget):
         self.save_btn.setEnabled(False)
         self._say(self.devices_note, "saving...", theme.ADVICE)
         self.runner.start(
-            lambda report: save_devices(self.c, form), self._devices_saved, self._save_failed
+            lambda report: save_devices(self.c, form),
+            self._devices_saved,
+            self._save_failed,
+            label="saving the station config",
         )
 
     def _devices_saved(self, out: tuple[Path, StationConfig]) -> None:
@@ -416,10 +314,12 @@ class SettingsView(QtWidgets.QWidget):
         self.show_devices(cfg)
         self._show_calibrations(cfg)
         self._connector_changed()
+        self.scanner_keys_saved.emit(cfg.scanner_prefix, cfg.scanner_suffix)
         self._say(
             self.devices_note,
             f"Saved to {path}. The bench keeps the devices it opened when qa-station started: "
-            "quit and start qa-station again to use these settings.",
+            "quit and start qa-station again to use these settings (the scanner's prefix and "
+            "suffix apply now).",
             theme.OK,
         )
 
@@ -430,7 +330,12 @@ class SettingsView(QtWidgets.QWidget):
         self._say(self.devices_note, f"not saved: {exc}")
 
     def reload_devices(self) -> None:
-        self.runner.start(lambda report: load_config(), self._reloaded, self._reload_failed)
+        self.runner.start(
+            lambda report: load_config(),
+            self._reloaded,
+            self._reload_failed,
+            label="reading the station config",
+        )
 
     def _reloaded(self, cfg: StationConfig) -> None:
         self.config = cfg
@@ -628,6 +533,7 @@ class SettingsView(QtWidgets.QWidget):
             lambda report: calibrate_from_image(source, connector),
             lambda result: self._measured(generation, result),
             lambda exc: self._measure_failed(generation, exc),
+            label="measuring the scale",
         )
 
     def _measured(self, generation: int, result: ScaleCalibration) -> None:
@@ -695,6 +601,7 @@ class SettingsView(QtWidgets.QWidget):
             lambda report: save_calibration(self.c, cal),
             lambda out: self._calibration_saved(cal, out),
             self._calibration_failed,
+            label="saving the calibration",
         )
 
     def _calibration_saved(self, cal: Calibration, out: tuple[Path, StationConfig]) -> None:

@@ -10,6 +10,7 @@ found on the connector where the operator would look for it.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -71,6 +72,15 @@ def load_stats(controller: StationController, q: StatsQuery) -> StatsData:
         cleaning=stats.cleaning_cycles(store, *period, q.product_id),
         escalations=stats.escalation_causes(store, *period, q.product_id),
     )
+
+
+def count_ticks(top: int, most: int = 6) -> list[int]:
+    """Whole-number ticks from 0 to ``top`` (included), at most ``most`` of them."""
+    step = max(1, math.ceil(top / (most - 1)))
+    ticks = list(range(0, top + 1, step))
+    if ticks[-1] != top:
+        ticks.append(top)  # the hottest fibre's count is always on the bar
+    return ticks
 
 
 def _plot(title: str, axis_items: dict | None = None) -> pg.PlotWidget:
@@ -297,8 +307,13 @@ class StatsView(QtWidgets.QWidget):
         if self.data is not None:
             self._say("the filters changed: press Refresh to update the plots", theme.ADVICE)
 
+    def take_focus(self) -> None:
+        """Shown: the keys go to the Refresh button, not into a date with its year selected."""
+        self.refresh_btn.setFocus(QtCore.Qt.FocusReason.OtherFocusReason)
+
     def showEvent(self, event: QtGui.QShowEvent) -> None:
         super().showEvent(event)
+        QtCore.QTimer.singleShot(0, self.take_focus)
         if not self._shown_once:
             self._shown_once = True
             self.refresh()
@@ -329,6 +344,7 @@ class StatsView(QtWidgets.QWidget):
             lambda report: load_stats(self.c, q),
             lambda data: self._loaded(generation, data),
             lambda exc: self._failed(generation, exc),
+            label="counting the statistics",
         )
 
     def _loaded(self, generation: int, data: StatsData) -> None:
@@ -488,6 +504,8 @@ class StatsView(QtWidgets.QWidget):
         # Fibres are drawn larger than 125 um so the colour can be seen, never overlapping.
         top = max(dmap.max_failed, 1)
         self.colorbar.setLevels((0, top))
+        # Failed inspections are counted: the bar's ticks are whole numbers.
+        self.colorbar.getAxis("right").setTicks([[(v, str(v)) for v in count_ticks(top)], []])
         spots = []
         for p in dmap.positions:
             colour = HEAT.map(p.failed / top, mode="qcolor")

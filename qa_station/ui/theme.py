@@ -1,27 +1,18 @@
-"""Colours and words the bench uses everywhere, so a state looks the same on every view."""
+"""Colours and words the bench uses everywhere, so a state looks the same on every view.
+
+Pictures of the end face (zones, verdicts, fibre states) take reports' palette, the
+one the certificates are drawn with.
+"""
+
+from reports import palette
 
 VIEW_BACKGROUND = "#15181c"
 TEXT_ON_IMAGE = "#f0f0f0"
-ZONE = "#4fc3f7"
-VERDICT = {"pass": "#2ecc71", "fail": "#ff4d4d", "error": "#ffa726"}
-FIBRE_STATE = {
-    "new": "#7f8c8d",
-    "pass": "#27ae60",
-    "fail": "#e74c3c",
-    "error": "#f39c12",
-    "cleaned": "#3498db",
-    "escalated": "#8e44ad",
-    "connected": "#16a085",
-}
-FIBRE_STATE_WORDS = {
-    "new": "not inspected",
-    "pass": "pass",
-    "fail": "fail",
-    "error": "not judged",
-    "cleaned": "cleaned, to inspect again",
-    "escalated": "escalated",
-    "connected": "released",
-}
+ZONE = palette.ZONE
+VERDICT = palette.VERDICT
+FIBRE_STATE = palette.FIBRE_STATE
+FIBRE_STATE_WORDS = palette.FIBRE_STATE_WORDS
+INK = "#34495e"  # plain words on a banner
 REFUSAL = "#c0392b"
 ADVICE = "#d68910"
 OK = "#1e8449"

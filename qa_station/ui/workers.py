@@ -44,15 +44,22 @@ class Task(QtCore.QRunnable):
 
 
 class Runner(QtCore.QObject):
-    """Keeps tasks alive until they finish and counts what is running."""
+    """Keeps tasks alive until they finish and counts what is running.
+
+    A task started with a ``label`` ("writing the certificate of ...") is announced
+    through ``activity`` while it runs (the newest label, "" when none is left), so
+    the window can show progress for anything that takes a noticeable time.
+    """
 
     busy_changed = QtCore.Signal(bool)
+    activity = QtCore.Signal(str)
 
     def __init__(self, parent: QtCore.QObject | None = None) -> None:
         super().__init__(parent)
         self.pool = QtCore.QThreadPool(self)
         self.pool.setMaxThreadCount(2)
         self._tasks: set[Task] = set()
+        self._labels: dict[Task, str] = {}
         self.completed = 0  # tasks finished, done or failed (the benchmark counts live grades)
 
     def start(
@@ -61,6 +68,7 @@ class Runner(QtCore.QObject):
         done: Callable[[Any], None] | None = None,
         failed: Callable[[Exception], None] | None = None,
         progress: Callable[[Any], None] | None = None,
+        label: str | None = None,
     ) -> Task:
         task = Task(fn)
         if done:
@@ -72,6 +80,9 @@ class Runner(QtCore.QObject):
         task.signals.done.connect(lambda _=None, t=task: self._finished(t))
         task.signals.failed.connect(lambda _=None, t=task: self._finished(t))
         self._tasks.add(task)
+        if label:
+            self._labels[task] = label
+            self.activity.emit(label)
         self.busy_changed.emit(True)
         self.pool.start(task)
         return task
@@ -79,7 +90,14 @@ class Runner(QtCore.QObject):
     def _finished(self, task: Task) -> None:
         self._tasks.discard(task)
         self.completed += 1
+        if self._labels.pop(task, None) is not None:
+            self.activity.emit(self.current_activity)
         self.busy_changed.emit(bool(self._tasks))
+
+    @property
+    def current_activity(self) -> str:
+        """The label of the newest labelled task still running ("" when none)."""
+        return next(reversed(self._labels.values()), "")
 
     @property
     def busy(self) -> bool:

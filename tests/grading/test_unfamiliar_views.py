@@ -226,3 +226,83 @@ def test_an_adhesive_ring_off_centre_in_its_bore_is_not_a_defect():
     frame = _look_face(ap, fiber="mm", um_per_px=0.35)
     r = grade(frame.image, "lc-upc", MM_PC, um_per_px=0.35)
     assert r.verdict == "pass", r.to_dict()["fibers"][0]["failures"]
+
+
+def test_a_scratch_across_a_lit_single_mode_core_leaves_the_core_glass():
+    # The scratch darkens every small ring round the centre; the core is still the
+    # most of its own disc, and nothing but the scratch is found there.
+    from dataclasses import replace as replaced
+
+    from hardware.optics.looks import look
+
+    ap = replaced(look("sm-core-dot"), cladding=0.75, core_contrast=0.18, adhesive=0.64)
+    cut = Feature("scratch", (0.4, -9.0), 1.6, -0.27, length_um=65.0, angle_deg=99.7, seed=1)
+    view = dict(width_px=640, height_px=480, blur_um=0.385, noise=0.0146, center_um=(12.0, -29.4))
+    frame = _look_face(ap, (cut,), fiber="sm", um_per_px=0.427, **view)
+    r = grade(frame.image, "lc-apc", "iec-61300-3-35-ed2/sm-apc", um_per_px=0.427)
+    found = r.fibers[0].defects
+    assert [d.kind for d in found if d.zone == "A"] == ["scratch"], r.to_dict()
+    assert abs(found[0].size_um - 1.6) < 0.5
+
+
+def test_uneven_light_on_a_stretched_frame_is_light_not_dirt():
+    # Normalising from the darkest pixels takes the black level away, so uneven light
+    # changes a dark cladding by more, relatively, than the bright core next to it.
+    from dataclasses import replace as replaced
+
+    from hardware.optics.looks import look
+
+    ap = replaced(look("mm-core-bright"), cladding=0.36, core_contrast=0.25, adhesive=0.21)
+    frame = _look_face(
+        ap,
+        fiber="mm",
+        conn="mpo12",
+        um_per_px=0.584,
+        width_px=800,
+        height_px=600,
+        center_um=(542.4, -107.2),
+        light_gradient=0.236,
+        light_angle_deg=54.0,
+        vignetting=0.092,
+    )
+    r = grade(frame.image, "mpo12", MM_PC, um_per_px=0.584)
+    assert r.verdict == "pass", [f.failures for f in r.fibers]
+
+
+def test_crossing_scratches_are_each_measured_at_their_own_width():
+    cuts = (
+        Feature("scratch", (-4.0, 0.0), 2.1, -0.5, length_um=45.0, angle_deg=72.0, seed=1),
+        Feature("scratch", (4.0, 4.0), 2.3, -0.5, length_um=40.0, angle_deg=114.0, seed=2),
+    )
+    frame = _look_face("mm-core-dark", cuts, fiber="mm", um_per_px=0.62, blur_um=0.76)
+    r = grade(frame.image, "lc-upc", MM_PC, um_per_px=0.62)
+    widths = sorted(d.size_um for d in r.fibers[0].defects if d.kind == "scratch")
+    assert len(widths) == 2, r.to_dict()
+    assert abs(widths[0] - 2.1) < 0.5 and abs(widths[1] - 2.3) < 0.5
+    assert r.verdict == "pass"
+
+
+def test_a_core_is_not_taken_for_the_cladding_when_the_cladding_nearly_fills_the_frame():
+    # At 0.25 um/px on an NTSC capture a 62.5 um core is the clearest disc and the
+    # cladding round it nearly fills the frame's height: the search for a cladding
+    # round the core runs off the frame on most rays, but the cladding is there, whole.
+    from hardware.optics.looks import VIDEO_FORMATS
+
+    w, h, aspect = VIDEO_FORMATS["ntsc"]
+    centre = connector("mpo12").fiber_positions_um[5]
+    view = dict(width_px=w, height_px=h, pixel_aspect=aspect, center_um=centre)
+    frame = _look_face("analog-video", fiber="mm62", conn="mpo12", um_per_px=0.252, **view)
+    r = grade(frame.image, "mpo12", MM_PC)
+    assert abs(r.um_per_px / 0.252 - 1) < 0.02, r.to_dict()
+    assert abs(r.fibers[0].diameter_px * 0.252 - 125.0) < 2.5
+
+
+def test_a_pit_on_a_lit_single_mode_core_at_a_400x_scale_is_found():
+    # At 0.68 um/px the 9 um core is all edge: the model's doubt about where that edge
+    # sits must be the core's own (it has its own fitted centre), not the cladding's.
+    pit = Feature("pit", (-1.9, 3.5), 3.7, -0.41, seed=3)
+    frame = _look_face("analog-video", (pit,), fiber="sm", um_per_px=0.68, blur_um=0.7, noise=0.017)
+    r = grade(frame.image, "lc-upc", SM_PC, um_per_px=0.68)
+    assert r.verdict == "fail"
+    (d,) = r.fibers[0].defects
+    assert d.zone == "A" and abs(d.size_um - 3.7) < 0.7

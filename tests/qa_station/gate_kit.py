@@ -8,7 +8,7 @@ import numpy as np
 
 from grading.results import Defect, FiberResult
 from hardware.probes.base import Frame
-from qa_station.accounts import Accounts, Actor
+from qa_station.accounts import Accounts, Session
 from qa_station.catalog import load_catalog
 from qa_station.gate import Gate
 from qa_station.scan import ScanResult
@@ -30,14 +30,39 @@ class Clock:
         self.t += seconds
 
 
+PASSWORDS = {"admin": "admin-password", "olga": "olga-password", "sam": "sam-password"}
+
+
 @dataclass
 class Kit:
     store: Store
     gate: Gate
     clock: Clock
-    operator: Actor
-    supervisor: Actor
-    admin: Actor
+    accounts: Accounts
+    sessions: dict[str, Session]
+
+    def _signed(self, user: str) -> Session:
+        """The person's session; signed in again when the test's clock left it (days on)."""
+        s = self.sessions[user]
+        if not s.issued_us <= self.clock() * 1e6 < s.expires_us:
+            s = self.sessions[user] = self.accounts.sign_in(user, PASSWORDS[user])
+        return s
+
+    @property
+    def operator(self) -> Session:
+        return self._signed("olga")
+
+    @property
+    def supervisor(self) -> Session:
+        return self._signed("sam")
+
+    @property
+    def admin(self) -> Session:
+        return self._signed("admin")
+
+    def sign_in_again(self) -> None:
+        """Fresh sessions for everyone."""
+        self.sessions = {u: self.accounts.sign_in(u, PASSWORDS[u]) for u in PASSWORDS}
 
 
 def make_kit(tmp_path, url: str | None = None, catalog=None) -> Kit:
@@ -45,12 +70,14 @@ def make_kit(tmp_path, url: str | None = None, catalog=None) -> Kit:
     store = Store(url or f"sqlite:///{tmp_path}/gate.db", tmp_path / "images", "bench-t", clock)
     store.migrate()
     accounts = Accounts(store)
-    admin = accounts.add("admin", "admin", None, "Admin", "admin-password")
-    operator = accounts.add("olga", "operator", admin, "Olga Operator", "olga-password")
-    supervisor = accounts.add("sam", "supervisor", admin, "Sam Supervisor", "sam-password")
+    accounts.add("admin", "admin", None, "Admin", PASSWORDS["admin"])
+    admin = accounts.sign_in("admin", PASSWORDS["admin"])
+    accounts.add("olga", "operator", admin, "Olga Operator", PASSWORDS["olga"])
+    accounts.add("sam", "supervisor", admin, "Sam Supervisor", PASSWORDS["sam"])
+    sessions = {u: accounts.sign_in(u, PASSWORDS[u]) for u in ("olga", "sam")}
     qualify_store(store)  # no station records an inspection unqualified (issue 14)
     gate = Gate(store, catalog or load_catalog())
-    return Kit(store, gate, clock, operator, supervisor, admin)
+    return Kit(store, gate, clock, accounts, {"admin": admin, **sessions})
 
 
 def scan(

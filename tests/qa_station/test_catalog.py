@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from qa_station.catalog import CatalogError, load_catalog, parse_products
@@ -122,3 +125,42 @@ def test_a_factory_catalog_extends_the_built_in_one(tmp_path):
     catalog = load_catalog(f)
     assert catalog.identify("C16-0042").product.id == "custom"
     assert catalog.identify("T12B-000123").product.id == "trunk-mpo12-sm-apc-b"
+
+
+HOUSE = GOOD.replace(b"'^C16-[0-9]{4}$'", b"'^(a+)+$'").replace(b'"C16-0001"', b'"aaaa"')
+
+
+def test_a_house_pattern_with_nested_repeats_cannot_hang_the_bench(tmp_path):
+    """Hole 10: `^(a+)+$` hung `scan` on a 41-character serial (catastrophic backtracking).
+    Serial patterns run on RE2: linear in the serial. Run in a child so that a hang fails
+    the test at the timeout instead of hanging the suite."""
+    f = tmp_path / "products.toml"
+    f.write_bytes(HOUSE)
+    code = (
+        "import sys; from pathlib import Path; from qa_station.catalog import load_catalog, "
+        "CatalogError\nc = load_catalog(Path(sys.argv[1]))\n"
+        "assert c.identify('a' * 41).product.id == 'custom'\n"
+        "for label in ('a' * 41 + '!', 'a' * 60 + 'b'):\n"
+        "    try: c.identify(label)\n"
+        "    except CatalogError: pass\n"
+        "    else: raise SystemExit('accepted ' + label)\n"
+        "print('ok')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(f)], capture_output=True, text=True, timeout=60
+    )
+    assert (done.returncode, done.stdout.strip()) == (0, "ok"), done.stderr
+
+
+@pytest.mark.parametrize(
+    "pattern,word",
+    [("^(a)\\1$", "backreferences"), ("^(?=T)T12$", "look-around"), ("^a{1001}$", "RE2")],
+)
+def test_a_pattern_re2_cannot_run_is_refused_in_one_line(pattern, word, capfd):
+    data = GOOD.replace(b"'^C16-[0-9]{4}$'", f"'{pattern}'".encode())
+    with pytest.raises(CatalogError) as err:
+        parse_products(data, "mine.toml")
+    message = str(err.value)
+    assert "key 'product[0].serial_pattern'" in message and word in message
+    assert "\n" not in message
+    assert capfd.readouterr().err == ""  # RE2 logs nothing of its own

@@ -177,9 +177,79 @@ def test_bytes_appended_after_signing_fail(capsys, home, world, tmp_path):
     bad.write_bytes(Path(path).read_bytes() + b"\n% an innocent-looking comment\n")
     code, out, _ = qa(capsys, "verify", str(bad))
     assert code == 1
-    assert re.search(r"\[FAIL\] unchanged: bytes were added", out)
+    # Hole 12: it said "no certificate data"; it names the appended bytes and what was signed.
+    size = len(Path(path).read_bytes())
+    assert (
+        f"[FAIL] unchanged: 31 bytes were appended after the signed document (bytes {size}-" in out
+    )
+    assert "[ok  ] certificate data: certificate QAC-" in out and "no certificate data" not in out
     # pdfsig still finds the signature valid over the bytes it covers, but not the whole file
     assert "Not total document signed" in pdfsig(bad)
+
+
+def test_an_untrusted_signer_or_an_annotation_is_said_in_words_never_a_traceback(
+    capsys, home, world, tmp_path
+):
+    """Hole 12: verify printed 10-30 line pyHanko tracebacks for these (the verdict was right)."""
+    import io
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+
+    path = certify(capsys, world.accepted[0], tmp_path)
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "someone else")])
+    import datetime as dt
+
+    now = dt.datetime.now(dt.UTC)
+    other = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name)
+        .public_key(key.public_key()).serial_number(1)
+        .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    crt = tmp_path / "other.crt"
+    crt.write_bytes(other.public_bytes(serialization.Encoding.PEM))
+    import os
+    import subprocess
+    import sys
+
+    def verify(*args: str) -> subprocess.CompletedProcess:  # a real process: Python's own
+        return subprocess.run(  # logging defaults, as a person at a terminal has them
+            [sys.executable, "-m", "qa_station", "verify", *args],
+            capture_output=True, text=True, timeout=120, env={**os.environ, "QA_STATION_HOME": str(home)},
+        )  # fmt: skip
+
+    done = verify(path, "--trust", str(crt))
+    assert (done.returncode, done.stderr) == (1, ""), done.stderr[-2000:]
+    assert '[FAIL] signature: the signer "qa-station bench-1" is not one this check trusts' in (
+        done.stdout
+    )
+
+    writer = IncrementalPdfFileWriter(io.BytesIO(Path(path).read_bytes()))
+    page = writer.root["/Pages"]["/Kids"][0].get_object()
+    note = generic.DictionaryObject({
+        generic.NameObject("/Type"): generic.NameObject("/Annot"),
+        generic.NameObject("/Subtype"): generic.NameObject("/Text"),
+        generic.NameObject("/Rect"): generic.ArrayObject([generic.NumberObject(v) for v in (9, 9, 40, 40)]),
+        generic.NameObject("/Contents"): generic.TextStringObject("all good, trust me"),
+    })  # fmt: skip
+    page[generic.NameObject("/Annots")] = generic.ArrayObject([writer.add_object(note)])
+    writer.update_container(page)
+    annotated = tmp_path / "annotated.pdf"
+    buf = io.BytesIO()
+    writer.write(buf)
+    annotated.write_bytes(buf.getvalue())
+    done = verify(str(annotated))
+    assert (done.returncode, done.stderr) == (1, ""), done.stderr[-2000:]
+    assert "they make a later revision of the PDF: an annotation or an edit" in done.stdout
+    # the head, six checks (signature, unchanged, certificate data, checkpoint, record,
+    # issued), the verdict: one line each, nothing else
+    assert len(done.stdout.splitlines()) == 8
 
 
 def test_a_certificate_of_one_serial_does_not_verify_as_another(capsys, home, world, tmp_path):
@@ -295,7 +365,7 @@ def test_demo_out_writes_one_certificate_per_accepted_assembly(capsys, tmp_path)
     assert len(summary["certificates"]) == summary["accepted"] == 1
     (path,) = summary["certificates"]
     assert path.startswith(str(out)) and Path(path).read_bytes()[:5] == b"%PDF-"
-    code, text, _ = qa(capsys, "verify", path)
+    code, text, _ = qa(capsys, "--demo", "verify", path)  # signed and recorded by the demo
     assert code == 0, text
 
 
@@ -321,5 +391,5 @@ def test_an_mpo_trunk_certificate_shows_every_fibre_of_both_ends(capsys, tmp_pat
     data = Path(path).read_bytes()
     # 24 thumbnails, 2 overviews, the fibre map (both ends alike: reportlab stores it once)
     assert data.count(b"/Subtype /Image") >= 24 + 2 + 1
-    code, out_text, _ = qa(capsys, "verify", path)
+    code, out_text, _ = qa(capsys, "--demo", "verify", path)
     assert code == 0, out_text

@@ -178,8 +178,8 @@ def test_export_json_has_inspections_with_fibres_and_events(capsys, timeline, tm
     assert insp["serial"] == JUMPER and insp["end"] == "A1" and insp["verdict"] == "pass"
     assert [f["fibre"] for f in insp["fibres"]] == [1]
     kinds = [e["kind"] for e in doc["events"]]
-    assert kinds == ["assembly.registered", "end.inspected"]
-    assert all(e["serial"] == JUMPER for e in doc["events"])
+    assert kinds == ["login", "assembly.registered", "end.inspected"]  # olga signed in that day
+    assert [e["serial"] for e in doc["events"]] == [None, JUMPER, JUMPER]
 
 
 def test_export_events_as_csv(capsys, timeline):

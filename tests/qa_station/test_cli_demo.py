@@ -12,6 +12,7 @@ import qa_station.demo
 from qa_station.cli import main
 from qa_station.config import load_config
 from qa_station.gate.escalation import escalate
+from qa_station.paths import demo_home, station_paths
 from qa_station.store.models import Assembly, Cleaning, Inspection
 from qa_station.store.store import open_store
 
@@ -36,7 +37,8 @@ def demo_json(capsys, *args: str) -> dict:
 
 
 def serials() -> list[str]:
-    store = open_store(load_config())
+    with demo_home():  # the demo keeps a record of its own
+        store = open_store(load_config())
     try:
         with store.read() as s:
             return list(s.execute(select(Assembly.serial).order_by(Assembly.id)).scalars())
@@ -45,15 +47,19 @@ def serials() -> list[str]:
 
 
 def history(capsys, serial: str) -> list[dict]:
-    code, out, err = qa(capsys, "history", serial, "--json")
+    code, out, err = qa(capsys, "--demo", "history", serial, "--json")
     assert code == 0, err
     return json.loads(out)
 
 
 def audit_ok(capsys) -> dict:
-    code, out, err = qa(capsys, "audit", "verify", "--json")
+    code, out, err = qa(capsys, "--demo", "audit", "verify", "--json")
     report = json.loads(out)
     assert (code, report["ok"], report["problems"]) == (0, True, []), err
+    # The demo's home has a key of its own: every event signed, held to signed checkpoints.
+    assert report["events"] and report["signed"] == report["events"], report
+    assert report["checkpoints"] >= 1 and report["witnessed"] >= 1, report
+    assert [k.split(",")[0] for k in report["keys"]] == ["station demo"], report["keys"]
     return report
 
 
@@ -102,7 +108,8 @@ def test_text_demo_on_the_default_product_then_audit_verify(capsys):
     assert lines[0] == f"{serial}: clean"
     assert lines[-2] in (f"{serial}: accepted", f"{serial}: rejected")
     assert lines[-1].startswith("1 assemblies: ")
-    code, out, _ = qa(capsys, "audit", "verify")
+    assert lines[-1].endswith(f"(the demo's own record: qa-station --demo history {serial})")
+    code, out, _ = qa(capsys, "--demo", "audit", "verify")
     assert code == 0 and out.startswith("intact: ")
 
 
@@ -205,7 +212,8 @@ def test_unknown_product_is_a_usage_error(capsys):
     assert (code, out) == (2, "")
     assert err == "qa-station demo: error: unknown product 'no-such-product'\n"
     assert serials() == []
-    store = open_store(load_config())
+    with demo_home():
+        store = open_store(load_config())
     try:
         with store.read() as s:
             assert s.execute(select(func.count(Inspection.id))).scalar_one() == 0
@@ -213,3 +221,37 @@ def test_unknown_product_is_a_usage_error(capsys):
     finally:
         store.close()
     audit_ok(capsys)
+
+
+def test_the_demo_never_touches_the_station_s_record_nor_writes_a_password(capsys, station_home):
+    """Hole 8: on a fresh home the demo made demo-admin the first admin and left its
+    password in clear in config/demo-accounts.toml; that password then made more admins."""
+    demo_json(capsys, "--assemblies", "1", "--scenario", "clean", "--product", JUMPER)
+    assert not station_paths().database_file.exists()  # the station's own record: not made
+    assert not list(station_home.rglob("demo-accounts.toml"))
+    code, out, _ = qa(capsys, "audit", "verify")  # the station, fresh: its own key, trusted
+    assert code == 0 and out.startswith("intact: 0 events"), out
+    with demo_home():
+        store = open_store(load_config())
+    try:
+        from qa_station.accounts import Accounts, AuthError
+
+        accounts = Accounts(store)
+        people = accounts.list()
+        assert {a.username for a in people} == {"demo-operator", "demo-supervisor"}
+        assert not any(a.has_password or a.has_badge for a in people)  # no way in but the run's
+        with pytest.raises(AuthError, match="demo's record"):
+            accounts.add("mallory", "admin", None, password="mallory-password")
+    finally:
+        store.close()
+    # A station's real record is never the demo's: the demo refuses it, whatever it holds.
+    from qa_station.accounts import Accounts, AuthError
+
+    real = open_store(load_config())
+    try:
+        Accounts(real).add("root", "admin", None, password="root-password-1")
+        code, _, err = qa(capsys, "demo", "--db", real.url, "--assemblies", "1")
+        assert code == 2 and "a station's record" in err
+        assert [a.username for a in Accounts(real).list()] == ["root"]
+    finally:
+        real.close()

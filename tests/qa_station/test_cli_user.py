@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from qa_station.accounts import FREE_ATTEMPTS, Accounts, AuthError
+from qa_station.accounts import FREE_FAILURES, Accounts, AuthError, SignInDelayed
 from qa_station.cli import main
 from qa_station.config import load_config
 from qa_station.store.store import open_store
@@ -89,7 +89,7 @@ def test_first_add_creates_the_admin_without_signing_in(cli, accounts):
     assert (code, out, err) == (0, "added root (admin)\n", "")
     (info,) = accounts.list()
     assert (info.username, info.role, info.display_name) == ("root", "admin", "Root Admin")
-    assert accounts.login("root", ROOT_PW).role == "admin"
+    assert accounts.sign_in("root", ROOT_PW).role == "admin"
 
 
 def test_first_add_as_an_operator_is_refused_with_a_reason(cli, accounts):
@@ -127,7 +127,7 @@ def test_add_with_admin_and_right_password(cli, accounts, with_root):
         stdin=[ROOT_PW, OP_PW, OP_PW],
     )
     assert (code, out, err) == (0, "added olga (supervisor)\n", "")
-    assert accounts.login("olga", OP_PW).role == "supervisor"
+    assert accounts.sign_in("olga", OP_PW).role == "supervisor"
 
 
 def test_add_with_wrong_admin_password_fails(cli, accounts, with_root):
@@ -211,9 +211,9 @@ def test_badge_only_account(cli, accounts, with_root):
         stdin=[ROOT_PW],
     )
     assert (code, out) == (0, "added bea (supervisor)\n")
-    assert accounts.login_badge("BADGE-42").username == "bea"
+    assert accounts.sign_in_badge("BADGE-42").username == "bea"
     with pytest.raises(AuthError):
-        accounts.login("bea", ROOT_PW)
+        accounts.sign_in("bea", ROOT_PW)
 
 
 def test_list_prints_the_accounts(cli, accounts, with_olga):
@@ -242,15 +242,56 @@ def test_list_prints_the_accounts(cli, accounts, with_olga):
     assert "scrypt" not in out and "bea-secret-pw" not in out and "BADGE-42" not in out
 
 
-def test_list_flags_a_locked_account(cli, accounts, with_olga):
-    for _ in range(FREE_ATTEMPTS):
+def test_list_shows_a_place_that_waits_and_a_supervisor_clears_it(cli, accounts, with_olga):
+    for _ in range(FREE_FAILURES + 1):
         with pytest.raises(AuthError):
-            accounts.login("olga", WRONG_PW)
+            accounts.sign_in("olga", WRONG_PW, "window")
     code, out, _ = cli("user", "list")
     assert code == 0
+    (delay,) = [line for line in out.splitlines() if line.startswith("sign-in delay: ")]
+    assert delay == f"sign-in delay: bench-1/window: {FREE_FAILURES + 1} failures, waits 2 s"
+    with pytest.raises(SignInDelayed):
+        accounts.sign_in("olga", OP_PW, "window")
+    assert accounts.sign_in("olga", OP_PW, "cli")  # the account is not locked anywhere else
+    code, out, err = cli("user", "unlock", "bench-1/window", "--by", "olga", "--password-stdin",
+                         stdin=[OP_PW])  # fmt: skip
+    assert code == 2 and "only a supervisor or an admin" in err
+    code, out, err = cli("user", "unlock", "bench-1/window", "--by", "root", "--password-stdin",
+                         stdin=[ROOT_PW])  # fmt: skip
+    assert (code, out, err) == (0, "sign-in delays cleared: 1 place(s)\n", "")
+    assert accounts.sign_in("olga", OP_PW, "window").username == "olga"
+
+
+def test_disable_ends_an_account_and_enable_brings_it_back(cli, accounts, with_olga):
+    me = accounts.sign_in("olga", OP_PW)
+    code, out, err = cli("user", "disable", "olga", "--admin", "root", "--password-stdin",
+                         stdin=[ROOT_PW])  # fmt: skip
+    assert (code, out, err) == (0, "olga disabled\n", "")
+    with pytest.raises(AuthError):
+        accounts.check(me)
+    code, out, _ = cli("user", "list")
     (olga,) = [line for line in out.splitlines() if line.startswith("olga ")]
-    (root,) = [line for line in out.splitlines() if line.startswith("root ")]
-    assert olga.endswith(" LOCKED") and "LOCKED" not in root
+    assert olga.endswith(" disabled")
+    code, out, err = cli("user", "enable", "olga", "--admin", "root", "--password-stdin",
+                         stdin=[ROOT_PW])  # fmt: skip
+    assert (code, out) == (0, "olga enabled\n"), err
+    assert accounts.sign_in("olga", OP_PW).username == "olga"
+
+
+def test_user_list_escapes_a_stored_display_name(cli, accounts, with_olga):
+    """Hole 9: a display name with escape codes and a line break forged a line in user list
+    (one stored by an older version, or written into the database by hand)."""
+    with accounts.store.write() as w:
+        from sqlalchemy import select
+
+        from qa_station.store.models import Operator
+
+        op = w.session.execute(select(Operator).where(Operator.username == "olga")).scalar_one()
+        op.display_name = "Olga\x1b[2K\rroot                 admin       password        root"
+    code, out, _ = cli("user", "list")
+    assert code == 0 and "\x1b" not in out and "\r" not in out
+    assert len(out.splitlines()) == 2
+    assert "Olga\\x1b[2K\\rroot" in out
 
 
 def test_passwd_own(cli, accounts, with_olga):
@@ -258,9 +299,9 @@ def test_passwd_own(cli, accounts, with_olga):
         "user", "passwd", "olga", "--password-stdin", stdin=[OP_PW, NEW_PW, NEW_PW]
     )
     assert (code, out, err) == (0, "password changed for olga\n", "")
-    assert accounts.login("olga", NEW_PW).username == "olga"
+    assert accounts.sign_in("olga", NEW_PW).username == "olga"
     with pytest.raises(AuthError):
-        accounts.login("olga", OP_PW)
+        accounts.sign_in("olga", OP_PW)
 
 
 def test_passwd_own_with_wrong_old_password_fails(cli, accounts, with_olga):
@@ -268,7 +309,7 @@ def test_passwd_own_with_wrong_old_password_fails(cli, accounts, with_olga):
         "user", "passwd", "olga", "--password-stdin", stdin=[WRONG_PW, NEW_PW, NEW_PW]
     )
     assert code == 2 and "sign-in refused" in err
-    assert accounts.login("olga", OP_PW).username == "olga"
+    assert accounts.sign_in("olga", OP_PW).username == "olga"
 
 
 def test_passwd_by_admin(cli, accounts, with_olga):
@@ -282,8 +323,8 @@ def test_passwd_by_admin(cli, accounts, with_olga):
         stdin=[ROOT_PW, ADMIN_SET_PW, ADMIN_SET_PW],
     )
     assert (code, out) == (0, "password changed for olga\n")
-    assert accounts.login("olga", ADMIN_SET_PW).username == "olga"
-    assert accounts.login("root", ROOT_PW).username == "root"  # the admin's own is unchanged
+    assert accounts.sign_in("olga", ADMIN_SET_PW).username == "olga"
+    assert accounts.sign_in("root", ROOT_PW).username == "root"  # the admin's own is unchanged
 
 
 def test_passwd_for_another_by_a_non_admin_refused(cli, accounts, with_olga):
@@ -297,13 +338,13 @@ def test_passwd_for_another_by_a_non_admin_refused(cli, accounts, with_olga):
         stdin=[OP_PW, ADMIN_SET_PW, ADMIN_SET_PW],
     )
     assert code == 2 and "only an admin can set another user's password" in err
-    assert accounts.login("root", ROOT_PW).username == "root"
+    assert accounts.sign_in("root", ROOT_PW).username == "root"
 
 
 def test_passwd_with_mismatched_passwords_refused(cli, accounts, with_olga):
     code, out, err = cli("user", "passwd", "olga", "--password-stdin", stdin=[OP_PW, *MISMATCH])
     assert code == 2 and out == "" and "the two passwords differ" in err
-    assert accounts.login("olga", OP_PW).username == "olga"
+    assert accounts.sign_in("olga", OP_PW).username == "olga"
 
 
 def test_passwords_from_the_terminal_are_asked_without_echo(cli, accounts, monkeypatch):
@@ -318,7 +359,7 @@ def test_passwords_from_the_terminal_are_asked_without_echo(cli, accounts, monke
     code, out, _ = cli("user", "add", "root", "--role", "admin")
     assert (code, out) == (0, "added root (admin)\n")
     assert prompts == ["new password for root: ", "again: "]
-    assert accounts.login("root", ROOT_PW).role == "admin"
+    assert accounts.sign_in("root", ROOT_PW).role == "admin"
 
 
 def test_real_process_reads_passwords_from_stdin_and_prints_none(station_home):

@@ -2,7 +2,7 @@
 
 One station home; `qa-station demo` runs in a subprocess and is killed (SIGKILL,
 no clean-up of any kind) at moments drawn from a seeded RNG: once while the first
-run creates its demo accounts, then at random moments from the start of a run or
+run creates its record and its demo people, then at random moments from the start of a run or
 from its first assembly on. Afterwards the record must verify, every image an
 inspection names must be there with the bytes it was recorded with, and the demo
 must carry on where the killed runs left the store.
@@ -28,10 +28,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from qa_station.accounts import Accounts
+from qa_station.accounts import DEMO_PEOPLE, Accounts
 from qa_station.config import load_config
-from qa_station.demo import DEMO_ADMIN, DEMO_OPERATOR, DEMO_SUPERVISOR
-from qa_station.paths import station_paths
+from qa_station.paths import demo_home, station_paths
 from qa_station.store.models import Assembly, Event, Image, Inspection, InspectionFiber
 from qa_station.store.store import open_store
 
@@ -41,7 +40,7 @@ PRODUCT = "jumper-lc-duplex-sm-upc"  # four single-fibre ends: quick assemblies
 SEED = 61300335
 # (what the delay counts from, shortest delay, longest delay) per killed run
 ROUNDS = (
-    ("accounts", 0.0, 0.15),  # the first run, while it creates its demo accounts
+    ("accounts", 0.0, 0.15),  # the first run, while it creates its record and demo people
     ("start", 0.5, 6.0),
     ("assembly", 0.0, 2.5),
     ("assembly", 0.0, 2.5),
@@ -100,11 +99,11 @@ class DemoProcess:
                 self.first_assembly.set()
         self.first_assembly.set()  # the output ended: nothing more to wait for
 
-    def wait_for(self, anchor: str, accounts_file: Path) -> None:
+    def wait_for(self, anchor: str, database: Path) -> None:
         deadline = time.monotonic() + WAIT_LIMIT_S
         if anchor == "accounts":
-            while self.proc.poll() is None and not accounts_file.exists():
-                assert time.monotonic() < deadline, "the demo never wrote its accounts file"
+            while self.proc.poll() is None and not database.exists():
+                assert time.monotonic() < deadline, "the demo never made its record"
                 time.sleep(0.002)
         elif anchor == "assembly":
             assert self.first_assembly.wait(WAIT_LIMIT_S), "the demo never started an assembly"
@@ -179,8 +178,8 @@ def check_images(store) -> dict[str, int]:
 
 def test_sigkilled_demo_runs_leave_an_intact_record(station_home, tmp_path):
     env = {**os.environ, "QA_STATION_HOME": str(station_home)}
-    paths = station_paths()
-    accounts_file = paths.config_dir / "demo-accounts.toml"
+    with demo_home():  # the demo keeps a record of its own
+        paths = station_paths()
     rng = random.Random(SEED)
     rounds: list[Round] = []
 
@@ -188,7 +187,7 @@ def test_sigkilled_demo_runs_leave_an_intact_record(station_home, tmp_path):
         r = Round(number, anchor, round(rng.uniform(low, high), 3))
         before = counts(paths.database_file)
         run = DemoProcess(env, 3, tmp_path / f"round-{number}.err")
-        run.wait_for(anchor, accounts_file)
+        run.wait_for(anchor, paths.database_file)
         r.returncode = run.kill_after(r.delay_s)
         _, r.output, r.errors = run.finish()
         after = counts(paths.database_file)
@@ -205,7 +204,7 @@ def test_sigkilled_demo_runs_leave_an_intact_record(station_home, tmp_path):
         f"{'KILLED' if r.killed else 'exited ' + str(r.returncode)}"
         f"{' mid-run' if r.killed_mid_run else ''}, "
         f"{r.events_added} events, {r.assemblies_added} assemblies, "
-        f"{r.accounts_after}/3 demo accounts"
+        f"{r.accounts_after}/{len(DEMO_PEOPLE)} demo people"
         for r in rounds
     )
     print(table)
@@ -215,12 +214,13 @@ def test_sigkilled_demo_runs_leave_an_intact_record(station_home, tmp_path):
     assert len(mid_run) >= 3, f"too few runs were killed while working:\n{table}"
 
     # right after the kills: the auditor's check, then the images directly
-    audit = qa(env, "audit", "verify", "--json")
+    audit = qa(env, "--demo", "audit", "verify", "--json")
     report = json.loads(audit.stdout)
     assert audit.returncode == 0 and report["ok"], f"{report['problems'][:5]}\n{table}"
     assert report["problems"] == []
-    config = load_config()
-    store = open_store(config)
+    with demo_home():
+        config = load_config()
+        store = open_store(config)
     try:
         checked = check_images(store)
         with store.read() as s:
@@ -250,20 +250,23 @@ def test_sigkilled_demo_runs_leave_an_intact_record(station_home, tmp_path):
     serial = done[-1].group(1)
     assert serial not in serials
     assert re.search(rf"^{serial}: (accepted|rejected)$", output, re.M), output
-    history = qa(env, "history", serial, "--json")
+    history = qa(env, "--demo", "history", serial, "--json")
     assert history.returncode == 0, history.stderr
     kinds = [e["kind"] for e in json.loads(history.stdout)]
     assert kinds[0] == "assembly.registered"
     assert kinds[-1] in ("assembly.accepted", "assembly.rejected")
     assert "end.inspected" in kinds
 
-    again = qa(env, "audit", "verify")
+    again = qa(env, "--demo", "audit", "verify")
     assert again.returncode == 0, again.stdout + again.stderr
     assert again.stdout.startswith("intact: ")
-    store = open_store(config)
+    with demo_home():
+        store = open_store(config)
     try:
         check_images(store)
         names = {a.username for a in Accounts(store).list()}
-        assert {DEMO_ADMIN, DEMO_OPERATOR, DEMO_SUPERVISOR} <= names
+        assert names == set(DEMO_PEOPLE)  # the demo's people, no admin, no password anywhere
+        assert not any(a.has_password or a.has_badge for a in Accounts(store).list())
     finally:
         store.close()
+    assert not (station_paths().database_file).exists()  # the station's own record: untouched

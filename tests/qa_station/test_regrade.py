@@ -12,11 +12,18 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from qa_station.accounts import Accounts
 from qa_station.catalog import load_catalog
 from qa_station.cli import main
 from qa_station.config import load_config
 from qa_station.demo import run_demo
-from qa_station.regrade import RegradeCancelled, RegradeError, record_regrade, regrade
+from qa_station.regrade import (
+    RegradeCancelled,
+    RegradeError,
+    record_regrade,
+    regrade,
+    select_ends,
+)
 from qa_station.store.models import Event, Inspection
 from qa_station.store.store import open_store
 from qa_station.store.verify import verify
@@ -86,6 +93,7 @@ def test_the_same_table_changes_nothing(store):
 def test_a_tighter_table_names_what_would_fail_and_the_record_stays_as_it_was(store, tmp_path):
     table = tmp_path / "tight.toml"
     table.write_text(TIGHT)
+    _operator, supervisor = Accounts(store).demo_sessions()  # the demo record's people
     before = counts(store)
     seen: list[tuple[int, int]] = []
     r = regrade(store, table, workers=2, progress=lambda d, n: seen.append((d, n)))
@@ -95,7 +103,7 @@ def test_a_tighter_table_names_what_would_fail_and_the_record_stays_as_it_was(st
     assert r.changes, "dusty jumpers carry 1.2-5 um particles the tight table fails"
     assert all(c.old == "pass" and c.new == "fail" for c in r.changes)
     assert set(r.accepted_now_failing) == {c.serial for c in r.changes if c.accepted}
-    done = record_regrade(store, r, "sam", tmp_path)
+    done = record_regrade(store, r, supervisor, tmp_path)
     events, inspections = counts(store)
     assert (events, inspections) == (before[0] + 1, before[1])  # one event, no inspection
     assert verify(store).ok
@@ -168,3 +176,27 @@ def test_an_unknown_product_is_refused(store, capsys):
     with pytest.raises(RegradeError):
         regrade(store, "no such table")
     assert sys.stdout is not None
+
+
+def test_an_mt_fibre_kept_as_its_graded_region_is_graded_again_at_its_recorded_cladding(
+    tmp_path, monkeypatch
+):
+    """An MT ferrule's fibres keep only zones A and B (115 um), inside the 125 um cladding:
+    the edge a scan locates is not in the kept region, so the region is graded where the
+    inspection found the cladding. The same table gives every fibre its verdict again."""
+    monkeypatch.setenv("QA_STATION_HOME", str(tmp_path))
+    config = load_config()
+    s = open_store(config)
+    try:
+        run_demo(s, load_catalog(), config, 1, "trunk-mpo12-sm-apc-b", "clean")
+        ends = select_ends(s)
+        assert ends and all(e.regions and e.connector.startswith("mpo") for e in ends)
+        kept = [p for e in ends for p in e.regions.values()]
+        assert all(p.located is not None and p.whole_frame is None for p in kept)
+        assert all(p.kept_radius_px < p.located[2] for p in kept)  # the region ends in the glass
+        r = regrade(s, "iec-61300-3-35-ed2/sm-apc", workers=1)
+        assert r.frames == 24
+        assert [g.error for g in r.graded.values() if g.verdict == "error"] == []
+        assert r.changes == []
+    finally:
+        s.close()

@@ -25,7 +25,7 @@ from qa_station.store import Store
 from qa_station.store.kinds import Kind
 from qa_station.store.models import Event
 from tests.qa_station.gate_kit import JUMPER, TRUNK, Clock, dirty, make_kit, scan
-from tests.qualify_kit import QUALIFIER, builtin_result, qualify_store
+from tests.qualify_kit import builtin_result, qualify_store, record_qualification
 
 DAY_S = 86_400
 
@@ -45,8 +45,10 @@ def bare(tmp_path):
     store = Store(f"sqlite:///{tmp_path}/p.db", tmp_path / "images", "bench-t", clock)
     store.migrate()
     accounts = Accounts(store)
-    admin = accounts.add("admin", "admin", None, "Admin", "admin-password")
-    olga = accounts.add("olga", "operator", admin, "Olga", "olga-password")
+    accounts.add("admin", "admin", None, "Admin", "admin-password")
+    admin = accounts.sign_in("admin", "admin-password")
+    accounts.add("olga", "operator", admin, "Olga", "olga-password")
+    olga = accounts.sign_in("olga", "olga-password")
     gate = Gate(store, load_catalog())
     gate.register(JUMPER, olga)
     yield store, gate, olga, clock
@@ -86,9 +88,7 @@ def test_a_failed_qualification_stops_inspections_until_a_passing_one(bare):
         "reasons": ["2 false pass(es)"],
         "probe": "sim-400x",
     }
-    from qa_station.qualification.record import record_event
-
-    record_event(store, Kind.STATION_QUALIFIED, failed, QUALIFIER)
+    record_qualification(store, failed)
     with pytest.raises(
         GateRefused, match=r"this station failed its last qualification \(.*2 false pass"
     ):
@@ -103,10 +103,12 @@ def test_a_qualification_older_than_the_period_expires(bare, tmp_path):
     store, gate, olga, clock = bare
     qualify_store(store, ("sim-400x",))
     clock.advance(29 * DAY_S)
+    olga = Accounts(store).sign_in("olga", "olga-password")  # a sign-in lasts a shift
     assert (
         gate.record_inspection(JUMPER, "A1", scan(JUMPER, "A1"), olga, "sim-400x").verdict == "pass"
     )
     clock.advance(2 * DAY_S)
+    olga = Accounts(store).sign_in("olga", "olga-password")
     with pytest.raises(
         GateRefused, match=r"this station's qualification expired on .* valid 30 days"
     ):

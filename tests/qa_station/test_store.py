@@ -99,8 +99,10 @@ class Floor:
     def __init__(self, store: Store) -> None:
         self.store = store
         accounts = Accounts(store)
-        self.admin = accounts.add("admin", "admin", None, password=PASSWORD)
-        self.operator = accounts.add("olga", "operator", self.admin, password=PASSWORD)
+        accounts.add("admin", "admin", None, password=PASSWORD)
+        self.admin = accounts.sign_in("admin", PASSWORD)
+        accounts.add("olga", "operator", self.admin, password=PASSWORD)
+        self.operator = accounts.sign_in("olga", PASSWORD)
         self.gate = Gate(store, CATALOG)
         self.qualified = False
 
@@ -122,8 +124,8 @@ class Floor:
 
 @pytest.fixture
 def recorded(store):
-    """Events 1-2 users added, 3 registered, 4 the station qualified, 5 inspected (A1),
-    6 cleaned (A2)."""
+    """Events 1-4 users added and signed in, 5 registered, 6 the station qualified,
+    7 inspected (A1), 8 cleaned (A2)."""
     floor = Floor(store)
     floor.register(SERIAL)
     floor.inspect(SERIAL, "A1", "pass", seed=1)
@@ -131,7 +133,9 @@ def recorded(store):
     kinds = [k for (k,) in sql(store, "SELECT kind FROM events ORDER BY id")]
     assert kinds == [
         "user.added",
+        "login",
         "user.added",
+        "login",
         "assembly.registered",
         "station.qualified",
         "end.inspected",
@@ -275,11 +279,11 @@ def test_removing_the_last_event_is_reported(store, recorded):
 
 def test_removing_an_event_in_the_middle_breaks_the_next_one(store, recorded):
     ids = [i for (i,) in sql(store, "SELECT id FROM events ORDER BY id")]
-    sql(store, "DELETE FROM events WHERE id = :id", id=ids[1])  # the operator's user.added
+    sql(store, "DELETE FROM events WHERE id = :id", id=ids[3])  # the operator's sign-in
 
     report = verify(store)
     assert report.problems == [
-        f"event {ids[2]} (assembly.registered, serial {SERIAL}): "
+        f"event {ids[4]} (assembly.registered, serial {SERIAL}): "
         "does not follow the event before it (one was removed or altered)"
     ]
 

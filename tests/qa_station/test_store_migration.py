@@ -101,3 +101,41 @@ def test_the_old_events_are_pinned_by_that_checkpoint(store_url, tmp_path, forge
                        "holds no signed checkpoint" in p for p in report.problems), report.problems  # fmt: skip
     finally:
         store.close()
+
+
+def test_the_migrations_are_one_linear_chain():
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory(str(MIGRATIONS))
+    assert script.get_heads() == ["0006"]
+    chain = [r.revision for r in script.walk_revisions()]  # newest first, each one's parent next
+    assert chain == ["0006", "0005", "0004", "0003", "0002", "0001"]
+    assert [r.down_revision for r in script.walk_revisions()] == [*chain[1:], None]
+
+
+def test_an_old_store_with_accounts_migrates_to_sessions_and_image_removals(store_url, tmp_path):
+    """0003 -> 0004 (signed chain) -> 0005 (sessions) -> 0006 (image removals): the people of
+    an older store sign in with their passwords, their old unkeyed badge is re-keyed at its
+    first use, and the record verifies."""
+    from qa_station.accounts import BADGE_SCHEME, Accounts, hash_password, legacy_badge_hash
+
+    store = old_store(store_url, tmp_path)
+    sql(store, "INSERT INTO operators (username, display_name, role, password_hash, badge_hash, "
+        "active, failed_logins, created_us) VALUES ('root', 'Root', 'admin', :pw, :badge, "
+        ":t, 0, 1)", pw=hash_password("root password 1"), badge=legacy_badge_hash("BADGE-1"),
+        t=True)  # fmt: skip
+    try:
+        store.migrate()
+        assert sql(store, "SELECT version_num FROM alembic_version") == [("0006",)]
+        assert sql(store, "SELECT count(*) FROM sign_ins") == [(0,)]
+        assert sql(store, "SELECT count(*) FROM image_removals") == [(0,)]
+        accounts = Accounts(store, keys_dir=tmp_path / "keys")
+        root = accounts.sign_in("root", "root password 1")
+        accounts.add("olga", "operator", root, "Olga", "olga password 1")
+        assert accounts.sign_in_badge("BADGE-1").username == "root"
+        ((badge,),) = sql(store, "SELECT badge_hash FROM operators WHERE username = 'root'")
+        assert badge.startswith(BADGE_SCHEME)
+        report = verify(store)
+        assert report.ok, report.problems
+    finally:
+        store.close()

@@ -37,19 +37,20 @@ def noisy_scan(serial: str, end: str, seed: int):
 
 def main() -> int:
     action, params = sys.argv[1], json.loads(sys.argv[2])
-    from qa_station.accounts import Actor
+    from qa_station.accounts import Session
     from qa_station.catalog import load_catalog
     from qa_station.certificates import build_certificate, issue
     from qa_station.gate import Gate
     from qa_station.store import Store
 
-    store = Store(params["url"], Path(params["images"]), "bench-t")
+    now = float(params["now"])  # the parent's (fake) clock: its sessions are valid then
+    store = Store(params["url"], Path(params["images"]), "bench-t", clock=lambda: now)
     store.ping()  # the database file is open before the limit
     serial = params["serial"]
     if action == "inspect":
         gate = Gate(store, load_catalog())
         frames = noisy_scan(serial, params["end"], int(params["seed"]))
-        operator = Actor("olga", "Olga Operator", "operator")
+        operator = Session(**params["session"])  # the token the parent's sign-in issued
 
         def run() -> object:
             return gate.record_inspection(serial, params["end"], frames, operator, "sim-400x")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from qa_station.accounts import Accounts, Actor
+from qa_station.accounts import Accounts, Session
 from qa_station.cli import main
 from qa_station.config import StationConfig
 from qa_station.controller import StationController
@@ -34,19 +34,28 @@ FAST = StationConfig(fixture_timeout_s=0.3, fixture_motion_timeout_s=0.2)
 
 @dataclass
 class People:
-    admin: Actor
-    operator: Actor
-    supervisor: Actor
-    auditor: Actor
+    """Everyone signed in (sessions issued by the station's accounts)."""
+
+    admin: Session
+    operator: Session
+    supervisor: Session
+    auditor: Session
 
 
 def add_people(accounts: Accounts) -> People:
-    admin = accounts.add(ADMIN[0], "admin", None, "Root Admin", ADMIN[1])
+    accounts.add(ADMIN[0], "admin", None, "Root Admin", ADMIN[1])
+    admin = accounts.sign_in(*ADMIN)
+    for (user, pw), role, name in (
+        (OPERATOR, "operator", "Olga Operator"),
+        (SUPERVISOR, "supervisor", "Sam Supervisor"),
+        (AUDITOR, "auditor", "Ada Auditor"),
+    ):
+        accounts.add(user, role, admin, name, pw)
     return People(
         admin,
-        accounts.add(OPERATOR[0], "operator", admin, "Olga Operator", OPERATOR[1]),
-        accounts.add(SUPERVISOR[0], "supervisor", admin, "Sam Supervisor", SUPERVISOR[1]),
-        accounts.add(AUDITOR[0], "auditor", admin, "Ada Auditor", AUDITOR[1]),
+        accounts.sign_in(*OPERATOR),
+        accounts.sign_in(*SUPERVISOR),
+        accounts.sign_in(*AUDITOR),
     )
 
 

@@ -15,6 +15,7 @@ The faults are the operating system's, not mocks of the station's functions:
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -33,7 +34,7 @@ from qa_station.certificates import (
     issue,
     verify_file,
 )
-from qa_station.store.images import ImageFolder, ImageStoreError
+from qa_station.store.images import PNG, ImageFolder, ImageStoreError
 from qa_station.store.verify import verify
 from reports.signing import ensure_station_key
 from tests.qa_station.gate_kit import TRUNK, Kit, make_kit
@@ -85,7 +86,7 @@ def assert_intact(kit: Kit) -> None:
 
 def png_sha(image) -> str:
     """The name ImageFolder gives a frame (same encoder, same settings)."""
-    ok, buf = cv2.imencode(".png", image, [cv2.IMWRITE_PNG_COMPRESSION, 1])
+    ok, buf = cv2.imencode(".png", image, PNG)
     assert ok
     return hashlib.sha256(buf.tobytes()).hexdigest()
 
@@ -119,6 +120,8 @@ def child_params(kit: Kit, **more) -> dict:
         "url": str(kit.store.engine.url),
         "images": str(kit.store.images.root),
         "serial": TRUNK,
+        "session": dataclasses.asdict(kit.operator),
+        "now": kit.clock(),
         **more,
     }
 

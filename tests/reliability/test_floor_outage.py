@@ -13,7 +13,6 @@ import sqlite3
 import pytest
 from sqlalchemy import func, select
 
-from qa_station.accounts import Actor
 from qa_station.controller import StationController
 from qa_station.gate import GateRefused
 from qa_station.paths import station_paths
@@ -34,6 +33,7 @@ def floor(pg_server):
     admin = c.create_first_admin("ada", "admin horse battery staple")
     c.accounts.add("olga", "operator", admin, None, PASSWORD)
     c.accounts.add("sam", "supervisor", admin, None, SUPERVISOR_PASSWORD)
+    c.sam = c.accounts.sign_in("sam", SUPERVISOR_PASSWORD)  # signed in before the outage
     c.login("olga", PASSWORD)
     yield c, pg_server
     c.close()
@@ -85,7 +85,7 @@ def test_an_outage_mid_shift_loses_nothing_and_the_outbox_is_sent_in_order_once(
 
     # A supervisor's decision and a sign-in need the record: they wait, plainly.
     with pytest.raises(StoreUnavailable, match="supervisor"):
-        c.gate.reject("T12B-000102", Actor("sam", "Sam", "supervisor"), "scratched end")
+        c.gate.reject("T12B-000102", c.sam, "scratched end")
     with pytest.raises(StoreUnavailable):
         c.login("sam", SUPERVISOR_PASSWORD)
 
@@ -145,7 +145,7 @@ def test_what_the_record_refuses_after_the_outage_is_a_conflict_on_record_and_on
 
     c, server = floor
     other = Store(c.store.url, station_paths().images_dir, station_id="bench-2")
-    sam = Actor("sam", "Sam", "supervisor")
+    sam = c.sam
     try:
         c.open_serial("T12B-000201")  # bench-1 knows it open
         c.bench.load(c.session.identified, "clean")
@@ -207,12 +207,22 @@ def test_a_bench_restarted_while_the_floor_database_is_down_opens_from_its_outbo
         again.open_serial(serial)
         assert again.refresh().end("A1").status == "passed"  # as the bench last knew it
         again.connect("A1")
-        assert again.outbox_pending() == 1
+        assert again.outbox_pending() == 2  # her sign-in, kept for the record, and the connect
         server.start()
         report = again.replay_outbox()
-        assert report.problem is None and report.conflicts == [] and report.sent == 1
+        assert report.problem is None and report.conflicts == [] and report.sent == 2
         assert not again.offline
         assert again.gate.state(serial).end("A1").connected == "connected"
         assert verify(again.store).ok, verify(again.store).problems
+        with again.store.read() as s:  # the offline sign-in is on the record, before the connect
+            kinds = [
+                (k, json.loads(p).get("method"))
+                for k, p in s.execute(
+                    select(Event.kind, Event.payload)
+                    .where(Event.operator == "olga")
+                    .order_by(Event.id)
+                )
+            ]
+        assert kinds[-2:] == [("login", "offline"), ("end.connected", None)]
     finally:
         again.close()

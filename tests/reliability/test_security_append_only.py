@@ -52,7 +52,9 @@ AUDIT_TABLES = (
 MUTABLE = {
     "alembic_version": None,  # the schema's revision, at migrate
     "chain_head": None,
-    "operators": {"failed_logins", "locked_until_us", "password_hash"},
+    "operators": {"password_hash", "badge_hash", "active"},  # badges re-keyed at use
+    "sign_ins": {"ended_us"},  # sessions end at sign-out
+    "sign_in_sources": None,  # failures and waits per place
 }
 # Columns filled in right after the row's insert, in the same transaction (they hash the id).
 SEALED_IN_PLACE = {"inspections": {"digest"}, "cleanings": {"digest"}}
@@ -224,8 +226,10 @@ def test_a_working_day_only_appends_audit_rows(watch, tmp_path):
         c.supervisor_decision(*SUPERVISOR, Kind.ASSEMBLY_REJECTED, "ferrule cracked at B1", None)
         watch.snapshot(c.store)
         for _ in range(6):
-            with pytest.raises(AuthError, match=r"refused|locked"):
+            with pytest.raises(AuthError, match=r"refused|wait"):
                 c.login("olga", "not her password")
+        root = c.accounts.sign_in("root", "Adm1n-Qx7-secret", "cli")  # the window must wait
+        c.accounts.unlock(None, root)
         c.accounts.set_password("olga", "Olga-Reset-Pw-1", c.login("root", "Adm1n-Qx7-secret"))
         c.save_devices(StationConfig(station_id="bench-1", fixture_timeout_s=0.4))
         assert c.verify().ok, c.verify().problems

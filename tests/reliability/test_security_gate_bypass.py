@@ -31,8 +31,8 @@ from qa_station.paths import station_paths
 from qa_station.store.kinds import Kind
 from qa_station.store.models import Assembly
 from tests.qa_station.gate_kit import dirty, scan
-from tests.qualify_kit import qualify_store
 from tests.reliability.security_kit import (
+    ADMIN,
     AUDITOR,
     FAST,
     JUMPER,
@@ -52,14 +52,17 @@ MOVES_AN_END_ON = ("end.connected", "end.override", "end.released_for_rework", "
 REVIEWED = {
     "grade": "grades image files; opens no store",
     "scan": "scans with the devices and prints; records nothing",
-    "demo": "only its own simulated assemblies, connected after a pass; refused on a store "
-    "that has other accounts",
+    "demo": "works in a record of its own (the demo home), under demo sessions that exist "
+    "only in its memory; refused on a station's record",
     "history": "reads",
     "audit verify": "reads",
     "audit checkpoint": "signs the chain's head and keeps it; records nothing about assemblies",
     "user add": "accounts only, an admin signs in",
     "user list": "reads",
     "user passwd": "one's own password, or an admin's doing",
+    "user disable": "accounts only, an admin signs in",
+    "user enable": "accounts only, an admin signs in",
+    "user unlock": "clears sign-in delays only, a supervisor signs in",
     "fixture-emulator": "serves a pty; opens no store",
     "certificate": "issued only for an accepted assembly",
     "verify": "reads",
@@ -71,6 +74,9 @@ REVIEWED = {
     "qualify status": "reads",
     "qualify export": "writes the built-in reference set as files; opens no store",
     "regrade": "reads frames, writes a what-if report; a station event, the record unchanged",
+    "images archive": "reads frames, writes a signed archive and an event",
+    "images verify": "reads",
+    "images remove": "takes archived frames off the bench, an admin signs in",
 }
 
 
@@ -131,11 +137,23 @@ def test_no_command_moves_a_failed_end_on(failed, capsys, monkeypatch, tmp_path)
     run("user passwd", "user", "passwd", SUPERVISOR[0], "--admin", OPERATOR[0],
         "--password-stdin", lines=(OPERATOR[1], "Taken-0ver-pw", "Taken-0ver-pw"))  # fmt: skip
     run("user list", "user", "list")
+    run("user disable", "user", "disable", SUPERVISOR[0], "--admin", OPERATOR[0],
+        "--password-stdin", lines=(OPERATOR[1],))  # fmt: skip
+    run("user enable", "user", "enable", OPERATOR[0], "--admin", OPERATOR[0],
+        "--password-stdin", lines=(OPERATOR[1],))  # fmt: skip
+    run("user unlock", "user", "unlock", "--all", "--by", OPERATOR[0],
+        "--password-stdin", lines=(OPERATOR[1],))  # fmt: skip
     run("certificate", "certificate", JUMPER, "-o", str(tmp_path))
     run("verify", "verify", str(junk))
     run("report rejection", "report", "rejection", JUMPER, "-o", str(tmp_path / "r.pdf"))
     run("report lot", "report", "lot", "-o", str(tmp_path / "lot.pdf"))
     run("export", "export", "--since", "2000-01-01", "--format", "json", "--records", "all")
+    run("images archive", "images", "archive", "--before", "2100-01-01", "-o",
+        str(tmp_path / "a.tar"))  # fmt: skip
+    run("images verify", "images", "verify", str(tmp_path / "a.tar"))
+    run("images remove", "images", "remove", str(tmp_path / "a.tar"), "--admin", OPERATOR[0],
+        "--password-stdin", lines=(OPERATOR[1],))  # fmt: skip
+
     # A station's own evidence is a station event: none of it touches an assembly.
     run("qualify reference", "qualify", "reference", "--supervisor", OPERATOR[0],
         "--password-stdin", lines=(OPERATOR[1],))  # fmt: skip
@@ -149,10 +167,12 @@ def test_no_command_moves_a_failed_end_on(failed, capsys, monkeypatch, tmp_path)
 
     assert tried["qualify reference"] == 2  # an operator does not qualify the station
     assert tried["qualify repeatability"] == 0
-    assert tried["demo"] == 2  # refused: this store has other people's accounts
+    assert tried["demo"] == 0  # it ran, in the demo's own record: not on this one
     assert tried["user add"] == 2 and tried["user add (no admin)"] == 2
     assert tried["user passwd"] == 2
+    assert tried["user disable"] == tried["user enable"] == tried["user unlock"] == 2
     assert tried["certificate"] == 1 and tried["report rejection"] == 1
+    assert tried["images remove"] == 2  # an operator takes no frames off the bench
     assert set(tried) | {"fixture-emulator"} >= set(REVIEWED)  # it serves; see below
 
     c = controller()
@@ -161,7 +181,7 @@ def test_no_command_moves_a_failed_end_on(failed, capsys, monkeypatch, tmp_path)
         assert c.gate.state(JUMPER).end("A1").status == "failed"
         assert not [e for e in events(c.store) if e[0] in MOVES_AN_END_ON]
         assert "boss" not in {a.username for a in c.accounts.list()}
-        assert c.accounts.login(*SUPERVISOR).role == "supervisor"  # password unchanged
+        assert c.accounts.sign_in(*SUPERVISOR).role == "supervisor"  # password unchanged
     finally:
         c.close()
 
@@ -293,7 +313,7 @@ def test_an_override_needs_the_supervisors_own_password_and_a_reason_and_names_b
     assert c.gate.state(JUMPER).end("A1").status == "failed"
     assert not [e for e in events(c.store, JUMPER) if e[0] in MOVES_AN_END_ON]
     assert [e[2] for e in events(c.store) if e[0] == "login.failed"] == [
-        {"attempt": 1, "username": "sam"}
+        {"attempt": 1, "source": "bench-1/window", "username": "sam"}
     ]
 
     state = c.supervisor_decision(
@@ -538,34 +558,74 @@ def test_a_rule_file_made_laxer_after_registration_is_refused(tmp_path):
 # -- the demo on a station's real store -----------------------------------------------------
 
 
-def test_the_demo_never_records_on_an_assembly_it_did_not_register(capsys):
-    code, _, err = qa(capsys, "demo", "--assemblies", "1", "--product", "jumper-lc-duplex-sm-upc",
-                      "--scenario", "clean", "--json")  # fmt: skip
-    assert code == 0, err
-    import tomllib
+def test_the_demo_never_records_on_an_assembly_it_did_not_register():
+    """Run by a caller with real sessions on a station's record (as the statistics tests do),
+    the demo still only works serials it registered itself; without them it is refused."""
+    from qa_station.demo import run_demo
 
-    from qa_station.accounts import Accounts
-    from qa_station.config import load_config
-    from qa_station.store.store import open_store
-
-    creds = tomllib.loads((station_paths().config_dir / "demo-accounts.toml").read_text())
-    store = open_store(load_config())
+    c = controller()
     try:
-        accounts = Accounts(store)
-        admin = accounts.login("demo-admin", creds["demo-admin"])
-        olga = accounts.add(OPERATOR[0], "operator", admin, "Olga", OPERATOR[1])
-        with store.read() as s:
+        olga, sam = c.actor, c.accounts.sign_in(*SUPERVISOR)
+        with c.store.read() as s:
             taken = s.query(Assembly).count()
         real = f"LCD-{900000 + taken + 1 + 1:07d}"  # the serial the next demo run picks
-        gate = Gate(store, load_catalog())
-        gate.register(real, olga)
-        qualify_store(store, ("uvc-1",))  # the other bench's probe, qualified (issue 14)
-        gate.record_inspection(real, "A1", scan(real, "A1", dirty(1)), olga, "uvc-1")
-        gate.record_cleaning(real, "A1", "dry-one-click", "OC-1", True, olga)
-        before = events(store, real)
-        code, _, err = qa(capsys, "demo", "--assemblies", "1", "--product",
-                          "jumper-lc-duplex-sm-upc", "--scenario", "clean", "--json")  # fmt: skip
-        assert events(store, real) == before, "the demo recorded on olga's assembly"
-        assert gate.state(real).end("A1").status == "cleaned"
+        c.gate.register(real, olga)
+        c.gate.record_inspection(real, "A1", scan(real, "A1", dirty(1)), olga, "uvc-1")
+        c.gate.record_cleaning(real, "A1", "dry-one-click", "OC-1", True, olga)
+        before = events(c.store, real)
+        run_demo(c.store, c.catalog, c.config, 1, "jumper-lc-duplex-sm-upc", "clean",
+                 people=(olga, sam))  # fmt: skip
+        assert events(c.store, real) == before, "the demo recorded on olga's assembly"
+        assert c.gate.state(real).end("A1").status == "cleaned"
+        with pytest.raises(AuthError, match="a station's record"):
+            run_demo(c.store, c.catalog, c.config, 1, "jumper-lc-duplex-sm-upc", "clean")
     finally:
-        store.close()
+        c.close()
+
+
+# -- the Python API trusts no caller (hole 5) ---------------------------------------------------
+
+
+def test_the_gate_acts_only_for_sessions_the_accounts_issued():
+    """Gate.override_connect accepted Actor("ghost", ..., "supervisor") for an account that
+    does not exist. Now every gate action takes a session Accounts issued and checks it in
+    its own transaction: made-up, borrowed, ended, disabled and demoted ones are refused
+    and leave nothing on the record."""
+    from dataclasses import replace
+
+    from qa_station.accounts import NotSignedIn, Session
+
+    c = controller()
+    try:
+        fail_end(c, JUMPER, "A1")
+        before = events(c.store)
+        sam = c.accounts.sign_in(*SUPERVISOR)
+        admin = c.accounts.sign_in(*ADMIN)
+        ghost = Session("ghost", "Ghost", "supervisor", 0, 2**62, "made-up-token")
+        borrowed = replace(sam, username="ghost")  # a real token under another name
+        promoted = replace(c.actor, role="supervisor")  # an operator's token, claiming more
+        ended = c.accounts.sign_in(*SUPERVISOR)
+        c.accounts.sign_out(ended)
+        for who in (ghost, borrowed, object(), None):
+            for act in (
+                lambda w: c.gate.gate.override_connect(JUMPER, "A1", w, "trust me, it is fine"),
+                lambda w: c.gate.gate.reject(JUMPER, w, "rejected by nobody at all"),
+                lambda w: c.gate.gate.release_for_rework(JUMPER, "A1", w, "nobody decided"),
+                lambda w: c.gate.gate.connect(JUMPER, "A1", w),
+                lambda w: c.gate.gate.register("LCD-0007777", w),
+            ):
+                with pytest.raises(NotSignedIn):
+                    act(who)
+        with pytest.raises(NotSignedIn):
+            c.gate.override_connect(JUMPER, "A1", ended, "signed out already")
+        with pytest.raises(GateRefused, match="only a supervisor"):  # its real role counts
+            c.gate.override_connect(JUMPER, "A1", promoted, "an operator in disguise")
+        c.accounts.set_active(SUPERVISOR[0], False, admin)
+        with pytest.raises(NotSignedIn):
+            c.gate.override_connect(JUMPER, "A1", sam, "disabled since signing in")
+        after = events(c.store)
+        moved = [e for e in after[len(before) :] if e[0] in MOVES_AN_END_ON]
+        assert not moved and c.gate.state(JUMPER).end("A1").status == "failed"
+        assert not [e for e in after if e[3] == "ghost"]
+    finally:
+        c.close()

@@ -24,7 +24,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from qa_station.accounts import Actor
 from qa_station.catalog import load_catalog
 from qa_station.gate import Gate, GateRefused
 from qa_station.gate.offline import FloorGate
@@ -204,6 +203,14 @@ class Clocks:
         self.mono_s += seconds
 
 
+def signed_in_olga(accounts):
+    """An admin adds the operator olga, who signs in: the session the gate acts for."""
+    accounts.add("admin", "admin", None, "Admin", "admin-password")
+    admin = accounts.sign_in("admin", "admin-password")
+    accounts.add("olga", "operator", admin, "Olga", "olga-password")
+    return accounts.sign_in("olga", "olga-password")
+
+
 def timed_store(tmp_path, clocks: Clocks) -> Store:
     store = Store(f"sqlite:///{tmp_path}/t.db", tmp_path / "images", "bench-t", clocks.wall,
                   monotonic=clocks.mono)  # fmt: skip
@@ -218,8 +225,7 @@ def test_4_a_clock_set_back_does_not_make_an_old_inspection_fresh(tmp_path):
     store = timed_store(tmp_path, clocks)
     try:
         accounts = Accounts(store)
-        admin = accounts.add("admin", "admin", None, "Admin", "admin-password")
-        olga = accounts.add("olga", "operator", admin, "Olga", "olga-password")
+        olga = signed_in_olga(accounts)
         qualify_store(store)  # no station records an inspection unqualified (issue 14)
         gate = Gate(store, load_catalog())
         gate.register(JUMPER, olga)
@@ -248,8 +254,7 @@ def test_4_a_clock_set_back_across_a_restart_makes_the_age_unknown(tmp_path):
     clocks = Clocks()
     store = timed_store(tmp_path, clocks)
     accounts = Accounts(store)
-    admin = accounts.add("admin", "admin", None, "Admin", "admin-password")
-    olga = accounts.add("olga", "operator", admin, "Olga", "olga-password")
+    olga = signed_in_olga(accounts)
     qualify_store(store)  # no station records an inspection unqualified (issue 14)
     Gate(store, load_catalog()).register(JUMPER, olga)
     Gate(store, load_catalog()).record_inspection(JUMPER, "A1", scan(JUMPER, "A1"), olga, "p")
@@ -295,8 +300,7 @@ def offline_bench(tmp_path):
     store = Store(f"sqlite:///{tmp_path}/floor.db", tmp_path / "images", "bench-t")
     store.migrate()
     accounts = Accounts(store)
-    admin = accounts.add("admin", "admin", None, "Admin", "admin-password")
-    olga = accounts.add("olga", "operator", admin, "Olga", "olga-password")
+    olga = signed_in_olga(accounts)
     qualify_store(store)  # no station records an inspection unqualified (issue 14)
     outbox = Outbox(tmp_path / "outbox.sqlite3", "bench-t")
     gate = FloorGate(Gate(store, load_catalog()), outbox)
@@ -345,17 +349,50 @@ def test_6_an_outbox_entry_re_dated_by_hand_is_refused(offline_bench):
 
 
 def test_6_an_outbox_entry_by_someone_without_that_role_is_refused(offline_bench):
-    gate, _olga, _ = offline_bench
-    ghost = Actor("ghost", "Ghost", "operator")
+    """The bench's memory of who signed in at it, edited by hand in its outbox file: "ghost",
+    who has no account, and olga as a supervisor. The bench signs them in offline and keeps
+    what they do, signed with its key; the record refuses each sign-in and each action."""
+    from qa_station.accounts import Accounts, Remembered, hash_password
+
+    gate, _olga, path = offline_bench
+    known = hash_password("a password the forger knows")
+    with sqlite3.connect(path) as db:
+        db.executemany(
+            "INSERT OR REPLACE INTO people (username, display_name, role, password_hash, at_us) "
+            "VALUES (?, ?, ?, ?, 1)",
+            [("ghost", "Ghost", "operator", known), ("olga", "Olga", "supervisor", known)],
+        )
+    db.close()
+    accounts = Accounts(gate.store)
+
+    def offline_sign_in(name):
+        remembered = Remembered(name, *gate.outbox.person(name))
+        return gate.sign_in_offline(
+            lambda at: accounts.sign_in_remembered(
+                name, "a password the forger knows", remembered, at, "window"
+            ),
+            "window",
+        )
+
+    ghost = offline_sign_in("ghost")
     gate.record_inspection(JUMPER, "A1", scan(JUMPER, "A1"), ghost, "p")
-    promoted = Actor("olga", "Olga", "supervisor")
+    promoted = offline_sign_in("olga")
     gate.record_inspection(JUMPER, "A2", scan(JUMPER, "A2"), promoted, "p")
     report = _replayed(gate)
-    assert [c.reason for c in report.conflicts] == [
-        "ghost held no operator account in the record when this was done offline: refused",
-        "olga held no supervisor account in the record when this was done offline: refused",
+    ghost_refused = (
+        "ghost held no operator account in the record when this was done offline: refused"
+    )
+    olga_refused = (
+        "olga held no supervisor account in the record when this was done offline: refused"
+    )
+    assert [(c.action, c.reason) for c in report.conflicts] == [
+        ("sign_in", ghost_refused),
+        ("inspect", ghost_refused),
+        ("sign_in", olga_refused),
+        ("inspect", olga_refused),
     ]
     assert gate.gate.state(JUMPER).end("A1").status == "cleaned"
+    assert gate.gate.state(JUMPER).end("A2").status != "passed"
 
 
 def test_6_a_genuine_outbox_entry_is_still_sent(offline_bench):

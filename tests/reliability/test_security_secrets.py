@@ -16,7 +16,7 @@ import sys
 
 import pytest
 
-from qa_station.accounts import FIRST_LOCK_S, FREE_ATTEMPTS, AccountLocked, Accounts, AuthError
+from qa_station.accounts import FIRST_WAIT_S, FREE_FAILURES, Accounts, AuthError, SignInDelayed
 from qa_station.config import StationConfig
 from qa_station.controller import ensure_signing_key
 from qa_station.paths import station_paths
@@ -52,28 +52,37 @@ def accounts(tmp_path, clock):
     store.close()
 
 
-def test_a_locked_account_is_locked_for_its_badge_too_and_the_lock_still_doubles(accounts, clock):
-    root = accounts.add(ADMIN[0], "admin", None, "Root", ADMIN[1])
+def test_failures_slow_down_their_place_and_badges_are_tried_with_a_limit(accounts, clock):
+    """Hole 12: five failures every 30 s kept the admin locked out; badges could be tried
+    without limit. Now the place that fails waits (doubling), the real user elsewhere does
+    not, and unknown badges make the badge reader wait too."""
+    accounts.add(ADMIN[0], "admin", None, "Root", ADMIN[1])
+    root = accounts.sign_in(*ADMIN)
     accounts.add("sam", "supervisor", root, "Sam", SUPERVISOR[1], badge=BADGE)
-    assert accounts.login_badge(BADGE).username == "sam"
-    for _ in range(FREE_ATTEMPTS):
+    assert accounts.sign_in_badge(BADGE).username == "sam"
+    for _ in range(FREE_FAILURES + 1):  # someone at the window tries the admin's password
         with pytest.raises(AuthError):
-            accounts.login("sam", WRONG)
-    with pytest.raises(AccountLocked, match="locked for 30 s"):
-        accounts.login_badge(BADGE)  # the badge does not get round the lock
-    clock.advance(FIRST_LOCK_S + 1)
+            accounts.sign_in(ADMIN[0], WRONG, "window")
+    with pytest.raises(SignInDelayed, match="wait 2 s"):
+        accounts.sign_in(*ADMIN, "window")
+    assert accounts.sign_in(*ADMIN, "cli").username == ADMIN[0]  # not locked out elsewhere
+    assert accounts.sign_in_badge(BADGE).username == "sam"  # nor at the badge reader
+    for n in range(FREE_FAILURES + 1):  # someone tries badge numbers
+        with pytest.raises(AuthError):
+            accounts.sign_in_badge(f"B-{n:04d}")
+    with pytest.raises(SignInDelayed):
+        accounts.sign_in_badge(BADGE)
+    clock.advance(FIRST_WAIT_S + 0.1)
     with pytest.raises(AuthError):
-        accounts.login("sam", WRONG)  # one more failure: locked again, for twice as long
-    clock.advance(2 * FIRST_LOCK_S - 1)
-    with pytest.raises(AccountLocked):
-        accounts.login_badge(BADGE)
-    clock.advance(2)
-    assert accounts.login_badge(BADGE).username == "sam"
+        accounts.sign_in_badge("B-9999")  # another miss: twice as long now
+    clock.advance(2 * FIRST_WAIT_S - 0.5)
+    with pytest.raises(SignInDelayed):
+        accounts.sign_in_badge(BADGE)
+    clock.advance(1)
+    assert accounts.sign_in_badge(BADGE).username == "sam"
     recorded = [(k, p) for k, _, p, _ in events(accounts.store)]
-    refused = [p for k, p in recorded if k == "login.failed" and p.get("reason") == "locked"]
-    assert refused == [{"reason": "locked", "username": "sam"}] * 2  # both badge refusals
-    locks = [p["seconds"] for k, p in recorded if k == "login.locked"]
-    assert locks == [FIRST_LOCK_S, 2 * FIRST_LOCK_S]
+    waits = [p["seconds"] for k, p in recorded if k == "login.delayed"]
+    assert waits == [FIRST_WAIT_S, FIRST_WAIT_S, 2 * FIRST_WAIT_S]
 
 
 def _files(root) -> dict[str, bytes]:
@@ -140,10 +149,10 @@ def _bench_with_mistakes(c):
         c.supervisor_decision("sam", WRONG, Kind.END_OVERRIDE, "customer waiver 12", "A1")
     c.supervisor_decision("sam", SUPERVISOR[1], Kind.END_OVERRIDE, "customer waiver 12", "A1")
     assert c.login_badge(BADGE).username == "sam"
-    for _ in range(FREE_ATTEMPTS):  # and a lockout
+    for _ in range(FREE_FAILURES + 1):  # and a wait at the window
         with pytest.raises(AuthError):
             c.login("olga", WRONG)
-    with pytest.raises(AccountLocked):
+    with pytest.raises(SignInDelayed):
         c.login("olga", NEW)
     c.bench.fixture.status()  # the serial fixture logs what it exchanges (DEBUG)
     return c
@@ -160,6 +169,8 @@ def test_the_station_key_is_owner_only_when_made_and_when_made_again(station_hom
         assert stat.S_IMODE(key.stat().st_mode) == 0o600
         assert keys.stat().st_mode & 0o077 == 0
         first = key.read_bytes()
+        c.accounts.secret()  # the accounts key (badges, fingerprints): owner-only too
+        assert stat.S_IMODE((keys / "accounts.key").stat().st_mode) == 0o600
 
         # The pair removed (a new station identity), the folder opened up meanwhile.
         key.unlink()

@@ -18,11 +18,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from qa_station.accounts import Accounts
 from qa_station.store import Store
 from qa_station.store.models import Assembly, Event
 from qa_station.store.verify import verify
 from tests.qualify_kit import qualify_store
 
+PASSWORD = "bench operator password"
 LOT = [f"T12B-{n:06d}" for n in range(500, 512)]
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -30,7 +32,7 @@ BENCH_SCRIPT = """
 import sys
 sys.path.insert(0, sys.argv[1])
 from pathlib import Path
-from qa_station.accounts import Actor
+from qa_station.accounts import Accounts
 from qa_station.catalog import load_catalog
 from qa_station.gate import Gate
 from qa_station.store import Store
@@ -43,7 +45,7 @@ if order == "back":
 catalog = load_catalog()
 store = Store(url, Path(images), station_id=station)
 gate = Gate(store, catalog)
-me = Actor(station + "-op", "Operator at " + station, "operator")
+me = Accounts(store).sign_in(station + "-op", "bench operator password")
 dirty_scans = {s: scan(s, end, dirty(), catalog) for s in lot}
 clean_scans = {s: scan(s, end, None, catalog) for s in lot}
 store.ping()
@@ -64,6 +66,11 @@ print("done", flush=True)
 def test_two_bench_processes_on_one_lot_lose_and_duplicate_nothing(store_url, tmp_path):
     store = Store(store_url, tmp_path / "images", station_id="floor")
     store.migrate()
+    accounts = Accounts(store)  # each bench's operator signs in there
+    accounts.add("admin", "admin", None, "Admin", "floor admin password")
+    admin = accounts.sign_in("admin", "floor admin password")
+    for bench in ("bench-1", "bench-2"):
+        accounts.add(bench + "-op", "operator", admin, "Operator at " + bench, PASSWORD)
     images = str(tmp_path / "images")
     benches = [("bench-1", "A", "front"), ("bench-2", "B", "back")]
     for name, _, _ in benches:  # no station records an inspection unqualified (issue 14)

@@ -32,32 +32,61 @@ def station():
 
 
 @pytest.fixture
+def bare():
+    """A station with no one signed in (no accounts at all, until a test makes them)."""
+    c = StationController.open()
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def bare_window(app, qtbot, bare):
+    from qa_station.ui.main_window import MainWindow
+
+    w = MainWindow(bare)
+    qtbot.addWidget(w)
+    w.show()
+    yield w
+    w.close()
+
+
+@pytest.fixture
 def app(qapp):
     from qa_station.ui.app import make_app
+    from tests.ui.keys import KeyTime
 
-    return make_app()
+    app = make_app()
+    # Key events made here carry no time stamps: the typist's pace comes from this clock.
+    app.wedge.clock = KeyTime()
+    return app
 
 
 @pytest.fixture
 def window(app, qtbot, station):
     from qa_station.ui.main_window import MainWindow
 
-    w = MainWindow(station)
-    app.wedge.scanned.connect(w.scanned)
+    w = MainWindow(station)  # it takes the wedge's scans itself
     qtbot.addWidget(w)
     w.resize(1500, 950)
     w.show()
     qtbot.waitExposed(w)
     yield w
-    app.wedge.scanned.disconnect(w.scanned)
     w.close()
 
 
 def settle(qtbot, w, timeout_ms: int = 60000) -> None:
     """Wait for held keys to be delivered and every worker of the window to finish."""
-    qtbot.wait(120)  # the wedge holds keys for a few tens of ms
-    qtbot.waitUntil(lambda: not w.runner.busy and not w.history.runner.busy, timeout=timeout_ms)
+    wait_for_wedge(qtbot)
+    # (the pages build lazily and share the window's runner: this waits for theirs too)
+    qtbot.waitUntil(lambda: not w.runner.busy, timeout=timeout_ms)
     qtbot.wait(30)
+
+
+def wait_for_wedge(qtbot) -> None:
+    """The wedge holds keys until it knows they are not a scan: wait until it let them go."""
+    app = QtWidgets.QApplication.instance()
+    qtbot.wait(20)
+    qtbot.waitUntil(lambda: not app.wedge.holding, timeout=3000)
 
 
 def put_focus(qtbot, widget: QtWidgets.QWidget) -> None:
@@ -75,7 +104,17 @@ def scan_barcode(qtbot, widget: QtWidgets.QWidget, code: str) -> None:
 def press(qtbot, w, key: QtCore.Qt.Key) -> None:
     """A gate key, typed on the window (not in a field), as the operator does."""
     QTest.keyClick(QtWidgets.QApplication.focusWidget() or w, key)
-    QTest.qWait(100)  # the wedge filter holds a key until it knows it is not a scan
+    wait_for_wedge(qtbot)  # the wedge filter holds a key until it knows it is not a scan
+
+
+def failed_inspection(qtbot, w, serial: str = "T12B-000003") -> None:
+    """Open the dusty trunk and inspect end A by key: it fails on the simulated line."""
+    w.open_serial(serial)
+    settle(qtbot, w)
+    put_focus(qtbot, w.view)
+    press(qtbot, w, QtCore.Qt.Key.Key_I)
+    settle(qtbot, w)
+    assert w.c.session.state.end("A").status == "failed"
 
 
 def accept_headless(c: StationController, serial: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from PySide6 import QtCore
 
-from tests.ui.conftest import press, put_focus, settle
+from tests.ui.conftest import failed_inspection, press, put_focus, settle
 from tests.ui.reference import assert_looks_like, compare, to_array
 
 SIZE = (1400, 900)
@@ -38,12 +38,7 @@ def test_signed_in_with_nothing_on_the_bench(qtbot, still, tmp_path):
 
 def test_a_failed_inspection(qtbot, still, tmp_path):
     w = still
-    w.open_serial("T12B-000003")
-    settle(qtbot, w)
-    put_focus(qtbot, w.view)
-    press(qtbot, w, K.Key_I)
-    settle(qtbot, w)
-    assert w.c.session.state.end("A").status == "failed"
+    failed_inspection(qtbot, w)
     assert_looks_like(picture(qtbot, w), "failed-inspection", tmp_path)
 
 

@@ -3,6 +3,8 @@ dirty-probe button, History's Re-grade with progress and cancel, and the drift c
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from hardware.simulated.lens import LensSmudge
@@ -42,7 +44,7 @@ def test_a_supervisor_qualifies_the_station_from_settings_and_the_status_bar_fol
     panel.run(*SUPERVISOR)
     qtbot.waitUntil(lambda: bool(seen), timeout=120000)
     qtbot.waitUntil(lambda: not runner.busy, timeout=10000)
-    assert "QUALIFIED: 59/60" in panel.result.text() or "QUALIFIED: 60/60" in panel.result.text()
+    assert re.search(r"QUALIFIED: (5[7-9]|60)/60 faces agree .*, 0 false pass", panel.result.text())
     assert "report: " in panel.result.text()
     assert "qualified until" in panel.state.text()
     state.refresh()

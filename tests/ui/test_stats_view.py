@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import tomllib
-
 import pytest
-from PySide6 import QtCore
+from PySide6 import QtCore, QtGui
 
 from qa_station import stats
 from qa_station.controller import StationController
-from qa_station.demo import DEMO_ADMIN, run_demo
-from qa_station.paths import station_paths
-from qa_station.ui.stats_view import NO_INSPECTIONS, StatsView
+from qa_station.demo import run_demo
+from qa_station.ui.stats_view import NO_INSPECTIONS, StatsView, count_ticks
 from qa_station.ui.workers import Runner
 from tests.qa_station.gate_kit import dirty, scan
 from tests.qualify_kit import qualify_store
@@ -35,10 +32,30 @@ def runner(qtbot):
 
 def sign_in(controller: StationController) -> None:
     if controller.needs_first_admin():
-        controller.create_first_admin("admin", "admin-password-1", "Admin")
-    else:  # the demo made the accounts: its admin's password is in the station home
-        creds = tomllib.loads((station_paths().config_dir / "demo-accounts.toml").read_text())
-        controller.login(DEMO_ADMIN, creds[DEMO_ADMIN])
+        admin = controller.create_first_admin("admin", "admin-password-1", "Admin")
+        controller.accounts.add("sam", "supervisor", admin, "Sam", "supervisor-password-1")
+    else:
+        controller.login("admin", "admin-password-1")
+
+
+def demo(controller: StationController, n: int, scenario: str) -> None:
+    """The demo's production run on this station's record, under its own people."""
+    sign_in(controller)
+    people = (controller.actor, controller.accounts.sign_in("sam", "supervisor-password-1"))
+    run_demo(controller.store, controller.catalog, controller.config, n, JUMPER, scenario,
+             people=people)  # fmt: skip
+
+
+def drawn_ticks(view: StatsView) -> list[str]:
+    """The tick labels the heat map's colour bar draws (its axis laid out on an image)."""
+    axis = view.colorbar.getAxis("right")
+    image = QtGui.QImage(200, 600, QtGui.QImage.Format.Format_ARGB32)
+    painter = QtGui.QPainter(image)
+    try:
+        _axis, _ticks, texts = axis.generateDrawSpecs(painter)
+    finally:
+        painter.end()
+    return sorted((t for _, _, t in texts), key=int)
 
 
 def refreshed(qtbot, view: StatsView, runner: Runner) -> StatsView:
@@ -55,9 +72,8 @@ def make_view(qtbot, controller, runner) -> StatsView:
 
 
 def test_refresh_after_a_demo_draws_the_numbers_of_the_store(qtbot, controller, runner):
-    run_demo(controller.store, controller.catalog, controller.config, 2, JUMPER, "damaged")
-    run_demo(controller.store, controller.catalog, controller.config, 1, JUMPER, "oily")
-    sign_in(controller)
+    demo(controller, 2, "damaged")
+    demo(controller, 1, "oily")
     view = make_view(qtbot, controller, runner)
     view.product.setCurrentIndex(view.product.findData(JUMPER))
     refreshed(qtbot, view, runner)
@@ -78,6 +94,7 @@ def test_refresh_after_a_demo_draws_the_numbers_of_the_store(qtbot, controller, 
     spots = view.fibre_spots.points()
     assert [s.data().failed for s in spots] == [p.failed for p in dmap.positions]
     assert dmap.failed > 0 and view.colorbar.levels() == (0, dmap.max_failed)
+    assert drawn_ticks(view) == [str(t) for t in count_ticks(dmap.max_failed)]  # whole counts
 
     hist = stats.cleaning_cycles(store, since, until, JUMPER)
     assert hist.assemblies == 3
@@ -121,7 +138,7 @@ def test_known_numbers_from_the_gate_reach_the_plots(qtbot, controller, runner):
 
 
 def test_an_empty_period_says_so_on_every_plot(qtbot, controller, runner):
-    run_demo(controller.store, controller.catalog, controller.config, 1, JUMPER, "clean")
+    demo(controller, 1, "clean")
     view = make_view(qtbot, controller, runner)
     view.since.setDate(QtCore.QDate(2001, 1, 1))
     view.until.setDate(QtCore.QDate(2001, 1, 31))
