@@ -50,7 +50,7 @@ def chart_drawing(
 ) -> Drawing:
     reg = fonts()[0]
     d = Drawing(width, height)
-    left, bottom, right, top = 30.0, 14.0, width - 6.0, height - 12.0
+    left, bottom, right, top = 30.0, 14.0, width - 6.0, height - 16.0  # the title above
     pts = chart.points
     d.add(String(left, height - 9, chart.label, fontName=reg, fontSize=7.5))
     if not pts:
@@ -61,6 +61,9 @@ def chart_drawing(
         )
         return d
     hi = max(max(p.ucl for p in pts), max(p.value for p in pts), chart.centre) * 1.1 or 1.0
+    share = chart.kind == "p"
+    if share:
+        hi = min(hi, 1.0)  # a share never passes 100 %
     n = len(pts)
 
     def x(i: float) -> float:
@@ -72,7 +75,8 @@ def chart_drawing(
     d.add(Line(left, bottom, right, bottom, strokeColor=LINE, strokeWidth=0.5))
     d.add(Line(left, bottom, left, top, strokeColor=LINE, strokeWidth=0.5))
     for v in (0.0, hi / 2, hi):
-        d.add(String(left - 3, y(v) - 2.5, f"{v:.2g}", fontName=reg, fontSize=6, textAnchor="end"))
+        text = f"{v:.0%}" if share else f"{v:.2g}"
+        d.add(String(left - 3, y(v) - 2.5, text, fontName=reg, fontSize=6, textAnchor="end"))
     d.add(
         Line(
             left,

@@ -388,7 +388,7 @@ def process_control(charts) -> list:
     )
     out += flagged
     for c in charts:
-        out.append(chart_drawing(c))
+        out += [Spacer(1, 2 * mm), chart_drawing(c)]
     return out
 
 

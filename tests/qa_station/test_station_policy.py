@@ -262,3 +262,31 @@ def test_the_alarm_of_the_gate_kit_never_fires_on_synthetic_scans(tmp_path):
         ).probe_alarm
         is None
     )
+
+
+def test_the_stations_evidence_is_recorded_only_under_a_session_that_may_record_it(bare):
+    """As every gate action: an operator's session does not qualify the station, and an
+    ended one records nothing at all (not even a cleaned probe)."""
+    from qa_station.accounts import AuthError, NotSignedIn
+    from qa_station.qualification.dirty_probe import record_cleaned
+    from qa_station.qualification.record import record_event
+
+    store, _gate, olga, _ = bare
+    payload = builtin_result().to_payload()
+    before = event_count(store)
+    with pytest.raises(AuthError, match="olga is an operator: a supervisor runs qualifications"):
+        record_event(store, Kind.STATION_QUALIFIED, payload, olga, supervising=True)
+    with pytest.raises(NotSignedIn):
+        record_event(store, Kind.STATION_QUALIFIED, payload, None, supervising=True)
+    assert event_count(store) == before
+    assert record_cleaned(store, olga, "wiped") > 0  # an operator cleans the probe
+    Accounts(store).sign_out(olga)
+    after = event_count(store)
+    with pytest.raises(NotSignedIn, match="olga has signed out"):
+        record_cleaned(store, olga, "again")
+    assert event_count(store) == after
+
+
+def event_count(store: Store) -> int:
+    with store.read() as s:
+        return len(s.execute(select(Event.id)).all())
