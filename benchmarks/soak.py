@@ -291,6 +291,9 @@ def open_station(say):
         "soak-supervisor", "supervisor", admin, "Soak Supervisor", PASSWORDS["soak-supervisor"]
     )
     c.logout()
+    # No station records an inspection unqualified: the supervisor qualifies it first.
+    done = c.qualify("soak-supervisor", PASSWORDS["soak-supervisor"])
+    say(f"qualified: {done.result.summary_line()}")
     return c
 
 
@@ -426,8 +429,10 @@ def _results(args, meter: Meter, shift: Shift, start, baseline) -> dict[str, Any
     seconds = max(final["seconds"], 1e-9)
     done = shift.counts["assemblies"]
     counts = dict(sorted(shift.counts.items()))
+    alarms = _alarms(shift)
     met = {
         "assemblies": done >= args.assemblies,
+        "no_dirty_probe_alarm": alarms == 0,
         "min_frames": shift.frames >= args.min_frames,
         "rss_growth_mb": baseline is not None and growth["rss_mb"] <= LIMITS["rss_growth_mb"],
         "fd_growth": baseline is not None and growth["fds"] <= LIMITS["fd_growth"],
@@ -457,6 +462,7 @@ def _results(args, meter: Meter, shift: Shift, start, baseline) -> dict[str, Any
         "counts": counts,
         "escalations": dict(shift.escalations),
         "unexpected_refusals": shift.refusals[:20],
+        "probe_dirty_alarms": alarms,
         "throughput": {
             "frames_per_s": round(shift.frames / seconds, 2),
             "assemblies_per_min": round(done / seconds * 60, 2),
@@ -497,6 +503,19 @@ def disk_use(home: Path, assemblies: int, inspections: int) -> dict[str, Any]:
         "inspections_per_assembly": round(inspections / n, 2),
         "image_bytes_per_inspection": round(parts["images"] / max(1, inspections)),
     }
+
+
+def _alarms(shift: Shift) -> int:
+    """Dirty-probe alarms over the shift: with a clean probe there must be none (issue 14)."""
+    from sqlalchemy import func, select
+
+    from qa_station.store.kinds import Kind
+    from qa_station.store.models import Event
+
+    with shift.c.store.read() as s:
+        return s.execute(
+            select(func.count(Event.id)).where(Event.kind == Kind.PROBE_DIRTY.value)
+        ).scalar_one()
 
 
 def _size(folder: Path) -> int:
@@ -593,6 +612,7 @@ def summary(f: dict[str, Any]) -> str:
         f"threads: start {start['threads']}/{start['os_threads']}, baseline "
         f"{base.get('threads')}/{base.get('os_threads')}, final "
         f"{final['threads']}/{final['os_threads']} (python/os)",
+        f"  dirty-probe alarms (a clean probe): {f['probe_dirty_alarms']}",
         f"  chain verify: {'ok' if v['ok'] else 'FAILED: ' + str(v['first_problem'])}, "
         f"{v['events']} events, {v['images']} images",
         "  limits: " + ", ".join(f"{k} {'ok' if ok else 'BROKEN'}" for k, ok in f["met"].items()),

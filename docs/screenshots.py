@@ -10,7 +10,7 @@ and grabs the X screen itself (not a widget render), so what is saved is what
 a monitor of that size shows: ``bench-<size>.png`` (a failed inspection, its
 refusal and the next step), ``overview-<size>.png`` (the whole ferrule with its
 numbered verdict rings) and, with ``--tabs``, the History, Statistics and
-Settings pages.
+Settings pages (and Settings' Qualification page).
 """
 
 from __future__ import annotations
@@ -124,6 +124,10 @@ def main() -> int:
             w.show_page("settings")
             idle()
             shot("settings")
+            settings = w.page("settings")
+            settings.tabs.setCurrentWidget(settings.qualification)  # the station's own evidence
+            idle()
+            shot("settings-qualification")
     finally:
         w.close()
         c.close()

@@ -75,6 +75,54 @@ def grade(
     return grade_array(gray, geometry, ruleset, scale, base, saturated=saturated)
 
 
+def grade_located(
+    image: np.ndarray,
+    fibre: tuple[float, float, float],
+    kept_radius_px: float | None,
+    connector: str,
+    rules: str | Path | RuleSet,
+    um_per_px: float,
+    blur_px: float = 1.0,
+) -> FiberResult:
+    """Grade one fibre whose cladding was located when the frame was taken: ``fibre`` is
+    (cx, cy, r) in this image's pixels. This is how a kept region of a frame is graded
+    again (a re-grade under another table): the region may end inside the cladding, so
+    its edge cannot be found again. Pixels beyond ``kept_radius_px`` were not kept; they
+    are filled with the glass's own level at the region's rim, so no edge is seen there.
+    """
+    geometry, ruleset = resolve(connector, rules)
+    cx, cy, r = fibre
+    try:
+        # Stretched as cut: the zeros outside the kept disc stand for the dark surround the
+        # whole frame had, so contrast is measured on about the frame's own scale.
+        gray, saturated = prepared(image)
+    except ImageError as exc:
+        return FiberResult(1, (cx, cy), 2 * r, ERROR, error=str(exc))
+    if kept_radius_px is not None:
+        gray = _mirrored_beyond(gray, cx, cy, kept_radius_px)
+    circle = Circle(cx, cy, r, support=1.0, contrast=0.0, blur_px=blur_px)
+    zones = ruleset.zones_for(geometry.is_multi_fiber)
+    return grade_fiber(gray, circle, 1, float(um_per_px), ruleset, zones, saturated)
+
+
+def _mirrored_beyond(gray: np.ndarray, cx: float, cy: float, radius: float) -> np.ndarray:
+    """What lies beyond ``radius`` (not kept) filled with its mirror image inside it, so the
+    glass's shading goes on smoothly and no edge is seen where the kept disc ends."""
+    h, w = gray.shape
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    dx, dy = xx - np.float32(cx), yy - np.float32(cy)
+    d = np.hypot(dx, dy)
+    outside = d > radius
+    if not outside.any():
+        return gray
+    k = np.where(outside, np.maximum(2.0 * radius - d, 0.0) / np.maximum(d, 1e-6), 1.0)
+    mx = np.clip(np.rint(cx + dx * k), 0, w - 1).astype(np.intp)
+    my = np.clip(np.rint(cy + dy * k), 0, h - 1).astype(np.intp)
+    out = gray.copy()
+    out[outside] = gray[my[outside], mx[outside]]
+    return out
+
+
 def zone_shapes(ruleset: RuleSet, geometry: ConnectorGeometry) -> tuple[ZoneShape, ...]:
     """The connector's zones as graded (MT ferrules: the multi-fibre zones only)."""
     return tuple(

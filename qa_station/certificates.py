@@ -541,7 +541,10 @@ class VerifyOutcome:
     def lines(self) -> list[str]:
         d = self.data or {}
         head = f"{self.path}: "
-        if self.ok:
+        if d.get("report_id"):  # a station report (qualification, study, re-grade)
+            head += ("VALID: " if self.ok else "NOT VALID: ") + f"{d.get('what')} {d['report_id']}"
+            head += f" of station {d.get('station')}"
+        elif self.ok:
             head += f"VALID: certificate {d.get('certificate_id')} of serial {d.get('serial')}"
         else:
             head += "NOT VALID"
@@ -644,6 +647,11 @@ def verify_file(
     else:
         outcome.add("unchanged", "fail", "the file cannot be checked: " + "; ".join(rep.problems))
     doc = rep.attachment_json(DATA_FILE)
+    if doc is None and rep.attachment_json("report.json") is not None:
+        from qa_station.qualification.issue import verify_station_report
+
+        verify_station_report(rep.attachment_json("report.json"), outcome, store, store_problem)
+        return outcome
     if doc is None or doc.get("kind") != CERTIFICATE_KIND or not isinstance(doc.get("serial"), str):
         outcome.add(
             "certificate data",

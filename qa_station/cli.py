@@ -45,6 +45,11 @@ COMMANDS = {
         "zip the station's logs and config, without passwords or keys, for a support ticket",
     ),
     "store": ("store", "the floor database: schema upgrade, roles' grants, frames moved in"),
+    "qualify": ("qualify", "qualify the station: reference faces, repeatability studies, status"),
+    "regrade": (
+        "regrade",
+        "grade past inspections' frames under another rule table (a what-if report)",
+    ),
 }
 # Run by a customer or an auditor on their own machine: nothing is written where they run it,
 # not even the station's log.

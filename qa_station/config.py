@@ -31,6 +31,7 @@ SOURCE_RE = {
     "scanner": re.compile(r"^(keyboard|serial:.+)$"),
 }
 MAX_BAUDRATE = 2**31 - 1  # what a serial port's speed setting can hold
+MAX_QUALIFICATION_DAYS = 366  # a qualification is renewed at least yearly
 SIMULATED_PROBE_ID = "sim-400x"
 SIMULATED_UM_PER_PX = 0.3125
 # Sharpness differs with what is in view: grainy MT plastic gives a higher focus
@@ -84,6 +85,8 @@ class StationConfig:
     store_ca_file: str = ""
     # "bench" records at the gate; "auditor" opens the record read-only, with no devices.
     station_role: str = "bench"
+    # A qualification older than this stops inspections ([qualification] max_age_days).
+    qualification_max_age_days: float = 30.0
     # What of each frame is kept (qa_station/fibre_regions.py): every fibre's graded region
     # always; whole frames never, for inspections that did not pass, or always.
     image_full_frames: str = "never"
@@ -154,6 +157,7 @@ def parse_config(data: bytes, origin: Path) -> StationConfig:
         store_ca_file=doc.store.ca_file,
         image_full_frames=doc.images.full_frames,
         image_retention_days=doc.images.retention_days,
+        qualification_max_age_days=doc.qualification.max_age_days,
         calibrations=tuple(parsed),
         path=origin,
     )
@@ -261,6 +265,15 @@ class StoreTable(StrictModel):
     ca_file: str = Field(default=_DEFAULTS.store_ca_file, description="a file path")
 
 
+class QualificationTable(StrictModel):
+    max_age_days: float = Field(
+        default=_DEFAULTS.qualification_max_age_days,
+        gt=0,
+        le=MAX_QUALIFICATION_DAYS,
+        description=f"a number of days up to {MAX_QUALIFICATION_DAYS}",
+    )
+
+
 class ImagesTable(StrictModel):
     full_frames: Annotated[str, AfterValidator(_full_frames)] = _DEFAULTS.image_full_frames
     retention_days: NotNegative = _DEFAULTS.image_retention_days
@@ -285,6 +298,7 @@ class StationFile(StrictModel):
     scanner: ScannerTable = ScannerTable()
     store: StoreTable = StoreTable()
     images: ImagesTable = ImagesTable()
+    qualification: QualificationTable = QualificationTable()
     calibrations: list[CalibrationTable] = Field(
         default=[], description="an array of [[calibrations]] tables"
     )
@@ -340,6 +354,7 @@ def render_config(config: StationConfig, base: str = "") -> str:
             "full_frames": config.image_full_frames,
             "retention_days": _toml_float(config.image_retention_days),
         },
+        "qualification": {"max_age_days": _toml_float(config.qualification_max_age_days)},
     }
     for name, values in sections.items():
         table = doc.get(name)

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy.engine import make_url
 
@@ -30,11 +30,19 @@ from qa_station.accounts import Session as UserSession
 from qa_station.bench import Bench, open_bench
 from qa_station.bench_view import EXPECTED
 from qa_station.catalog import Catalog, EndDefinition, Identified, load_catalog
-from qa_station.config import Calibration, StationConfig, load_config, save_config, with_calibration
+from qa_station.config import (
+    Calibration,
+    StationConfig,
+    load_config,
+    save_config,
+    tip_for,
+    with_calibration,
+)
 from qa_station.gate import AssemblyState, Gate, GateRefused, InspectionRecorded
 from qa_station.gate.gate import supervisor_refusal
 from qa_station.gate.offline import FloorGate, ReplayReport
 from qa_station.paths import ensure_dir, station_paths
+from qa_station.qualification.policy import QualificationPolicy, Standing
 from qa_station.record import AssemblyRecord, load_record
 from qa_station.scan import ScanError, ScanProgress, ScanResult, grade_view, scan_end
 from qa_station.store import Store, StoreError, StoreUnavailable
@@ -46,6 +54,11 @@ from qa_station.store.verify import VerifyReport, verify
 
 SIGN_IN_WINDOW = "window"  # where sign-ins come from: failures slow down only that place
 SIGN_IN_BADGE = "badge"
+
+if TYPE_CHECKING:
+    from qa_station.qualification.issue import Qualified
+    from qa_station.qualification.labels import ReferenceSet
+    from qa_station.regrade import Regraded
 RESUME_WITHIN_S = 300.0  # older grades of an interrupted scan are redone, not trusted
 SUPERVISOR_ACTIONS = DECISIONS  # kinds of the event registry, shown by their labels
 
@@ -189,7 +202,8 @@ class StationController:
         self.bench = bench
         if outbox is None and store.dialect != "sqlite":  # a floor database can go down
             outbox = Outbox(station_paths().outbox_file, config.station_id)
-        self.gate = FloorGate(Gate(store, catalog), outbox)
+        policy = QualificationPolicy(config.qualification_max_age_days)
+        self.gate = FloorGate(Gate(store, catalog, policy), outbox)
         self.last_replay: ReplayReport | None = None
         self.accounts = Accounts(store)
         self.actor: UserSession | None = None  # who is signed in at the bench
@@ -408,11 +422,11 @@ class StationController:
         # Ask the gate first: a refused inspection should not take a minute of scanning.
         from qa_station.gate import state as rules
 
-        reason = rules.refuse_inspect(self.refresh(), end)
+        cal = self.bench.calibration(definition)
+        reason = rules.refuse_inspect(self.refresh(), end) or self._not_qualified(definition, cal)
         if reason:
             self.gate.record_refusal(s.serial, end, actor, "inspect", reason)
             raise GateRefused(reason)
-        cal = self.bench.calibration(definition)
         resume = self._resumable(s, end)
         self.bench.uncapped(end, self.device_lock)
         with self.device_lock:
@@ -446,6 +460,20 @@ class StationController:
         )
         s.state = recorded.state
         return recorded
+
+    def _not_qualified(self, definition: EndDefinition, cal: Calibration) -> str | None:
+        """Why this station may not inspect this end now (its qualification, a dirty probe);
+        the gate asks again when it records."""
+        if self.offline:
+            return None
+        scales = {tip_for(definition.connector): cal.scale}
+        return self.gate.standing(self.bench.probe.info.probe_id, scales).reason
+
+    def standing(self) -> Standing:
+        """The station's qualification for its probe and every tip it is calibrated for."""
+        probe = self.bench.probe.info.probe_id
+        scales = {c.tip: c.scale for c in self.config.calibrations if c.probe == probe and c.tip}
+        return self.gate.standing(probe, scales)
 
     @staticmethod
     def _resumable(s: Session, end: str) -> ScanResult | None:
@@ -625,6 +653,69 @@ class StationController:
         with self.store.write() as w:
             w.event(kind, payload, None, None, actor.username)
 
+    # -- the station's own evidence (issue 14) ------------------------------------------------
+    def qualify(
+        self,
+        username: str,
+        password: str,
+        reference: ReferenceSet | None = None,
+        out: Path | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> Qualified:
+        """A supervisor signs in for this and qualifies the station on a reference set (the
+        built-in one by default); the result and its signed report go on the record."""
+        from qa_station.qualification.issue import run_reference
+
+        supervisor = self.accounts.sign_in(username, password, SIGN_IN_WINDOW)
+        try:
+            if not supervisor.supervises:
+                raise AuthError(
+                    f"{username} is an {supervisor.role}: a supervisor qualifies the station"
+                )
+            with self.device_lock:  # the grader's CPUs, not the probe; but nothing else runs now
+                return run_reference(
+                    self.store,
+                    self.config,
+                    supervisor,
+                    reference,
+                    out,
+                    self.bench.probe.info.probe_id,
+                    progress,
+                )
+        finally:  # signed in for this one qualification only
+            with contextlib.suppress(StoreError):
+                self.gate.sign_out(self.accounts, supervisor)
+
+    def probe_cleaned(self, note: str = "") -> int:
+        """The operator cleaned the probe tip: the dirty-probe alarm is cleared (on the
+        record); on the simulated bench the smudge is wiped off too."""
+        from qa_station.qualification.dirty_probe import record_cleaned
+
+        actor = self._who()
+        event_id = record_cleaned(self.store, actor, note)
+        if self.bench.simulated is not None:
+            with self.device_lock:
+                self.bench.simulated.clean_probe()
+        return event_id
+
+    def regrade(
+        self,
+        rules: str | Path,
+        since_us: int | None = None,
+        until_us: int | None = None,
+        product: str | None = None,
+        progress: Callable[[int, int], None] | None = None,
+        cancel: threading.Event | None = None,
+        out: Path | None = None,
+    ) -> Regraded:
+        """Grade the archive's frames again under ``rules`` on every core and record the
+        what-if report (the record of the inspections is not changed)."""
+        from qa_station.regrade import record_regrade, regrade
+
+        who = self._who()
+        result = regrade(self.store, rules, since_us, until_us, product, None, progress, cancel)
+        return record_regrade(self.store, result, who, out)
+
     # -- certificates ---------------------------------------------------------------------------
     def warm_up(self) -> None:
         """Load what the first certificate needs (fonts, signing code, the station key), so it
@@ -643,7 +734,15 @@ class StationController:
 
     # -- the record ----------------------------------------------------------------------------
     def record(self, serial: str) -> AssemblyRecord:
-        return load_record(self.store, serial)
+        """The assembly's record, with the inspections a dirty-probe alarm marked."""
+        from dataclasses import replace
+
+        from qa_station.qualification.dirty_probe import alarms_for
+
+        rec = load_record(self.store, serial)
+        ids = {i.id for e in rec.ends for i in e.inspections}
+        with self.store.read() as s:
+            return replace(rec, probe_alarms=alarms_for(s, ids))
 
     def counts(self) -> dict[str, int]:
         return record_counts(self.store)

@@ -18,8 +18,9 @@ from pathlib import Path
 from qa_station.accounts import Accounts, Session
 from qa_station.bench import Bench, open_bench
 from qa_station.catalog import Catalog, EndDefinition, Product
-from qa_station.config import StationConfig
+from qa_station.config import StationConfig, tip_for
 from qa_station.gate import Gate, GateInterface, GateRefused
+from qa_station.qualification.policy import QualificationPolicy
 from qa_station.scan import scan_end
 from qa_station.store import Store, StoreError
 
@@ -35,6 +36,7 @@ class DemoSummary:
     cleanings: int = 0
     certificates: list[str] = field(default_factory=list)
     serials: list[str] = field(default_factory=list)
+    qualification: str | None = None  # the station was qualified first: how it went
 
     def to_dict(self) -> dict:
         return {
@@ -107,12 +109,13 @@ def run_demo(
                 with contextlib.suppress(StoreError):
                     accounts.sign_out(session)
     operator, supervisor = people
-    gate = Gate(store, catalog)
+    gate = Gate(store, catalog, QualificationPolicy(config.qualification_max_age_days))
     product = catalog.get(product_id)
     own_bench = bench is None
     bench = bench or open_bench(config, probe="simulated", fixture="simulated", realtime=False)
     summary = DemoSummary()
     try:
+        summary.qualification = _qualified(store, config, gate, bench, product, supervisor)
         for _ in range(assemblies):
             serial = next_serial(product, store, 0)
             identified, _ = gate.register(serial, operator)
@@ -141,6 +144,27 @@ def run_demo(
         if own_bench:
             bench.close()
     return summary
+
+
+def _qualified(
+    store: Store,
+    config: StationConfig,
+    gate: Gate,
+    bench: Bench,
+    product: Product,
+    supervisor: Session,
+) -> str | None:
+    """A station records no inspection unqualified: the demo's supervisor qualifies it on
+    the built-in reference set first, as a supervisor would (report and record)."""
+    from qa_station.qualification.issue import run_reference
+
+    probe = bench.probe.info.probe_id
+    scales = {tip_for(e.connector): bench.calibration(e).scale for e in product.ends}
+    standing = gate.standing(probe, scales)
+    if standing.ok or standing.dirty_probe is not None:
+        return None
+    done = run_reference(store, config, supervisor, probe_id=probe)
+    return f"qualified by {supervisor.username}: {done.result.summary_line()}, report {done.path}"
 
 
 def _end(

@@ -19,6 +19,7 @@ from qa_station.paths import safe_name
 from qa_station.record import load_record
 from qa_station.store import Store
 from qa_station.store.models import Assembly
+from reports.control import ChartData, ChartPointData
 from reports.model import FibreFailure, LotAssembly, LotReport
 
 
@@ -80,6 +81,7 @@ def build_lot(
             )
         )
     return LotReport(
+        control=control_charts(store, since_us, until_us, product),
         generated_us=round(store.clock() * 1_000_000),
         station=store.station_id,
         since_us=since_us,
@@ -90,6 +92,26 @@ def build_lot(
         cleaning_methods=dict(methods),
         inspections_by_connector=dict(per_connector),
         local_tz=local_tz,
+    )
+
+
+def control_charts(
+    store: Store, since_us: int | None, until_us: int | None, product: str | None
+) -> tuple[ChartData, ...]:
+    """The period's drift charts (``drift.py``), as the report draws them."""
+    from qa_station.drift import drift
+
+    return tuple(
+        ChartData(
+            c.bench,
+            c.kind,
+            c.title,
+            c.centre,
+            tuple(
+                ChartPointData(p.start_us, p.n, p.value, p.lcl, p.ucl, p.flags) for p in c.points
+            ),
+        )
+        for c in drift(store, since_us, until_us, product).charts
     )
 
 

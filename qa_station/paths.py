@@ -60,6 +60,11 @@ class StationPaths:
         return self.data_dir / "certificates"
 
     @property
+    def reports_dir(self) -> Path:
+        """Where the station's own reports go: qualifications, studies, re-grades."""
+        return self.data_dir / "reports"
+
+    @property
     def witness_dir(self) -> Path:
         """The bench's witness of the record: its signed checkpoints, outside the database."""
         return self.data_dir / "witness"

@@ -141,6 +141,8 @@ class AssemblyRecord:
     last_event_id: int
     events: int
     operators: tuple[str, ...] = field(default=())
+    # Inspections a dirty-probe alarm marked (issue 14): inspection id -> what it said.
+    probe_alarms: dict[int, str] = field(default_factory=dict)
 
     def end(self, label: str) -> EndRecord:
         for e in self.ends:

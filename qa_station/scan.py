@@ -13,6 +13,8 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
+import numpy as np
+
 from grading import grade
 from grading.grade import fibre_errors, nearest_to_centre_px, roll_up, zone_shapes
 from grading.pixels import scale_pair
@@ -159,7 +161,9 @@ def scan_end(
                 refocus(fixture.focus_to, lambda: grab().image, fixture.status().focus, focus_range)
                 frame = grab()
                 score = focus_score(frame.image)
-            fibre = _grade_fibre(frame, n, end, ruleset, score, min_focus_score, um_per_px)
+            fibre = _grade_fibre(
+                frame, n, end.connector, ruleset, score, min_focus_score, um_per_px
+            )
             result.fibers[n] = fibre
             result.frames[n] = replace(frame, end=end.label, fiber=n)
             result.focus_scores[n] = score
@@ -221,7 +225,7 @@ def grade_view(
     ruleset = end.ruleset()
     n = frame.fiber or 1
     fibre = _grade_fibre(
-        frame, n, end, ruleset, focus_score(frame.image), min_focus_score, um_per_px
+        frame, n, end.connector, ruleset, focus_score(frame.image), min_focus_score, um_per_px
     )
     x, y = scale_pair(um_per_px or frame.um_per_px) or (None, None)
     return EndFaceResult(
@@ -239,10 +243,25 @@ def grade_view(
     )
 
 
+def grade_fibre_image(
+    image: np.ndarray,
+    n: int,
+    connector_name: str,
+    ruleset,
+    min_focus_score: float,
+    um_per_px: float | tuple[float, float] | None,
+) -> tuple[FiberResult, float]:
+    """Grade one fibre's frame exactly as a scan grades it (focus first, the fibre nearest
+    the middle), and its focus score: a qualification and a re-grade judge frames this way."""
+    score = focus_score(image)
+    frame = Frame(image, None, "", 0.0, 0, fiber=n)
+    return _grade_fibre(frame, n, connector_name, ruleset, score, min_focus_score, um_per_px), score
+
+
 def _grade_fibre(
     frame: Frame,
     n: int,
-    end: EndDefinition,
+    connector_name: str,
     ruleset: RuleSet,
     score: float,
     min_focus_score: float,
@@ -259,7 +278,7 @@ def _grade_fibre(
             error=f"out of focus (focus score {score:.1f}, at least {min_focus_score:g} needed)",
         )
     r = grade(
-        frame.image, connector=end.connector, rules=ruleset, um_per_px=um_per_px or frame.um_per_px
+        frame.image, connector=connector_name, rules=ruleset, um_per_px=um_per_px or frame.um_per_px
     )
     if not r.fibers:
         return FiberResult(

@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 
 from reportlab.lib import colors
 from reportlab.lib.units import mm
-from reportlab.platypus import Flowable, KeepTogether, Spacer, Table, TableStyle
+from reportlab.platypus import CondPageBreak, Flowable, KeepTogether, Spacer, Table, TableStyle
 
 from grading.geometry import connector
 from reports.certificate import banner
+from reports.control import chart_drawing, flagged_lines
 from reports.model import LotReport
 from reports.pdf import (
     CONTENT_WIDTH,
@@ -315,6 +316,9 @@ def render_lot(report: LotReport) -> bytes:
     else:
         story.append(para("None.", "body"))
 
+    if report.control:
+        story += process_control(report.control)
+
     story.append(para("Assemblies", "h2"))
     if report.assemblies:
         data = [
@@ -370,6 +374,24 @@ def render_lot(report: LotReport) -> bytes:
         author=f"qa-station {report.station}",
         subject="End-face inspection lot report",
     )
+
+
+def process_control(charts) -> list:
+    """Drift: each bench's p-chart and u-chart, and every point out of control in words."""
+    out: list = [CondPageBreak(60 * mm), para("Process control (drift per bench)", "h2")]
+    flagged = [line for c in charts for line in flagged_lines(c)]
+    out.append(
+        para(
+            f"{len(flagged)} point(s) out of control (Western Electric rules)."
+            if flagged
+            else "Every point in control (Western Electric rules).",
+            "body",
+        )
+    )
+    out += flagged
+    for c in charts:
+        out += [Spacer(1, 2 * mm), chart_drawing(c)]
+    return out
 
 
 def _window(since_us: int | None, until_us: int | None) -> str:

@@ -289,6 +289,7 @@ class LotReport:
     cleaning_methods: Mapping[str, int] = field(default_factory=dict)  # method -> cleanings
     inspections_by_connector: Mapping[str, int] = field(default_factory=dict)  # connector -> count
     local_tz: dt.tzinfo | None = None
+    control: tuple = ()  # reports.control.ChartData per bench and chart (drift, issue 14)
 
 
 def iso_utc(at_us: int) -> str:

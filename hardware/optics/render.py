@@ -348,6 +348,14 @@ def _disc(
     patch += (np.float32(level) - patch) * cover
 
 
+def feature_layer(view: View, feature: Feature) -> np.ndarray:
+    """The brightness factor one feature puts on a frame of ``view`` (1.0 where it is not):
+    for things that are not on the end face, like a smudge on the probe's lens."""
+    layer = np.ones((view.height_px, view.width_px), np.float32)
+    _feature(layer, PixelGrid(view), feature)
+    return layer
+
+
 def _feature(img: np.ndarray, grid: PixelGrid, f: Feature) -> None:
     cover, box = (_scratch_cover if f.kind == "scratch" else _blob_cover)(grid, f)
     if cover is None:

@@ -16,7 +16,7 @@ import numpy as np
 from hardware.optics.scene import Feature, FerruleLayout
 from hardware.simulated.contamination import Centres, EndFaceDirt, dust_on_fibres
 
-SCENARIOS = ("clean", "dusty", "oily", "damaged", "dirty-adapter", "male", "female")
+SCENARIOS = ("clean", "dusty", "oily", "damaged", "dirty-adapter", "male", "female", "gauge")
 # How often each turns up on a simulated production line when none is asked for.
 LINE_MIX = (
     ("clean", 0.35),
@@ -115,6 +115,23 @@ def _dirty(end: VirtualEnd, scenario: str, rng: np.random.Generator, damage: boo
             feats.append(dust_on_fibres(centres, rng))
         if damage:
             feats += _damage(centres, rng)
+    elif scenario == "gauge":
+        # A reference connector for repeatability studies: one particle held in zone B of
+        # every fibre (fixed: it neither blows away nor lands elsewhere), 5-10 um on odd
+        # fibres and 2.5-4.5 um on even ones, so single-mode tables fail half of them.
+        for i, (fx, fy) in enumerate(centres):
+            a, r = rng.uniform(0, 2 * math.pi), rng.uniform(24.0, 46.0)
+            size = rng.uniform(5.0, 10.0) if i % 2 == 0 else rng.uniform(2.5, 4.5)
+            feats.append(
+                Feature(
+                    "particle",
+                    (fx + r * math.cos(a), fy + r * math.sin(a)),
+                    float(size),
+                    contrast=float(rng.uniform(-0.6, -0.4)),
+                    seed=int(rng.integers(1 << 30)),
+                    loose=False,
+                )
+            )
     elif scenario == "dirty-adapter":
         for _ in range(int(rng.integers(0, 3))):
             feats.append(dust_on_fibres(centres, rng))

@@ -22,6 +22,7 @@ from hardware.optics.render import expose, noise_scale_for, render_optical
 from hardware.optics.scene import View, scene_from_layout
 from hardware.simulated import contamination
 from hardware.simulated.assembly import VirtualAssembly, VirtualEnd
+from hardware.simulated.lens import LensSmudge
 
 FIBRE_UM_PER_PX = 0.3125  # 400x: 0.4 x 0.3 mm on a 1280 x 960 sensor
 RESOLUTION = (1280, 960)
@@ -32,6 +33,7 @@ BLUR_PER_DEFOCUS_UM = 0.22  # spot growth per micrometre out of focus
 DRIFT_STEPS = 14.0  # slow thermal drift of the best focus, amplitude in steps
 DRIFT_PERIOD_S = 900.0
 STAGE_REPEATABILITY_UM = 3.0  # where the stage lands when stepping to a fibre
+SEATING_UM = 8.0  # how differently a connector sits each time it is plugged into the fixture
 NOMINAL_LED = 60
 NOISE = 0.012
 
@@ -69,6 +71,9 @@ class SimulatedBench:
         self.led = NOMINAL_LED
         self.probe_plugged = True
         self._offset = (0.0, 0.0)
+        self._seat = (0.0, 0.0)  # this seating of the connector in the fixture
+        self.lens: LensSmudge | None = None  # dirt on the probe itself
+        self._lens_layer: np.ndarray | None = None
         self._started = clock()
         self._cache_key: tuple | None = None
         self._cache_sharp: np.ndarray | None = None
@@ -83,6 +88,7 @@ class SimulatedBench:
             self.assembly = assembly
             self.end = None
             self.fiber = None
+            self._seat = (0.0, 0.0)
 
     def unload(self) -> None:
         with self._lock:
@@ -158,7 +164,37 @@ class SimulatedBench:
 
     def _land(self, end: VirtualEnd) -> None:
         s = STAGE_REPEATABILITY_UM
-        self._offset = (float(self._rng.normal(0, s)), float(self._rng.normal(0, s)))
+        self._offset = (
+            self._seat[0] + float(self._rng.normal(0, s)),
+            self._seat[1] + float(self._rng.normal(0, s)),
+        )
+
+    def reseat(self, label: str) -> None:
+        """Take the connector out of the fixture and plug it in again (a repeatability
+        trial): it sits a few micrometres elsewhere, and the stage finds its fibres anew."""
+        with self._lock:
+            end = self._end(label)
+            self.cap(label)
+            s = SEATING_UM
+            self._seat = (float(self._rng.normal(0, s)), float(self._rng.normal(0, s)))
+            self.uncap(label)
+            if self.end == label:
+                self._land(end)
+
+    # -- the probe itself -------------------------------------------------------
+    def smudge_lens(self, smudge: LensSmudge) -> None:
+        """Dirt on the probe's lens or tip window: in every frame from now on."""
+        with self._lock:
+            self.lens = smudge
+            self._lens_layer = None
+            self._blur_key = None
+
+    def clean_probe(self) -> None:
+        """The probe tip cleaned: the smudge is gone."""
+        with self._lock:
+            self.lens = None
+            self._lens_layer = None
+            self._blur_key = None
 
     # -- what the operator does with the assembly -----------------------------
     def clean(self, label: str, method: str, male_tool: bool = True) -> contamination.CleanReport:
@@ -260,6 +296,10 @@ class SimulatedBench:
             blur_key = (key, round(extra_px, 1))
             if blur_key != self._blur_key or view.exposure != self._exposure:
                 self._blurred = _defocus(self._cache_sharp, extra_px)
+                if self.lens is not None:
+                    if self._lens_layer is None:
+                        self._lens_layer = self.lens.layer(view.width_px, view.height_px)
+                    self._blurred = self._blurred * self._lens_layer
                 self._noise_scale = noise_scale_for(self._blurred, view)
                 self._blur_key = blur_key
                 self._exposure = view.exposure

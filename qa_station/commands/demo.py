@@ -64,6 +64,8 @@ def run(args: argparse.Namespace) -> int:
         return fail("demo", str(exc))
     finally:
         store.close()
+    if summary.qualification:  # the station had to be qualified before it could inspect
+        print(f"qa-station demo: {summary.qualification}", file=sys.stderr)
     if args.json:
         json.dump(summary.to_dict(), sys.stdout)
         sys.stdout.write("\n")

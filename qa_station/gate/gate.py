@@ -21,10 +21,13 @@ from grading.rules import RuleFileError, load_rules
 from grading.verdict import failures
 from qa_station.accounts import SUPERVISING, ReplayedSession, Session, signed_in
 from qa_station.catalog import Catalog, Identified, Product
+from qa_station.config import tip_for
 from qa_station.gate import state as rules
 from qa_station.gate.escalation import escalate
 from qa_station.gate.facts import InspectionFacts
 from qa_station.gate.state import AssemblyState, Escalation
+from qa_station.qualification import dirty_probe
+from qa_station.qualification.policy import QualificationPolicy, Standing, standing
 from qa_station.scan import ScanResult
 from qa_station.store import Store, Writer
 from qa_station.store.chain import canonical, digest
@@ -65,17 +68,30 @@ class InspectionRecorded:
     state: AssemblyState
     escalation: Escalation | None
     advice: str | None  # what to do next, in words
+    probe_alarm: str | None = None  # this inspection set off the dirty-probe alarm: what to do
 
 
 class Gate:
-    def __init__(self, store: Store, catalog: Catalog) -> None:
+    def __init__(
+        self, store: Store, catalog: Catalog, qualification: QualificationPolicy | None = None
+    ) -> None:
         self.store = store
         self.catalog = catalog
+        self.qualification = qualification or QualificationPolicy()
 
     # -- reading ---------------------------------------------------------------------------
     def state(self, serial: str) -> AssemblyState:
         with self.store.read() as s:
             return _load(s, serial)
+
+    def standing(
+        self, probe_id: str, scales: dict[str, float | tuple[float, float] | None]
+    ) -> Standing:
+        """Whether this station may inspect with the probe at these scales (tip -> scale):
+        the gate checks it again when it records (this answer is for asking early)."""
+        with self.store.read() as s:
+            now = round(self.store.clock() * 1e6)
+            return standing(s, self.store.station_id, probe_id, scales, now, self.qualification)
 
     # -- registering ----------------------------------------------------------------------
     def register(self, label: str, actor: Actor) -> tuple[Identified, AssemblyState]:
@@ -108,18 +124,31 @@ class Gate:
         with self.store.write() as w:
             signed_in(w, actor)
             a, aid, end_row = self._target(w, serial, end)
+            qualified = self._standing(w, facts, probe_id)
             reason = (
                 rules.refuse_inspect(a, end)
+                or qualified.reason
                 or _not_as_registered(w.session, aid, end_row, facts)
                 or _not_whole(end_row, facts, self.store.images)
             )
             if reason:
                 _refused(w, aid, end, actor, "inspect", reason)
             else:
-                recorded = self._inspection(w, a, aid, end_row, facts, actor, probe_id)
+                recorded = self._inspection(w, a, aid, end_row, facts, actor, probe_id, qualified)
         if reason:
             raise GateRefused(reason)
         return recorded
+
+    def _standing(self, w: Writer, facts: InspectionFacts, probe_id: str) -> Standing:
+        """The station's qualification for this inspection's probe, tip and scale."""
+        result = facts.result
+        scale = None
+        if result.um_per_px:
+            scale = (result.um_per_px, result.um_per_px_y or result.um_per_px)
+        tips = {tip_for(result.connector): scale}
+        return standing(
+            w.session, self.store.station_id, probe_id, tips, w.at.at_us, self.qualification
+        )
 
     def record_cleaning(
         self,
@@ -315,6 +344,7 @@ class Gate:
         facts: InspectionFacts,
         actor: Actor,
         probe_id: str,
+        qualified: Standing,
     ) -> InspectionRecorded:
         s = w.session
         at = w.now_us()
@@ -367,12 +397,14 @@ class Gate:
                 "failures": [x for f in result.fibers for x in f.failures][:6],
                 "rules": result.rules,
                 "probe": probe_id,
+                "qualification": qualified.event_id,
             },
             aid,
             end_row.label,
             actor.username,
             at,
         )
+        alarm = dirty_probe.check(w, self.store.station_id, row, end_row.label)
         state = _load(s, a.serial)
         e = state.end(end_row.label)
         escalation = None
@@ -395,7 +427,12 @@ class Gate:
                 )
                 state = _load(s, a.serial)
         return InspectionRecorded(
-            row.id, result.verdict, state, escalation, advice_for(state.end(end_row.label))
+            row.id,
+            result.verdict,
+            state,
+            escalation,
+            advice_for(state.end(end_row.label)),
+            alarm["message"] if alarm else None,
         )
 
     def _last_two_failed(

@@ -57,6 +57,7 @@ from qa_station.gate.gate import (
     require_complete,
 )
 from qa_station.gate.state import AssemblyState, Escalation
+from qa_station.qualification.policy import Standing
 from qa_station.roles import role_at
 from qa_station.scan import ScanResult
 from qa_station.store import Store, StoreUnavailable
@@ -124,6 +125,10 @@ class FloorGate:
     @property
     def offline(self) -> bool:
         return self.offline_reason is not None
+
+    def standing(self, probe_id: str, scales: dict) -> Standing:
+        """The station's qualification (the gate asks the record again when it records)."""
+        return self.gate.standing(probe_id, scales)
 
     def pending(self) -> int:
         return self.outbox.count() if self.outbox is not None else 0
@@ -373,7 +378,7 @@ class FloorGate:
             mono_us=entry.mono_us,
         )
         sending = self.store.replaying(replay)
-        gate = Gate(sending, self.catalog)
+        gate = Gate(sending, self.catalog, self.gate.qualification)
         args = entry.args
         actor = ReplayedSession.from_dict(entry.actor)
         try:
@@ -472,6 +477,7 @@ class FloorGate:
                 keyed = Gate(
                     self.store.replaying(Replay(key, action, serial, done, offline=False)),
                     self.catalog,
+                    self.gate.qualification,
                 )
                 try:
                     result = online(keyed)

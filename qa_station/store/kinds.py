@@ -51,6 +51,12 @@ class Kind(StrEnum):
     STORE_DEMO = "store.demo"  # this record is the demo's own
     IMAGES_ARCHIVED = "images.archived"
     IMAGES_REMOVED = "images.removed"
+    # trusting the station itself (qa_station/qualification, regrade.py)
+    STATION_QUALIFIED = "station.qualified"  # a reference qualification, passed or failed
+    REPEATABILITY_STUDIED = "station.repeatability"  # a repeatability and reproducibility study
+    PROBE_DIRTY = "probe.dirty"  # the dirty-probe alarm: the inspections it affected
+    PROBE_CLEANED = "probe.cleaned"  # the probe tip cleaned: the alarm is cleared
+    ARCHIVE_REGRADED = "archive.regraded"  # a what-if re-grade report of past inspections
 
     @property
     def label(self) -> str:

@@ -70,6 +70,9 @@ class GateActions:
         self.scanning = False
         self.frames.paused.clear()
         self.gate.set_busy(False)
+        if recorded.probe_alarm:  # the dirty-probe alarm: stop and clean the probe tip
+            self.gate.show_refusal(recorded.probe_alarm)
+            self.s_qualified.refresh()
         self._show_assembly_status(recorded.state)
         scan = self.c.session.scans.get(self.end)
         failing = [f.index for f in scan.result().fibers if f.verdict != "pass"] if scan else []

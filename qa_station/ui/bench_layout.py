@@ -16,6 +16,7 @@ from qa_station.ui.activity import ActivityBar
 from qa_station.ui.fibre_map import FibreMap
 from qa_station.ui.gate_panel import GatePanel
 from qa_station.ui.live_view import LiveView
+from qa_station.ui.qualification_panel import StationState
 from qa_station.ui.results_table import ResultsTable
 
 PAGE_TITLES = {"history": "History && audit", "stats": "Statistics", "settings": "Settings"}
@@ -182,7 +183,9 @@ class BenchLayout:
         self.s_focus = QtWidgets.QLabel()
         self.s_fps = QtWidgets.QLabel()
         self.s_store = QtWidgets.QLabel()
+        self.s_qualified = StationState(self.c, self)
         for w in (
+            self.s_qualified,
             self.s_operator,
             self.s_probe,
             self.s_fixture,

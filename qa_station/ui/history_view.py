@@ -100,6 +100,10 @@ class HistoryView(QtWidgets.QWidget):
         buttons.addWidget(self.cert_btn)
         # An auditor's station issues nothing: certificates are issued at a bench.
         self.cert_btn.setVisible(not getattr(controller, "auditor", False))
+        self.regrade_btn = QtWidgets.QPushButton("Re-grade...")
+        self.regrade_btn.setToolTip("the archive's frames under another rule table (a what-if)")
+        self.regrade_btn.clicked.connect(self.regrade)
+        buttons.addWidget(self.regrade_btn)
         buttons.addStretch(1)
         dv.addLayout(buttons)
         self.ends = QtWidgets.QTreeWidget()
@@ -201,10 +205,19 @@ class HistoryView(QtWidgets.QWidget):
                 [f"end {e.label} ({e.connector}, {e.rules})", conn, "", str(e.cycles)]
             )
             for insp in e.inspections:
+                alarm = rec.probe_alarms.get(insp.id)
                 child = QtWidgets.QTreeWidgetItem(
-                    [f"inspection {local(insp.at_us)}", insp.verdict, insp.operator, ""]
+                    [
+                        f"inspection {local(insp.at_us)}" + (" - DIRTY PROBE" if alarm else ""),
+                        insp.verdict,
+                        insp.operator,
+                        "",
+                    ]
                 )
                 child.setForeground(1, _colour(insp.verdict))
+                if alarm:
+                    child.setForeground(0, _colour("fail"))
+                    child.setToolTip(0, alarm)
                 child.setData(0, QtCore.Qt.ItemDataRole.UserRole, insp)
                 top.addChild(child)
             self.ends.addTopLevelItem(top)
@@ -244,6 +257,11 @@ class HistoryView(QtWidgets.QWidget):
         insp = item.data(0, QtCore.Qt.ItemDataRole.UserRole)
         if isinstance(insp, InspectionEntry):
             InspectionDialog(self.c, insp, self, self.runner).show()
+
+    def regrade(self) -> None:
+        from qa_station.ui.regrade_dialog import RegradeDialog
+
+        RegradeDialog(self.c, self).show()
 
     # -- auditing --------------------------------------------------------------------------
     def audit(self) -> None:

@@ -38,6 +38,7 @@ from qa_station.settings_form import (
     save_devices,
 )
 from qa_station.ui import theme
+from qa_station.ui.qualification_panel import QualificationPanel
 from qa_station.ui.workers import Runner
 
 INK_NOTE = "#34495e"
@@ -86,6 +87,8 @@ class SettingsView(QtWidgets.QWidget):
         tabs.addTab(self._calibration_page(), "Scale calibration")
         tabs.addTab(self._products_page(), "Products && rule sets")
         tabs.addTab(self._policies_page(), "Gate policies")
+        self.qualification = QualificationPanel(controller, runner)
+        tabs.addTab(self.qualification, "Qualification")
         self.tabs = tabs
         tabs.currentChanged.connect(lambda _index: self._show_live_state())
         layout = QtWidgets.QVBoxLayout(self)

@@ -22,6 +22,7 @@ from qa_station import stats
 from qa_station.controller import StationController
 from qa_station.stats import CleaningHistogram, DefectMap, EscalationCauses, FirstPassYield
 from qa_station.ui import theme
+from qa_station.ui.drift_view import DriftPanel
 from qa_station.ui.workers import Runner
 
 pg.setConfigOptions(imageAxisOrder="row-major")
@@ -254,6 +255,8 @@ class StatsView(QtWidgets.QWidget):
         self.esc_message = _message()
         self.esc_plot.addItem(self.esc_message, ignoreBounds=True)
         grid.addWidget(self.esc_widget, 1, 1)
+        self.drift = DriftPanel(self.c, self.runner)  # control charts per bench (issue 14)
+        grid.addWidget(self.drift, 2, 0, 1, 2)
         grid.setColumnStretch(0, 1)
         grid.setColumnStretch(1, 1)
         self._axis_names = {
@@ -336,6 +339,7 @@ class StatsView(QtWidgets.QWidget):
         self._generation += 1
         generation = self._generation
         self._say("loading...", INK)
+        self.drift.refresh(q.since_us, q.until_us, q.product_id)
         self.runner.start(
             lambda report: load_stats(self.c, q),
             lambda data: self._loaded(generation, data),

@@ -13,6 +13,7 @@ from qa_station.catalog import load_catalog
 from qa_station.gate import Gate
 from qa_station.scan import ScanResult
 from qa_station.store import Store
+from tests.qualify_kit import qualify_store
 
 TRUNK = "T12B-000321"  # MPO-12 trunk: ends A and B, 12 fibres, clean-if-fail
 JUMPER = "LCD-0004242"  # LC duplex jumper: ends A1 A2 B1 B2, one fibre each
@@ -74,6 +75,7 @@ def make_kit(tmp_path, url: str | None = None, catalog=None) -> Kit:
     accounts.add("olga", "operator", admin, "Olga Operator", PASSWORDS["olga"])
     accounts.add("sam", "supervisor", admin, "Sam Supervisor", PASSWORDS["sam"])
     sessions = {u: accounts.sign_in(u, PASSWORDS[u]) for u in ("olga", "sam")}
+    qualify_store(store)  # no station records an inspection unqualified (issue 14)
     gate = Gate(store, catalog or load_catalog())
     return Kit(store, gate, clock, accounts, {"admin": admin, **sessions})
 

@@ -40,6 +40,7 @@ from qa_station.store.models import Base
 from qa_station.store.store import MIGRATIONS
 from qa_station.store.verify import verify
 from tests import pg
+from tests.qualify_kit import qualify_store
 
 CATALOG = load_catalog()
 SERIAL = "LCD-0012345"  # LC duplex jumper: ends A1, A2, B1, B2, one lc-upc fibre each
@@ -102,9 +103,13 @@ class Floor:
         accounts.add("olga", "operator", self.admin, password=PASSWORD)
         self.operator = accounts.sign_in("olga", PASSWORD)
         self.gate = Gate(store, CATALOG)
+        self.qualified = False
 
     def register(self, serial: str) -> None:
         self.gate.register(serial, self.operator)
+        if not self.qualified:  # a station records no inspection unqualified (issue 14)
+            qualify_store(self.store, ("sim-400x",))
+            self.qualified = True
 
     def inspect(self, serial: str, end: str, verdict: str = "pass", seed: int = 1) -> int:
         rec = self.gate.record_inspection(
@@ -118,7 +123,8 @@ class Floor:
 
 @pytest.fixture
 def recorded(store):
-    """Events 1-4 users added and signed in, 5 registered, 6 inspected (A1), 7 cleaned (A2)."""
+    """Events 1-4 users added and signed in, 5 registered, 6 the station qualified,
+    7 inspected (A1), 8 cleaned (A2)."""
     floor = Floor(store)
     floor.register(SERIAL)
     floor.inspect(SERIAL, "A1", "pass", seed=1)
@@ -130,6 +136,7 @@ def recorded(store):
         "user.added",
         "login",
         "assembly.registered",
+        "station.qualified",
         "end.inspected",
         "end.cleaned",
     ]

@@ -28,6 +28,7 @@ from qa_station.config import SIMULATED_PROBE_ID, load_config
 from qa_station.controller import StationController
 from qa_station.scan import ScanError
 from qa_station.store.store import open_store
+from tests.qualify_kit import qualify_store
 from tests.reliability.security_kit import FAST, OPERATOR, TRUNK, add_people, controller, events
 
 FIBRES = list(range(1, 13))
@@ -129,6 +130,7 @@ def test_a_fixture_unplugged_mid_scan_and_plugged_back_lets_the_scan_resume(tmp_
     second = FixtureEmulator(SimulatedFixture(sim))
     try:
         add_people(c.accounts)
+        qualify_store(store)  # no station records an inspection unqualified (issue 14)
         c.login(*OPERATOR)
         c.open_serial(TRUNK)
         seen: list = []

@@ -69,6 +69,11 @@ REVIEWED = {
     "report rejection": "reads, writes a PDF",
     "report lot": "reads, writes a PDF",
     "export": "reads",
+    "qualify reference": "a supervisor grades reference faces; a station event, no assembly's",
+    "qualify repeatability": "a supervisor's study of one end; a station event, nothing at the gate",
+    "qualify status": "reads",
+    "qualify export": "writes the built-in reference set as files; opens no store",
+    "regrade": "reads frames, writes a what-if report; a station event, the record unchanged",
     "images archive": "reads frames, writes a signed archive and an event",
     "images verify": "reads",
     "images remove": "takes archived frames off the bench, an admin signs in",
@@ -157,6 +162,19 @@ def test_no_command_moves_a_failed_end_on(failed, capsys, monkeypatch, tmp_path)
     run("store move-frames", "store", "move-frames")
     run("diagnostics", "diagnostics", "-o", str(tmp_path))
 
+    # A station's own evidence is a station event: none of it touches an assembly.
+    run("qualify reference", "qualify", "reference", "--supervisor", OPERATOR[0],
+        "--password-stdin", lines=(OPERATOR[1],))  # fmt: skip
+    run("qualify repeatability", "qualify", "repeatability", "--serial", JUMPER, "--end", "A1",
+        "--trials", "2", "--supervisor", SUPERVISOR[0], "--password-stdin", "-o", str(tmp_path),
+        lines=(SUPERVISOR[1],))  # fmt: skip
+    run("qualify status", "qualify", "status")
+    run("qualify export", "qualify", "export", str(tmp_path / "set"))
+    run("regrade", "regrade", "--rules", "iec-61300-3-35-ed2/sm-pc", "--jobs", "1",
+        "-o", str(tmp_path))  # fmt: skip
+
+    assert tried["qualify reference"] == 2  # an operator does not qualify the station
+    assert tried["qualify repeatability"] == 0
     assert tried["demo"] == 0  # it ran, in the demo's own record: not on this one
     assert tried["user add"] == 2 and tried["user add (no admin)"] == 2
     assert tried["user passwd"] == 2

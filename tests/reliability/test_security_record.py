@@ -33,6 +33,7 @@ from qa_station.store.models import Event
 from qa_station.store.outbox import Outbox
 from qa_station.store.verify import verify
 from tests.qa_station.gate_kit import dirty, scan
+from tests.qualify_kit import qualify_store
 from tests.reliability.forger import attack
 from tests.reliability.security_kit import controller, qa
 
@@ -225,6 +226,7 @@ def test_4_a_clock_set_back_does_not_make_an_old_inspection_fresh(tmp_path):
     try:
         accounts = Accounts(store)
         olga = signed_in_olga(accounts)
+        qualify_store(store)  # no station records an inspection unqualified (issue 14)
         gate = Gate(store, load_catalog())
         gate.register(JUMPER, olga)
         gate.record_inspection(JUMPER, "A1", scan(JUMPER, "A1"), olga, "p")
@@ -253,6 +255,7 @@ def test_4_a_clock_set_back_across_a_restart_makes_the_age_unknown(tmp_path):
     store = timed_store(tmp_path, clocks)
     accounts = Accounts(store)
     olga = signed_in_olga(accounts)
+    qualify_store(store)  # no station records an inspection unqualified (issue 14)
     Gate(store, load_catalog()).register(JUMPER, olga)
     Gate(store, load_catalog()).record_inspection(JUMPER, "A1", scan(JUMPER, "A1"), olga, "p")
     store.close()
@@ -298,6 +301,7 @@ def offline_bench(tmp_path):
     store.migrate()
     accounts = Accounts(store)
     olga = signed_in_olga(accounts)
+    qualify_store(store)  # no station records an inspection unqualified (issue 14)
     outbox = Outbox(tmp_path / "outbox.sqlite3", "bench-t")
     gate = FloorGate(Gate(store, load_catalog()), outbox)
     gate.register(JUMPER, olga)

@@ -110,6 +110,9 @@ def test_no_password_or_badge_in_any_file_of_the_station_home_or_any_log(
         assert cli(*args, "--password-stdin", lines=(ADMIN[1], pw, pw)) == 0
     assert cli("user", "passwd", "olga", "--password-stdin", lines=(WRONG, NEW, NEW)) == 2
     assert cli("user", "passwd", "olga", "--password-stdin", lines=(OPERATOR[1], NEW, NEW)) == 0
+    # The supervisor qualifies the station (issue 14): no inspection is recorded before.
+    args = ("qualify", "reference", "--supervisor", SUPERVISOR[0], "--password-stdin")
+    assert cli(*args, lines=(SUPERVISOR[1],)) == 0
 
     c = _bench_with_mistakes(controller(fixture="emulator", signed_in=None))
     try:

@@ -22,6 +22,7 @@ from qa_station.accounts import Accounts
 from qa_station.store import Store
 from qa_station.store.models import Assembly, Event
 from qa_station.store.verify import verify
+from tests.qualify_kit import qualify_store
 
 PASSWORD = "bench operator password"
 LOT = [f"T12B-{n:06d}" for n in range(500, 512)]
@@ -72,6 +73,10 @@ def test_two_bench_processes_on_one_lot_lose_and_duplicate_nothing(store_url, tm
         accounts.add(bench + "-op", "operator", admin, "Operator at " + bench, PASSWORD)
     images = str(tmp_path / "images")
     benches = [("bench-1", "A", "front"), ("bench-2", "B", "back")]
+    for name, _, _ in benches:  # no station records an inspection unqualified (issue 14)
+        bench_store = Store(store_url, tmp_path / "images", station_id=name)
+        qualify_store(bench_store, ("sim",))
+        bench_store.close()
     procs = [
         subprocess.Popen(
             [

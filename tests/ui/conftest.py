@@ -13,6 +13,7 @@ from PySide6 import QtCore, QtWidgets
 from PySide6.QtTest import QTest
 
 from qa_station.controller import StationController
+from tests.qualify_kit import qualify_store
 
 OPERATOR = ("olga", "correct horse battery staple")
 SUPERVISOR = ("sam", "supervisor horse battery")
@@ -24,6 +25,7 @@ def station():
     admin = c.create_first_admin("admin", "admin horse battery staple", "The Admin")
     c.accounts.add(OPERATOR[0], "operator", admin, "Olga Operator", OPERATOR[1])
     c.accounts.add(SUPERVISOR[0], "supervisor", admin, "Sam Supervisor", SUPERVISOR[1])
+    qualify_store(c.store)  # no station records an inspection unqualified (issue 14)
     c.login(*OPERATOR)
     yield c
     c.close()

@@ -11,6 +11,7 @@ from qa_station.demo import run_demo
 from qa_station.ui.stats_view import NO_INSPECTIONS, StatsView, count_ticks
 from qa_station.ui.workers import Runner
 from tests.qa_station.gate_kit import dirty, scan
+from tests.qualify_kit import qualify_store
 
 JUMPER = "jumper-lc-duplex-sm-upc"
 
@@ -113,6 +114,7 @@ def test_refresh_after_a_demo_draws_the_numbers_of_the_store(qtbot, controller, 
 def test_known_numbers_from_the_gate_reach_the_plots(qtbot, controller, runner):
     """Synthetic scans through the gate: one jumper, end A2 failing once, then accepted."""
     sign_in(controller)
+    qualify_store(controller.store)  # no station records an inspection unqualified (issue 14)
     actor = controller.actor
     gate = controller.gate
     serial = "LCD-0000777"
