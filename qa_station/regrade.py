@@ -529,7 +529,6 @@ def record_regrade(
 def _rows(store: Store, result: RegradeResult, changes: list[Change]):
     from grading.geometry import connector
     from grading.grade import zone_shapes
-    from reports.model import ZoneInfo
     from reports.overlay import fibre_overlay, jpeg
     from reports.regrade import MAX_PICTURES, ChangeRow
 
@@ -541,10 +540,7 @@ def _rows(store: Store, result: RegradeResult, changes: list[Change]):
         if i < MAX_PICTURES and c.result.diameter_px > 0:
             try:
                 image = store.images.read(c.image_sha256)
-                zones = [
-                    ZoneInfo(z.name, z.label, z.inner_diameter_um, z.outer_diameter_um)
-                    for z in zone_shapes(table, connector(e.connector))
-                ]
+                zones = zone_shapes(table, connector(e.connector))
                 pic = jpeg(
                     fibre_overlay(image, c.result, e.scale[0] if e.scale else None, zones, size=240)
                 )

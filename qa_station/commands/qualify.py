@@ -25,10 +25,9 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from hardware.fixtures.base import FixtureError
-
 from hardware.probes.base import ProbeError
 from hardware.simulated.assembly import SCENARIOS
+from hardware.stages.base import FixtureError
 from qa_station.accounts import Accounts, AuthError, Session
 from qa_station.bench import open_bench
 from qa_station.catalog import CatalogError

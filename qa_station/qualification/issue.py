@@ -34,7 +34,6 @@ from qa_station.store import Store, StoreError
 from qa_station.store.chain import hash_of
 from qa_station.store.kinds import Kind
 from qa_station.store.models import Event
-from reports.model import ZoneInfo
 from reports.qualification import (
     DATA_FILE,
     REPORT_KIND,
@@ -221,10 +220,7 @@ def _row(f: FaceResult, image) -> FaceRow:
         from reports.overlay import fibre_overlay, jpeg
 
         geometry = connector(f.face.connector)
-        zones = [
-            ZoneInfo(z.name, z.label, z.inner_diameter_um, z.outer_diameter_um)
-            for z in zone_shapes(load_rules(f.face.rules), geometry)
-        ]
+        zones = zone_shapes(load_rules(f.face.rules), geometry)
         if f.fibre.diameter_px > 0:
             pic = jpeg(fibre_overlay(image, f.fibre, scale_pair(f.scale)[0], zones, size=360))
     return FaceRow(
@@ -426,10 +422,7 @@ def _study_pictures(study: Study) -> tuple[tuple[str, bytes], ...]:
 
     if not study.trials:
         return ()
-    zones = [
-        ZoneInfo(z.name, z.label, z.inner_diameter_um, z.outer_diameter_um)
-        for z in zone_shapes(load_rules(study.rules), connector(study.connector))
-    ]
+    zones = zone_shapes(load_rules(study.rules), connector(study.connector))
     out = []
     for trial in (study.trials[0], study.trials[-1]):
         scan = trial.scan

@@ -40,8 +40,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from datafiles import finite, shown, toml_document
 from grading.geometry import CONNECTORS
-from grading.rules import RuleFileError, builtin_names, finite, load_rules, shown, toml_document
+from grading.rules import RuleFileError, builtin_names, load_rules
 
 FORMAT = "qa-station reference set"
 VERSION = 1
@@ -436,7 +437,10 @@ def render_labels(
 ) -> str:
     """A labels file for ``faces``: each with its image (``images``: face id -> file name)
     or, without one, its render recipe. ``parse_labels`` reads it back."""
-    from qa_station.config import toml_str
+    import tomlkit
+
+    def toml_str(value: str) -> str:
+        return tomlkit.string(value).as_string()
 
     lines = [f"# {h}" for h in header] + ([""] if header else [])
     lines += [

@@ -27,6 +27,16 @@ SUPERVISOR = ("sam", "sam-password-1")
 ADMIN = ("root", "root-password-1")
 
 
+def _a_png() -> bytes:
+    """A whole, readable frame (grey, 640x480) for sets whose labels are at fault."""
+    import cv2
+    import numpy as np
+
+    ok, data = cv2.imencode(".png", np.full((480, 640), 120, np.uint8))
+    assert ok
+    return data.tobytes()
+
+
 def qa(capsys, *args: str, stdin: str = "") -> tuple[int, str, str]:
     old = sys.stdin
     sys.stdin = io.StringIO(stdin)
@@ -238,9 +248,7 @@ HEAD = 'format = "qa-station reference set"\nversion = 1\n'
 )
 def test_a_labels_file_with_errors_is_refused_naming_the_key(tmp_path, text, expected):
     folder = _labels(tmp_path / "set", text)
-    (folder / "a.png").write_bytes(
-        (Path(__file__).parent.parent / "ui/reference/empty.png").read_bytes()
-    )
+    (folder / "a.png").write_bytes(_a_png())
     with pytest.raises(ReferenceSetError) as err:
         load_folder(folder)
     message = str(err.value)
@@ -271,7 +279,7 @@ def test_an_image_that_cannot_be_read_refuses_the_set_before_anything_is_graded(
     tmp_path, people, capsys
 ):
     folder = _labels(tmp_path / "set", HEAD + GOOD_FACE)
-    good = (Path(__file__).parent.parent / "ui/reference/empty.png").read_bytes()
+    good = _a_png()
     (folder / "a.png").write_bytes(good[: len(good) // 2])  # cut short
     before = events()
     code, _, err = qualify_cli(capsys, "--set", str(folder))
