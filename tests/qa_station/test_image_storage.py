@@ -28,6 +28,7 @@ from qa_station.store.models import ImageRemoval
 from qa_station.store.verify import verify
 from reports.signing import trust_roots
 from tests.qa_station.gate_kit import TRUNK, dirty, make_kit, scan
+from tests.qualify_kit import qualify_store
 
 DAY = 86_400.0
 
@@ -194,6 +195,7 @@ def archived(tmp_path):
     kit.gate.register(TRUNK, kit.operator)
     kit.gate.record_inspection(TRUNK, "A", big_scan(TRUNK, "A", dirty(1)), kit.operator, "p")
     kit.clock.advance(40 * DAY)
+    qualify_store(kit.store)  # a month on: the station was qualified again (issue 14)
     kit.gate.record_cleaning(TRUNK, "A", "dry-one-click", "OC-1", True, kit.operator)
     kit.gate.record_inspection(TRUNK, "B", scan(TRUNK, "B"), kit.operator, "p")
     path = tmp_path / "old.tar"

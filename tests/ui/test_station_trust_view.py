@@ -75,7 +75,7 @@ def test_history_regrades_with_progress_and_a_cancel_that_records_nothing(qtbot,
     from qa_station.ui.regrade_dialog import RegradeDialog
 
     c = window.c
-    accept_headless(c, "LCD-0000123")
+    accept_headless(c, "LCD-0000007")
     settle(qtbot, window)
     assert window.history.regrade_btn.text() == "Re-grade..."
     dlg = RegradeDialog(c, window)
