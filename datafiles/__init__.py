@@ -90,13 +90,13 @@ def describe(model: type[StrictModel], err: Any) -> tuple[str, str]:
     fault = (err.get("ctx") or {}).get("error")
     if isinstance(fault, KeyFault):
         return key_path(loc + fault.key), fault.expected
-    table = bool(loc) and isinstance(loc[-1], int) and _model_at(model, loc) is not None
-    field = None if table or not loc else _field_at(model, loc)
+    in_table = bool(loc) and isinstance(loc[-1], int) and _model_at(model, loc) is not None
+    field = None if in_table or not loc else _field_at(model, loc)
     wanted = _description(field) if field is not None else None
     if isinstance(fault, ValueError):  # a validator's own words: what was wrong
         return key_path(loc), f"{wanted} ({fault})" if wanted else str(fault)
     found = f"; found {_preview(err.get('input'))}"
-    if kind in _TABLE_ERRORS or table:
+    if kind in _TABLE_ERRORS or in_table:
         return key_path(loc), "a table" + found
     return key_path(loc), (wanted or err["msg"]) + found
 

@@ -24,6 +24,9 @@ try:  # a vanished tty makes termios calls (buffer flushes) fail with termios.er
 except ImportError:  # pragma: no cover - not POSIX
     PORT_ERRORS = (serial.SerialException, OSError)
 
+# Opening a port also refuses a bad setting (pyserial's ValueError).
+OPEN_ERRORS: tuple[type[BaseException], ...] = (ValueError, *PORT_ERRORS)
+
 log = logging.getLogger(__name__)
 
 POLL_S = 0.02  # the port's read timeout; deadlines are the driver's
@@ -85,7 +88,7 @@ class SerialLine:
                 write_timeout=self._write_timeout_s,
                 exclusive=True,
             )
-        except (ValueError, *PORT_ERRORS) as exc:
+        except OPEN_ERRORS as exc:
             raise LineUnavailable(str(exc)) from exc
         self.lost = None
 

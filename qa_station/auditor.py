@@ -12,6 +12,7 @@ only (README) refuses it a second time.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 
@@ -24,6 +25,9 @@ from qa_station.store import Store, StoreError
 from qa_station.store.models import Event
 from qa_station.store.store import open_store
 from qa_station.store.verify import VerifyReport, verify
+
+if TYPE_CHECKING:  # the methods below import certificates where they use it
+    from qa_station.certificates import VerifyOutcome
 
 ROLE = "auditor"
 REFUSED = "this is an auditor's station: it reads the floor record and records nothing"
@@ -43,7 +47,7 @@ class AuditorStation:
         self.gate = Gate(store, catalog)  # every action it is asked for is refused (read-only)
 
     @classmethod
-    def open(cls, config: StationConfig | None = None, db_url: str | None = None):
+    def open(cls, config: StationConfig | None = None, db_url: str | None = None) -> AuditorStation:
         config = config or load_config()
         catalog = load_catalog(station_paths().config_dir / "products.toml")
         return cls(config, open_store(config, url=db_url, read_only=True), catalog)
@@ -52,9 +56,17 @@ class AuditorStation:
     def record(self, serial: str) -> AssemblyRecord:
         return load_record(self.store, serial)
 
-    def search(self, *args, **kwargs) -> list[HistoryRow]:
+    def search(
+        self,
+        serial: str = "",
+        since_us: int | None = None,
+        until_us: int | None = None,
+        status: str | None = None,
+        operator: str | None = None,
+        limit: int = 500,
+    ) -> list[HistoryRow]:
         """As the bench's History page: ``record.search_history``."""
-        return search_history(self.store, *args, **kwargs)
+        return search_history(self.store, serial, since_us, until_us, status, operator, limit)
 
     def counts(self) -> dict[str, int]:
         with self.store.read() as s:
@@ -71,7 +83,7 @@ class AuditorStation:
 
         return issue_rejection_report(self.store, serial, out, self.config)
 
-    def verify_certificate(self, path: Path):
+    def verify_certificate(self, path: Path) -> VerifyOutcome:
         """A certificate file checked: its signature, unchanged, and against the record."""
         from qa_station.certificates import verify_file
 

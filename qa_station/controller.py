@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, overload
 
 from sqlalchemy.engine import make_url
 
@@ -104,11 +104,11 @@ class FloorStatus:
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
+# A StationController method, as the decorators below take and give it back.
+_Action = Callable[Concatenate["StationController", _P], _R]
 
 
-def _notes_floor(
-    method: Callable[Concatenate[StationController, _P], _R],
-) -> Callable[Concatenate[StationController, _P], _R]:
+def _notes_floor(method: _Action[_P, _R]) -> _Action[_P, _R]:
     """After the action (done or refused), note the floor database's state and outbox."""
 
     def wrapper(self: StationController, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
@@ -126,7 +126,21 @@ REFUSALS: tuple[type[Exception], ...] = (GateRefused, AuthError, NotSignedIn)
 DEVICE_ERRORS: tuple[type[Exception], ...] = (ScanError, FixtureError, ProbeError, FocusError)
 
 
-def _logged(describe: Callable[..., str], said: Callable[[Any], str] | None = None):
+@overload
+def _logged(
+    describe: Callable[..., str],
+) -> Callable[[_Action[_P, _R]], _Action[_P, _R]]: ...
+
+
+@overload
+def _logged(
+    describe: Callable[..., str], said: Callable[[_R], str]
+) -> Callable[[_Action[_P, _R]], _Action[_P, _R]]: ...
+
+
+def _logged(
+    describe: Callable[..., str], said: Callable[[_R], str] | None = None
+) -> Callable[[_Action[_P, _R]], _Action[_P, _R]]:
     """One line in the station's log per operator action: done, refused, stopped by a device,
     or failed (a store outage...). ``describe(self, *args)`` says what, never with anything
     typed that could be a password (a name typed in the wrong field is one); ``said(result)``
@@ -134,9 +148,9 @@ def _logged(describe: Callable[..., str], said: Callable[[Any], str] | None = No
     logs its traceback.
     """
 
-    def wrap(method):
+    def wrap(method: _Action[_P, _R]) -> _Action[_P, _R]:
         @functools.wraps(method)
-        def wrapper(self: StationController, *args, **kwargs):
+        def wrapper(self: StationController, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
             what = describe(self, *args, **kwargs)
             try:
                 out = method(self, *args, **kwargs)
@@ -157,10 +171,17 @@ def _logged(describe: Callable[..., str], said: Callable[[Any], str] | None = No
     return wrap
 
 
+def _as_user(session: UserSession) -> str:
+    """What a sign-in did: who it signed in."""
+    return f"as {session.username}"
+
+
 def _on_end(action: str) -> Callable[..., str]:
     """``action`` of the serial on the bench, at the end its first argument names."""
 
-    def describe(self: StationController, end: str | None = None, *args, **kwargs) -> str:
+    def describe(
+        self: StationController, end: str | None = None, *args: object, **kwargs: object
+    ) -> str:
         serial = self.session.serial if self.session is not None else "no serial"
         return f"{action} {serial}" + (f" end {end}" if end else "") + f" by {self._name()}"
 
@@ -310,7 +331,7 @@ class StationController:
         self.accounts.add(username, "admin", None, name, password)
         return self.login(username, password)
 
-    @_logged(lambda self, *a, **k: "sign-in", lambda s: f"as {s.username}")
+    @_logged(lambda self, *a, **k: "sign-in", _as_user)
     def login(self, username: str, password: str) -> UserSession:
         """Sign in at the bench's window; while the floor database is down, only someone who
         signed in here before, with the password they had then (see ``FloorGate``)."""
@@ -327,7 +348,7 @@ class StationController:
                 return session
         return self._signed_in(self._offline_login(username, password))
 
-    @_logged(lambda self, *a, **k: "sign-in by badge", lambda s: f"as {s.username}")
+    @_logged(lambda self, *a, **k: "sign-in by badge", _as_user)
     def login_badge(self, badge: str) -> UserSession:
         return self._signed_in(self.accounts.sign_in_badge(badge, SIGN_IN_BADGE))
 

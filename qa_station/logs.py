@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+from io import TextIOWrapper
 from pathlib import Path
 
 from qa_station.paths import StationPaths, ensure_dir, station_paths
@@ -30,7 +31,7 @@ class _StationLog(logging.handlers.RotatingFileHandler):
     file are made at the first record, not before: a command that logs nothing leaves no
     trace in a station home it only read."""
 
-    def _open(self):  # type: ignore[override]
+    def _open(self) -> TextIOWrapper:
         ensure_dir(Path(self.baseFilename).parent)
         return super()._open()
 

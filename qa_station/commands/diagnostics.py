@@ -9,7 +9,7 @@ from qa_station.commands.common import fail
 from qa_station.diagnostics import DiagnosticsError, save_diagnostics
 
 
-def add_parser(sub: argparse._SubParsersAction, summary: str) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], summary: str) -> None:
     p = sub.add_parser("diagnostics", help=summary)
     p.add_argument(
         "-o",

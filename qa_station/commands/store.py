@@ -12,12 +12,17 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import TYPE_CHECKING
 
 from qa_station.commands.common import CommandError, fail, station
 from qa_station.store import StoreError
+from qa_station.store.images import DatabaseImages
+
+if TYPE_CHECKING:  # imported where a command opens it, as below
+    from qa_station.store.store import Store
 
 
-def add_parser(sub: argparse._SubParsersAction, summary: str) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], summary: str) -> None:
     p = sub.add_parser("store", help=summary)
     ssub = p.add_subparsers(dest="store_command", metavar="COMMAND", required=True)
     u = ssub.add_parser(
@@ -61,7 +66,7 @@ def _grants(args: argparse.Namespace) -> list[str]:
     return out
 
 
-def _run_sql(store, statements: list[str]) -> None:
+def _run_sql(store: Store, statements: list[str]) -> None:
     from sqlalchemy import text
     from sqlalchemy.exc import DBAPIError
 
@@ -74,7 +79,7 @@ def _run_sql(store, statements: list[str]) -> None:
         raise CommandError(f"the grants were refused ({reason}): nothing was changed") from None
 
 
-def _owner_store(url: str):
+def _owner_store(url: str) -> Store:
     from qa_station.paths import station_paths
     from qa_station.store.store import Store
 
@@ -100,7 +105,7 @@ def run_upgrade(args: argparse.Namespace) -> int:
 
     print(f"schema {was or 'none'} -> {head_revision()}; grants given to: "
           f"{', '.join(r for r in (args.bench_role, args.auditor_role) if r) or 'nobody'}")  # fmt: skip
-    if store.frames_moved is not None:
+    if store.frames_moved is not None and isinstance(store.images, DatabaseImages):
         print(f"frames moved in from {store.images.local.root}: {store.frames_moved.moved}")
     return 0
 

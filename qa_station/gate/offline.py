@@ -409,7 +409,7 @@ class FloorGate:
                 serial, end = _named(entry, entry.serial, "serial"), _named(entry, entry.end, "end")
                 if entry.action == "inspect":
                     facts = InspectionFacts.from_dict(args["facts"])
-                    for sha, data in self.outbox.frames(entry.seq).items():
+                    for sha, data in self._box.frames(entry.seq).items():
                         self.store.images.hold(sha, data)  # a frame not its name: not held
                     gate.record_facts(serial, end, facts, actor, args["probe"])
                 elif entry.action == "clean":

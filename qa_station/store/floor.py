@@ -23,7 +23,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, insert, select
 
 from qa_station.store.images import ImageFolder, ImageStoreError, changed
 from qa_station.store.models import Image, ImageData
@@ -118,7 +118,7 @@ class Moved:
     bad: list[str] = field(default_factory=list)  # files whose bytes are not their name
     deleted: int = 0  # local files removed after the floor store's copy was read back
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, int | list[str]]:
         return {
             "moved": self.moved,
             "already": self.already,
@@ -156,7 +156,7 @@ def move_frames(conn: Connection, folder: ImageFolder, batch: int = 200) -> Move
             if problem:
                 out.bad.append(f"{folder.relpath(sha)}: {problem}")
                 continue
-            conn.execute(ImageData.__table__.insert().values(sha256=sha, data=data))
+            conn.execute(insert(ImageData).values(sha256=sha, data=data))
             out.moved += 1
     return out
 

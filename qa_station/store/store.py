@@ -20,10 +20,21 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
-from sqlalchemy import Connection, Engine, Row, create_engine, event, insert, inspect, select, text
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Row,
+    Table,
+    create_engine,
+    event,
+    insert,
+    inspect,
+    select,
+    text,
+)
 from sqlalchemy.exc import ArgumentError, DatabaseError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -36,6 +47,7 @@ from qa_station.store.kinds import Kind
 from qa_station.store.kinds import kind as registered_kind
 from qa_station.store.models import (
     Assembly,
+    Base,
     ChainHead,
     CheckpointRow,
     Event,
@@ -49,6 +61,7 @@ from qa_station.store.models import (
 if TYPE_CHECKING:  # the store is opened from them; they never import the store at load
     from qa_station.config import StationConfig
     from qa_station.paths import StationPaths
+    from qa_station.store.floor import Moved
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 FIRST_CHECKPOINT = "first_checkpoint"  # store_settings: a new store the owner made, unsigned
@@ -257,11 +270,11 @@ class Writer:
         self.frames.append(stored.sha256)
         return stored.sha256
 
-    def next_id(self, model) -> int:
+    def next_id(self, model: type[Base]) -> int:
         """The id the next row of ``model`` gets, known before its insert so the digest that
         covers it is computed first and the row is never updated (the chain lock is held:
         on SQLite nobody else inserts; on PostgreSQL the table's own sequence)."""
-        table = model.__table__
+        table = cast(Table, model.__table__)  # a declarative model maps one Table
         if self.store.dialect == "postgresql":
             seq = f"pg_get_serial_sequence('{table.name}', 'id')"
             return int(self.session.execute(text(f"SELECT nextval({seq})")).scalar_one())
@@ -305,7 +318,8 @@ class Store:
         self.images: ImageFolder | DatabaseImages = (
             folder if self.dialect == "sqlite" else DatabaseImages(self.engine, folder)
         )
-        self.frames_moved = None  # what migration 0007 moved in from this bench's folder
+        # What migration 0007 moved in from this bench's folder.
+        self.frames_moved: Moved | None = None
         self.keys_dir = keys_dir
         self.checkpoint_every = max(1, int(checkpoint_every))
         self.witness = Witness(witness_dir, self.safe_url) if witness_dir is not None else None
@@ -486,9 +500,7 @@ class Store:
             self._upgrade()
         if version is None:  # a new store: the first station that opens it signs its head
             with self.engine.begin() as conn:
-                conn.execute(
-                    StoreSetting.__table__.insert().values(key=FIRST_CHECKPOINT, value="pending")
-                )
+                conn.execute(insert(StoreSetting).values(key=FIRST_CHECKPOINT, value="pending"))
         return version
 
     def _upgrade(self) -> None:
@@ -500,7 +512,9 @@ class Store:
         cfg.set_main_option("script_location", str(MIGRATIONS))
         cfg.attributes["record_signer"] = self._sign_migrated_head
         if isinstance(self.images, DatabaseImages):
-            cfg.attributes["frame_mover"] = self._move_frames_in
+            cfg.attributes["frame_mover"] = functools.partial(
+                self._move_frames_in, self.images.local
+            )
         self._migration_checkpoint = None
         try:
             with self.engine.begin() as conn:
@@ -537,14 +551,14 @@ class Store:
             session.flush()
         self.key_registered = True
 
-    def _move_frames_in(self, conn: Connection) -> None:
+    def _move_frames_in(self, folder: ImageFolder, conn: Connection) -> None:
         """Migration 0007: this bench's recorded frames into the floor store, each hashed."""
         from qa_station.store.floor import move_frames
 
-        moved = move_frames(conn, self.images.local)
+        moved = move_frames(conn, folder)
         if moved.bad:
             raise StoreError(
-                f"{len(moved.bad)} frame(s) in {self.images.local.root} are not what their "
+                f"{len(moved.bad)} frame(s) in {folder.root} are not what their "
                 f"names say ({moved.bad[0]}): nothing was migrated; run qa-station audit verify"
             )
         self.frames_moved = moved

@@ -87,7 +87,7 @@ class VerifyReport:
     archived: int = 0  # image files removed from the bench after a signed archive (retention)
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # worth knowing, not a break
-    since: dict | None = None  # an incremental check: the checkpoint it started from
+    since: dict[str, int] | None = None  # an incremental check: the checkpoint it started from
 
     @property
     def ok(self) -> bool:
@@ -274,7 +274,7 @@ class Start:
     head_hash: str = GENESIS
 
 
-def _start(s, held: list[Checkpoint], report: VerifyReport) -> Start | None:
+def _start(s: Session, held: list[Checkpoint], report: VerifyReport) -> Start | None:
     """The newest trusted checkpoint the chain still extends, or None (then: a full check)."""
     for cp in sorted(held, key=lambda c: c.head_id, reverse=True):
         if cp.head_id == 0:
@@ -299,7 +299,7 @@ def _start(s, held: list[Checkpoint], report: VerifyReport) -> Start | None:
     return None
 
 
-def _last_sealed(s, kind: str, key: str, head_id: int) -> int:
+def _last_sealed(s: Session, kind: str, key: str, head_id: int) -> int:
     """The id of the newest row of a kind sealed by an event up to ``head_id``."""
     payload = s.execute(
         select(Event.payload)

@@ -16,6 +16,7 @@ from pathlib import Path
 from PySide6 import QtWidgets
 
 from qa_station.auditor import AuditorStation
+from qa_station.store.verify import VerifyReport
 from qa_station.text import shown
 from qa_station.ui import theme
 from qa_station.ui.history_view import HistoryView
@@ -99,7 +100,7 @@ class AuditorWindow(QtWidgets.QMainWindow):
         self.output.setPlainText("verifying the whole floor record...")
         self.runner.start(lambda r: self.c.verify(), self._audited, self._failed)
 
-    def _audited(self, report) -> None:
+    def _audited(self, report: VerifyReport) -> None:
         head = (
             f"intact: {report.events} events, {report.inspections} inspections, "
             f"{report.images} frames as recorded"

@@ -16,7 +16,6 @@ import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from qa_station import bench_view as bv
-from qa_station.controller import StationController
 from qa_station.record import AssemblyRecord, InspectionEntry, describe_event
 from qa_station.store.images import ImageStoreError
 from qa_station.store.kinds import Kind
@@ -26,6 +25,7 @@ from qa_station.store.verify import VerifyReport
 from qa_station.text import shown
 from qa_station.ui import theme
 from qa_station.ui.live_view import LiveView
+from qa_station.ui.record_reader import RecordReader
 from qa_station.ui.workers import Report, Runner
 
 
@@ -35,7 +35,7 @@ def local(at_us: int) -> str:
 
 class HistoryView(QtWidgets.QWidget):
     def __init__(
-        self, controller: StationController, runner: Runner, parent: QtWidgets.QWidget | None = None
+        self, controller: RecordReader, runner: Runner, parent: QtWidgets.QWidget | None = None
     ) -> None:
         super().__init__(parent)
         self.c = controller
@@ -310,7 +310,7 @@ class InspectionDialog(QtWidgets.QDialog):
 
     def __init__(
         self,
-        controller: StationController,
+        controller: RecordReader,
         insp: InspectionEntry,
         parent: QtWidgets.QWidget | None = None,
         runner: Runner | None = None,

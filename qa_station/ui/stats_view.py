@@ -19,10 +19,10 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from grading.geometry import MT_PITCH_UM, ConnectorGeometry
 from qa_station import stats
-from qa_station.controller import StationController
 from qa_station.stats import CleaningHistogram, DefectMap, EscalationCauses, FirstPassYield
 from qa_station.ui import theme
 from qa_station.ui.drift_view import DriftPanel
+from qa_station.ui.record_reader import RecordReader
 from qa_station.ui.workers import Runner
 
 pg.setConfigOptions(imageAxisOrder="row-major")
@@ -61,7 +61,7 @@ class StatsData:
     escalations: EscalationCauses
 
 
-def load_stats(controller: StationController, q: StatsQuery) -> StatsData:
+def load_stats(controller: RecordReader, q: StatsQuery) -> StatsData:
     """Everything the page shows, in one worker task (the database does the counting)."""
     store = controller.store
     period = (q.since_us, q.until_us)
@@ -109,7 +109,7 @@ def _message(text: str = "") -> pg.TextItem:
 class StatsView(QtWidgets.QWidget):
     def __init__(
         self,
-        controller: StationController,
+        controller: RecordReader,
         runner: Runner,
         parent: QtWidgets.QWidget | None = None,
     ) -> None:
