@@ -42,6 +42,7 @@ from qa_station.store.verify import check_assembly, verify
 from reports.overlay import fibre_overlay
 from tests import pg
 from tests.qa_station.gate_kit import dirty, scan
+from tests.qualify_kit import qualify_store
 
 pytestmark = pytest.mark.postgres
 CATALOG = load_catalog()
@@ -70,6 +71,8 @@ class Bench:
             read_only=read_only,
         )
         self.store.migrate()
+        if not read_only:
+            qualify_store(self.store)  # no station records an inspection unqualified (issue 14)
 
     def trust(self, *others: Bench) -> Trust:
         """This station's own certificate and the other benches' (audit verify --trust)."""
@@ -228,12 +231,14 @@ def test_migration_moves_a_benchs_frames_in_and_the_folder_can_go(floor_url, tmp
     home_a = tmp_path / "a"
     old_a = old_floor(floor_url, home_a, "bench-a")
     olga = people(old_a)
+    qualify_store(old_a, ("s",))
     Gate(old_a, CATALOG).register(SERIAL, olga)
     Gate(old_a, CATALOG).record_inspection(
         SERIAL, "A", scan(SERIAL, "A", dirty(), CATALOG), olga, "s"
     )
     old_b = Store(floor_url, station_paths().images_dir, station_id="bench-1")
     old_b.images = ImageFolder(station_paths().images_dir)  # bench B, the CLI's home
+    qualify_store(old_b, ("s",))
     Gate(old_b, CATALOG).record_inspection(SERIAL, "B", scan(SERIAL, "B", None, CATALOG), olga, "s")
     frames_a, frames_b = files(home_a / "images"), files(station_paths().images_dir)
     assert frames_a and frames_b
