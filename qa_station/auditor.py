@@ -20,9 +20,10 @@ from qa_station.catalog import Catalog, load_catalog
 from qa_station.config import StationConfig, load_config
 from qa_station.gate import Gate
 from qa_station.paths import station_paths
-from qa_station.record import AssemblyRecord, HistoryRow, load_record, search_history
+from qa_station.record import AssemblyRecord, load_record
 from qa_station.store import Store, StoreError
 from qa_station.store.models import Event
+from qa_station.store.queries import HistoryRow, search_assemblies
 from qa_station.store.store import open_store
 from qa_station.store.verify import VerifyReport, verify
 
@@ -49,7 +50,7 @@ class AuditorStation:
     @classmethod
     def open(cls, config: StationConfig | None = None, db_url: str | None = None) -> AuditorStation:
         config = config or load_config()
-        catalog = load_catalog(station_paths().config_dir / "products.toml")
+        catalog = load_catalog(station_paths().products_file)
         return cls(config, open_store(config, url=db_url, read_only=True), catalog)
 
     # The same questions a bench asks of the record.
@@ -65,8 +66,8 @@ class AuditorStation:
         operator: str | None = None,
         limit: int = 500,
     ) -> list[HistoryRow]:
-        """As the bench's History page: ``record.search_history``."""
-        return search_history(self.store, serial, since_us, until_us, status, operator, limit)
+        """As the bench's History page: ``store.queries.search_assemblies``."""
+        return search_assemblies(self.store, serial, since_us, until_us, status, operator, limit)
 
     def counts(self) -> dict[str, int]:
         with self.store.read() as s:
