@@ -14,16 +14,17 @@ and ``cancel`` (a ``threading.Event``) stops it, losing nothing recorded.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import multiprocessing
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
@@ -32,9 +33,13 @@ from grading.results import FiberResult
 from grading.rules import RuleFileError, RuleSet, load_rules
 from qa_station.accounts import Accounts, Session
 from qa_station.store import Store
+from qa_station.store.images import ImageFolder, ImageStore, ImageStoreError
 from qa_station.store.kinds import Kind
 from qa_station.store.models import Assembly, End, Event, Inspection, InspectionFiber
 from qa_station.store.records import WHOLE_FRAME
+
+if TYPE_CHECKING:
+    from reports.regrade import ChangeRow
 
 CHUNK = 6  # frames per task: long enough to be worth a process hop, short for a cancel
 AHEAD = 3  # tasks in flight per worker
@@ -52,13 +57,18 @@ class RegradeCancelled(RegradeError):
 class FrameTask:
     inspection_id: int
     fibre: int
-    path: str  # the frame's file in the image store
+    sha256: str  # the stored frame (a whole frame where one was kept)
+    path: str | None  # its file when the store keeps frames in a folder, else None
     connector: str
     scale: tuple[float, float] | None
     # A kept region (qa_station/fibre_regions.py): where the cladding was found in it, and
     # the radius of the disc kept; None for a whole frame, located again as a scan does.
     located: tuple[float, float, float] | None = None
     kept_radius_px: float | None = None
+    # The frame's bytes, fetched just before the task is sent when the store has no folder
+    # (the floor database); a worker never opens a database connection of its own.
+    data: bytes | None = None
+    fetch_error: str | None = None  # why those bytes could not be fetched
 
 
 @dataclass(frozen=True)
@@ -249,8 +259,10 @@ def select_ends(
     out = []
     for insp, serial, product_id, label, conn in rows:
         doc = json.loads(insp.result)
-        y = doc.get("um_per_px_y") or insp.um_per_px
-        scale = (float(insp.um_per_px), float(y)) if insp.um_per_px else None
+        scale = None
+        if insp.um_per_px:
+            y = doc.get("um_per_px_y") or insp.um_per_px
+            scale = (float(insp.um_per_px), float(y))
         fs = fibres.get(insp.id, [])
         out.append(
             EndToGrade(
@@ -288,6 +300,8 @@ def placed(doc: dict[str, Any]) -> dict[int, Placed]:
         f = fibres.get(n)
         located = kept = None
         try:
+            if f is None:
+                raise KeyError(n)
             ox, oy = (float(v) for v in region["origin"])
             cx, cy = (float(v) for v in f["center_px"])
             located = (cx - ox, cy - oy, float(f["diameter_px"]) / 2.0)
@@ -303,15 +317,25 @@ def _task(store: Store, e: EndToGrade, fibre: int, sha: str) -> FrameTask:
     cladding found when it was inspected (a region can end inside the cladding)."""
     where = e.regions.get(fibre)
     square = e.scale is not None and abs(e.scale[0] - e.scale[1]) <= 1e-9
+    images = store.images
+
+    def file(name: str) -> str | None:
+        return str(images.path(name)) if isinstance(images, ImageFolder) else None
+
     if where is not None and where.whole_frame:
-        return FrameTask(
-            e.inspection_id, fibre, str(store.images.path(where.whole_frame)), e.connector, e.scale
-        )
-    path = str(store.images.path(sha))
+        name = where.whole_frame
+        return FrameTask(e.inspection_id, fibre, name, file(name), e.connector, e.scale)
     if where is None or where.located is None or not square:
-        return FrameTask(e.inspection_id, fibre, path, e.connector, e.scale)
+        return FrameTask(e.inspection_id, fibre, sha, file(sha), e.connector, e.scale)
     return FrameTask(
-        e.inspection_id, fibre, path, e.connector, e.scale, where.located, where.kept_radius_px
+        e.inspection_id,
+        fibre,
+        sha,
+        file(sha),
+        e.connector,
+        e.scale,
+        where.located,
+        where.kept_radius_px,
     )
 
 
@@ -349,7 +373,7 @@ def regrade(
             f"table {table.name} fits none of the ends in the period: {next(iter(refused.values()))}"
         )
     started = time.perf_counter()
-    for g in grade_frames(tasks, table, n, progress, cancel):
+    for g in grade_frames(tasks, table, n, progress, cancel, store.images):
         result.graded[(g.inspection_id, g.fibre)] = g.result
     result.elapsed_s = time.perf_counter() - started
     return result
@@ -361,8 +385,11 @@ def grade_frames(
     workers: int,
     progress: Callable[[int, int], None] | None = None,
     cancel: threading.Event | None = None,
+    images: ImageStore | None = None,
 ) -> Iterable[Graded]:
-    """Every task graded; ``workers`` 1 grades here, in this process, on one thread."""
+    """Every task graded; ``workers`` 1 grades here, in this process, on one thread.
+    Tasks without a file are fetched from ``images`` a chunk at a time, as they are sent,
+    so an archive in the floor database is never held in memory whole."""
     total = len(tasks)
     say = progress or (lambda done, total: None)
     chunks = [tasks[i : i + CHUNK] for i in range(0, total, CHUNK)]
@@ -376,7 +403,7 @@ def grade_frames(
         try:
             for chunk in chunks:
                 _stop_if(cancel, done, total)
-                yield from _grade_chunk(chunk)
+                yield from _grade_chunk(_fetched(chunk, images))
                 done += len(chunk)
                 say(done, total)
         finally:
@@ -388,11 +415,11 @@ def grade_frames(
     )
     try:
         queue = list(reversed(chunks))
-        running: set[Future] = set()
+        running: set[Future[list[Graded]]] = set()
         while queue or running:
             _stop_if(cancel, done, total)
             while queue and len(running) < workers * AHEAD:
-                running.add(pool.submit(_grade_chunk, queue.pop()))
+                running.add(pool.submit(_grade_chunk, _fetched(queue.pop(), images)))
             finished, running = wait(running, timeout=0.25, return_when=FIRST_COMPLETED)
             for f in finished:
                 out = f.result()
@@ -401,6 +428,22 @@ def grade_frames(
                 say(done, total)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _fetched(chunk: list[FrameTask], images: ImageStore | None) -> list[FrameTask]:
+    """The chunk with the bytes of each frame that has no file (a floor-database store)."""
+    out = []
+    for t in chunk:
+        if t.path is None and t.data is None and t.fetch_error is None:
+            if images is None:
+                t = replace(t, fetch_error="no image store to read it from")
+            else:
+                try:
+                    t = replace(t, data=images.read_bytes(t.sha256))
+                except ImageStoreError as exc:
+                    t = replace(t, fetch_error=str(exc))
+        out.append(t)
+    return out
 
 
 def _stop_if(cancel: threading.Event | None, done: int, total: int) -> None:
@@ -424,25 +467,30 @@ def _init_worker(table: RuleSet) -> None:
 
 def _grade_chunk(chunk: list[FrameTask]) -> list[Graded]:
     from grading.grade import grade_located
-    from grading.image_io import ImageError, read_image
+    from grading.image_io import ImageError, decode_image, read_image
     from qa_station.scan import grade_fibre_image
 
+    table = _TABLE
+    if table is None:
+        raise RuntimeError("re-grade worker used before _init_worker gave it the table")
     out = []
     for t in chunk:
         try:
-            image = read_image(t.path)
+            if t.fetch_error is not None:
+                raise ImageError(t.fetch_error)
+            image = decode_image(t.data) if t.data is not None else read_image(str(t.path))
         except ImageError as exc:
             fibre = FiberResult(t.fibre, (0.0, 0.0), 0.0, "error", error=f"stored frame: {exc}")
             out.append(Graded(t.inspection_id, t.fibre, fibre))
             continue
         if t.located is not None and t.scale is not None:
             fibre = replace(
-                grade_located(image, t.located, t.kept_radius_px, t.connector, _TABLE, t.scale[0]),
+                grade_located(image, t.located, t.kept_radius_px, t.connector, table, t.scale[0]),
                 index=t.fibre,
             )
         else:
             # The frame passed the probe's focus check when it was inspected: only the table changes.
-            fibre, _ = grade_fibre_image(image, t.fibre, t.connector, _TABLE, 0.0, t.scale)
+            fibre, _ = grade_fibre_image(image, t.fibre, t.connector, table, 0.0, t.scale)
         out.append(Graded(t.inspection_id, t.fibre, fibre))
     return out
 
@@ -460,7 +508,7 @@ def record_regrade(
     result: RegradeResult,
     who: Session | None,
     out: Path | str | None = None,
-    local_tz=None,
+    local_tz: dt.tzinfo | None = None,
 ) -> Regraded:
     """Write the signed what-if report (PDF and CSV) and record it: the record of the
     inspections themselves is not touched."""
@@ -526,7 +574,7 @@ def record_regrade(
     return Regraded(result, pdf, csv_path, event_id)
 
 
-def _rows(store: Store, result: RegradeResult, changes: list[Change]):
+def _rows(store: Store, result: RegradeResult, changes: list[Change]) -> Iterator[ChangeRow]:
     from grading.geometry import connector
     from grading.grade import zone_shapes
     from reports.overlay import fibre_overlay, jpeg

@@ -60,7 +60,9 @@ def floor_url(store_url):
 class Bench:
     """One station home: its own folder, keys and witness, on the shared database."""
 
-    def __init__(self, url: str, home: Path, station: str, read_only: bool = False) -> None:
+    def __init__(
+        self, url: str, home: Path, station: str, read_only: bool = False, qualify: bool = True
+    ) -> None:
         self.home = home
         self.store = Store(
             url,
@@ -71,7 +73,7 @@ class Bench:
             read_only=read_only,
         )
         self.store.migrate()
-        if not read_only:
+        if qualify and not read_only:
             qualify_store(self.store)  # no station records an inspection unqualified (issue 14)
 
     def trust(self, *others: Bench) -> Trust:
@@ -269,3 +271,19 @@ def test_migration_moves_a_benchs_frames_in_and_the_folder_can_go(floor_url, tmp
     assert report.ok, report.problems
     assert report.images == len({f.stem for f in frames_a + frames_b})
     a.close()
+
+
+def test_a_regrade_at_another_bench_grades_frames_it_reads_from_the_floor_store(
+    floor_url, tmp_path
+):
+    from qa_station.demo import run_demo
+    from qa_station.regrade import regrade
+
+    a = Bench(floor_url, tmp_path / "a", "bench-a", qualify=False)  # the demo qualifies it
+    run_demo(a.store, CATALOG, StationConfig(), 1, "jumper-lc-duplex-sm-upc", "dusty")
+    b = Bench(floor_url, tmp_path / "b", "bench-b")
+    r = regrade(b.store, "iec-61300-3-35-ed2/sm-pc", workers=2)
+    assert r.frames == 4  # one jumper, four single-fibre ends, read from the floor store
+    assert [f.error for f in r.graded.values() if f.verdict == "error"] == []
+    assert r.changes == []  # the same table: the verdicts recorded at bench A
+    assert files(tmp_path / "b" / "images") == []
