@@ -25,7 +25,7 @@ from qa_station.store.verify import VerifyReport
 from qa_station.text import shown
 from qa_station.ui import theme
 from qa_station.ui.live_view import LiveView
-from qa_station.ui.record_reader import RecordReader
+from qa_station.ui.record_reader import RecordReader, Regrader
 from qa_station.ui.workers import Report, Runner
 
 
@@ -103,6 +103,7 @@ class HistoryView(QtWidgets.QWidget):
         self.regrade_btn = QtWidgets.QPushButton("Re-grade...")
         self.regrade_btn.setToolTip("the archive's frames under another rule table (a what-if)")
         self.regrade_btn.clicked.connect(self.regrade)
+        self.regrade_btn.setVisible(isinstance(controller, Regrader))  # a bench's, recorded
         buttons.addWidget(self.regrade_btn)
         buttons.addStretch(1)
         dv.addLayout(buttons)
@@ -261,7 +262,8 @@ class HistoryView(QtWidgets.QWidget):
     def regrade(self) -> None:
         from qa_station.ui.regrade_dialog import RegradeDialog
 
-        RegradeDialog(self.c, self).show()
+        if isinstance(self.c, Regrader):
+            RegradeDialog(self.c, self).show()
 
     # -- auditing --------------------------------------------------------------------------
     def audit(self) -> None:

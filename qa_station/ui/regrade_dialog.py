@@ -11,23 +11,28 @@ report (signed PDF and CSV) is written and recorded, and its summary shown.
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING
 
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from grading.rules import builtin_names
 from qa_station.ui import theme
 from qa_station.ui.workers import Runner
 
+if TYPE_CHECKING:
+    from qa_station.regrade import Regraded
+    from qa_station.ui.record_reader import Regrader
+
 FILE_CHOICE = "a rule file (TOML)..."
 
 
 class RegradeDialog(QtWidgets.QDialog):
-    def __init__(self, controller, parent: QtWidgets.QWidget | None = None) -> None:
+    def __init__(self, controller: Regrader, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
         self.c = controller
         self.runner = Runner(self)
         self.cancel = threading.Event()
-        self.done_with = None  # the Regraded result, when it finished
+        self.done_with: Regraded | None = None  # when it finished
         self.setWindowTitle("Re-grade the archive")
         self.resize(620, 300)
         form = QtWidgets.QFormLayout(self)
@@ -124,12 +129,12 @@ class RegradeDialog(QtWidgets.QDialog):
         self.cancel.set()
         self._say("cancelling...", theme.ADVICE)
 
-    def _progress(self, step) -> None:
+    def _progress(self, step: tuple[int, int]) -> None:
         done, total = step
         self.progress.setMaximum(max(total, 1))
         self.progress.setValue(done)
 
-    def _done(self, regraded) -> None:
+    def _done(self, regraded: Regraded) -> None:
         self.done_with = regraded
         s = regraded.result.summary()
         failing = s["accepted_now_failing"]
@@ -155,7 +160,7 @@ class RegradeDialog(QtWidgets.QDialog):
     def _say(self, text: str, colour: str) -> None:
         self.message.setText(f"<span style='color:{colour}'>{text}</span>")
 
-    def closeEvent(self, event) -> None:
+    def closeEvent(self, event: QtGui.QCloseEvent) -> None:
         self.cancel.set()
         self.runner.wait(60000)
         super().closeEvent(event)

@@ -30,6 +30,7 @@ def test_an_auditor_reads_searches_draws_and_verifies_what_a_bench_recorded(qtbo
         ]
         h = w.history
         assert not h.cert_btn.isVisible()  # certificates are issued at a bench
+        assert not h.regrade_btn.isVisible()  # a re-grade is recorded: a bench does it
         h.search()
         settle(qtbot, w)
         assert h.results.item(0, 0).text() == "T12B-000003"
