@@ -136,7 +136,7 @@ def p_chart(bench: str, days: list[tuple[int, int, int]]) -> ControlChart:
     """(day, failed, ends) per day -> the p-chart."""
     total = sum(n for _, _, n in days)
     p = sum(k for _, k, _ in days) / total if total else 0.0
-    points = []
+    points: list[_Raw] = []
     for day, k, n in days:
         sigma = math.sqrt(p * (1 - p) / n) if n else 0.0
         value = k / n if n else 0.0
@@ -150,7 +150,7 @@ def u_chart(bench: str, days: list[tuple[int, int, int]]) -> ControlChart:
     """(day, zone B defects, fibres) per day -> the u-chart."""
     total = sum(n for _, _, n in days)
     u = sum(k for _, k, _ in days) / total if total else 0.0
-    points = []
+    points: list[_Raw] = []
     for day, k, n in days:
         sigma = math.sqrt(u / n) if n else 0.0
         value = k / n if n else 0.0
@@ -162,7 +162,11 @@ def _z(value: float, centre: float, sigma: float) -> float | None:
     return (value - centre) / sigma if sigma > 0 else None
 
 
-def _flag(points: list[tuple]) -> tuple[ChartPoint, ...]:
+# (day, n, value, lcl, ucl, z): one day of a chart before the rules are applied
+_Raw = tuple[int, int, float, float, float, float | None]
+
+
+def _flag(points: list[_Raw]) -> tuple[ChartPoint, ...]:
     zs = [p[5] for p in points]
     flags = western_electric(zs)
     return tuple(
@@ -188,8 +192,7 @@ def western_electric(zs: list[float | None]) -> list[list[str]]:
             for side in (1, -1):
                 if side * z > beyond and sum(1 for x in run if side * x > beyond) >= need:
                     out[i].append(rule)
-        last = zs[max(0, i - 7) : i + 1]
-        whole = len(last) == 8 and all(x is not None for x in last)
-        if whole and (all(x > 0 for x in last) or all(x < 0 for x in last)):
+        last = [x for x in zs[max(0, i - 7) : i + 1] if x is not None]
+        if len(last) == 8 and (all(x > 0 for x in last) or all(x < 0 for x in last)):
             out[i].append(RULES[3])
     return out

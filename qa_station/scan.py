@@ -247,7 +247,7 @@ def grade_fibre_image(
     image: np.ndarray,
     n: int,
     connector_name: str,
-    ruleset,
+    ruleset: RuleSet,
     min_focus_score: float,
     um_per_px: float | tuple[float, float] | None,
 ) -> tuple[FiberResult, float]:

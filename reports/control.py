@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from reportlab.graphics.shapes import Circle, Drawing, Line, PolyLine, String
 from reportlab.lib import colors
 from reportlab.lib.units import mm
+from reportlab.platypus import Flowable
 
 from reports.pdf import CONTENT_WIDTH, GREY, LINE, RED, esc, fonts, para
 
@@ -120,9 +121,9 @@ def chart_drawing(
     return d
 
 
-def flagged_lines(chart: ChartData) -> list:
+def flagged_lines(chart: ChartData) -> list[Flowable]:
     """Each point out of control, in words."""
-    out = []
+    out: list[Flowable] = []
     for p in chart.points:
         if p.flags:
             value = f"{p.value:.1%}" if chart.kind == "p" else f"{p.value:.3f}"

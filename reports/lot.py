@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from reportlab.lib import colors
@@ -19,7 +20,7 @@ from reportlab.platypus import CondPageBreak, Flowable, KeepTogether, Spacer, Ta
 
 from grading.geometry import connector
 from reports.certificate import banner
-from reports.control import chart_drawing, flagged_lines
+from reports.control import ChartData, chart_drawing, flagged_lines
 from reports.model import LotReport
 from reports.pdf import (
     CONTENT_WIDTH,
@@ -376,9 +377,9 @@ def render_lot(report: LotReport) -> bytes:
     )
 
 
-def process_control(charts) -> list:
+def process_control(charts: Sequence[ChartData]) -> list[Flowable]:
     """Drift: each bench's p-chart and u-chart, and every point out of control in words."""
-    out: list = [CondPageBreak(60 * mm), para("Process control (drift per bench)", "h2")]
+    out: list[Flowable] = [CondPageBreak(60 * mm), para("Process control (drift per bench)", "h2")]
     flagged = [line for c in charts for line in flagged_lines(c)]
     out.append(
         para(

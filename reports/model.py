@@ -12,11 +12,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from grading.results import EndFaceResult, FiberResult, ZoneShape
+
+if TYPE_CHECKING:
+    from reports.control import ChartData
 
 # A frame: an array, or a callable giving the array or the encoded file's bytes (PNG...).
 ImageSource = np.ndarray | Callable[[], np.ndarray | bytes] | None
@@ -289,7 +292,7 @@ class LotReport:
     cleaning_methods: Mapping[str, int] = field(default_factory=dict)  # method -> cleanings
     inspections_by_connector: Mapping[str, int] = field(default_factory=dict)  # connector -> count
     local_tz: dt.tzinfo | None = None
-    control: tuple = ()  # reports.control.ChartData per bench and chart (drift, issue 14)
+    control: tuple[ChartData, ...] = ()  # per bench and chart (drift, issue 14)
 
 
 def iso_utc(at_us: int) -> str:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reportlab.lib.units import mm
-from reportlab.platypus import CondPageBreak, KeepTogether, Spacer, Table, TableStyle
+from reportlab.platypus import CondPageBreak, Flowable, KeepTogether, Spacer, Table, TableStyle
 
 from reports.certificate import banner
 from reports.pdf import (
@@ -33,6 +33,7 @@ from reports.pdf import (
     PALE_GREEN,
     PALE_RED,
     RED,
+    Cell,
     both,
     build,
     coloured,
@@ -145,7 +146,7 @@ class QualificationReport:
 
 
 def render_qualification(report: QualificationReport) -> bytes:
-    story: list = []
+    story: list[Flowable] = []
     story += _head(report)
     if report.reference is not None:
         story += _reference(report.reference)
@@ -164,7 +165,7 @@ def render_qualification(report: QualificationReport) -> bytes:
     )
 
 
-def _head(r: QualificationReport) -> list:
+def _head(r: QualificationReport) -> list[Flowable]:
     if r.passed is None:
         word, colour, fill = "STUDY", GREEN, PALE_GREEN
     elif r.passed:
@@ -176,7 +177,7 @@ def _head(r: QualificationReport) -> list:
         if r.passed
         else []
     )
-    out: list = [banner(f"STATION {r.what.upper()}", word, colour, fill, lines, None)]
+    out: list[Flowable] = [banner(f"STATION {r.what.upper()}", word, colour, fill, lines, None)]
     out.append(Spacer(1, 5))
     out.append(
         key_values(
@@ -193,14 +194,14 @@ def _head(r: QualificationReport) -> list:
     return out
 
 
-def _reference(p: ReferencePart) -> list:
+def _reference(p: ReferencePart) -> list[Flowable]:
     mono = fonts()[2]
     shipped = {
         True: "yes: every frame rendered exactly as when the set was made",
         False: "NO: this installation draws some frames differently from when the set was made",
         None: "-",
     }[p.frames_as_shipped]
-    out: list = [para("Reference set", "h2")]
+    out: list[Flowable] = [para("Reference set", "h2")]
     out.append(
         key_values(
             [
@@ -300,8 +301,8 @@ def _disagreement(f: FaceRow) -> KeepTogether:
     return KeepTogether([t, Spacer(1, 3)])
 
 
-def _repeatability(p: RepeatabilityPart) -> list:
-    out: list = [CondPageBreak(80 * mm), para("Repeatability and reproducibility", "h2")]
+def _repeatability(p: RepeatabilityPart) -> list[Flowable]:
+    out: list[Flowable] = [CondPageBreak(80 * mm), para("Repeatability and reproducibility", "h2")]
     who = ", ".join(p.operators)
     out.append(
         para(
@@ -351,8 +352,10 @@ def _repeatability(p: RepeatabilityPart) -> list:
         out.append(CondPageBreak(60 * mm))
         out.append(para("The end as seen in the first and last trials", "h3"))
         side = (CONTENT_WIDTH - 12 * mm) / 4
-        cells = [[picture(data, side), para(esc(cap), "caption")] for cap, data in p.pictures[:8]]
-        table = [cells[i : i + 4] for i in range(0, len(cells), 4)]
+        cells: list[Cell] = [
+            [picture(data, side), para(esc(cap), "caption")] for cap, data in p.pictures[:8]
+        ]
+        table: list[list[Cell]] = [cells[i : i + 4] for i in range(0, len(cells), 4)]
         table[-1] += [""] * (4 - len(table[-1]))
         t = Table(table, colWidths=[side + 3 * mm] * 4)
         t.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))

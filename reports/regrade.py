@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reportlab.lib.units import mm
-from reportlab.platypus import CondPageBreak, KeepTogether, Spacer, Table, TableStyle
+from reportlab.platypus import CondPageBreak, Flowable, KeepTogether, Spacer, Table, TableStyle
 
 from reports.certificate import banner
 from reports.pdf import (
@@ -143,7 +143,10 @@ def render_regrade(r: RegradeReport) -> bytes:
         f"What the archive's frames would be graded under <b>{esc(r.rules)}</b>. "
         "The record is not changed: this is a what-if."
     ]
-    story: list = [banner("RE-GRADE OF THE ARCHIVE", word, colour, fill, lines, None), Spacer(1, 5)]
+    story: list[Flowable] = [
+        banner("RE-GRADE OF THE ARCHIVE", word, colour, fill, lines, None),
+        Spacer(1, 5),
+    ]
     mono = fonts()[2]
     story.append(
         key_values(

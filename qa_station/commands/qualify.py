@@ -37,12 +37,12 @@ from qa_station.config import ConfigError
 from qa_station.qualification.labels import ReferenceSetError, load_folder
 from qa_station.qualification.reference import load_frames
 from qa_station.scan import ScanError
-from qa_station.store import StoreError
+from qa_station.store import Store, StoreError
 
 NAME = "qualify"
 
 
-def add_parser(sub: argparse._SubParsersAction, summary: str) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], summary: str) -> None:
     p = sub.add_parser(
         NAME,
         help=summary,
@@ -90,7 +90,7 @@ def _who(p: argparse.ArgumentParser) -> None:
 
 
 @contextlib.contextmanager
-def _supervisor(store, args) -> Iterator[Session]:
+def _supervisor(store: Store, args: argparse.Namespace) -> Iterator[Session]:
     """The supervisor signed in for this one command (signed out after it)."""
     from qa_station.commands.user import _Secrets
 
@@ -245,7 +245,7 @@ def run_status(args: argparse.Namespace) -> int:
     except CommandError as exc:
         return fail(f"{NAME} status", str(exc))
     try:
-        scales = {
+        scales: dict[str, float | tuple[float, float] | None] = {
             c.tip: c.scale for c in config.calibrations if c.probe == config.probe_id and c.tip
         }
         policy = QualificationPolicy(config.qualification_max_age_days)

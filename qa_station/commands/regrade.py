@@ -24,7 +24,7 @@ from qa_station.regrade import RegradeCancelled, RegradeError, load_table, recor
 from qa_station.store import StoreError
 
 
-def add_parser(sub: argparse._SubParsersAction, summary: str) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], summary: str) -> None:
     p = sub.add_parser(
         "regrade",
         help=summary,

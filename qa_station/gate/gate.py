@@ -10,6 +10,7 @@ serial stands without any state of its own.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, overload
 
@@ -85,13 +86,15 @@ class Gate:
             return _load(s, serial)
 
     def standing(
-        self, probe_id: str, scales: dict[str, float | tuple[float, float] | None]
+        self, probe_id: str, scales: Mapping[str, float | tuple[float, float] | None]
     ) -> Standing:
         """Whether this station may inspect with the probe at these scales (tip -> scale):
         the gate checks it again when it records (this answer is for asking early)."""
         with self.store.read() as s:
             now = round(self.store.clock() * 1e6)
-            return standing(s, self.store.station_id, probe_id, scales, now, self.qualification)
+            return standing(
+                s, self.store.station_id, probe_id, dict(scales), now, self.qualification
+            )
 
     # -- registering ----------------------------------------------------------------------
     def register(self, label: str, actor: Actor) -> tuple[Identified, AssemblyState]:
@@ -145,7 +148,7 @@ class Gate:
         scale = None
         if result.um_per_px:
             scale = (result.um_per_px, result.um_per_px_y or result.um_per_px)
-        tips = {tip_for(result.connector): scale}
+        tips: dict[str, float | tuple[float, float] | None] = {tip_for(result.connector): scale}
         return standing(
             w.session, self.store.station_id, probe_id, tips, w.at.at_us, self.qualification
         )

@@ -30,7 +30,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -126,7 +126,9 @@ class FloorGate:
     def offline(self) -> bool:
         return self.offline_reason is not None
 
-    def standing(self, probe_id: str, scales: dict) -> Standing:
+    def standing(
+        self, probe_id: str, scales: Mapping[str, float | tuple[float, float] | None]
+    ) -> Standing:
         """The station's qualification (the gate asks the record again when it records)."""
         return self.gate.standing(probe_id, scales)
 

@@ -16,6 +16,7 @@ from PySide6 import QtWidgets
 
 from qa_station.drift import DAY_US, ControlChart, Drift, drift
 from qa_station.ui import theme
+from qa_station.ui.record_reader import RecordReader
 from qa_station.ui.workers import Runner
 
 BACKGROUND = "#ffffff"
@@ -25,7 +26,9 @@ LIMIT = "#95a5a6"
 
 
 class DriftPanel(QtWidgets.QWidget):
-    def __init__(self, controller, runner: Runner, parent: QtWidgets.QWidget | None = None) -> None:
+    def __init__(
+        self, controller: RecordReader, runner: Runner, parent: QtWidgets.QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.c = controller
         self.runner = runner

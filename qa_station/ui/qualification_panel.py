@@ -14,12 +14,18 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6 import QtCore, QtWidgets
 
 from qa_station.store import StoreError
 from qa_station.ui import theme
-from qa_station.ui.workers import Runner
+from qa_station.ui.workers import Report, Runner
+
+if TYPE_CHECKING:
+    from qa_station.controller import StationController
+    from qa_station.qualification.issue import Qualified
+    from qa_station.qualification.policy import Standing
 
 REFRESH_MS = 10_000
 
@@ -78,7 +84,9 @@ class QualificationPanel(QtWidgets.QWidget):
 
     qualified = QtCore.Signal()
 
-    def __init__(self, controller, runner: Runner, parent: QtWidgets.QWidget | None = None) -> None:
+    def __init__(
+        self, controller: StationController, runner: Runner, parent: QtWidgets.QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.c = controller
         self.runner = runner
@@ -111,7 +119,7 @@ class QualificationPanel(QtWidgets.QWidget):
     def refresh(self) -> None:
         self.runner.start(lambda r: self.c.standing(), self._show, self._failed)
 
-    def _show(self, standing) -> None:
+    def _show(self, standing: Standing) -> None:
         colour = theme.OK if standing.ok else theme.REFUSAL
         lines = [f"<b style='color:{colour}'>{standing.summary()}</b>"]
         if standing.event_id is not None:
@@ -148,18 +156,18 @@ class QualificationPanel(QtWidgets.QWidget):
         self.progress.setValue(0)
         self.result.setText("grading the reference faces...")
 
-        def work(report):
+        def work(report: Report) -> Qualified:
             reference = load_folder(folder) if folder else None
             return self.c.qualify(who, password, reference, progress=lambda i, n: report((i, n)))
 
         self.runner.start(work, self._done, self._failed, progress=self._progress)
 
-    def _progress(self, step) -> None:
+    def _progress(self, step: tuple[int, int]) -> None:
         i, n = step
         self.progress.setMaximum(n)
         self.progress.setValue(i)
 
-    def _done(self, done) -> None:
+    def _done(self, done: Qualified) -> None:
         r = done.result
         colour = theme.OK if r.passed else theme.REFUSAL
         reasons = "".join(f"<br>{x}" for x in r.reasons)
@@ -187,7 +195,9 @@ class QualificationPanel(QtWidgets.QWidget):
 class StationState(QtWidgets.QWidget):
     """The status bar's word on the qualification, and the dirty-probe button."""
 
-    def __init__(self, controller, parent: QtWidgets.QWidget | None = None) -> None:
+    def __init__(
+        self, controller: StationController, parent: QtWidgets.QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.c = controller
         self.runner = Runner(self)
@@ -211,7 +221,7 @@ class StationState(QtWidgets.QWidget):
             return
         self.runner.start(lambda r: self.c.standing(), self.show_standing, lambda exc: None)
 
-    def show_standing(self, standing) -> None:
+    def show_standing(self, standing: Standing) -> None:
         import time
 
         self.label.setText(standing.summary(round(time.time() * 1e6)))
