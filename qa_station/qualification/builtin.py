@@ -17,17 +17,33 @@ from __future__ import annotations
 import hashlib
 from importlib import resources
 from pathlib import Path
+from typing import TypedDict
 
 import numpy as np
 
 from grading.geometry import connector
+from hardware.optics.looks import look
 from hardware.optics.render import render
 from hardware.optics.scene import Feature, View, scene_from_layout
 from qa_station.qualification.labels import Face, Recipe, ReferenceSet, parse_labels
 
 PACKAGE = "qa_station.qualification"
 FILE = "builtin/reference.toml"
-SIMULATED_PROBE_VIEW = dict(light_gradient=0.12, light_angle_deg=35.0, vignetting=0.12)
+
+
+class ProbeLighting(TypedDict):
+    """How the simulated probe lights the face (``View`` fields)."""
+
+    light_gradient: float
+    light_angle_deg: float
+    vignetting: float
+
+
+SIMULATED_PROBE_VIEW: ProbeLighting = {
+    "light_gradient": 0.12,
+    "light_angle_deg": 35.0,
+    "vignetting": 0.12,
+}
 
 
 def builtin_labels() -> bytes:
@@ -64,7 +80,7 @@ def render_face(recipe: Recipe, connector_name: str) -> np.ndarray:
         height_px=recipe.size_px[1],
         blur_um=recipe.blur_um,
         noise=recipe.noise,
-        appearance=recipe.look,
+        appearance=look(recipe.look),
         **SIMULATED_PROBE_VIEW,
     )
     return render(scene, view, seed=recipe.noise_seed).image

@@ -29,8 +29,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session as DbSession
 
 from qa_station.accounts import Session, signed_in
+from qa_station.store import Store, Writer
 from qa_station.store.kinds import Kind
 from qa_station.store.models import Assembly, Event, Inspection
 
@@ -136,7 +138,7 @@ def find_spot(newest: list[Mark], before: list[Mark]) -> Spot | None:
     return None
 
 
-def check(w, station_id: str, inspection: Inspection, end: str) -> dict[str, Any] | None:
+def check(w: Writer, station_id: str, inspection: Inspection, end: str) -> dict[str, Any] | None:
     """After an inspection is added (in its transaction): record the alarm if it fires."""
     s = w.session
     since = _last_cleaned(s, station_id)
@@ -176,7 +178,7 @@ def check(w, station_id: str, inspection: Inspection, end: str) -> dict[str, Any
     return payload
 
 
-def _last_cleaned(s, station_id: str) -> int:
+def _last_cleaned(s: DbSession, station_id: str) -> int:
     """The station's last inspection before the probe was last cleaned (or the alarm last
     fired): only inspections after it are looked at. 0: never."""
     last = s.execute(
@@ -191,7 +193,7 @@ def _last_cleaned(s, station_id: str) -> int:
     return int(json.loads(last).get("last_inspection_id") or 0) if last else 0
 
 
-def last_inspection_id(s, station_id: str) -> int:
+def last_inspection_id(s: DbSession, station_id: str) -> int:
     """The station's newest inspection (the watermark a probe event keeps)."""
     found = s.execute(
         select(Inspection.id)
@@ -202,7 +204,9 @@ def last_inspection_id(s, station_id: str) -> int:
     return int(found or 0)
 
 
-def _inspections(s, station_id: str, after_id: int, n: int, before_id: int) -> list[Inspection]:
+def _inspections(
+    s: DbSession, station_id: str, after_id: int, n: int, before_id: int
+) -> list[Inspection]:
     """The station's last ``n`` inspections with ids in (after_id, before_id)."""
     q = (
         select(Inspection)
@@ -217,7 +221,7 @@ def _inspections(s, station_id: str, after_id: int, n: int, before_id: int) -> l
     return list(s.execute(q).scalars())
 
 
-def _marks_of(s, row: Inspection) -> list[Mark]:
+def _marks_of(s: DbSession, row: Inspection) -> list[Mark]:
     from qa_station.store.models import End
 
     label = s.execute(select(End.label).where(End.id == row.end_id)).scalar() or "?"
@@ -225,7 +229,7 @@ def _marks_of(s, row: Inspection) -> list[Mark]:
 
 
 def _affected(
-    s, station_id: str, since: int, spot: Spot, newest_id: int
+    s: DbSession, station_id: str, since: int, spot: Spot, newest_id: int
 ) -> dict[tuple[int, int, str], list[int]]:
     """Every inspection since the probe was last cleaned with a mark at the spot."""
     probe = Mark(0, 0, "", 0, spot.x, spot.y, spot.size_um)
@@ -237,7 +241,7 @@ def _affected(
     return {k: sorted(set(v)) for k, v in out.items()}
 
 
-def record_cleaned(store, who: Session, note: str = "") -> int:
+def record_cleaned(store: Store, who: Session, note: str = "") -> int:
     """The probe tip was cleaned: clears the alarm; later inspections start a new watch.
     ``who``: the session of the person who cleaned it, checked as the gate checks."""
     with store.write() as w:
@@ -249,7 +253,7 @@ def record_cleaned(store, who: Session, note: str = "") -> int:
         return w.event(Kind.PROBE_CLEANED, payload, None, None, op.username).id
 
 
-def alarms_for(session, inspection_ids: set[int]) -> dict[int, str]:
+def alarms_for(session: DbSession, inspection_ids: set[int]) -> dict[int, str]:
     """The inspections among ``inspection_ids`` a dirty-probe alarm marked, and how."""
     out: dict[int, str] = {}
     if not inspection_ids:

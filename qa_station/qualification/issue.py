@@ -18,12 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from grading.geometry import connector
 from grading.grade import zone_shapes
 from grading.pixels import scale_pair
 from grading.rules import load_rules
 from qa_station.accounts import Session
-from qa_station.certificates import CertificateError, output_path, write_file
+from qa_station.certificates import CertificateError, VerifyOutcome, output_path, write_file
 from qa_station.config import StationConfig
 from qa_station.paths import ensure_dir, safe_name, station_paths
 from qa_station.qualification.labels import ReferenceSet
@@ -210,7 +212,7 @@ def reference_report(
     )
 
 
-def _row(f: FaceResult, image) -> FaceRow:
+def _row(f: FaceResult, image: np.ndarray | None) -> FaceRow:
     sizes = "; ".join(
         f"{s.truth.size_um:g} -> " + ("missed" if s.graded_um is None else f"{s.graded_um:.1f}")
         for s in f.sizes
@@ -222,7 +224,7 @@ def _row(f: FaceResult, image) -> FaceRow:
         geometry = connector(f.face.connector)
         zones = zone_shapes(load_rules(f.face.rules), geometry)
         if f.fibre.diameter_px > 0:
-            pic = jpeg(fibre_overlay(image, f.fibre, scale_pair(f.scale)[0], zones, size=360))
+            pic = jpeg(fibre_overlay(image, f.fibre, _x_scale(f.scale), zones, size=360))
     return FaceRow(
         id=f.face.id,
         connector=f.face.connector,
@@ -433,7 +435,7 @@ def _study_pictures(study: Study) -> tuple[tuple[str, bytes], ...]:
             if frame is None or fibre.diameter_px <= 0:
                 continue
             rgb = fibre_overlay(
-                frame.image, fibre, scale_pair(study.calibration.scale)[0], zones, size=300
+                frame.image, fibre, _x_scale(study.calibration.scale), zones, size=300
             )
             out.append(
                 (f"{trial.operator} trial {trial.number}: fibre {n} ({fibre.verdict})", jpeg(rgb))
@@ -441,15 +443,24 @@ def _study_pictures(study: Study) -> tuple[tuple[str, bytes], ...]:
     return tuple(out)
 
 
+def _x_scale(scale: float | tuple[float, float]) -> float:
+    """The horizontal um per pixel of a scale that is given."""
+    pair = scale_pair(scale)
+    if pair is None:  # scale_pair gives None only for None
+        raise ValueError("a scale is needed here; none was given")
+    return pair[0]
+
+
 def verify_station_report(
-    data: dict[str, Any], outcome, store: Store | None, store_problem: str | None
+    data: dict[str, Any], outcome: VerifyOutcome, store: Store | None, store_problem: str | None
 ) -> None:
     """The checks after signature and integrity, for a station report (``verify``)."""
     if str(data.get("kind")) not in RECORDED_AS or not isinstance(data.get("report_id"), str):
         outcome.add("report data", "fail", "the embedded report data is not a station report's")
         return
     outcome.data = data
-    verdict = {True: "qualified", False: "NOT qualified"}.get(data.get("passed"), "no verdict")
+    verdicts: dict[object, str] = {True: "qualified", False: "NOT qualified"}
+    verdict = verdicts.get(data.get("passed"), "no verdict")
     outcome.add(
         "report data",
         "ok",

@@ -36,9 +36,10 @@ file, the face and the key at fault; nothing is recorded.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from datafiles import finite, shown, toml_document
 from grading.geometry import CONNECTORS
@@ -322,7 +323,7 @@ def _recipe(v: _Check, raw: Any, at: str) -> Recipe:
         target=v.integer(raw, "target", at, lo=1),
         offset_um=v.pair(raw, "offset_um", at),
         um_per_px=v.number(raw, "um_per_px", at, lo=0.0, positive=True),
-        size_px=tuple(int(x) for x in v.pair(raw, "size_px", at)),
+        size_px=_whole_pair(v.pair(raw, "size_px", at)),
         blur_um=v.number(raw, "blur_um", at, lo=0.0),
         noise=v.number(raw, "noise", at, lo=0.0),
         noise_seed=v.integer(raw, "noise_seed", at, lo=0),
@@ -330,6 +331,10 @@ def _recipe(v: _Check, raw: Any, at: str) -> Recipe:
         features=tuple(_feature(v, f, f"{at}.features[{j}]") for j, f in enumerate(feats)),
         frame_sha256=v.text(raw, "frame_sha256", at),
     )
+
+
+def _whole_pair(pair: tuple[float, float]) -> tuple[int, int]:
+    return int(pair[0]), int(pair[1])
 
 
 def _feature(v: _Check, raw: Any, at: str) -> RenderedFeature:
@@ -361,7 +366,7 @@ class _Check:
     def __init__(self, origin: str) -> None:
         self.origin = origin
 
-    def fail(self, key: str, expected: str) -> None:
+    def fail(self, key: str, expected: str) -> NoReturn:
         raise ReferenceSetError(f"labels file {self.origin}: {shown(key)}: expected {expected}")
 
     def keys(self, table: Any, at: str, required: set[str], optional: set[str]) -> None:
@@ -375,7 +380,7 @@ class _Check:
             if k not in table:
                 self.fail(_join(at, k), "this key; it is missing")
 
-    def text(self, table: dict, key: str, at: str, default: str | None = None) -> str:
+    def text(self, table: Mapping[str, Any], key: str, at: str, default: str | None = None) -> str:
         if key not in table and default is not None:
             return default
         value = table.get(key)
@@ -385,7 +390,7 @@ class _Check:
 
     def number(
         self,
-        table: dict,
+        table: Mapping[str, Any],
         key: str,
         at: str,
         lo: float,
@@ -395,15 +400,20 @@ class _Check:
         if key not in table and default is not None:
             return default
         value = table.get(key)
-        ok = isinstance(value, int | float) and not isinstance(value, bool)
-        ok = ok and finite(value) and lo <= value <= MAX_SIZE_UM
-        ok = ok and (not positive or value > 0)
-        if not ok:
+        if (
+            not isinstance(value, int | float)
+            or isinstance(value, bool)
+            or not finite(value)
+            or not lo <= value <= MAX_SIZE_UM
+            or (positive and not value > 0)
+        ):
             bound = "> 0" if positive else f">= {lo:g}"
             self.fail(_join(at, key), f"a finite number {bound}; found {value!r}")
         return float(value)
 
-    def integer(self, table: dict, key: str, at: str, lo: int, default: int | None = None) -> int:
+    def integer(
+        self, table: Mapping[str, Any], key: str, at: str, lo: int, default: int | None = None
+    ) -> int:
         if key not in table and default is not None:
             return default
         value = table.get(key)
@@ -411,7 +421,7 @@ class _Check:
             self.fail(_join(at, key), f"an integer >= {lo}; found {value!r}")
         return value
 
-    def pair(self, table: dict, key: str, at: str) -> tuple[float, float]:
+    def pair(self, table: Mapping[str, Any], key: str, at: str) -> tuple[float, float]:
         value = table.get(key)
         if (
             not isinstance(value, list)
@@ -437,40 +447,35 @@ def render_labels(
 ) -> str:
     """A labels file for ``faces``: each with its image (``images``: face id -> file name)
     or, without one, its render recipe. ``parse_labels`` reads it back."""
-    import tomlkit
-
-    def toml_str(value: str) -> str:
-        return tomlkit.string(value).as_string()
-
     lines = [f"# {h}" for h in header] + ([""] if header else [])
     lines += [
-        f"format = {toml_str(FORMAT)}",
+        f"format = {_toml_str(FORMAT)}",
         f"version = {VERSION}",
-        f"name = {toml_str(name)}",
+        f"name = {_toml_str(name)}",
     ]
     if description:
-        lines.append(f"description = {toml_str(description)}")
+        lines.append(f"description = {_toml_str(description)}")
     if not focus_check:
         lines.append("focus_check = false  # not frames through this station's probe")
     for face in faces:
-        lines += ["", "[[faces]]", f"id = {toml_str(face.id)}"]
+        lines += ["", "[[faces]]", f"id = {_toml_str(face.id)}"]
         if images is not None:
-            lines.append(f"image = {toml_str(images[face.id])}")
+            lines.append(f"image = {_toml_str(images[face.id])}")
         lines += [
-            f"connector = {toml_str(face.connector)}",
-            f"rules = {toml_str(face.rules)}",
-            f"verdict = {toml_str(face.verdict)}",
+            f"connector = {_toml_str(face.connector)}",
+            f"rules = {_toml_str(face.rules)}",
+            f"verdict = {_toml_str(face.verdict)}",
         ]
         if face.limit:
-            lines.append(f"limit = {toml_str(face.limit)}")
+            lines.append(f"limit = {_toml_str(face.limit)}")
         if face.note:
-            lines.append(f"note = {toml_str(face.note)}")
+            lines.append(f"note = {_toml_str(face.note)}")
         if face.defects:
             lines.append("defects = [")
             for d in face.defects:
                 where = f", x_um = {d.at_um[0]!r}, y_um = {d.at_um[1]!r}" if d.at_um else ""
                 lines.append(
-                    f"    {{ kind = {toml_str(d.kind)}, zone = {toml_str(d.zone)}, "
+                    f"    {{ kind = {_toml_str(d.kind)}, zone = {_toml_str(d.zone)}, "
                     f"size_um = {d.size_um!r}{where} }},"
                 )
             lines.append("]")
@@ -479,13 +484,18 @@ def render_labels(
     return "\n".join(lines) + "\n"
 
 
-def _recipe_lines(r: Recipe) -> list[str]:
-    from qa_station.config import toml_str
+def _toml_str(value: str) -> str:
+    """A TOML basic string (quoted and escaped) for a labels file."""
+    import tomlkit
 
+    return tomlkit.string(value).as_string()
+
+
+def _recipe_lines(r: Recipe) -> list[str]:
     lines = [
         "[faces.render]",
-        f"look = {toml_str(r.look)}",
-        f"fibre = {toml_str(r.fibre)}",
+        f"look = {_toml_str(r.look)}",
+        f"fibre = {_toml_str(r.fibre)}",
         f"target = {r.target}",
         f"offset_um = [{r.offset_um[0]!r}, {r.offset_um[1]!r}]",
         f"um_per_px = {r.um_per_px!r}",
@@ -494,7 +504,7 @@ def _recipe_lines(r: Recipe) -> list[str]:
         f"noise = {r.noise!r}",
         f"noise_seed = {r.noise_seed}",
         f"texture_seed = {r.texture_seed}",
-        f"frame_sha256 = {toml_str(r.frame_sha256)}",
+        f"frame_sha256 = {_toml_str(r.frame_sha256)}",
         "features = [",
     ]
     for f in r.features:
@@ -502,7 +512,7 @@ def _recipe_lines(r: Recipe) -> list[str]:
         if f.kind == "scratch":
             extra = f", length_um = {f.length_um!r}, angle_deg = {f.angle_deg!r}"
         lines.append(
-            f"    {{ kind = {toml_str(f.kind)}, x_um = {f.at_um[0]!r}, y_um = {f.at_um[1]!r}, "
+            f"    {{ kind = {_toml_str(f.kind)}, x_um = {f.at_um[0]!r}, y_um = {f.at_um[1]!r}, "
             f"size_um = {f.size_um!r}, contrast = {f.contrast!r}{extra}, seed = {f.seed} }},"
         )
     lines.append("]")

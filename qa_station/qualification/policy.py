@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,7 +89,7 @@ def standing(
     session: Session,
     station_id: str,
     probe_id: str,
-    scales: dict[str, float | tuple[float, float] | None],
+    scales: Mapping[str, float | tuple[float, float] | None],
     now_us: int,
     policy: QualificationPolicy | None = None,
 ) -> Standing:
@@ -108,15 +109,8 @@ def standing(
             )
         return Standing(False, why, probe=probe_id, dirty_probe=dirty)
     ev, doc = found
-    base = dict(
-        event_id=ev.id,
-        at_us=ev.created_us,
-        expires_us=ev.created_us + policy.max_age_us,
-        passed=bool(doc.get("passed")),
-        probe=doc.get("probe"),
-        tips=doc.get("calibrations") or {},
-        dirty_probe=dirty,
-    )
+    expires_us = ev.created_us + policy.max_age_us
+    tips: dict[str, Any] = doc.get("calibrations") or {}
     when = _day(ev.created_us)
     reason = None
     if not doc.get("passed"):
@@ -125,16 +119,26 @@ def standing(
             f"this station failed its last qualification ({when}: {why}): it records no "
             f"inspection until {WHO}"
         )
-    elif now_us > base["expires_us"]:
+    elif now_us > expires_us:
         reason = (
-            f"this station's qualification expired on {_day(base['expires_us'])} (qualified "
+            f"this station's qualification expired on {_day(expires_us)} (qualified "
             f"{when}, valid {policy.max_age_days:g} days): {WHO}"
         )
     else:
-        reason = _calibration_changed(session, station_id, probe_id, scales, base, ev.id, when)
+        reason = _calibration_changed(session, station_id, probe_id, scales, tips, ev.id, when)
     if reason is None and dirty is not None:
         reason = dirty.get("message") or "the probe tip is dirty: clean the probe tip"
-    return Standing(reason is None, reason, **base)
+    return Standing(
+        reason is None,
+        reason,
+        event_id=ev.id,
+        at_us=ev.created_us,
+        expires_us=expires_us,
+        passed=bool(doc.get("passed")),
+        probe=doc.get("probe"),
+        tips=tips,
+        dirty_probe=dirty,
+    )
 
 
 def qualification_of(
@@ -155,14 +159,21 @@ def qualification_of(
     return None
 
 
-def _calibration_changed(session, station_id, probe_id, scales, base, event_id, when) -> str | None:
-    tips = base["tips"]
+def _calibration_changed(
+    session: Session,
+    station_id: str,
+    probe_id: str,
+    scales: Mapping[str, float | tuple[float, float] | None],
+    tips: Mapping[str, Any],
+    event_id: int,
+    when: str,
+) -> str | None:
     for tip, scale in scales.items():
         qualified = tips.get(tip)
         if qualified is None:
             return f"the {tip} tip of probe {probe_id} was not part of this station's qualification ({when}): {WHO}"
         if scale is not None and not _same_scale(scale, qualified):
-            x = scale_pair(scale)[0]
+            x = _pair(scale)[0]
             return (
                 f"the {tip} tip of probe {probe_id} is calibrated at {x:.4g} um/px, not the "
                 f"{qualified.get('um_per_px'):.4g} um/px it was qualified at ({when}): {WHO}"
@@ -184,8 +195,8 @@ def _calibration_changed(session, station_id, probe_id, scales, base, event_id, 
     return None
 
 
-def _same_scale(scale: float | tuple[float, float], qualified: dict[str, Any]) -> bool:
-    x, y = scale_pair(scale)
+def _same_scale(scale: float | tuple[float, float], qualified: Mapping[str, Any]) -> bool:
+    x, y = _pair(scale)
     qx = qualified.get("um_per_px")
     qy = qualified.get("um_per_px_y") or qx
     if not isinstance(qx, int | float) or not isinstance(qy, int | float):
@@ -193,12 +204,20 @@ def _same_scale(scale: float | tuple[float, float], qualified: dict[str, Any]) -
     return abs(x / qx - 1.0) <= SCALE_MATCH and abs(y / qy - 1.0) <= SCALE_MATCH
 
 
+def _pair(scale: float | tuple[float, float]) -> tuple[float, float]:
+    """(x, y) um per pixel of a scale that is given (``scale_pair`` is None only for None)."""
+    pair = scale_pair(scale)
+    if pair is None:
+        raise ValueError("a scale is needed here; none was given")
+    return pair
+
+
 def dirty_alarm(session: Session, station_id: str) -> dict[str, Any] | None:
     """The dirty-probe alarm standing at this station (its payload), or None."""
     ev = latest(session, station_id, (Kind.PROBE_DIRTY, Kind.PROBE_CLEANED))
     if ev is None or ev.kind != Kind.PROBE_DIRTY.value:
         return None
-    doc = json.loads(ev.payload)
+    doc: dict[str, Any] = json.loads(ev.payload)
     doc["event_id"] = ev.id
     return doc
 

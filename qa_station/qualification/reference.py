@@ -288,13 +288,19 @@ def load_frames(rs: ReferenceSet) -> list[tuple[Face, np.ndarray, str]]:
             image = face_frame(face)
             sha = frame_sha256(image)
         else:
+            path = face.image
+            if path is None:  # labels.parse_labels gives every face one or the other
+                raise ReferenceSetError(
+                    f"reference set {rs.source}: face {face.id}: neither an image nor a "
+                    "render recipe"
+                )
             try:
-                data = face.image.read_bytes()
-                image = read_image(face.image)
+                data = path.read_bytes()
+                image = read_image(path)
             except (OSError, ImageError) as exc:
                 why = getattr(exc, "strerror", None) or exc
                 raise ReferenceSetError(
-                    f"reference set {rs.source}: face {face.id}: image {face.image.name} "
+                    f"reference set {rs.source}: face {face.id}: image {path.name} "
                     f"cannot be read ({why})"
                 ) from None
             sha = hashlib.sha256(data).hexdigest()
@@ -369,7 +375,10 @@ def grade_face(
     # (rendered faces: their looks differ in grain) meet only the grader's own blur limit.
     min_focus = cal.min_focus_score if focus_check else 0.0
     fibre, _ = grade_fibre_image(image, 1, face.connector, ruleset, min_focus, cal.scale)
-    sx, sy = scale_pair(cal.scale)
+    pair = scale_pair(cal.scale)
+    if pair is None:  # a calibration always has a scale
+        raise ValueError(f"the {cal.tip} tip's calibration has no scale")
+    sx, sy = pair
     cladding = fibre.diameter_px * sx if fibre.diameter_px > 0 else None
     return FaceResult(
         face=face,

@@ -19,12 +19,12 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from grading.results import FiberResult
-from grading.rules import load_rules
+from grading.rules import Zone, load_rules
 from qa_station.calibration import CalibrationError, calibrate_from_image
 from qa_station.catalog import EndDefinition
 from qa_station.config import Calibration
@@ -36,6 +36,9 @@ from qa_station.qualification.msa import (
     spread,
 )
 from qa_station.scan import ScanCancelled, ScanResult, scan_end
+
+if TYPE_CHECKING:  # the bench is handed in; opening one is the caller's business
+    from qa_station.bench import Bench
 
 MAX_TRIALS = 50
 MID_SIZE_UM = (5.0, 10.0)  # particles the acceptance figure is about
@@ -115,8 +118,8 @@ class Study:
             mean, sd = spread(sizes) if sizes and len(sizes) == len(largest) else (None, None)
             grr = None
             if mean is not None:
-                grr = gauge_rr([[t.readings[n].largest_um for t in ts] for ts in by_op.values()])
-            zone_names = [t.readings[n].zone for t in self.trials if t.readings[n].zone]
+                grr = gauge_rr([_largest_sizes(ts, n) for ts in by_op.values()])
+            zone_names = [z for t in self.trials if (z := t.readings[n].zone)]
             limits: dict[float, float] = {}
             if grr is not None and zone_names:
                 zone = zones.get(Counter(zone_names).most_common(1)[0][0])
@@ -146,12 +149,15 @@ class Study:
         ratings = [f.ratings for f in per]
         total = sum(len(r) for r in ratings)
         agreeing = sum(round(f.agreement * len(f.ratings)) for f in per)
-        mid = [
-            f.largest_sd_um
-            for f in per
-            if f.largest_mean_um is not None
-            and MID_SIZE_UM[0] <= f.largest_mean_um <= MID_SIZE_UM[1]
-        ]
+        mid: list[float] = []
+        for f in per:
+            if f.largest_mean_um is None or not (
+                MID_SIZE_UM[0] <= f.largest_mean_um <= MID_SIZE_UM[1]
+            ):
+                continue
+            if f.largest_sd_um is None:  # spread() gives the two together
+                raise RuntimeError(f"fibre {f.fibre}: a mean largest size without its spread")
+            mid.append(f.largest_sd_um)
         scales = [t.scale_um_per_px for t in self.trials if t.scale_um_per_px]
         s_mean, s_sd = spread(scales)
         grr = [p for f in per for p in f.grr_percent.values()]
@@ -205,7 +211,20 @@ class Study:
         }
 
 
-def _size_limits(zone) -> list[float]:
+def _largest_sizes(trials: list[Trial], n: int) -> list[float]:
+    """Fibre ``n``'s largest defect in each of ``trials`` (every one of them has one)."""
+    out = []
+    for t in trials:
+        size = t.readings[n].largest_um
+        if size is None:
+            raise RuntimeError(
+                f"fibre {n}: {t.operator} trial {t.number} has no largest defect to measure"
+            )
+        out.append(size)
+    return out
+
+
+def _size_limits(zone: Zone | None) -> list[float]:
     if zone is None:
         return []
     bounds = set()
@@ -240,7 +259,7 @@ def reading(fibre: FiberResult) -> Reading:
 
 
 def run_study(
-    bench,
+    bench: Bench,
     serial: str,
     end: EndDefinition,
     trials: int,
