@@ -28,7 +28,7 @@ from qa_station.store.store import open_store
 from qa_station.store.verify import VerifyReport, verify
 
 if TYPE_CHECKING:  # the methods below import certificates where they use it
-    from qa_station.certificates import VerifyOutcome
+    from qa_station.certificates.verify import VerifyOutcome
 
 ROLE = "auditor"
 REFUSED = "this is an auditor's station: it reads the floor record and records nothing"
@@ -80,13 +80,13 @@ class AuditorStation:
         raise StoreError(f"{REFUSED}: a certificate is issued at a bench")
 
     def rejection_report(self, serial: str, out: Path) -> Path:
-        from qa_station.certificates import issue_rejection_report
+        from qa_station.certificates.issuing import issue_rejection_report
 
         return issue_rejection_report(self.store, serial, out, self.config)
 
     def verify_certificate(self, path: Path) -> VerifyOutcome:
         """A certificate file checked: its signature, unchanged, and against the record."""
-        from qa_station.certificates import verify_file
+        from qa_station.certificates.verify import verify_file
 
         return verify_file(path, self.store)
 

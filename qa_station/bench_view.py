@@ -26,7 +26,7 @@ from hardware.probes.base import ProbeError
 from hardware.stages.base import FixtureError
 from qa_station.accounts import AuthError, NotSignedIn
 from qa_station.catalog import Catalog, CatalogError
-from qa_station.certificates import CertificateError
+from qa_station.certificates.errors import CertificateError
 from qa_station.gate import GateRefused
 from qa_station.gate.state import AssemblyState, EndState, refuse_connect
 from qa_station.record import RecordError

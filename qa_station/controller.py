@@ -297,7 +297,7 @@ class StationController:
     @_notes_floor
     def replay_outbox(self) -> ReplayReport:
         """Send the outbox if the database is back; certificates due are issued after."""
-        from qa_station.certificates import CertificateError
+        from qa_station.certificates.errors import CertificateError
 
         if not self._migrated:  # started offline: the schema is checked once it answers
             try:
@@ -741,14 +741,14 @@ class StationController:
     def warm_up(self) -> None:
         """Load what the first certificate needs (fonts, signing code, the station key), so it
         takes no longer than the ones after it. Run in the background at start."""
-        from qa_station.certificates import warm_up
+        from qa_station.certificates.issuing import warm_up
 
         warm_up(station_paths().keys_dir, self.config.station_id)
 
     @_logged(lambda self, serial, *a, **k: f"certificate of {serial}")
     def issue_certificate(self, serial: str, folder: Path | None = None) -> Path:
         """Sign and write an accepted assembly's certificate (again, if it had one)."""
-        from qa_station.certificates import issue
+        from qa_station.certificates.issuing import issue
 
         target = ensure_dir(folder or station_paths().certificates_dir)
         return issue(self.store, serial, target, self.config)

@@ -130,7 +130,7 @@ def run_demo(
             if final == "accepted":
                 summary.accepted += 1
                 if out_dir is not None:
-                    from qa_station.certificates import issue
+                    from qa_station.certificates.issuing import issue
 
                     path = issue(store, serial, out_dir, config)
                     summary.certificates.append(str(path))

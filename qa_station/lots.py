@@ -14,7 +14,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from qa_station.certificates import output_path, write_file
+from qa_station.certificates.files import output_path, write_file
 from qa_station.paths import safe_name
 from qa_station.record import load_record
 from qa_station.store import Store

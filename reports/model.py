@@ -1,6 +1,6 @@
 """What a certificate or report shows: plain frozen dataclasses, no store, no Qt.
 
-The application (``qa_station/certificates.py``) fills these from an
+The application (``qa_station/certificates/model.py``) fills these from an
 assembly's record; everything in ``reports/`` only reads them. Times are
 integer microseconds since the epoch, UTC, as in the store. Images are numpy
 arrays, or callables that load one when the report is drawn (so a report

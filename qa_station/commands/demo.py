@@ -10,7 +10,7 @@ from pathlib import Path
 from hardware.simulated.assembly import SCENARIOS
 from qa_station.accounts import AuthError
 from qa_station.catalog import CatalogError
-from qa_station.certificates import CertificateError
+from qa_station.certificates.errors import CertificateError
 from qa_station.commands.common import CommandError, fail, station
 from qa_station.demo import run_demo
 from qa_station.gate import GateRefused

@@ -31,7 +31,7 @@ from hardware.stages.base import FixtureError
 from qa_station.accounts import Accounts, AuthError, Session
 from qa_station.bench import open_bench
 from qa_station.catalog import CatalogError
-from qa_station.certificates import CertificateError
+from qa_station.certificates.errors import CertificateError
 from qa_station.commands.common import CommandError, fail, station
 from qa_station.config import ConfigError
 from qa_station.qualification.labels import ReferenceSetError, load_folder

@@ -17,7 +17,7 @@ import json
 import sys
 import threading
 
-from qa_station.certificates import CertificateError
+from qa_station.certificates.errors import CertificateError
 from qa_station.commands.common import CommandError, fail, station
 from qa_station.exports import DateError, parse_when
 from qa_station.regrade import RegradeCancelled, RegradeError, load_table, record_regrade, regrade

@@ -17,7 +17,7 @@ import json
 import sys
 from pathlib import Path
 
-from qa_station.certificates import VerifyUsageError, verify_file
+from qa_station.certificates.verify import VerifyUsageError, verify_file
 from qa_station.commands.common import CommandError, fail, serial_arg, station
 from qa_station.config import ConfigError, load_config
 from qa_station.paths import station_paths

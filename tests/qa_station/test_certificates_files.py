@@ -12,7 +12,8 @@ import unicodedata
 import pytest
 
 from qa_station.catalog import Catalog, load_catalog, parse_products
-from qa_station.certificates import CertificateError, inside, issue, safe_name, verify_file
+from qa_station.certificates import CertificateError, inside, issue, verify_file
+from qa_station.paths import safe_name
 from tests.qa_station.gate_kit import make_kit, scan
 
 SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")

@@ -23,7 +23,7 @@ from grading.grade import with_zones, zone_shapes
 from grading.results import EndFaceResult
 from grading.rules import load_rules
 from qa_station.catalog import load_catalog
-from qa_station.certificates import end_section
+from qa_station.certificates.model import end_section
 from qa_station.record import load_record
 from qa_station.store.models import Inspection
 from reports import overlay

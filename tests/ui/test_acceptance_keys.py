@@ -86,7 +86,7 @@ def test_an_mpo12_assembly_from_its_scanned_serial_to_its_certificate_by_keys_al
     finally:
         app.removeEventFilter(mice)
     assert mice.presses == 0
-    from qa_station.certificates import verify_file
+    from qa_station.certificates.verify import verify_file
     from qa_station.paths import station_paths
 
     (pdf,) = station_paths().certificates_dir.glob(f"{DUSTY_TRUNK}-*.pdf")

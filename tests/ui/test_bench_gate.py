@@ -70,7 +70,7 @@ def test_a_dusty_trunk_goes_through_the_whole_gate(qtbot, window):
     assert "ACCEPTED" in w.banner.text()
     # The certificate is signed and written as the assembly is accepted, and it verifies.
     settle(qtbot, w)
-    from qa_station.certificates import verify_file
+    from qa_station.certificates.verify import verify_file
     from qa_station.paths import station_paths
 
     (pdf,) = station_paths().certificates_dir.glob(f"{DUSTY_TRUNK}-*.pdf")

@@ -146,6 +146,6 @@ def test_an_accepted_assembly_s_certificate_is_reissued_from_history(
     settle(qtbot, w)
     (pdf,) = tmp_path.glob("LCD-0000007-*.pdf")
     assert str(pdf) in w.history.message.text()
-    from qa_station.certificates import verify_file
+    from qa_station.certificates.verify import verify_file
 
     assert verify_file(pdf, c.store, serial="LCD-0000007").ok
