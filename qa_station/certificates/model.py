@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -96,7 +97,7 @@ def _calibration(e: EndRecord, config: StationConfig | None) -> str:
 
 
 def _images(store: Store, shas: dict[int, str]) -> dict[int, Callable[[], Any]]:
-    return {n: (lambda sha=sha: store.images.read_bytes(sha)) for n, sha in shas.items()}
+    return {n: partial(store.images.read_bytes, sha) for n, sha in shas.items()}
 
 
 def _earlier(
@@ -121,7 +122,7 @@ def _earlier(
                     inspection_id=i.id,
                     at_us=i.at_us,
                     fibre=i.fibre_in_image(f),
-                    image=lambda sha=sha: store.images.read_bytes(sha),
+                    image=partial(store.images.read_bytes, sha),
                     um_per_px=i.um_per_px,
                     after_cleanings=sum(1 for c in e.cleanings if c.at_us < i.at_us),
                     zones=i.result.zones,
@@ -180,7 +181,7 @@ def end_section(
         probe_id=final.probe_id if final else None,
         calibration=_calibration(e, config),
         fibre_images=_images(store, final.fibre_images) if final else {},
-        overview=(lambda sha=final.overview_sha256: store.images.read_bytes(sha))
+        overview=partial(store.images.read_bytes, final.overview_sha256)
         if final and final.overview_sha256
         else None,
         overview_fibres=final.overview_fibres if final else None,

@@ -15,7 +15,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import load_der_public_key
@@ -32,6 +32,9 @@ from qa_station.store.kinds import Kind
 from qa_station.store.models import Assembly, Event, StationKey
 from qa_station.store.verify import check_assembly, extends
 from reports.model import CERTIFICATE_KIND, DATA_FILE
+
+if TYPE_CHECKING:
+    from asn1crypto import x509 as asn1_x509
 
 # Events that may follow a certificate without changing what it certifies.
 NEUTRAL_AFTER = frozenset({EVENT_ISSUED, Kind.GATE_REFUSED})
@@ -95,7 +98,7 @@ def verify_file(
     path: Path | str,
     store: Store | None,
     serial: str | None = None,
-    trust: list | None = None,
+    trust: list[asn1_x509.Certificate] | None = None,
     keys_dir: Path | None = None,
     store_problem: str | None = None,
 ) -> VerifyOutcome:
@@ -193,10 +196,11 @@ def verify_file(
     else:
         outcome.add("unchanged", "fail", "the file cannot be checked: " + "; ".join(rep.problems))
     doc = rep.attachment_json(DATA_FILE)
-    if doc is None and rep.attachment_json("report.json") is not None:
+    station_report = rep.attachment_json("report.json") if doc is None else None
+    if station_report is not None:
         from qa_station.qualification.issue import verify_station_report
 
-        verify_station_report(rep.attachment_json("report.json"), outcome, store, store_problem)
+        verify_station_report(station_report, outcome, store, store_problem)
         return outcome
     if doc is None or doc.get("kind") != CERTIFICATE_KIND or not isinstance(doc.get("serial"), str):
         outcome.add(
@@ -240,7 +244,9 @@ def verify_file(
     return outcome
 
 
-def _record_signers(store: Store | None, trust: list, signer_der: bytes) -> dict[str, Any]:
+def _record_signers(
+    store: Store | None, trust: list[asn1_x509.Certificate], signer_der: bytes
+) -> dict[str, Any]:
     """Keys a certificate's checkpoint may be signed with: the certificate's own signer, and
     (with the record) the station keys it registered that this check trusts."""
     keys: dict[str, Any] = {}
