@@ -4,18 +4,17 @@ and the events form one unbroken chain (writers take turns on the chain head).""
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import threading
 from collections import Counter
 
-import pytest
 from sqlalchemy import text
 
 from qa_station.store import Store
 from qa_station.store.chain import GENESIS, event_hash
 from qa_station.store.kinds import Kind
 from qa_station.store.verify import verify
+from tests.processes import all_done, started_together
 
 PER_WRITER = 200
 
@@ -137,32 +136,13 @@ def test_two_writer_processes_keep_every_event_once_in_one_chain(store_url, tmp_
     store.migrate()
     writers = ["bench-1", "bench-2"]
     images = str(tmp_path / "images")
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-c", WRITER_SCRIPT, store_url, images, name, str(PER_WRITER)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+    argvs = [
+        [sys.executable, "-c", WRITER_SCRIPT, store_url, images, name, str(PER_WRITER)]
         for name in writers
     ]
     try:
-        for p in procs:
-            line = p.stdout.readline().strip()
-            if line != "ready":
-                pytest.fail(f"a writer process did not start: {line!r} {p.communicate()[1]}")
-        for p in procs:  # both go at once
-            p.stdin.write("go\n")
-            p.stdin.flush()
-        for p in procs:
-            out, err = p.communicate(timeout=300)
-            assert p.returncode == 0, err
-            assert out.strip() == "done"
+        with started_together(argvs, "writer") as procs:
+            all_done(procs, timeout=300)
         check_all_kept_once_and_chained(store, writers)
     finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
         store.close()
