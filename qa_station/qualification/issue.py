@@ -475,16 +475,11 @@ def verify_station_report(
         f"run by {data.get('who') or '-'}: {verdict}",
     )
     if store is None:
-        if store_problem:
-            outcome.add(
-                "record", "not checked", f"{store_problem} (use --offline to check the file alone)"
-            )
-        else:
-            outcome.add("record", "skipped", "not compared with the station's record (offline)")
+        outcome.record_offline(store_problem)
         return
     try:
         state, detail = recorded_report(store, data, outcome.sha256)
     except StoreError as exc:
-        outcome.add("record", "not checked", f"{exc} (use --offline to check the file alone)")
+        outcome.record_unreachable(exc)
         return
     outcome.add("record", state, detail)
