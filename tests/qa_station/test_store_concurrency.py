@@ -49,6 +49,23 @@ def append(store: Store, name: str, start: threading.Barrier, errors: list) -> N
         errors.append(f"{name}: {type(exc).__name__}: {exc}")
 
 
+def race(writers: list[tuple[Store, str]]) -> list[str]:
+    """Run ``append`` for each (store, name) in its own thread, all let go at once by a
+    barrier; returns the errors they met (a writer still stuck after 300 s fails the test)."""
+    start = threading.Barrier(len(writers))
+    errors: list[str] = []
+    threads = [
+        threading.Thread(target=append, args=(store, name, start, errors))
+        for store, name in writers
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    assert not any(t.is_alive() for t in threads), "a writer is stuck"
+    return errors
+
+
 def check_all_kept_once_and_chained(store: Store, writers: list[str]) -> None:
     with store.engine.connect() as conn:
         rows = conn.execute(
@@ -85,17 +102,7 @@ def test_two_writer_threads_keep_every_event_once_in_one_chain(store_url, tmp_pa
     other = Store(store_url, tmp_path / "images", station_id="bench-2")
     other.migrate()
     try:
-        start = threading.Barrier(2)
-        errors: list[str] = []
-        threads = [
-            threading.Thread(target=append, args=(s, s.station_id, start, errors))
-            for s in (main, other)
-        ]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=300)
-        assert not any(t.is_alive() for t in threads), "a writer is stuck"
+        errors = race([(s, s.station_id) for s in (main, other)])
         assert errors == []
         check_all_kept_once_and_chained(main, ["bench-1", "bench-2"])
     finally:
@@ -107,18 +114,8 @@ def test_two_writer_threads_sharing_one_store_keep_every_event_once(store_url, t
     store = Store(store_url, tmp_path / "images", station_id="bench-1")
     store.migrate()
     try:
-        start = threading.Barrier(2)
-        errors: list[str] = []
         # One bench, two threads (the GUI and a background job): the payload names the thread.
-        threads = [
-            threading.Thread(target=append, args=(store, name, start, errors))
-            for name in ("gui", "job")
-        ]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=300)
-        assert not any(t.is_alive() for t in threads), "a writer is stuck"
+        errors = race([(store, name) for name in ("gui", "job")])
         assert errors == []
         with store.engine.connect() as conn:
             payloads = [json.loads(p) for (p,) in conn.execute(text("SELECT payload FROM events"))]
