@@ -32,6 +32,16 @@ def station():
 
 
 @pytest.fixture
+def runner(qtbot):
+    """The pages' background runner; the test waits for its jobs before the station closes."""
+    from qa_station.ui.workers import Runner
+
+    r = Runner()
+    yield r
+    r.wait(30000)
+
+
+@pytest.fixture
 def bare():
     """A station with no one signed in (no accounts at all, until a test makes them)."""
     c = StationController.open()
