@@ -84,6 +84,24 @@ def window(app, qtbot, station):
     w.close()
 
 
+def supervisor_signs(
+    monkeypatch, who: tuple[str, str], reason: str, action: str | None = None
+) -> None:
+    """The supervisor dialog, when it next opens, is filled in by ``who`` and accepted
+    (``action`` None: the decision the dialog offers first)."""
+    from qa_station.ui import dialogs
+
+    def signed(self):
+        self.username.setText(who[0])
+        self.password.setText(who[1])
+        if action is not None:
+            self.action.setCurrentText(action)
+        self.reason.setPlainText(reason)
+        return QtWidgets.QDialog.DialogCode.Accepted
+
+    monkeypatch.setattr(dialogs.SupervisorDialog, "exec", signed)
+
+
 def settle(qtbot, w, timeout_ms: int = 60000) -> None:
     """Wait for held keys to be delivered and every worker of the window to finish."""
     wait_for_wedge(qtbot)
