@@ -40,6 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.figures import write_figures
 from benchmarks.scenes import (
     FAMILIES,
     Case,
@@ -676,8 +677,7 @@ def main(argv: list[str] | None = None) -> int:
             if k not in ("disagreements", "by_family_and_scale_bin")
         }
         ok = all(figures["met"].values())
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(figures, indent=2) + "\n")
+    write_figures(args.out, figures)
     print(json.dumps(summary, indent=2))
     return 0 if ok else 1
 

@@ -23,6 +23,7 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+from benchmarks.figures import write_figures  # noqa: E402
 from benchmarks.speed import one_core  # noqa: E402
 from hardware.simulated.probe import SimulatedProbe  # noqa: E402
 from qa_station.bench import open_bench  # noqa: E402
@@ -109,8 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         "mpo12_emulator_scan_s": scans["median_s"] <= TARGETS["mpo12_emulator_scan_s"]
         and all(g == 12 for g in scans["fibres_graded_per_scan"]),
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(out, indent=2) + "\n")
+    write_figures(args.out, out)
     print(json.dumps(out, indent=2))
     return 0 if all(out["met"].values()) else 1
 

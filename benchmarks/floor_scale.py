@@ -36,6 +36,8 @@ import numpy as np
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.pool import NullPool
 
+from benchmarks.figures import write_figures
+
 YEAR = 150_000  # assemblies a floor of 20 benches writes in a year
 BIG_TABLES = ("assemblies", "events", "inspections", "images", "image_data")
 
@@ -369,8 +371,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if server is not None:
             server.destroy()
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=1) + "\n")
+    write_figures(args.out, result, indent=1)
     bad = [s for q in result["scale"]["queries"].values() for s in q["seq_scans_on_big_tables"]]
     print(json.dumps({k: v for k, v in result.items() if k != "scale"}, indent=1))
     for name, q in result["scale"]["queries"].items():

@@ -35,6 +35,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.figures import write_figures
+
 TARGETS = {
     "live_fps_with_overlays": 30.0,
     "help_s": 0.5,
@@ -268,8 +270,7 @@ def main() -> int:
             <= TARGETS["first_vs_second_certificate"],
         },
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    write_figures(args.out, results)
     print(json.dumps(results, indent=2))
     return 0
 

@@ -43,6 +43,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from benchmarks.figures import write_figures
 from grading.results import Defect, EndFaceResult, FiberResult
 from qa_station.catalog import load_catalog
 from qa_station.gate.gate import _product_doc
@@ -648,8 +649,7 @@ def main(argv: list[str] | None = None) -> int:
     except (BenchmarkError, StoreError, SQLAlchemyError, OSError) as exc:
         print(f"benchmarks.history: error: {exc}", file=sys.stderr)
         return 2
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(figures, indent=2) + "\n")
+    write_figures(args.out, figures)
     print(json.dumps(figures, indent=2))
     return 0 if figures["met"] else 1
 

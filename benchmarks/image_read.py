@@ -24,7 +24,6 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUME
 
 import argparse  # noqa: E402
 import io  # noqa: E402
-import json  # noqa: E402
 import platform  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Callable  # noqa: E402
@@ -35,6 +34,7 @@ import numpy as np  # noqa: E402
 import PIL  # noqa: E402
 from PIL import Image  # noqa: E402
 
+from benchmarks.figures import write_figures  # noqa: E402
 from benchmarks.speed import one_core  # noqa: E402
 from hardware.imagefile import MAX_PIXELS, decode_frame_file  # noqa: E402
 from hardware.optics.render import render  # noqa: E402
@@ -133,8 +133,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results/image_read.json"))
     args = ap.parse_args()
     result = run(args.repeat)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    write_figures(args.out, result)
     for name, t in result["cases"].items():
         print(
             f"{name:52s} {t['median_ms']:6.2f} ms median {t['min_ms']:6.2f} min "

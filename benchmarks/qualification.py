@@ -33,6 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.figures import write_figures
+
 OUT = Path(__file__).parent / "results" / "qualification.json"
 
 
@@ -243,8 +245,7 @@ def main(argv: list[str] | None = None) -> int:
         result["dirty_probe"] = smudges(args.smudges)
     if "clean" not in args.skip:
         result["clean_run"] = clean_run(args.clean_assemblies)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=1, default=float) + "\n")
+    write_figures(args.out, result, indent=1, default=float)
     print(f"written {args.out}")
     return 0
 

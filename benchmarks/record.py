@@ -32,6 +32,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from benchmarks.figures import write_figures
 from qa_station.store import Store
 from qa_station.store.chain import LEGACY_FORMAT, legacy_canonical, legacy_event_hash
 from qa_station.store.kinds import Kind
@@ -154,8 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_verify:
         figures["verify"] = verify_figures(args.assemblies, say)
     figures["load_average_at_end"] = os.getloadavg()
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(figures, indent=2) + "\n")
+    write_figures(args.out, figures)
     print(json.dumps(figures, indent=2))
     return 0
 

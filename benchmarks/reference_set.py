@@ -35,8 +35,7 @@ from grading import load_rules
 from grading.geometry import connector
 from grading.verdict import failures
 from hardware.optics.render import truth_for as render_truth
-from hardware.optics.scene import Feature, View, scene_from_layout
-from qa_station.qualification.builtin import SIMULATED_PROBE_VIEW, frame_sha256, render_face
+from qa_station.qualification.builtin import face_scene, frame_sha256, render_face
 from qa_station.qualification.labels import (
     Face,
     Recipe,
@@ -283,30 +282,7 @@ def truth(face: dict) -> tuple[str, list, list[str]]:
     if face["side"] == "error":
         return "error", [], []
     geometry = connector(conn)
-    fx, fy = geometry.fiber_positions_um[r.target - 1]
-    feats = tuple(
-        Feature(
-            f.kind,
-            (fx + f.at_um[0], fy + f.at_um[1]),
-            f.size_um,
-            contrast=f.contrast,
-            length_um=f.length_um,
-            angle_deg=f.angle_deg,
-            seed=f.seed,
-        )
-        for f in r.features
-    )
-    scene = scene_from_layout(geometry, r.fibre, feats, texture_seed=r.texture_seed)
-    view = View(
-        center_um=(fx + r.offset_um[0], fy + r.offset_um[1]),
-        um_per_px=r.um_per_px,
-        width_px=r.size_px[0],
-        height_px=r.size_px[1],
-        blur_um=r.blur_um,
-        noise=r.noise,
-        appearance=r.look,
-        **SIMULATED_PROBE_VIEW,
-    )
+    scene, view = face_scene(r, conn)
     case = Case("fiber", conn, rules, scene, view, give_scale=True, seed=r.noise_seed)
     fibres = [t for t in truth_for(case, render_truth(scene, view)) if t.number == r.target]
     if len(fibres) != 1:

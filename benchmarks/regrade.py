@@ -16,13 +16,14 @@ shows in the load averages recorded beside the figures.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import resource
 import tempfile
 import time
 from pathlib import Path
+
+from benchmarks.figures import write_figures
 
 OUT = Path(__file__).parent / "results" / "regrade.json"
 TABLE = "iec-61300-3-35-ed2/sm-apc"
@@ -105,8 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         "met": multi / single >= 1.7,
         "note": NOTE,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=1) + "\n")
+    write_figures(args.out, result, indent=1)
     print(
         f"single core {single} frames/s, {args.jobs} processes {multi} frames/s: ratio "
         f"{result['ratio']} (goal 1.7)"

@@ -555,31 +555,15 @@ def truth_for(case: Case, frame_truth) -> list[TruthFiber]:
         if not ft.fully_visible:
             continue
         coverage = frame_truth.coverage(ft, zones)
+        short = [z.name for z in zones if coverage[z.name] < least.get(z.name, 0.0) - 1e-6]
+        reason = None
         if coarsest > rules.max_um_per_px * (1 + 1e-9):
             # Coarser than the rule set can be judged at: "not judged" is the only answer.
-            out.append(
-                TruthFiber(
-                    number=ft.number,
-                    center_px=ft.center_px,
-                    verdict="error",
-                    defects=(),
-                    coverage=coverage,
-                    reason=f"scale {coarsest:.3g} um/px coarser than {rules.max_um_per_px:g}",
-                )
-            )
-            continue
-        short = [z.name for z in zones if coverage[z.name] < least.get(z.name, 0.0) - 1e-6]
-        if short:
-            out.append(
-                TruthFiber(
-                    number=ft.number,
-                    center_px=ft.center_px,
-                    verdict="error",
-                    defects=(),
-                    coverage=coverage,
-                    reason="zone coverage too low (" + ", ".join(short) + "): centre the fibre",
-                )
-            )
+            reason = f"scale {coarsest:.3g} um/px coarser than {rules.max_um_per_px:g}"
+        elif short:
+            reason = "zone coverage too low (" + ", ".join(short) + "): centre the fibre"
+        if reason is not None:
+            out.append(TruthFiber(ft.number, ft.center_px, "error", (), coverage, reason))
             continue
         defects = []
         for f, t in zip(case.scene.features, frame_truth.features, strict=True):

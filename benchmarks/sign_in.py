@@ -19,6 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.figures import write_figures
 from qa_station.accounts import Accounts, AuthError
 from qa_station.store.store import Store, sqlite_url
 
@@ -56,8 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results/sign_in.json"))
     args = ap.parse_args(argv)
     result = measure(args.tries)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    write_figures(args.out, result)
     print(json.dumps(result["median_ms"]), "ratio", result["unknown_over_known"])
     return 0
 

@@ -30,6 +30,7 @@ from pathlib import Path  # noqa: E402
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
+from benchmarks.figures import write_figures  # noqa: E402
 from grading import grade  # noqa: E402
 from grading.geometry import connector  # noqa: E402
 from grading.image_io import prepared  # noqa: E402
@@ -160,8 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results/speed.json"))
     args = ap.parse_args(argv)
     figures = run(args.repeat)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(figures, indent=2) + "\n")
+    write_figures(args.out, figures)
     print(json.dumps(figures, indent=2))
     return 0 if all(figures["met"].values()) else 1
 

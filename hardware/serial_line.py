@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Self
 
 import serial
 
@@ -147,3 +147,33 @@ class SerialLine:
                 port.close()
             except PORT_ERRORS as exc:  # the device is already gone; nothing left to release
                 log.debug("%s: closing the port failed: %s", self.port, exc)
+
+
+class SerialDevice:
+    """What every driver on a ``SerialLine`` shows alike: its port, whether it is open, and
+    ``with`` opening and closing it. The driver sets ``_line`` and ``_port`` and says how
+    it opens and closes."""
+
+    _line: SerialLine
+    _port: str
+
+    @property
+    def port(self) -> str:
+        return self._port
+
+    @property
+    def is_open(self) -> bool:
+        return self._line.is_open
+
+    def open(self) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        self.open()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

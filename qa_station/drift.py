@@ -26,6 +26,7 @@ from sqlalchemy import func, select
 
 from qa_station.store import Store
 from qa_station.store.models import Assembly, Inspection
+from qa_station.store.queries import in_period
 
 DAY_US = 86_400_000_000
 RULES = (
@@ -97,10 +98,7 @@ def first_inspections(
             .join(first, first.c.id == Inspection.id)
             .order_by(Inspection.id)
         )
-        if since_us is not None:
-            q = q.where(Inspection.created_us >= since_us)
-        if until_us is not None:
-            q = q.where(Inspection.created_us < until_us)
+        q = in_period(q, Inspection.created_us, since_us, until_us)
         if product:
             q = q.join(Assembly, Assembly.id == Inspection.assembly_id).where(
                 Assembly.product_id == product

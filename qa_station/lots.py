@@ -19,6 +19,7 @@ from qa_station.paths import safe_name
 from qa_station.record import load_record
 from qa_station.store import Store
 from qa_station.store.models import Assembly
+from qa_station.store.queries import in_period
 from reports.control import ChartData, ChartPointData
 from reports.model import FibreFailure, LotAssembly, LotReport
 
@@ -32,10 +33,7 @@ def build_lot(
 ) -> LotReport:
     with store.read() as s:
         q = select(Assembly.serial).order_by(Assembly.id)
-        if since_us is not None:
-            q = q.where(Assembly.created_us >= since_us)
-        if until_us is not None:
-            q = q.where(Assembly.created_us < until_us)
+        q = in_period(q, Assembly.created_us, since_us, until_us)
         if product:
             q = q.where(Assembly.product_id == product)
         serials = list(s.execute(q).scalars())

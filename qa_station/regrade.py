@@ -36,6 +36,7 @@ from qa_station.store import Store
 from qa_station.store.images import ImageFolder, ImageStore, ImageStoreError
 from qa_station.store.kinds import Kind
 from qa_station.store.models import Assembly, End, Event, Inspection, InspectionFiber
+from qa_station.store.queries import in_period
 from qa_station.store.records import WHOLE_FRAME
 
 if TYPE_CHECKING:
@@ -225,10 +226,7 @@ def select_ends(
             .join(End, End.id == Inspection.end_id)
             .order_by(Inspection.id)
         )
-        if since_us is not None:
-            q = q.where(Inspection.created_us >= since_us)
-        if until_us is not None:
-            q = q.where(Inspection.created_us < until_us)
+        q = in_period(q, Inspection.created_us, since_us, until_us)
         if product:
             q = q.where(Assembly.product_id == product)
         rows = s.execute(q).all()

@@ -25,9 +25,8 @@ What is counted, and why:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, TypeVar
 
-from sqlalchemy import Select, SQLColumnExpression, case, cast, func, literal_column, select
+from sqlalchemy import SQLColumnExpression, case, cast, func, literal_column, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
@@ -36,6 +35,7 @@ from grading.geometry import ConnectorGeometry, connector
 from qa_station.store import Store
 from qa_station.store.kinds import Kind
 from qa_station.store.models import Assembly, Cleaning, End, Event, Inspection, InspectionFiber
+from qa_station.store.queries import in_period
 
 BUCKETS_US = {"hour": 3_600_000_000, "day": 86_400_000_000}
 CLOSING_KINDS = (Kind.ASSEMBLY_ACCEPTED, Kind.ASSEMBLY_REJECTED)
@@ -157,7 +157,7 @@ def first_pass_yield(
         .group_by(index)
         .order_by(index)
     )
-    q = _in_period(q, i.created_us, since_us, until_us)
+    q = in_period(q, i.created_us, since_us, until_us)
     if product_id:
         q = q.join(Assembly, Assembly.id == i.assembly_id).where(Assembly.product_id == product_id)
     with store.read() as s:
@@ -194,8 +194,8 @@ def defects_by_position(
         .join(End, End.id == Inspection.end_id)
         .where(End.connector == connector_name)
     )
-    per_fibre = _in_period(per_fibre, Inspection.created_us, since_us, until_us)
-    ends = _in_period(ends, Inspection.created_us, since_us, until_us)
+    per_fibre = in_period(per_fibre, Inspection.created_us, since_us, until_us)
+    ends = in_period(ends, Inspection.created_us, since_us, until_us)
     if product_id:
         per_fibre = per_fibre.join(Assembly, Assembly.id == Inspection.assembly_id).where(
             Assembly.product_id == product_id
@@ -223,7 +223,7 @@ def cleaning_cycles(
     closing = select(Event.assembly_id.label("aid"), Event.kind.label("kind")).where(
         Event.kind.in_(CLOSING_KINDS)
     )
-    closing = _in_period(closing, Event.created_us, since_us, until_us)
+    closing = in_period(closing, Event.created_us, since_us, until_us)
     if product_id:
         closing = closing.join(Assembly, Assembly.id == Event.assembly_id).where(
             Assembly.product_id == product_id
@@ -257,7 +257,7 @@ def escalation_causes(
     """Escalations in the period by the cause the gate gave (damage, residue...)."""
     cause = _json_text(store, Event.payload, "cause").label("cause")
     q = select(cause, func.count()).where(Event.kind == Kind.END_ESCALATED).group_by(cause)
-    q = _in_period(q, Event.created_us, since_us, until_us)
+    q = in_period(q, Event.created_us, since_us, until_us)
     if product_id:
         q = q.join(Assembly, Assembly.id == Event.assembly_id).where(
             Assembly.product_id == product_id
@@ -265,19 +265,6 @@ def escalation_causes(
     with store.read() as s:
         rows = [(str(c) if c is not None else "unknown", int(n)) for c, n in s.execute(q)]
     return EscalationCauses(tuple(sorted(rows, key=lambda r: (-r[1], r[0]))))
-
-
-_Query = TypeVar("_Query", bound="Select[*tuple[Any, ...]]")
-
-
-def _in_period(
-    q: _Query, column: SQLColumnExpression[int], since_us: int | None, until_us: int | None
-) -> _Query:
-    if since_us is not None:
-        q = q.where(column >= since_us)
-    if until_us is not None:
-        q = q.where(column < until_us)
-    return q
 
 
 def _json_text(store: Store, column: SQLColumnExpression[str], key: str) -> ColumnElement[str]:

@@ -35,6 +35,7 @@ from reports.pdf import (
     build,
     esc,
     grid,
+    head_row,
     key_values,
     para,
     short_utc,
@@ -225,11 +226,12 @@ def render_lot(report: LotReport) -> bytes:
     story.append(para("Failures by cause", "h2"))
     if s.by_cause:
         data = [
-            [
-                text("Cause (the limit broken)", "head"),
-                text("Failed fibre inspections", "headc"),
-                text("Assemblies", "headc"),
-            ]
+            head_row(
+                "Cause (the limit broken)",
+                "Failed fibre inspections",
+                "Assemblies",
+                centred=("Failed fibre inspections", "Assemblies"),
+            )
         ]
         data += [[text(c), text(n, "cellc"), text(k, "cellc")] for c, n, k in s.by_cause]
         story.append(grid(data, [CONTENT_WIDTH - 70 * mm, 40 * mm, 30 * mm]))
@@ -263,12 +265,13 @@ def render_lot(report: LotReport) -> bytes:
             )
         if s.by_end:
             data = [
-                [
-                    text("Connector", "head"),
-                    text("End", "head"),
-                    text("Failed inspections", "headc"),
-                    text("Inspections of this type", "headc"),
-                ]
+                head_row(
+                    "Connector",
+                    "End",
+                    "Failed inspections",
+                    "Inspections of this type",
+                    centred=("Failed inspections", "Inspections of this type"),
+                )
             ]
             for (conn, end), n in sorted(s.by_end.items()):
                 data.append(
@@ -323,16 +326,17 @@ def render_lot(report: LotReport) -> bytes:
     story.append(para("Assemblies", "h2"))
     if report.assemblies:
         data = [
-            [
-                text("Serial", "head"),
-                text("Product", "head"),
-                text("Status", "head"),
-                text("Registered (UTC)", "head"),
-                text("Insp", "headc"),
-                text("Clean", "headc"),
-                text("First pass", "headc"),
-                text("Escalations / reason", "head"),
-            ]
+            head_row(
+                "Serial",
+                "Product",
+                "Status",
+                "Registered (UTC)",
+                "Insp",
+                "Clean",
+                "First pass",
+                "Escalations / reason",
+                centred=("Insp", "Clean", "First pass"),
+            )
         ]
         extra = []
         for a in report.assemblies:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import io
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import Any, TypeAlias
 from xml.sax.saxutils import escape
@@ -169,6 +169,21 @@ def text(value: object, style: str = "cell") -> Paragraph:
     return Paragraph(esc(value), styles()[style])
 
 
+def cells(*values: object) -> list[Paragraph]:
+    """A table row: each value as plain text, unless it is a paragraph already (a styled cell)."""
+    return [v if isinstance(v, Paragraph) else text(v) for v in values]
+
+
+def yes_no(flag: bool) -> Paragraph:
+    """A centred yes or no, for a column of flags."""
+    return text("yes" if flag else "no", "cellc")
+
+
+def head_row(*titles: str, centred: Collection[str] = ()) -> list[Paragraph]:
+    """A table's header row, one title a column; the ``centred`` ones head short values."""
+    return [text(t, "headc" if t in centred else "head") for t in titles]
+
+
 def coloured(word: str, colour: colors.Color, bold: bool = True) -> str:
     inner = f"<b>{esc(word)}</b>" if bold else esc(word)
     return f'<font color="{colour.hexval()}">{inner}</font>'
@@ -261,6 +276,25 @@ def key_values(
         )
     )
     return t
+
+
+def styled(
+    rows: Sequence[Sequence[Cell]],
+    widths: Sequence[float],
+    style: Sequence[StyleCommand],
+    **table: Any,
+) -> Table:
+    """A table with its style set: a layout is then one expression, not four statements."""
+    t = Table(rows, colWidths=list(widths), **table)
+    t.setStyle(TableStyle(list(style)))
+    return t
+
+
+def in_rows(cells: list[Cell], per_row: int) -> list[list[Cell]]:
+    """``cells`` ``per_row`` a row, the last row padded with blanks to as many columns."""
+    rows = [cells[i : i + per_row] for i in range(0, len(cells), per_row)]
+    rows[-1] += [""] * (per_row - len(rows[-1]))
+    return rows
 
 
 def grid(

@@ -34,15 +34,20 @@ from reports.pdf import (
     StyleCommand,
     both,
     boxed,
+    cells,
     coloured,
     esc,
     grid,
+    head_row,
+    in_rows,
     key_values,
     para,
     picture,
     short_utc,
+    styled,
     text,
     verdict_word,
+    yes_no,
 )
 
 THUMB_PX = 176
@@ -320,6 +325,14 @@ def fibre_table(e: EndSection) -> Table | None:
     return grid(rows, widths, header_rows=2, extra=span + extra)
 
 
+# Columns set side by side as a layout: aligned at the top, no padding at their sides.
+SIDE_BY_SIDE: list[StyleCommand] = [
+    ("VALIGN", (0, 0), (-1, -1), "TOP"),
+    ("LEFTPADDING", (0, 0), (-1, -1), 0),
+    ("RIGHTPADDING", (0, 0), (-1, -1), 0),
+]
+
+
 def thumbnails_per_row(e: EndSection) -> int:
     """12 a row for MPO-12 and MPO-24 (a row of pictures is a row of the ferrule), else 8."""
     n = connector(e.connector).fiber_count
@@ -343,22 +356,15 @@ def thumbnails(e: EndSection, pics: EndPictures, only: Iterable[int] | None = No
         word = verdict_word(f.verdict)
         cap = para(f"{f.index} {word}" if per_row > 8 else f"fibre {f.index} {word}", "caption")
         cells.append([pic, cap])
-    rows = [cells[i : i + per_row] for i in range(0, len(cells), per_row)]
-    rows[-1] += [""] * (per_row - len(rows[-1]))
-    t = Table(rows, colWidths=[cell_w] * per_row)
-    t.setStyle(
-        TableStyle(
-            [
-                ("ALIGN", (0, 0), (-1, -1), "CENTER"),
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                ("LEFTPADDING", (0, 0), (-1, -1), 1.5),
-                ("RIGHTPADDING", (0, 0), (-1, -1), 1.5),
-                ("TOPPADDING", (0, 0), (-1, -1), 1.5),
-                ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
-            ]
-        )
-    )
-    return t
+    style: list[StyleCommand] = [
+        ("ALIGN", (0, 0), (-1, -1), "CENTER"),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("LEFTPADDING", (0, 0), (-1, -1), 1.5),
+        ("RIGHTPADDING", (0, 0), (-1, -1), 1.5),
+        ("TOPPADDING", (0, 0), (-1, -1), 1.5),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+    ]
+    return styled(in_rows(cells, per_row), [cell_w] * per_row, style)
 
 
 def overview_and_map(e: EndSection, pics: EndPictures) -> list[Flowable]:
@@ -384,17 +390,7 @@ def overview_and_map(e: EndSection, pics: EndPictures) -> list[Flowable]:
                 "caption",
             )
         )
-    t = Table([[left, right]], colWidths=[half + 3 * mm, half + 3 * mm])
-    t.setStyle(
-        TableStyle(
-            [
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                ("LEFTPADDING", (0, 0), (-1, -1), 0),
-                ("RIGHTPADDING", (0, 0), (-1, -1), 0),
-            ]
-        )
-    )
-    return [t]
+    return [styled([[left, right]], [half + 3 * mm, half + 3 * mm], SIDE_BY_SIDE)]
 
 
 def single_fibre_view(e: EndSection, pics: EndPictures, tz: dt.tzinfo | None) -> Table:
@@ -407,17 +403,7 @@ def single_fibre_view(e: EndSection, pics: EndPictures, tz: dt.tzinfo | None) ->
         pic.append(picture(data, img_w) if data else text("image missing from the store", "tiny"))
         pic.append(para("Zones (yellow) and the defects found, in the verdict's colour", "caption"))
     info = end_info(e, tz, width=CONTENT_WIDTH - img_w - 6 * mm)
-    t = Table([[info, pic]], colWidths=[CONTENT_WIDTH - img_w - 4 * mm, img_w + 4 * mm])
-    t.setStyle(
-        TableStyle(
-            [
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                ("LEFTPADDING", (0, 0), (-1, -1), 0),
-                ("RIGHTPADDING", (0, 0), (-1, -1), 0),
-            ]
-        )
-    )
-    return t
+    return styled([[info, pic]], [CONTENT_WIDTH - img_w - 4 * mm, img_w + 4 * mm], SIDE_BY_SIDE)
 
 
 def focus_images(e: EndSection, pics: EndPictures, fibres: list[FiberResult]) -> list[Flowable]:
@@ -435,19 +421,12 @@ def focus_images(e: EndSection, pics: EndPictures, fibres: list[FiberResult]) ->
         words = "; ".join(f.failures) if f.failures else (f.error or "")
         cap = para(f"<b>fibre {f.index}</b> {verdict_word(f.verdict)}<br/>{esc(words)}", "small")
         cells.append([pic, cap])
-    rows = [cells[i : i + per_row] for i in range(0, len(cells), per_row)]
-    rows[-1] += [""] * (per_row - len(rows[-1]))
-    t = Table(rows, colWidths=[cell_w] * per_row)
-    t.setStyle(
-        TableStyle(
-            [
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                ("ALIGN", (0, 0), (-1, -1), "CENTER"),
-                ("BOTTOMPADDING", (0, 0), (-1, -1), 6),
-            ]
-        )
-    )
-    return [t]
+    style: list[StyleCommand] = [
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("ALIGN", (0, 0), (-1, -1), "CENTER"),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 6),
+    ]
+    return [styled(in_rows(cells, per_row), [cell_w] * per_row, style)]
 
 
 def across_inspections(e: EndSection, pics: EndPictures, tz: dt.tzinfo | None) -> list[Flowable]:
@@ -564,16 +543,17 @@ def end_section(
 
 def ends_summary(a: AssemblyReport, tz: dt.tzinfo | None) -> Table:
     rows = [
-        [
-            text("End", "head"),
-            text("Connector", "head"),
-            text("Rule set", "head"),
-            text("Fibres passed", "headc"),
-            text("Verdict", "headc"),
-            text("Final inspection (UTC)", "head"),
-            text("Cleanings", "headc"),
-            text("Released", "head"),
-        ]
+        head_row(
+            "End",
+            "Connector",
+            "Rule set",
+            "Fibres passed",
+            "Verdict",
+            "Final inspection (UTC)",
+            "Cleanings",
+            "Released",
+            centred=("Fibres passed", "Verdict", "Cleanings"),
+        )
     ]
     extra = []
     for e in a.ends:
@@ -635,27 +615,21 @@ def history(a: AssemblyReport, tz: dt.tzinfo | None) -> list[Flowable]:
     cleanings = sorted((c for e in a.ends for c in e.cleanings), key=lambda c: c.at_us)
     if cleanings:
         rows = [
-            [
-                text("Time (UTC)", "head"),
-                text("End", "head"),
-                text("Method", "head"),
-                text("Tool", "head"),
-                text("Adapter cleaned", "headc"),
-                text("Operator", "head"),
-                text("Station", "head"),
-            ]
+            head_row(
+                "Time (UTC)",
+                "End",
+                "Method",
+                "Tool",
+                "Adapter cleaned",
+                "Operator",
+                "Station",
+                centred=("Adapter cleaned",),
+            )
         ]
         for c in cleanings:
+            when = short_utc(c.at_us)
             rows.append(
-                [
-                    text(short_utc(c.at_us)),
-                    text(c.end),
-                    text(c.method),
-                    text(c.tool),
-                    text("yes" if c.adapter else "no", "cellc"),
-                    text(c.operator),
-                    text(c.station),
-                ]
+                cells(when, c.end, c.method, c.tool, yes_no(c.adapter), c.operator, c.station)
             )
         widths = [31 * mm, 12 * mm, 27 * mm, 36 * mm, 22 * mm, 28 * mm]
         widths.append(CONTENT_WIDTH - sum(widths))
@@ -672,14 +646,15 @@ def history(a: AssemblyReport, tz: dt.tzinfo | None) -> list[Flowable]:
     inspections = sorted((i for e in a.ends for i in e.inspections), key=lambda i: i.at_us)
     if inspections:
         rows = [
-            [
-                text("Time (UTC)", "head"),
-                text("End", "head"),
-                text("#", "headc"),
-                text("Verdict", "headc"),
-                text("Fibres that did not pass", "head"),
-                text("Operator", "head"),
-            ]
+            head_row(
+                "Time (UTC)",
+                "End",
+                "#",
+                "Verdict",
+                "Fibres that did not pass",
+                "Operator",
+                centred=("#", "Verdict"),
+            )
         ]
         for i in inspections:
             failed = ", ".join(str(n) for n in i.failed_fibres) if i.failed_fibres else "-"
@@ -687,41 +662,18 @@ def history(a: AssemblyReport, tz: dt.tzinfo | None) -> list[Flowable]:
                 failed += (
                     ": " + "; ".join(i.failures[:2]) + ("; ..." if len(i.failures) > 2 else "")
                 )
-            rows.append(
-                [
-                    text(short_utc(i.at_us)),
-                    text(i.end),
-                    text(i.id, "cellc"),
-                    para(verdict_word(i.verdict), "cellc"),
-                    text(failed),
-                    text(i.operator),
-                ]
-            )
+            verdict = para(verdict_word(i.verdict), "cellc")
+            when = short_utc(i.at_us)
+            rows.append(cells(when, i.end, text(i.id, "cellc"), verdict, failed, i.operator))
         widths = [31 * mm, 12 * mm, 11 * mm, 19 * mm, 0, 26 * mm]
         widths[4] = CONTENT_WIDTH - sum(widths)
         story.append(grid(rows, widths))
     escalations = sorted((x for e in a.ends for x in e.escalations), key=lambda x: x.at_us)
     if escalations:
         story.append(para("Escalations", "h2"))
-        rows = [
-            [
-                text("Time (UTC)", "head"),
-                text("End", "head"),
-                text("Cause", "head"),
-                text("Advice", "head"),
-                text("Blocking", "headc"),
-            ]
-        ]
+        rows = [head_row("Time (UTC)", "End", "Cause", "Advice", "Blocking", centred=("Blocking",))]
         for x in escalations:
-            rows.append(
-                [
-                    text(short_utc(x.at_us)),
-                    text(x.end),
-                    text(x.cause),
-                    text(x.advice),
-                    text("yes" if x.blocking else "no", "cellc"),
-                ]
-            )
+            rows.append(cells(short_utc(x.at_us), x.end, x.cause, x.advice, yes_no(x.blocking)))
         widths = [31 * mm, 12 * mm, 30 * mm, 0, 16 * mm]
         widths[3] = CONTENT_WIDTH - sum(widths)
         story.append(grid(rows, widths))

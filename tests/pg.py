@@ -25,9 +25,10 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import Connection, create_engine, make_url, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
@@ -273,6 +274,24 @@ def _admin_engine(admin_url: str):
     return create_engine(normalise(admin_url), isolation_level="AUTOCOMMIT", poolclass=NullPool)
 
 
+@contextlib.contextmanager
+def _admin(admin_url: str) -> Iterator[Connection]:
+    """An autocommit session on ``admin_url``, its engine disposed on the way out (no pool:
+    a database is dropped only when no session is left in it)."""
+    engine = _admin_engine(admin_url)
+    try:
+        with engine.connect() as conn:
+            yield conn
+    finally:
+        engine.dispose()
+
+
+def _checked(what: str, name: str) -> None:
+    """Refuse (PgError) a database or role name that is not safe to quote into SQL."""
+    if not _NAME.match(name):
+        raise PgError(f"{what} name {name!r}: lower-case letters, digits and '_' only")
+
+
 def with_database(url: str, name: str | None, hide_password: bool = False) -> str:
     """The same server URL, naming another database (None: keep the one it names)."""
     parsed = make_url(normalise(url))
@@ -283,41 +302,28 @@ def with_database(url: str, name: str | None, hide_password: bool = False) -> st
 
 def unreachable(url: str) -> str | None:
     """None when a session can be opened on ``url``, else why not (one line)."""
-    engine = _admin_engine(url)
     try:
-        with engine.connect() as conn:
+        with _admin(url) as conn:
             conn.execute(text("SELECT 1"))
     except SQLAlchemyError as exc:
         reason = str(getattr(exc, "orig", None) or exc).strip()
         return reason.splitlines()[0] if reason else type(exc).__name__
-    finally:
-        engine.dispose()
     return None
 
 
 def create_database(admin_url: str, name: str) -> str:
     """CREATE DATABASE ``name`` through ``admin_url``; returns the new database's URL."""
-    if not _NAME.match(name):
-        raise PgError(f"database name {name!r}: lower-case letters, digits and '_' only")
-    engine = _admin_engine(admin_url)
-    try:
-        with engine.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    finally:
-        engine.dispose()
+    _checked("database", name)
+    with _admin(admin_url) as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
     return with_database(admin_url, name)
 
 
 def drop_database(admin_url: str, name: str) -> None:
     """DROP DATABASE ``name``, closing whatever sessions are still in it."""
-    if not _NAME.match(name):
-        raise PgError(f"database name {name!r}: lower-case letters, digits and '_' only")
-    engine = _admin_engine(admin_url)
-    try:
-        with engine.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        engine.dispose()
+    _checked("database", name)
+    with _admin(admin_url) as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @contextlib.contextmanager
@@ -343,16 +349,11 @@ def bench_role() -> str:
 
 def ensure_role(admin_url: str, role: str) -> None:
     """A login role (no password: the throwaway server trusts local connections)."""
-    if not _NAME.match(role):
-        raise PgError(f"role name {role!r}: lower-case letters, digits and '_' only")
-    engine = _admin_engine(admin_url)
-    try:
-        with engine.connect() as conn:
-            exists = conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role})
-            if exists.first() is None:
-                conn.execute(text(f'CREATE ROLE "{role}" LOGIN'))
-    finally:
-        engine.dispose()
+    _checked("role", role)
+    with _admin(admin_url) as conn:
+        exists = conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role})
+        if exists.first() is None:
+            conn.execute(text(f'CREATE ROLE "{role}" LOGIN'))
 
 
 def floor_database(admin_url: str, name: str, images_dir: Path) -> str:

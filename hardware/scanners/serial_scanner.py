@@ -15,7 +15,7 @@ from typing import Any
 
 import serial
 
-from hardware.serial_line import LineLost, LineUnavailable, SerialLine
+from hardware.serial_line import LineLost, LineUnavailable, SerialDevice, SerialLine
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ class ScannerDisconnected(ScannerError):
     """The scanner's port went away (unplugged)."""
 
 
-class SerialBarcodeScanner:
+class SerialBarcodeScanner(SerialDevice):
     """Reads codes from ``port``; partial lines are kept until their line end arrives."""
 
     def __init__(
@@ -48,14 +48,6 @@ class SerialBarcodeScanner:
         self._timeout_s = _seconds(timeout_s)
         self._pending = bytearray()
         self._skipping = False  # inside an overlong line: drop bytes up to its end
-
-    @property
-    def port(self) -> str:
-        return self._port
-
-    @property
-    def is_open(self) -> bool:
-        return self._line.is_open
 
     def open(self) -> None:
         """Open the port; opening an open scanner does nothing."""
@@ -73,13 +65,6 @@ class SerialBarcodeScanner:
         self._line.close()
         self._pending.clear()
         self._skipping = False
-
-    def __enter__(self) -> SerialBarcodeScanner:
-        self.open()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
     def read_scan(self, timeout_s: float | None = None) -> str | None:
         """The next scanned code, stripped; None when nothing was scanned within the timeout."""

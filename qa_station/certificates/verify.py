@@ -65,6 +65,17 @@ class VerifyOutcome:
     def add(self, name: str, state: str, detail: str) -> None:
         self.checks.append(Check(name, state, detail))
 
+    def record_unreachable(self, problem: object) -> None:
+        """The record could not be read: say why, and how to check the file alone."""
+        self.add("record", "not checked", f"{problem} (use --offline to check the file alone)")
+
+    def record_offline(self, store_problem: str | None) -> None:
+        """No store to compare with: why not (it could not be opened), or that it was offline."""
+        if store_problem:
+            self.record_unreachable(store_problem)
+        else:
+            self.add("record", "skipped", "not compared with the station's record (offline)")
+
     def lines(self) -> list[str]:
         d = self.data or {}
         head = f"{self.path}: "
@@ -230,17 +241,12 @@ def verify_file(
                 f"this certificate is for serial {doc['serial']}, not {serial}: it does not belong to that assembly",
             )
     if store is None:
-        if store_problem:
-            outcome.add(
-                "record", "not checked", f"{store_problem} (use --offline to check the file alone)"
-            )
-        else:
-            outcome.add("record", "skipped", "not compared with the station's record (offline)")
+        outcome.record_offline(store_problem)
         return outcome
     try:
         _record_checks(store, doc, outcome, checkpoint)
     except StoreError as exc:
-        outcome.add("record", "not checked", f"{exc} (use --offline to check the file alone)")
+        outcome.record_unreachable(exc)
     return outcome
 
 

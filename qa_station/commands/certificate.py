@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
-from qa_station.certificates import CertificateError, NotAccepted, issue
-from qa_station.commands.common import MESSAGE_MAX, CommandError, fail, serial_arg, station
-from qa_station.store import StoreError
-from qa_station.text import shown
+from qa_station.certificates import issue
+from qa_station.commands.common import write_assembly_document
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], summary: str) -> None:
@@ -32,19 +29,4 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], summary
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        wanted = serial_arg(args.serial)
-        config, store, _ = station(args.db)
-    except CommandError as exc:
-        return fail("certificate", str(exc))
-    try:
-        path = issue(store, wanted, args.output, config)
-    except NotAccepted as exc:
-        print(f"qa-station certificate: {shown(str(exc), MESSAGE_MAX)}", file=sys.stderr)
-        return 1
-    except (CertificateError, StoreError) as exc:
-        return fail("certificate", str(exc))
-    finally:
-        store.close()
-    print(path)
-    return 0
+    return write_assembly_document("certificate", args, issue)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
+from collections.abc import Callable
+from pathlib import Path
 
 from qa_station.catalog import Catalog, CatalogError, load_catalog
+from qa_station.certificates import CertificateError, NotAccepted
 from qa_station.config import ConfigError, StationConfig, load_config
 from qa_station.paths import station_paths
 from qa_station.store import Store, StoreError
@@ -40,3 +44,32 @@ def fail(command: str, message: str) -> int:
     """One line on stderr, control characters escaped, long text clipped; exit status 2."""
     print(f"qa-station {command}: error: {shown(message, MESSAGE_MAX)}", file=sys.stderr)
     return 2
+
+
+WriteDocument = Callable[[Store, str, str | None, StationConfig], Path]
+"""Writes one assembly's PDF (store, serial, output, config) and returns the file written."""
+
+
+def write_assembly_document(command: str, args: argparse.Namespace, write: WriteDocument) -> int:
+    """Run a command that writes one assembly's PDF from ``args.serial``, ``args.output``, ``args.db``.
+
+    The certificate and the rejection report differ only in what they write, so they share
+    the exit codes: 0 written (its path printed), 1 the assembly is not in the state the
+    document needs (NotAccepted), 2 on any other problem.
+    """
+    try:
+        wanted = serial_arg(args.serial)
+        config, store, _ = station(args.db)
+    except CommandError as exc:
+        return fail(command, str(exc))
+    try:
+        path = write(store, wanted, args.output, config)
+    except NotAccepted as exc:
+        print(f"qa-station {command}: {shown(str(exc), MESSAGE_MAX)}", file=sys.stderr)
+        return 1
+    except (CertificateError, StoreError) as exc:
+        return fail(command, str(exc))
+    finally:
+        store.close()
+    print(path)
+    return 0

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
-from qa_station.certificates import CertificateError, NotAccepted, issue_rejection_report
-from qa_station.commands.common import MESSAGE_MAX, CommandError, fail, serial_arg, station
+from qa_station.certificates import CertificateError, issue_rejection_report
+from qa_station.commands.common import CommandError, fail, station, write_assembly_document
 from qa_station.exports import DateError, parse_when
 from qa_station.lots import write_lot_report
 from qa_station.store import StoreError
-from qa_station.text import shown
 
 OUTPUT_HELP = "a folder (default: the current one) or a file name ending in .pdf"
 
@@ -44,22 +42,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], summary
 
 
 def run_rejection(args: argparse.Namespace) -> int:
-    try:
-        wanted = serial_arg(args.serial)
-        config, store, _ = station(args.db)
-    except CommandError as exc:
-        return fail("report rejection", str(exc))
-    try:
-        path = issue_rejection_report(store, wanted, args.output, config)
-    except NotAccepted as exc:
-        print(f"qa-station report rejection: {shown(str(exc), MESSAGE_MAX)}", file=sys.stderr)
-        return 1
-    except (CertificateError, StoreError) as exc:
-        return fail("report rejection", str(exc))
-    finally:
-        store.close()
-    print(path)
-    return 0
+    return write_assembly_document("report rejection", args, issue_rejection_report)
 
 
 def run_lot(args: argparse.Namespace) -> int:

@@ -10,8 +10,10 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-from qa_station.accounts import ROLES, Accounts, AuthError
+from qa_station.accounts import ROLES, Accounts, AuthError, Session
 from qa_station.commands.common import CommandError, fail, station
 from qa_station.store import StoreError
 from qa_station.text import shown
@@ -154,22 +156,25 @@ def run_passwd(args: argparse.Namespace) -> int:
     return 0
 
 
-def _signed_in(args: argparse.Namespace, who: str):
-    """The store's accounts and a session for ``who`` (password from the terminal)."""
+@contextmanager
+def _signed_in(args: argparse.Namespace, who: str) -> Iterator[tuple[Accounts, Session]]:
+    """The store's accounts and a session for ``who`` (password from the terminal), signed
+    out when the block ends, whatever happened in it."""
     _, store, _ = station(args.db)
     accounts = Accounts(store)
     password = _Secrets(args.password_stdin).ask(f"password for {shown(who, 40)}: ")
-    return accounts, accounts.sign_in(who, password, SOURCE)
+    actor = accounts.sign_in(who, password, SOURCE)
+    try:
+        yield accounts, actor
+    finally:
+        accounts.sign_out(actor)
 
 
 def run_set_active(args: argparse.Namespace) -> int:
     verb = "enable" if args.active else "disable"
     try:
-        accounts, admin = _signed_in(args, args.admin)
-        try:
+        with _signed_in(args, args.admin) as (accounts, admin):
             accounts.set_active(args.username, args.active, admin)
-        finally:
-            accounts.sign_out(admin)
     except (CommandError, AuthError, StoreError) as exc:
         return fail(f"user {verb}", str(exc))
     print(f"{shown(args.username, 40)} {verb}d")
@@ -180,11 +185,8 @@ def run_unlock(args: argparse.Namespace) -> int:
     if bool(args.source) == bool(args.all):
         return fail("user unlock", "name one place (as user list shows it) or give --all")
     try:
-        accounts, boss = _signed_in(args, args.by)
-        try:
+        with _signed_in(args, args.by) as (accounts, boss):
             cleared = accounts.unlock(None if args.all else args.source, boss)
-        finally:
-            accounts.sign_out(boss)
     except (CommandError, AuthError, StoreError) as exc:
         return fail("user unlock", str(exc))
     print(f"sign-in delays cleared: {cleared} place(s)")

@@ -285,31 +285,40 @@ class Gate:
         self, serial: str, end: str, supervisor: Actor, reason: str
     ) -> AssemblyState:
         """After re-polishing (or a decision that the cause is gone): the end starts over."""
+        return self._supervisor_decides(
+            Kind.END_RELEASED_FOR_REWORK, serial, end, supervisor, reason, "is"
+        )
+
+    def reject(self, serial: str, supervisor: Actor, reason: str) -> AssemblyState:
+        return self._supervisor_decides(
+            Kind.ASSEMBLY_REJECTED, serial, None, supervisor, reason, "is already"
+        )
+
+    def _supervisor_decides(
+        self,
+        kind: Kind,
+        serial: str,
+        end: str | None,
+        supervisor: Actor,
+        reason: str,
+        closed_words: str,
+    ) -> AssemblyState:
+        """Record a supervisor's reasoned decision on an open assembly (or one of its ends).
+
+        Releasing an end for rework and rejecting an assembly check the same things and
+        record the same payload; a closed assembly is refused as "assembly S <closed_words>
+        <status>".
+        """
         with self.store.write() as w:
             _supervising(signed_in(w, supervisor), reason)
             a, aid, _ = self._target(w, serial, end)
             if a.status in rules.CLOSED:
-                raise GateRefused(f"assembly {serial} is {a.status}")
+                raise GateRefused(f"assembly {serial} {closed_words} {a.status}")
             w.event(
-                Kind.END_RELEASED_FOR_REWORK,
+                kind,
                 {"reason": reason.strip(), "supervisor": supervisor.username},
                 aid,
                 end,
-                supervisor.username,
-            )
-            return _load(w.session, serial)
-
-    def reject(self, serial: str, supervisor: Actor, reason: str) -> AssemblyState:
-        with self.store.write() as w:
-            _supervising(signed_in(w, supervisor), reason)
-            a, aid, _ = self._target(w, serial, None)
-            if a.status in rules.CLOSED:
-                raise GateRefused(f"assembly {serial} is already {a.status}")
-            w.event(
-                Kind.ASSEMBLY_REJECTED,
-                {"reason": reason.strip(), "supervisor": supervisor.username},
-                aid,
-                None,
                 supervisor.username,
             )
             return _load(w.session, serial)

@@ -188,46 +188,57 @@ def from_dict(d: dict[str, Any]) -> AssemblyState:
 # -- the rules ---------------------------------------------------------------------------
 
 
-def refuse_inspect(a: AssemblyState, label: str) -> str | None:
+def _closed(a: AssemblyState) -> str | None:
+    """Every action is refused on an accepted or rejected assembly."""
     if a.status in CLOSED:
         return f"assembly {a.serial} is {a.status}: nothing more can be done to it"
+    return None
+
+
+def _end_done_or_blocked(a: AssemblyState, label: str) -> str | None:
+    """An end already connected, or escalated with a blocking cause, takes no more actions."""
     e = a.end(label)
     if e.connected:
         return f"end {label} is already {e.connected}"
     if e.escalation and e.escalation.blocking:
         return f"end {label} is escalated ({e.escalation.cause}): {e.escalation.advice}"
+    return None
+
+
+def refuse_inspect(a: AssemblyState, label: str) -> str | None:
+    reason = _closed(a) or _end_done_or_blocked(a, label)
+    if reason:
+        return reason
+    e = a.end(label)
     if e.last and e.last.verdict == FAIL and not e.cleaned_since_inspection:
         return f"end {label} failed its last inspection: clean it (and its adapter) before inspecting again"
     return None
 
 
 def refuse_clean(a: AssemblyState, label: str, method: str, tool_id: str) -> str | None:
-    if a.status in CLOSED:
-        return f"assembly {a.serial} is {a.status}: nothing more can be done to it"
+    reason = _closed(a)
+    if reason:
+        return reason
     if method not in METHODS:
         return f"unknown cleaning method {method!r}: use {', '.join(METHODS)}"
     if not tool_id.strip() or len(tool_id) > 64 or not tool_id.isprintable():
         return (
             "the cleaning tool's id is needed (scan or type the label on the cleaner or cassette)"
         )
+    reason = _end_done_or_blocked(a, label)
+    if reason:
+        return reason
     e = a.end(label)
-    if e.connected:
-        return f"end {label} is already {e.connected}"
-    if e.escalation and e.escalation.blocking:
-        return f"end {label} is escalated ({e.escalation.cause}): {e.escalation.advice}"
     if e.escalation and e.escalation.require_method and method != e.escalation.require_method:
         return f"end {label}: {e.escalation.advice} (not {method})"
     return None
 
 
 def refuse_connect(a: AssemblyState, label: str, now: Instant) -> str | None:
-    if a.status in CLOSED:
-        return f"assembly {a.serial} is {a.status}: nothing more can be done to it"
+    reason = _closed(a) or _end_done_or_blocked(a, label)
+    if reason:
+        return reason
     e = a.end(label)
-    if e.connected:
-        return f"end {label} is already {e.connected}"
-    if e.escalation and e.escalation.blocking:
-        return f"end {label} is escalated ({e.escalation.cause}): {e.escalation.advice}"
     if e.last is None:
         return f"end {label} has not been inspected: inspect it before connecting"
     if e.cleaned_since_inspection:

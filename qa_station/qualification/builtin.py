@@ -24,7 +24,7 @@ import numpy as np
 from grading.geometry import connector
 from hardware.optics.looks import look
 from hardware.optics.render import render
-from hardware.optics.scene import Feature, View, scene_from_layout
+from hardware.optics.scene import Feature, Scene, View, scene_from_layout
 from qa_station.qualification.labels import Face, Recipe, ReferenceSet, parse_labels
 
 PACKAGE = "qa_station.qualification"
@@ -55,8 +55,12 @@ def load_builtin() -> ReferenceSet:
     return parse_labels(data, Path(f"built-in:{FILE}"), source="built-in")
 
 
-def render_face(recipe: Recipe, connector_name: str) -> np.ndarray:
-    """The face's frame as the simulated 400x probe shows it (uint8 grey)."""
+def face_scene(recipe: Recipe, connector_name: str) -> tuple[Scene, View]:
+    """The scene of a face and the simulated probe's view of it, as its recipe says.
+
+    Both the frame (``render_face``) and the set's exact truth (``benchmarks.reference_set``)
+    come from this one scene and view.
+    """
     geometry = connector(connector_name)
     fx, fy = geometry.fiber_positions_um[recipe.target - 1]
     features = tuple(
@@ -83,6 +87,12 @@ def render_face(recipe: Recipe, connector_name: str) -> np.ndarray:
         appearance=look(recipe.look),
         **SIMULATED_PROBE_VIEW,
     )
+    return scene, view
+
+
+def render_face(recipe: Recipe, connector_name: str) -> np.ndarray:
+    """The face's frame as the simulated 400x probe shows it (uint8 grey)."""
+    scene, view = face_scene(recipe, connector_name)
     return render(scene, view, seed=recipe.noise_seed).image
 
 

@@ -94,6 +94,27 @@ def write_signed(
     )
 
 
+def sign_and_record(
+    store: Store,
+    report: QualificationReport,
+    title: str,
+    file_name: str,
+    out: Path | str | None,
+    kind: Kind,
+    payload: dict[str, Any],
+    who: Session,
+) -> tuple[Path, int]:
+    """Write a qualification-style report signed, then put its event on the record.
+
+    The file comes first so the event can name its sha256; the event must be a supervisor's.
+    Returns the file written and the event's id.
+    """
+    pdf = render_qualification(report)
+    path, issued = write_signed(pdf, report.data(), store.station_id, title, out, file_name)
+    event_id = record_event(store, kind, payload, who, issued, supervising=True)
+    return path, event_id
+
+
 @dataclass(frozen=True)
 class Qualified:
     result: QualificationResult
@@ -118,17 +139,10 @@ def run_reference(
     at_us = round(store.clock() * 1e6)
     rid = report_id("QAQ", store.station_id, result.probe, result.set_sha256, at_us)
     report = reference_report(result, rid, name, at_us, local_tz)
-    name = f"qualification-{safe_name(store.station_id)}-{rid}.pdf"
-    path, issued = write_signed(
-        render_qualification(report),
-        report.data(),
-        store.station_id,
-        f"station qualification {rid}",
-        out,
-        name,
-    )
-    event_id = record_event(
-        store, Kind.STATION_QUALIFIED, result.to_payload(), who, issued, supervising=True
+    file_name = f"qualification-{safe_name(store.station_id)}-{rid}.pdf"
+    title = f"station qualification {rid}"
+    path, event_id = sign_and_record(
+        store, report, title, file_name, out, Kind.STATION_QUALIFIED, result.to_payload(), who
     )
     return Qualified(result, path, event_id)
 
@@ -304,17 +318,10 @@ def record_study(
     at_us = round(store.clock() * 1e6)
     rid = report_id("QAR", store.station_id, study.serial, study.end, at_us)
     report = study_report(study, rid, store.station_id, name, at_us, local_tz)
-    name = f"repeatability-{safe_name(study.serial)}-{safe_name(study.end)}-{rid}.pdf"
-    path, issued = write_signed(
-        render_qualification(report),
-        report.data(),
-        store.station_id,
-        f"repeatability study {rid}",
-        out,
-        name,
-    )
-    event_id = record_event(
-        store, Kind.REPEATABILITY_STUDIED, study.to_payload(), who, issued, supervising=True
+    file_name = f"repeatability-{safe_name(study.serial)}-{safe_name(study.end)}-{rid}.pdf"
+    title = f"repeatability study {rid}"
+    path, event_id = sign_and_record(
+        store, report, title, file_name, out, Kind.REPEATABILITY_STUDIED, study.to_payload(), who
     )
     return Studied(study, path, event_id)
 
@@ -468,16 +475,11 @@ def verify_station_report(
         f"run by {data.get('who') or '-'}: {verdict}",
     )
     if store is None:
-        if store_problem:
-            outcome.add(
-                "record", "not checked", f"{store_problem} (use --offline to check the file alone)"
-            )
-        else:
-            outcome.add("record", "skipped", "not compared with the station's record (offline)")
+        outcome.record_offline(store_problem)
         return
     try:
         state, detail = recorded_report(store, data, outcome.sha256)
     except StoreError as exc:
-        outcome.add("record", "not checked", f"{exc} (use --offline to check the file alone)")
+        outcome.record_unreachable(exc)
         return
     outcome.add("record", state, detail)

@@ -5,8 +5,9 @@ controller that shows the answers."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Select, SQLColumnExpression, func, select
 
 from qa_station.store.kinds import Kind
 from qa_station.store.models import Assembly, Event
@@ -21,6 +22,23 @@ class HistoryRow:
     registered_us: int
     operator: str | None
     station: str
+
+
+_Query = TypeVar("_Query", bound="Select[*tuple[Any, ...]]")
+
+
+def in_period(
+    q: _Query, column: SQLColumnExpression[int], since_us: int | None, until_us: int | None
+) -> _Query:
+    """``q`` limited to rows whose ``column`` time lies in [since_us, until_us) (None: open).
+
+    Every report and page that takes a period means the same half-open window.
+    """
+    if since_us is not None:
+        q = q.where(column >= since_us)
+    if until_us is not None:
+        q = q.where(column < until_us)
+    return q
 
 
 _CLOSING = {"accepted": Kind.ASSEMBLY_ACCEPTED, "rejected": Kind.ASSEMBLY_REJECTED}
@@ -45,10 +63,7 @@ def search_assemblies(
     q = select(Assembly).order_by(Assembly.created_us.desc()).limit(limit)
     if serial:
         q = q.where(Assembly.serial.contains(serial.strip()))
-    if since_us is not None:
-        q = q.where(Assembly.created_us >= since_us)
-    if until_us is not None:
-        q = q.where(Assembly.created_us < until_us)
+    q = in_period(q, Assembly.created_us, since_us, until_us)
     if status == "open":
         q = q.where(Assembly.id.not_in(_with_events(Event.kind.in_(_CLOSING.values()))))
     elif status:

@@ -24,16 +24,20 @@ def make_app(argv: list[str] | None = None) -> QtWidgets.QApplication:
     return app
 
 
+def cannot_start(exc: Exception) -> int:
+    """The station cannot start (store down, probe missing, bad config): say why, twice, in
+    a window for the operator and on stderr for whoever reads the logs; exit status 2."""
+    print(f"qa-station cannot start: {exc}", file=sys.stderr)
+    QtWidgets.QMessageBox.critical(None, "qa-station cannot start", str(exc))
+    return 2
+
+
 def run(db_url: str | None = None, probe: str | None = None, fixture: str | None = None) -> int:
     app = make_app()
     try:
         controller = StationController.open(db_url=db_url, probe=probe, fixture=fixture)
     except Exception as exc:
-        # The station cannot start (store down, probe missing, bad config): say why, twice:
-        # in a window for the operator and on stderr for whoever reads the logs.
-        print(f"qa-station cannot start: {exc}", file=sys.stderr)
-        QtWidgets.QMessageBox.critical(None, "qa-station cannot start", str(exc))
-        return 2
+        return cannot_start(exc)
     window = MainWindow(controller)
     show_on_screen(window)
     try:

@@ -10,7 +10,6 @@ who may read the floor record is the database's decision (the auditor's role).
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from PySide6 import QtWidgets
@@ -130,15 +129,13 @@ class AuditorWindow(QtWidgets.QMainWindow):
 
 
 def run(db_url: str | None = None) -> int:
-    from qa_station.ui.app import make_app, show_on_screen
+    from qa_station.ui.app import cannot_start, make_app, show_on_screen
 
     app = make_app()
     try:
         station = AuditorStation.open(db_url=db_url)
     except Exception as exc:
-        print(f"qa-station cannot start: {exc}", file=sys.stderr)
-        QtWidgets.QMessageBox.critical(None, "qa-station cannot start", str(exc))
-        return 2
+        return cannot_start(exc)
     window = AuditorWindow(station)
     show_on_screen(window)
     try:

@@ -7,6 +7,24 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from qa_station.controller import SUPERVISOR_ACTIONS
 
 
+def hidden_field() -> QtWidgets.QLineEdit:
+    """A field that shows dots, not what is typed (a password, a badge)."""
+    field = QtWidgets.QLineEdit()
+    field.setEchoMode(QtWidgets.QLineEdit.EchoMode.Password)
+    return field
+
+
+def ok_cancel(dialog: QtWidgets.QDialog) -> QtWidgets.QDialogButtonBox:
+    """OK and Cancel buttons that accept and reject ``dialog``."""
+    buttons = QtWidgets.QDialogButtonBox(
+        QtWidgets.QDialogButtonBox.StandardButton.Ok
+        | QtWidgets.QDialogButtonBox.StandardButton.Cancel
+    )
+    buttons.accepted.connect(dialog.accept)
+    buttons.rejected.connect(dialog.reject)
+    return buttons
+
+
 class LoginDialog(QtWidgets.QDialog):
     """Name and password, or a badge: scanned anywhere while the dialog is open, or typed.
 
@@ -25,12 +43,9 @@ class LoginDialog(QtWidgets.QDialog):
             form.addRow(QtWidgets.QLabel("No accounts yet: this one administers the station."))
         self.username = QtWidgets.QLineEdit(username)
         self.name = QtWidgets.QLineEdit()
-        self.password = QtWidgets.QLineEdit()
-        self.password.setEchoMode(QtWidgets.QLineEdit.EchoMode.Password)
-        self.again = QtWidgets.QLineEdit()
-        self.again.setEchoMode(QtWidgets.QLineEdit.EchoMode.Password)
-        self.badge_field = QtWidgets.QLineEdit()
-        self.badge_field.setEchoMode(QtWidgets.QLineEdit.EchoMode.Password)
+        self.password = hidden_field()
+        self.again = hidden_field()
+        self.badge_field = hidden_field()
         self.badge_field.setPlaceholderText("or scan your badge (anywhere in this window)")
         form.addRow("User", self.username)
         if first:
@@ -44,13 +59,7 @@ class LoginDialog(QtWidgets.QDialog):
         self.error.setStyleSheet("color: #c0392b; font-weight: bold;")
         self.error.setWordWrap(True)
         form.addRow(self.error)
-        buttons = QtWidgets.QDialogButtonBox(
-            QtWidgets.QDialogButtonBox.StandardButton.Ok
-            | QtWidgets.QDialogButtonBox.StandardButton.Cancel
-        )
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        form.addRow(buttons)
+        form.addRow(ok_cancel(self))
         self.badge: str | None = None
         self._first_field = self.password if username else self.username
 
@@ -93,8 +102,7 @@ class SupervisorDialog(QtWidgets.QDialog):
             self.action.addItem(kind.label, kind)
         self.action.setCurrentText(decision)  # what the advice says (a decision's label)
         self.username = QtWidgets.QLineEdit()
-        self.password = QtWidgets.QLineEdit()
-        self.password.setEchoMode(QtWidgets.QLineEdit.EchoMode.Password)
+        self.password = hidden_field()
         self.reason = QtWidgets.QPlainTextEdit()
         self.reason.setPlaceholderText("why (printed on the certificate as a deviation)")
         self.reason.setMaximumHeight(80)
@@ -102,11 +110,5 @@ class SupervisorDialog(QtWidgets.QDialog):
         form.addRow("Supervisor", self.username)
         form.addRow("Password", self.password)
         form.addRow("Reason", self.reason)
-        buttons = QtWidgets.QDialogButtonBox(
-            QtWidgets.QDialogButtonBox.StandardButton.Ok
-            | QtWidgets.QDialogButtonBox.StandardButton.Cancel
-        )
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        form.addRow(buttons)
+        form.addRow(ok_cancel(self))
         self.username.setFocus()

@@ -20,6 +20,7 @@ from PySide6 import QtCore, QtWidgets
 
 from qa_station.store import StoreError
 from qa_station.ui import theme
+from qa_station.ui.dialogs import hidden_field, ok_cancel
 from qa_station.ui.workers import Report, Runner
 
 if TYPE_CHECKING:
@@ -54,20 +55,13 @@ class QualifyDialog(QtWidgets.QDialog):
         row.addWidget(self.folder, 1)
         row.addWidget(browse)
         self.username = QtWidgets.QLineEdit()
-        self.password = QtWidgets.QLineEdit()
-        self.password.setEchoMode(QtWidgets.QLineEdit.EchoMode.Password)
+        self.password = hidden_field()
         form.addRow("Reference set", self.builtin)
         form.addRow("", self.folder_choice)
         form.addRow("", row)
         form.addRow("Supervisor", self.username)
         form.addRow("Password", self.password)
-        buttons = QtWidgets.QDialogButtonBox(
-            QtWidgets.QDialogButtonBox.StandardButton.Ok
-            | QtWidgets.QDialogButtonBox.StandardButton.Cancel
-        )
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        form.addRow(buttons)
+        form.addRow(ok_cancel(self))
 
     def _browse(self) -> None:
         chosen = QtWidgets.QFileDialog.getExistingDirectory(self, "Reference set folder")

@@ -59,17 +59,6 @@ class Terminal:
 
 
 @pytest.fixture
-def double() -> FixtureDouble:
-    return FixtureDouble()
-
-
-@pytest.fixture
-def emulator(double):
-    with FixtureEmulator(double) as running:
-        yield running
-
-
-@pytest.fixture
 def terminal(emulator):
     host = Terminal(emulator.port)
     yield host

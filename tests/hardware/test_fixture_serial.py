@@ -28,17 +28,6 @@ MOTION_S = 0.2
 
 
 @pytest.fixture
-def double() -> FixtureDouble:
-    return FixtureDouble()
-
-
-@pytest.fixture
-def emulator(double):
-    with FixtureEmulator(double) as running:
-        yield running
-
-
-@pytest.fixture
 def fixture(emulator):
     with SerialFixture(emulator.port, timeout_s=TIMEOUT_S, motion_timeout_s=MOTION_S) as opened:
         yield opened

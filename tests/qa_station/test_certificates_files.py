@@ -11,23 +11,12 @@ import unicodedata
 
 import pytest
 
-from qa_station.catalog import Catalog, load_catalog, parse_products
+from qa_station.catalog import Catalog, load_catalog
 from qa_station.certificates import CertificateError, inside, issue, verify_file
 from qa_station.paths import safe_name
-from tests.qa_station.gate_kit import make_kit, scan
+from tests.qa_station.gate_kit import catalog_with_odd_serials, make_kit, scan
 
 SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-
-ODD_PRODUCT = b"""
-schema = 1
-[[product]]
-id = "odd-serials"
-name = "Jumper whose serials allow any printable character"
-part_numbers = ["ODD-*"]
-serial_pattern = '^ODD\\S+$'
-serial_example = "ODD-1"
-ends = [{ label = "A", connector = "lc-upc", fiber = "sm", rules = "iec-61300-3-35-ed2/sm-pc" }]
-"""
 
 NASTY = [
     "../../etc/passwd",
@@ -72,10 +61,6 @@ def test_inside_refuses_names_that_leave_the_folder(name, tmp_path):
         inside(tmp_path, name)
 
 
-def _odd_catalog() -> Catalog:
-    return Catalog(load_catalog().products + parse_products(ODD_PRODUCT, "test catalog"))
-
-
 def _accepted(kit, serial: str, catalog: Catalog) -> None:
     kit.gate.register(serial, kit.operator)
     kit.gate.record_inspection(
@@ -96,7 +81,7 @@ ODD_SERIALS = [
 
 
 def test_issue_never_writes_outside_the_folder(tmp_path):
-    catalog = _odd_catalog()
+    catalog = catalog_with_odd_serials()
     kit = make_kit(tmp_path, catalog=catalog)
     out = tmp_path / "work" / "out"
     before = {p for p in tmp_path.rglob("*") if "out" not in p.parts}
@@ -128,7 +113,7 @@ def test_a_unicode_serial_prints_as_itself(tmp_path):
     show as blanks in the text; the embedded data and the QR code carry them exactly."""
     import subprocess
 
-    catalog = _odd_catalog()
+    catalog = catalog_with_odd_serials()
     kit = make_kit(tmp_path, catalog=catalog)
     serial = "ODD-Ærø-Ωμέγα-Жук"
     _accepted(kit, serial, catalog)

@@ -14,6 +14,7 @@ from qa_station.cli import main
 from tests.grading.renders import SCALE, face
 
 RULES = "iec-61300-3-35-ed2/sm-pc"
+LC_UPC = ("--connector", "lc-upc", "--rules", RULES)  # the faces here are LC/UPC, single-mode
 
 
 @pytest.fixture(scope="module")
@@ -41,10 +42,7 @@ def test_json_is_one_list_one_object_per_image(capsys, images):
         capsys,
         images["clean"],
         images["dirty"],
-        "--connector",
-        "lc-upc",
-        "--rules",
-        RULES,
+        *LC_UPC,
         "--um-per-px",
         str(SCALE),
         "--json",
@@ -63,7 +61,7 @@ def test_json_is_one_list_one_object_per_image(capsys, images):
 
 
 def test_all_pass_exits_zero(capsys, images):
-    code, out, _ = run(capsys, images["clean"], "--connector", "lc-upc", "--rules", RULES, "--json")
+    code, out, _ = run(capsys, images["clean"], *LC_UPC, "--json")
     assert code == 0
     (d,) = json.loads(out)
     assert d["scale_source"] == "cladding"
@@ -74,10 +72,7 @@ def test_a_corrupt_file_is_an_error_entry_and_the_others_are_still_graded(capsys
         capsys,
         images["corrupt"],
         images["dirty"],
-        "--connector",
-        "lc-upc",
-        "--rules",
-        RULES,
+        *LC_UPC,
         "--json",
     )
     data = json.loads(out)
@@ -120,7 +115,7 @@ def test_a_malformed_rule_file_is_refused_with_its_key(capsys, images, tmp_path)
 
 
 def test_the_readable_table_names_fibres_and_broken_limits(capsys, images):
-    code, out, _ = run(capsys, images["dirty"], "--connector", "lc-upc", "--rules", RULES)
+    code, out, _ = run(capsys, images["dirty"], *LC_UPC)
     assert code == 1
     assert "FAIL" in out and "zone B (cladding): 1 defect > 5 um" in out
 
@@ -137,10 +132,7 @@ def test_stdout_holds_only_json_even_for_odd_inputs(tmp_path, images):
             str(empty),
             images["corrupt"],
             images["clean"],
-            "--connector",
-            "lc-upc",
-            "--rules",
-            RULES,
+            *LC_UPC,
             "--json",
         ],
         capture_output=True,

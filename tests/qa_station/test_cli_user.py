@@ -23,6 +23,11 @@ MISMATCH = ("first-typing-6", "second-typing-7")
 SECRETS = (ROOT_PW, OP_PW, NEW_PW, ADMIN_SET_PW, WRONG_PW, *MISMATCH)
 
 
+def by_admin(verb: str, username: str, *options: str, admin: str = "root") -> list[str]:
+    """``user VERB USERNAME OPTIONS --admin ADMIN --password-stdin``: most tests act as an admin."""
+    return ["user", verb, username, *options, "--admin", admin, "--password-stdin"]
+
+
 @pytest.fixture
 def cli(monkeypatch, capsys):
     """Run ``qa-station ARGS`` in-process; ``stdin`` lines feed --password-stdin."""
@@ -56,17 +61,7 @@ def with_root(cli):
 
 @pytest.fixture
 def with_olga(cli, with_root):
-    code, _, err = cli(
-        "user",
-        "add",
-        "olga",
-        "--name",
-        "Olga K",
-        "--admin",
-        "root",
-        "--password-stdin",
-        stdin=[ROOT_PW, OP_PW, OP_PW],
-    )
+    code, _, err = cli(*by_admin("add", "olga", "--name", "Olga K"), stdin=[ROOT_PW, OP_PW, OP_PW])
     assert code == 0, err
 
 
@@ -116,30 +111,14 @@ def test_second_add_without_admin_fails_clearly(cli, accounts, with_root):
 
 def test_add_with_admin_and_right_password(cli, accounts, with_root):
     code, out, err = cli(
-        "user",
-        "add",
-        "olga",
-        "--role",
-        "supervisor",
-        "--admin",
-        "root",
-        "--password-stdin",
-        stdin=[ROOT_PW, OP_PW, OP_PW],
+        *by_admin("add", "olga", "--role", "supervisor"), stdin=[ROOT_PW, OP_PW, OP_PW]
     )
     assert (code, out, err) == (0, "added olga (supervisor)\n", "")
     assert accounts.sign_in("olga", OP_PW).role == "supervisor"
 
 
 def test_add_with_wrong_admin_password_fails(cli, accounts, with_root):
-    code, out, err = cli(
-        "user",
-        "add",
-        "olga",
-        "--admin",
-        "root",
-        "--password-stdin",
-        stdin=[WRONG_PW, OP_PW, OP_PW],
-    )
+    code, out, err = cli(*by_admin("add", "olga"), stdin=[WRONG_PW, OP_PW, OP_PW])
     assert code == 2 and out == ""
     assert "sign-in refused" in err
     assert names(accounts) == ["root"]
@@ -147,67 +126,33 @@ def test_add_with_wrong_admin_password_fails(cli, accounts, with_root):
 
 def test_add_authorised_by_a_non_admin_fails(cli, accounts, with_olga):
     code, _, err = cli(
-        "user",
-        "add",
-        "oscar",
-        "--admin",
-        "olga",
-        "--password-stdin",
-        stdin=[OP_PW, "oscar-pw-123", "oscar-pw-123"],
+        *by_admin("add", "oscar", admin="olga"), stdin=[OP_PW, "oscar-pw-123", "oscar-pw-123"]
     )
     assert code == 2 and "only an admin can add accounts" in err
     assert names(accounts) == ["olga", "root"]
 
 
 def test_add_with_mismatched_passwords_refused(cli, accounts, with_root):
-    code, out, err = cli(
-        "user",
-        "add",
-        "olga",
-        "--admin",
-        "root",
-        "--password-stdin",
-        stdin=[ROOT_PW, *MISMATCH],
-    )
+    code, out, err = cli(*by_admin("add", "olga"), stdin=[ROOT_PW, *MISMATCH])
     assert code == 2 and out == "" and "the two passwords differ" in err
     assert names(accounts) == ["root"]
 
 
 def test_add_with_weak_password_refused(cli, accounts, with_root):
-    code, _, err = cli(
-        "user",
-        "add",
-        "olga",
-        "--admin",
-        "root",
-        "--password-stdin",
-        stdin=[ROOT_PW, "short", "short"],
-    )
+    code, _, err = cli(*by_admin("add", "olga"), stdin=[ROOT_PW, "short", "short"])
     assert code == 2 and "at least 8 characters" in err
     assert names(accounts) == ["root"]
 
 
 def test_add_with_too_few_lines_on_stdin_refused(cli, accounts, with_root):
-    code, _, err = cli(
-        "user", "add", "olga", "--admin", "root", "--password-stdin", stdin=[ROOT_PW]
-    )
+    code, _, err = cli(*by_admin("add", "olga"), stdin=[ROOT_PW])
     assert code == 2 and "no line on standard input" in err
     assert names(accounts) == ["root"]
 
 
 def test_badge_only_account(cli, accounts, with_root):
     code, out, _ = cli(
-        "user",
-        "add",
-        "bea",
-        "--role",
-        "supervisor",
-        "--badge",
-        "BADGE-42",
-        "--no-password",
-        "--admin",
-        "root",
-        "--password-stdin",
+        *by_admin("add", "bea", "--role", "supervisor", "--badge", "BADGE-42", "--no-password"),
         stdin=[ROOT_PW],
     )
     assert (code, out) == (0, "added bea (supervisor)\n")
@@ -218,18 +163,7 @@ def test_badge_only_account(cli, accounts, with_root):
 
 def test_list_prints_the_accounts(cli, accounts, with_olga):
     cli(
-        "user",
-        "add",
-        "bea",
-        "--role",
-        "auditor",
-        "--badge",
-        "BADGE-42",
-        "--name",
-        "Bea",
-        "--admin",
-        "root",
-        "--password-stdin",
+        *by_admin("add", "bea", "--role", "auditor", "--badge", "BADGE-42", "--name", "Bea"),
         stdin=[ROOT_PW, "bea-secret-pw", "bea-secret-pw"],
     )
     code, out, err = cli("user", "list")
@@ -264,16 +198,14 @@ def test_list_shows_a_place_that_waits_and_a_supervisor_clears_it(cli, accounts,
 
 def test_disable_ends_an_account_and_enable_brings_it_back(cli, accounts, with_olga):
     me = accounts.sign_in("olga", OP_PW)
-    code, out, err = cli("user", "disable", "olga", "--admin", "root", "--password-stdin",
-                         stdin=[ROOT_PW])  # fmt: skip
+    code, out, err = cli(*by_admin("disable", "olga"), stdin=[ROOT_PW])
     assert (code, out, err) == (0, "olga disabled\n", "")
     with pytest.raises(AuthError):
         accounts.check(me)
     code, out, _ = cli("user", "list")
     (olga,) = [line for line in out.splitlines() if line.startswith("olga ")]
     assert olga.endswith(" disabled")
-    code, out, err = cli("user", "enable", "olga", "--admin", "root", "--password-stdin",
-                         stdin=[ROOT_PW])  # fmt: skip
+    code, out, err = cli(*by_admin("enable", "olga"), stdin=[ROOT_PW])
     assert (code, out) == (0, "olga enabled\n"), err
     assert accounts.sign_in("olga", OP_PW).username == "olga"
 
@@ -313,15 +245,7 @@ def test_passwd_own_with_wrong_old_password_fails(cli, accounts, with_olga):
 
 
 def test_passwd_by_admin(cli, accounts, with_olga):
-    code, out, _ = cli(
-        "user",
-        "passwd",
-        "olga",
-        "--admin",
-        "root",
-        "--password-stdin",
-        stdin=[ROOT_PW, ADMIN_SET_PW, ADMIN_SET_PW],
-    )
+    code, out, _ = cli(*by_admin("passwd", "olga"), stdin=[ROOT_PW, ADMIN_SET_PW, ADMIN_SET_PW])
     assert (code, out) == (0, "password changed for olga\n")
     assert accounts.sign_in("olga", ADMIN_SET_PW).username == "olga"
     assert accounts.sign_in("root", ROOT_PW).username == "root"  # the admin's own is unchanged
@@ -329,13 +253,7 @@ def test_passwd_by_admin(cli, accounts, with_olga):
 
 def test_passwd_for_another_by_a_non_admin_refused(cli, accounts, with_olga):
     code, _, err = cli(
-        "user",
-        "passwd",
-        "root",
-        "--admin",
-        "olga",
-        "--password-stdin",
-        stdin=[OP_PW, ADMIN_SET_PW, ADMIN_SET_PW],
+        *by_admin("passwd", "root", admin="olga"), stdin=[OP_PW, ADMIN_SET_PW, ADMIN_SET_PW]
     )
     assert code == 2 and "only an admin can set another user's password" in err
     assert accounts.sign_in("root", ROOT_PW).username == "root"
@@ -378,24 +296,8 @@ def test_real_process_reads_passwords_from_stdin_and_prints_none(station_home):
     add_root = qa(
         "user", "add", "root", "--role", "admin", "--password-stdin", stdin=f"{ROOT_PW}\n" * 2
     )
-    add_olga = qa(
-        "user",
-        "add",
-        "olga",
-        "--admin",
-        "root",
-        "--password-stdin",
-        stdin=f"{ROOT_PW}\n{OP_PW}\n{OP_PW}\n",
-    )
-    wrong = qa(
-        "user",
-        "add",
-        "oscar",
-        "--admin",
-        "root",
-        "--password-stdin",
-        stdin=f"{WRONG_PW}\n{NEW_PW}\n{NEW_PW}\n",
-    )
+    add_olga = qa(*by_admin("add", "olga"), stdin=f"{ROOT_PW}\n{OP_PW}\n{OP_PW}\n")
+    wrong = qa(*by_admin("add", "oscar"), stdin=f"{WRONG_PW}\n{NEW_PW}\n{NEW_PW}\n")
     listing = qa("user", "list")
     assert (add_root.returncode, add_olga.returncode, wrong.returncode) == (0, 0, 2)
     assert listing.returncode == 0

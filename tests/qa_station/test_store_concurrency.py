@@ -4,18 +4,17 @@ and the events form one unbroken chain (writers take turns on the chain head).""
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import threading
 from collections import Counter
 
-import pytest
 from sqlalchemy import text
 
 from qa_station.store import Store
 from qa_station.store.chain import GENESIS, event_hash
 from qa_station.store.kinds import Kind
 from qa_station.store.verify import verify
+from tests.processes import all_done, started_together
 
 PER_WRITER = 200
 
@@ -48,6 +47,23 @@ def append(store: Store, name: str, start: threading.Barrier, errors: list) -> N
                 w.event(Kind.STATION_CONFIGURED, {"writer": name, "seq": i})
     except Exception as exc:  # reported by the test, not lost in the thread
         errors.append(f"{name}: {type(exc).__name__}: {exc}")
+
+
+def race(writers: list[tuple[Store, str]]) -> list[str]:
+    """Run ``append`` for each (store, name) in its own thread, all let go at once by a
+    barrier; returns the errors they met (a writer still stuck after 300 s fails the test)."""
+    start = threading.Barrier(len(writers))
+    errors: list[str] = []
+    threads = [
+        threading.Thread(target=append, args=(store, name, start, errors))
+        for store, name in writers
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    assert not any(t.is_alive() for t in threads), "a writer is stuck"
+    return errors
 
 
 def check_all_kept_once_and_chained(store: Store, writers: list[str]) -> None:
@@ -86,17 +102,7 @@ def test_two_writer_threads_keep_every_event_once_in_one_chain(store_url, tmp_pa
     other = Store(store_url, tmp_path / "images", station_id="bench-2")
     other.migrate()
     try:
-        start = threading.Barrier(2)
-        errors: list[str] = []
-        threads = [
-            threading.Thread(target=append, args=(s, s.station_id, start, errors))
-            for s in (main, other)
-        ]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=300)
-        assert not any(t.is_alive() for t in threads), "a writer is stuck"
+        errors = race([(s, s.station_id) for s in (main, other)])
         assert errors == []
         check_all_kept_once_and_chained(main, ["bench-1", "bench-2"])
     finally:
@@ -108,18 +114,8 @@ def test_two_writer_threads_sharing_one_store_keep_every_event_once(store_url, t
     store = Store(store_url, tmp_path / "images", station_id="bench-1")
     store.migrate()
     try:
-        start = threading.Barrier(2)
-        errors: list[str] = []
         # One bench, two threads (the GUI and a background job): the payload names the thread.
-        threads = [
-            threading.Thread(target=append, args=(store, name, start, errors))
-            for name in ("gui", "job")
-        ]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=300)
-        assert not any(t.is_alive() for t in threads), "a writer is stuck"
+        errors = race([(store, name) for name in ("gui", "job")])
         assert errors == []
         with store.engine.connect() as conn:
             payloads = [json.loads(p) for (p,) in conn.execute(text("SELECT payload FROM events"))]
@@ -137,32 +133,13 @@ def test_two_writer_processes_keep_every_event_once_in_one_chain(store_url, tmp_
     store.migrate()
     writers = ["bench-1", "bench-2"]
     images = str(tmp_path / "images")
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-c", WRITER_SCRIPT, store_url, images, name, str(PER_WRITER)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+    argvs = [
+        [sys.executable, "-c", WRITER_SCRIPT, store_url, images, name, str(PER_WRITER)]
         for name in writers
     ]
     try:
-        for p in procs:
-            line = p.stdout.readline().strip()
-            if line != "ready":
-                pytest.fail(f"a writer process did not start: {line!r} {p.communicate()[1]}")
-        for p in procs:  # both go at once
-            p.stdin.write("go\n")
-            p.stdin.flush()
-        for p in procs:
-            out, err = p.communicate(timeout=300)
-            assert p.returncode == 0, err
-            assert out.strip() == "done"
+        with started_together(argvs, "writer") as procs:
+            all_done(procs, timeout=300)
         check_all_kept_once_and_chained(store, writers)
     finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
         store.close()

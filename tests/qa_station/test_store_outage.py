@@ -82,53 +82,54 @@ def test_a_sqlite_file_that_cannot_be_opened_is_named(tmp_path):
         store.close()
 
 
-@pytest.mark.postgres
-def test_a_floor_database_outage_loses_nothing_and_the_store_recovers(pg_server, tmp_path):
-    url = pg_server.create_database("floor")
-    store = Store(url, tmp_path / "images", station_id="bench-1")
+@pytest.fixture
+def floor_store(pg_server, tmp_path):
+    """A migrated store on a fresh database of the throwaway server, closed after the test."""
+    store = Store(pg_server.create_database("floor"), tmp_path / "images", station_id="bench-1")
     try:
         store.migrate()
-        with store.write() as w:
-            w.event(Kind.STATION_CONFIGURED, {"n": 1})
-            w.event(Kind.STATION_CONFIGURED, {"n": 2})
-        store.ping()  # the pool now holds a connection the outage will cut
+        yield store
+    finally:
+        store.close()
 
-        pg_server.stop()
-        with pytest.raises(StoreUnavailable) as err:
-            store.ping()
-        assert_plain(err.value, "127.0.0.1", str(pg_server.port))
-        with pytest.raises(StoreUnavailable) as err, store.write() as w:
-            w.event(Kind.STATION_CONFIGURED, {"n": 3})
-        assert_plain(err.value, "127.0.0.1", str(pg_server.port))
-        with pytest.raises(StoreUnavailable):
-            verify(store)
 
-        pg_server.start()
+@pytest.mark.postgres
+def test_a_floor_database_outage_loses_nothing_and_the_store_recovers(pg_server, floor_store):
+    store = floor_store
+    with store.write() as w:
+        w.event(Kind.STATION_CONFIGURED, {"n": 1})
+        w.event(Kind.STATION_CONFIGURED, {"n": 2})
+    store.ping()  # the pool now holds a connection the outage will cut
+
+    pg_server.stop()
+    with pytest.raises(StoreUnavailable) as err:
         store.ping()
-        with store.write() as w:
-            w.event(Kind.STATION_CONFIGURED, {"n": 4})
-        report = verify(store)
-        assert report.ok, report.problems
-        assert report.events == 3  # 1, 2 and 4: the write during the outage left nothing
-    finally:
-        store.close()
+    assert_plain(err.value, "127.0.0.1", str(pg_server.port))
+    with pytest.raises(StoreUnavailable) as err, store.write() as w:
+        w.event(Kind.STATION_CONFIGURED, {"n": 3})
+    assert_plain(err.value, "127.0.0.1", str(pg_server.port))
+    with pytest.raises(StoreUnavailable):
+        verify(store)
+
+    pg_server.start()
+    store.ping()
+    with store.write() as w:
+        w.event(Kind.STATION_CONFIGURED, {"n": 4})
+    report = verify(store)
+    assert report.ok, report.problems
+    assert report.events == 3  # 1, 2 and 4: the write during the outage left nothing
 
 
 @pytest.mark.postgres
-def test_a_server_stopped_inside_a_transaction_rolls_it_back(pg_server, tmp_path):
-    url = pg_server.create_database("floor")
-    store = Store(url, tmp_path / "images", station_id="bench-1")
-    try:
-        store.migrate()
-        with store.write() as w:
-            w.event(Kind.STATION_CONFIGURED, {"n": 1})
-        with pytest.raises(StoreUnavailable) as err, store.write() as w:
-            w.event(Kind.STATION_CONFIGURED, {"n": 2})
-            pg_server.stop()  # fast shutdown cuts this session before its commit
-        assert_plain(err.value, "127.0.0.1", str(pg_server.port))
-        pg_server.start()
-        report = verify(store)
-        assert report.ok, report.problems
-        assert report.events == 1
-    finally:
-        store.close()
+def test_a_server_stopped_inside_a_transaction_rolls_it_back(pg_server, floor_store):
+    store = floor_store
+    with store.write() as w:
+        w.event(Kind.STATION_CONFIGURED, {"n": 1})
+    with pytest.raises(StoreUnavailable) as err, store.write() as w:
+        w.event(Kind.STATION_CONFIGURED, {"n": 2})
+        pg_server.stop()  # fast shutdown cuts this session before its commit
+    assert_plain(err.value, "127.0.0.1", str(pg_server.port))
+    pg_server.start()
+    report = verify(store)
+    assert report.ok, report.problems
+    assert report.events == 1

@@ -16,12 +16,12 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from grading.rules import RuleFileError, builtin_names, load_rules
-from qa_station.catalog import Catalog, CatalogError, load_catalog, parse_products
+from qa_station.catalog import Catalog, CatalogError
 from qa_station.certificates import CertificateError, issue, issue_rejection_report, output_path
 from qa_station.lots import default_name, write_lot_report
 from qa_station.paths import MAX_NAME, UnsafeName, inside, safe_name
 from qa_station.store.images import ImageFolder, ImageStoreError
-from tests.qa_station.gate_kit import make_kit, scan
+from tests.qa_station.gate_kit import catalog_with_odd_serials, make_kit, scan
 from tests.reliability.fuzzkit import assert_clear, bounded
 
 PLAIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -155,16 +155,6 @@ def test_a_rules_name_is_a_builtin_exactly_or_refused(name):
 
 # -- end to end: files the station writes for an odd serial or product ---------------------------
 
-ODD = b"""
-schema = 1
-[[product]]
-id = "odd-serials"
-name = "Jumper whose serials allow any printable character"
-part_numbers = ["ODD-*"]
-serial_pattern = '^ODD\\S+$'
-serial_example = "ODD-1"
-ends = [{ label = "A", connector = "lc-upc", fiber = "sm", rules = "iec-61300-3-35-ed2/sm-pc" }]
-"""
 SERIAL_TAILS = st.one_of(
     st.sampled_from(["/../../escape", "/..", "..", "\\..\\..\\win", "/" + "x" * 110, "%00", "/."]),
     st.text(
@@ -177,7 +167,7 @@ SERIAL_TAILS = st.one_of(
 
 @pytest.fixture(scope="module")
 def odd_catalog() -> Catalog:
-    return Catalog(load_catalog().products + parse_products(ODD, "test catalog"))
+    return catalog_with_odd_serials()
 
 
 @pytest.fixture(scope="module")

@@ -10,18 +10,17 @@ and one unbroken chain.
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from qa_station.accounts import Accounts
 from qa_station.store import Store
 from qa_station.store.models import Assembly, Event
 from qa_station.store.verify import verify
+from tests.processes import all_done, started_together
 from tests.qualify_kit import qualify_store
 
 PASSWORD = "bench operator password"
@@ -77,40 +76,13 @@ def test_two_bench_processes_on_one_lot_lose_and_duplicate_nothing(store_url, tm
         bench_store = Store(store_url, tmp_path / "images", station_id=name)
         qualify_store(bench_store, ("sim",))
         bench_store.close()
-    procs = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-c",
-                BENCH_SCRIPT,
-                str(ROOT),
-                store_url,
-                images,
-                name,
-                end,
-                order,
-                *LOT,
-            ],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            cwd=ROOT,
-        )
+    argvs = [
+        [sys.executable, "-c", BENCH_SCRIPT, str(ROOT), store_url, images, name, end, order, *LOT]
         for name, end, order in benches
     ]
     try:
-        for p in procs:
-            line = p.stdout.readline().strip()
-            if line != "ready":
-                pytest.fail(f"a bench process did not start: {line!r} {p.communicate()[1]}")
-        for p in procs:  # both go at once
-            p.stdin.write("go\n")
-            p.stdin.flush()
-        for p in procs:
-            out, err = p.communicate(timeout=600)
-            assert p.returncode == 0, err
-            assert out.strip() == "done"
+        with started_together(argvs, "bench", cwd=ROOT) as procs:
+            all_done(procs, timeout=600)
 
         with store.read() as s:
             serials = s.execute(select(Assembly.serial)).scalars().all()
@@ -135,8 +107,4 @@ def test_two_bench_processes_on_one_lot_lose_and_duplicate_nothing(store_url, tm
         report = verify(store)
         assert report.ok, report.problems[:5]
     finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
         store.close()

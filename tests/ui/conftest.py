@@ -32,6 +32,16 @@ def station():
 
 
 @pytest.fixture
+def runner(qtbot):
+    """The pages' background runner; the test waits for its jobs before the station closes."""
+    from qa_station.ui.workers import Runner
+
+    r = Runner()
+    yield r
+    r.wait(30000)
+
+
+@pytest.fixture
 def bare():
     """A station with no one signed in (no accounts at all, until a test makes them)."""
     c = StationController.open()
@@ -72,6 +82,24 @@ def window(app, qtbot, station):
     qtbot.waitExposed(w)
     yield w
     w.close()
+
+
+def supervisor_signs(
+    monkeypatch, who: tuple[str, str], reason: str, action: str | None = None
+) -> None:
+    """The supervisor dialog, when it next opens, is filled in by ``who`` and accepted
+    (``action`` None: the decision the dialog offers first)."""
+    from qa_station.ui import dialogs
+
+    def signed(self):
+        self.username.setText(who[0])
+        self.password.setText(who[1])
+        if action is not None:
+            self.action.setCurrentText(action)
+        self.reason.setPlainText(reason)
+        return QtWidgets.QDialog.DialogCode.Accepted
+
+    monkeypatch.setattr(dialogs.SupervisorDialog, "exec", signed)
 
 
 def settle(qtbot, w, timeout_ms: int = 60000) -> None:

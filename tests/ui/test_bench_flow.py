@@ -11,7 +11,7 @@ from PySide6 import QtCore, QtWidgets
 from sqlalchemy import event
 
 from qa_station import bench_view as bv
-from tests.ui.conftest import OPERATOR, SUPERVISOR, press, put_focus, settle
+from tests.ui.conftest import OPERATOR, SUPERVISOR, press, put_focus, settle, supervisor_signs
 from tests.ui.keys import scanner
 
 DUSTY_TRUNK = "T12B-000003"  # fails its first inspection on the simulated line
@@ -365,15 +365,7 @@ def test_the_supervisor_key_signs_a_decision_as_the_dialog_says(qtbot, window, m
     open_by_scan(qtbot, w)
     press(qtbot, w, K.Key_I)
     settle(qtbot, w)
-    from qa_station.ui import dialogs
-
-    def signed(self):
-        self.username.setText(SUPERVISOR[0])
-        self.password.setText(SUPERVISOR[1])
-        self.reason.setPlainText("ferrule chipped at fibre 4, back to polishing")
-        return QtWidgets.QDialog.DialogCode.Accepted
-
-    monkeypatch.setattr(dialogs.SupervisorDialog, "exec", signed)
+    supervisor_signs(monkeypatch, SUPERVISOR, "ferrule chipped at fibre 4, back to polishing")
     press(qtbot, w, K.Key_S)
     settle(qtbot, w)
     assert w.c.session.state.end("A").status == "new"  # released for rework (the default)

@@ -7,7 +7,7 @@ import math
 import pytest
 from PySide6 import QtCore, QtWidgets
 
-from tests.ui.conftest import SUPERVISOR, press, put_focus, scan_barcode, settle
+from tests.ui.conftest import SUPERVISOR, press, put_focus, scan_barcode, settle, supervisor_signs
 
 DUSTY_TRUNK = "T12B-000003"  # the simulated line makes this one dusty: it fails first time
 K = QtCore.Qt.Key
@@ -147,16 +147,8 @@ def test_a_supervisor_override_is_signed_and_shown(qtbot, window, monkeypatch):
     press(qtbot, w, K.Key_I)
     settle(qtbot, w)
     assert w.c.session.state.end("A").status == "failed"
-    from qa_station.ui import dialogs
-
-    def signed(self):
-        self.username.setText(SUPERVISOR[0])
-        self.password.setText(SUPERVISOR[1])
-        self.action.setCurrentText("release for rework")
-        self.reason.setPlainText("ferrule chipped at fibre 4, back to polishing")
-        return QtWidgets.QDialog.DialogCode.Accepted
-
-    monkeypatch.setattr(dialogs.SupervisorDialog, "exec", signed)
+    reason = "ferrule chipped at fibre 4, back to polishing"
+    supervisor_signs(monkeypatch, SUPERVISOR, reason, "release for rework")
     w.gate.supervisor_btn.click()
     settle(qtbot, w)
     # Released for rework: the end starts over, and the window says so.
@@ -168,14 +160,8 @@ def test_a_supervisor_override_is_signed_and_shown(qtbot, window, monkeypatch):
     assert kinds[-1] == "end.released_for_rework"
     assert not w.gate.refusal.isVisible()
 
-    def wrong(self):
-        self.username.setText("olga")  # an operator cannot sign a supervisor's decision
-        self.password.setText("correct horse battery staple")
-        self.action.setCurrentText("reject assembly")
-        self.reason.setPlainText("x")
-        return QtWidgets.QDialog.DialogCode.Accepted
-
-    monkeypatch.setattr(dialogs.SupervisorDialog, "exec", wrong)
+    # An operator cannot sign a supervisor's decision.
+    supervisor_signs(monkeypatch, ("olga", "correct horse battery staple"), "x", "reject assembly")
     w.gate.supervisor_btn.click()
     settle(qtbot, w)
     assert "only a supervisor can decide this" in w.gate.refusal.text()

@@ -40,13 +40,6 @@ def controller():
 
 
 @pytest.fixture
-def runner(qtbot):
-    r = Runner()
-    yield r
-    r.wait(30000)
-
-
-@pytest.fixture
 def window() -> Window:
     return Window()
 

@@ -23,13 +23,6 @@ def controller():
     c.close()
 
 
-@pytest.fixture
-def runner(qtbot):
-    r = Runner()
-    yield r
-    r.wait(30000)
-
-
 def sign_in(controller: StationController) -> None:
     if controller.needs_first_admin():
         admin = controller.create_first_admin("admin", "admin-password-1", "Admin")
