@@ -17,7 +17,13 @@ from hardware.optics.looks import look
 from qa_station.cli import main
 from qa_station.config import StationConfig, load_config
 from qa_station.qualification.builtin import export_builtin, face_frame, frame_sha256, load_builtin
-from qa_station.qualification.labels import LABELS_FILE, ReferenceSetError, load_folder
+from qa_station.qualification.labels import (
+    LABELS_FILE,
+    ReferenceSetError,
+    load_folder,
+    parse_labels,
+    render_labels,
+)
 from qa_station.qualification.reference import qualify
 from qa_station.store.models import Event
 from qa_station.store.store import open_store
@@ -110,6 +116,24 @@ def test_every_built_in_frame_renders_as_when_the_set_was_made():
     rs = load_builtin()
     for face in rs.faces[::7]:
         assert frame_sha256(face_frame(face)) == face.recipe.frame_sha256, face.id
+
+
+def test_the_built_in_set_written_out_with_its_recipes_reads_back_the_same():
+    """How the built-in set is rebuilt (benchmarks.reference_set): faces with render
+    recipes, no images, written by render_labels and read back by parse_labels."""
+    rs = load_builtin()
+    text = render_labels(rs.name, rs.faces, header=("rebuilt",), focus_check=False)
+    again = parse_labels(text.encode("utf-8"), Path("built-in:again.toml"), source="built-in")
+    assert again.name == rs.name
+    assert [f.id for f in again.faces] == [f.id for f in rs.faces]
+    for before, after in zip(rs.faces, again.faces, strict=True):
+        assert after.recipe == before.recipe, before.id
+        assert (after.connector, after.rules, after.verdict) == (
+            before.connector,
+            before.rules,
+            before.verdict,
+        ), before.id
+        assert after.defects == before.defects, before.id
 
 
 def test_the_built_in_set_qualifies_a_default_station():
