@@ -12,6 +12,7 @@ Tests hand a replayed port in through ``factory`` (tests/hardware/expected_proto
 from __future__ import annotations
 
 import logging
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any, Self
 
@@ -149,10 +150,10 @@ class SerialLine:
                 log.debug("%s: closing the port failed: %s", self.port, exc)
 
 
-class SerialDevice:
+class SerialDevice(ABC):
     """What every driver on a ``SerialLine`` shows alike: its port, whether it is open, and
     ``with`` opening and closing it. The driver sets ``_line`` and ``_port`` and says how
-    it opens and closes."""
+    it opens (its handshake) and closes."""
 
     _line: SerialLine
     _port: str
@@ -165,11 +166,11 @@ class SerialDevice:
     def is_open(self) -> bool:
         return self._line.is_open
 
-    def open(self) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def open(self) -> None: ...
 
-    def close(self) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def close(self) -> None: ...
 
     def __enter__(self) -> Self:
         self.open()
