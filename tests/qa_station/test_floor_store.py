@@ -287,3 +287,26 @@ def test_a_regrade_at_another_bench_grades_frames_it_reads_from_the_floor_store(
     assert [f.error for f in r.graded.values() if f.verdict == "error"] == []
     assert r.changes == []  # the same table: the verdicts recorded at bench A
     assert files(tmp_path / "b" / "images") == []
+
+
+def test_a_frame_missing_from_the_floor_store_is_an_error_fibre_and_the_rest_are_graded(
+    floor_url, tmp_path
+):
+    from qa_station.demo import run_demo
+    from qa_station.regrade import FrameTask, grade_frames, load_table, select_ends
+
+    a = Bench(floor_url, tmp_path / "a", "bench-a", qualify=False)
+    run_demo(a.store, CATALOG, StationConfig(), 1, "jumper-lc-duplex-sm-upc", "clean")
+    e = select_ends(a.store)[0]
+    fibre, sha = next(iter(e.images.items()))
+    kept = FrameTask(e.inspection_id, fibre, sha, None, e.connector, e.scale)
+    gone = FrameTask(e.inspection_id, fibre + 1, "0" * 64, None, e.connector, e.scale)
+    table = load_table("iec-61300-3-35-ed2/sm-pc")
+    for workers in (1, 2):
+        graded = {
+            g.fibre: g.result
+            for g in grade_frames([kept, gone], table, workers, None, None, a.store.images)
+        }
+        assert graded[fibre].verdict != "error"
+        assert graded[fibre + 1].verdict == "error"
+        assert graded[fibre + 1].error.startswith("stored frame: image 000000000000 missing")
