@@ -29,6 +29,8 @@ from qa_station.store.models import Assembly, Inspection
 from qa_station.store.queries import in_period
 
 DAY_US = 86_400_000_000
+# (day, n, value, lcl, ucl, z): one day of a chart before the rules are applied
+_Raw = tuple[int, int, float, float, float, float | None]
 RULES = (
     "rule 1: beyond 3 sigma",
     "rule 2: 2 of 3 beyond 2 sigma on one side",
@@ -158,10 +160,6 @@ def u_chart(bench: str, days: list[tuple[int, int, int]]) -> ControlChart:
 
 def _z(value: float, centre: float, sigma: float) -> float | None:
     return (value - centre) / sigma if sigma > 0 else None
-
-
-# (day, n, value, lcl, ucl, z): one day of a chart before the rules are applied
-_Raw = tuple[int, int, float, float, float, float | None]
 
 
 def _flag(points: list[_Raw]) -> tuple[ChartPoint, ...]:
