@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+import shiboken6
 from PySide6 import QtCore
 
 if TYPE_CHECKING:
@@ -103,6 +104,8 @@ class Runner(QtCore.QObject):
         return task
 
     def _finished(self, task: Task) -> None:
+        if not shiboken6.isValid(self):  # its window closed while the task ran: nobody to tell
+            return
         self._tasks.discard(task)
         self.completed += 1
         if self._labels.pop(task, None) is not None:
