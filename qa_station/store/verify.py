@@ -32,6 +32,7 @@ from sqlalchemy import Row, func, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 
+from datafiles import fields_dict
 from qa_station.store.chain import GENESIS, LEGACY_FORMAT, digest, hash_of, legacy_digest
 from qa_station.store.chain import signed_text as event_signed_text
 from qa_station.store.checkpoints import Checkpoint, Witness
@@ -76,15 +77,17 @@ SEALING = (Kind.END_INSPECTED, Kind.END_CLEANED, Kind.ASSEMBLY_REGISTERED, Kind.
 
 @dataclass
 class VerifyReport:
+    """What a check found; its fields stand in the order ``to_dict`` writes them."""
+
     events: int = 0
-    inspections: int = 0
-    cleanings: int = 0
-    images: int = 0
     signed: int = 0  # events whose station signature holds
     checkpoints: int = 0  # checkpoints the chain was checked against
     witnessed: int = 0  # of which from the bench's witness files
-    keys: list[str] = field(default_factory=list)  # the signers, in words
+    inspections: int = 0
+    cleanings: int = 0
+    images: int = 0
     archived: int = 0  # image files removed from the bench after a signed archive (retention)
+    keys: list[str] = field(default_factory=list)  # the signers, in words
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # worth knowing, not a break
     since: dict[str, int] | None = None  # an incremental check: the checkpoint it started from
@@ -98,21 +101,7 @@ class VerifyReport:
         return self.problems[0] if self.problems else None
 
     def to_dict(self) -> dict[str, object]:
-        return {
-            "ok": self.ok,
-            "events": self.events,
-            "signed": self.signed,
-            "checkpoints": self.checkpoints,
-            "witnessed": self.witnessed,
-            "inspections": self.inspections,
-            "cleanings": self.cleanings,
-            "images": self.images,
-            "archived": self.archived,
-            "keys": self.keys,
-            "problems": self.problems,
-            "notes": self.notes,
-            "since": self.since,
-        }
+        return {"ok": self.ok, **fields_dict(self)}
 
 
 class _Counted:
