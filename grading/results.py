@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from datafiles import fields_dict
+
 PASS = "pass"
 FAIL = "fail"
 ERROR = "error"
@@ -116,14 +118,7 @@ class ZoneShape:
     min_coverage: float = 1.0
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "label": self.label,
-            "inner_diameter_um": self.inner_diameter_um,
-            "outer_diameter_um": self.outer_diameter_um,
-            "graded": self.graded,
-            "min_coverage": self.min_coverage,
-        }
+        return fields_dict(self)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ZoneShape:

@@ -37,6 +37,7 @@ from pathlib import Path
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session as DbSession
 
+from datafiles import fields_dict
 from qa_station.station_secret import SecretError, fingerprint, keyed, load_secret
 from qa_station.store import Store, Writer
 from qa_station.store.kinds import Kind
@@ -108,12 +109,7 @@ class ReplayedSession:
     token_sha256: str
 
     def to_dict(self) -> dict[str, str]:
-        return {
-            "username": self.username,
-            "display_name": self.display_name,
-            "role": self.role,
-            "session": self.token_sha256,
-        }
+        return fields_dict(self, rename={"token_sha256": "session"})
 
     @classmethod
     def of(cls, who: Session | ReplayedSession) -> ReplayedSession:

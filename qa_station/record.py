@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from grading.grade import with_zones
 from grading.results import EndFaceResult, FiberResult
+from qa_station.catalog import EndDefinition
 from qa_station.fibre_regions import in_region
 from qa_station.store import Store
 from qa_station.store.kinds import Kind
@@ -95,12 +96,9 @@ class Connection:
 
 
 @dataclass(frozen=True)
-class EndRecord:
-    label: str
-    connector: str
-    fiber: str
-    gender: str | None
-    rules: str
+class EndRecord(EndDefinition):
+    """An end as its record holds it: defined as it was registered, and what was done to it."""
+
     inspections: tuple[InspectionEntry, ...]
     cleanings: tuple[CleaningEntry, ...]
     connection: Connection | None

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from datafiles import fields_dict
 from qa_station.accounts import SUPERVISING, Accounts, AuthError, Session, signed_in
 from qa_station.store import Store
 from qa_station.store.kinds import Kind
@@ -27,12 +28,7 @@ class IssuedReport:
     bytes: int
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "report_id": self.report_id,
-            "file": self.file,
-            "sha256": self.sha256,
-            "bytes": self.bytes,
-        }
+        return fields_dict(self)
 
 
 def supervisor_name(store: Store, who: Session) -> str:

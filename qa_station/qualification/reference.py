@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from datafiles import fields_dict
 from grading.geometry import CLADDING_DIAMETER_UM
 from grading.image_io import ImageError, read_image
 from grading.pixels import scale_pair
@@ -52,12 +53,7 @@ class Criteria:
     max_scale_error: float = 0.02  # claddings measured at the calibration, per tip
 
     def to_dict(self) -> dict[str, float]:
-        return {
-            "min_agreement": self.min_agreement,
-            "max_false_passes": self.max_false_passes,
-            "max_median_size_error_um": self.max_median_size_error_um,
-            "max_scale_error": self.max_scale_error,
-        }
+        return fields_dict(self)
 
 
 @dataclass(frozen=True)

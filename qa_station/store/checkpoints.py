@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from datafiles import fields_dict
 from qa_station.store.chain import canonical
 from qa_station.store.keys import PublicKey, RecordKey, check_signature
 
@@ -77,16 +78,7 @@ class Checkpoint:
 
     def row(self) -> dict[str, Any]:
         """The columns of its row in the ``checkpoints`` table."""
-        return {
-            "station_id": self.station,
-            "events": self.events,
-            "head_id": self.head_id,
-            "head_hash": self.head_hash,
-            "at_us": self.at_us,
-            "reason": self.reason,
-            "key_id": self.key,
-            "signature": self.signature,
-        }
+        return fields_dict(self, rename={"station": "station_id", "key": "key_id"})
 
     @classmethod
     def of_row(cls, r: Any) -> Checkpoint:

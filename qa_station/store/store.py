@@ -38,6 +38,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import ArgumentError, DatabaseError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from datafiles import fields_dict
 from qa_station.store.chain import EVENT_FORMAT, canonical, hash_of, signed_text
 from qa_station.store.checkpoints import EVERY_EVENTS, Checkpoint, Witness, WitnessError
 from qa_station.store.clock import Instant, Jump, StationClock
@@ -106,24 +107,16 @@ class EventRecord:
     kind: str
     serial: str | None
     end: str | None
-    payload: dict[str, Any]
+    at_us: int
     operator: str | None
     station: str
-    at_us: int
+    payload: dict[str, Any]
     hash: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "kind": self.kind,
-            "serial": self.serial,
-            "end": self.end,
-            "at": iso(self.at_us),
-            "operator": self.operator,
-            "station": self.station,
-            "payload": self.payload,
-            "hash": self.hash,
-        }
+        d = fields_dict(self, rename={"at_us": "at"})
+        d["at"] = iso(self.at_us)  # in words, where its field stands
+        return d
 
 
 def iso(at_us: int) -> str:

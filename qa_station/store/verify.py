@@ -26,12 +26,14 @@ import json
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Row, func, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 
+from datafiles import fields_dict
 from qa_station.store.chain import GENESIS, LEGACY_FORMAT, digest, hash_of, legacy_digest
 from qa_station.store.chain import signed_text as event_signed_text
 from qa_station.store.checkpoints import Checkpoint, Witness
@@ -76,15 +78,17 @@ SEALING = (Kind.END_INSPECTED, Kind.END_CLEANED, Kind.ASSEMBLY_REGISTERED, Kind.
 
 @dataclass
 class VerifyReport:
+    """What a check found; its fields stand in the order ``to_dict`` writes them."""
+
     events: int = 0
-    inspections: int = 0
-    cleanings: int = 0
-    images: int = 0
     signed: int = 0  # events whose station signature holds
     checkpoints: int = 0  # checkpoints the chain was checked against
     witnessed: int = 0  # of which from the bench's witness files
-    keys: list[str] = field(default_factory=list)  # the signers, in words
+    inspections: int = 0
+    cleanings: int = 0
+    images: int = 0
     archived: int = 0  # image files removed from the bench after a signed archive (retention)
+    keys: list[str] = field(default_factory=list)  # the signers, in words
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # worth knowing, not a break
     since: dict[str, int] | None = None  # an incremental check: the checkpoint it started from
@@ -98,21 +102,7 @@ class VerifyReport:
         return self.problems[0] if self.problems else None
 
     def to_dict(self) -> dict[str, object]:
-        return {
-            "ok": self.ok,
-            "events": self.events,
-            "signed": self.signed,
-            "checkpoints": self.checkpoints,
-            "witnessed": self.witnessed,
-            "inspections": self.inspections,
-            "cleanings": self.cleanings,
-            "images": self.images,
-            "archived": self.archived,
-            "keys": self.keys,
-            "problems": self.problems,
-            "notes": self.notes,
-            "since": self.since,
-        }
+        return {"ok": self.ok, **fields_dict(self)}
 
 
 class _Counted:
@@ -255,8 +245,10 @@ def verify(
             )
         if start is None:
             _check_registrations(s, registered, report, batch)
-        named = _check_inspections(s, inspected, where, ends, report, batch, after.inspection)
-        _check_cleanings(s, cleaned, where, ends, report, batch, after.cleaning)
+        inspections = _SealedRows("inspection", inspected, where, ends, report)
+        cleanings = _SealedRows("cleaning", cleaned, where, ends, report)
+        named = _check_inspections(s, inspections, batch, after.inspection)
+        _check_cleanings(s, cleanings, batch, after.cleaning)
         archived = _check_removals(s, removals, report)
         _check_images(s, store, named, archived, report, batch, incremental=start is not None)
     return report
@@ -464,14 +456,42 @@ def _when(at_us: int) -> str:
 # -- the rows events seal, both ways ------------------------------------------------------------
 
 
+@dataclass
+class _SealedRows:
+    """The rows of one table checked against the events that seal them, both ways: each row
+    sealed by an event and still as sealed, each row an event seals still there."""
+
+    noun: str  # a row as problems name it: "inspection", "cleaning"
+    sealed: dict[int, _Sealed]  # row id -> what its event seals
+    where: _Where
+    ends: dict[int, str]
+    report: VerifyReport
+    seen: set[int] = field(default_factory=set)
+
+    def label(self, row: Row[Any]) -> str:
+        """How problems name the row (and it is seen)."""
+        self.seen.add(row.id)
+        return f"{self.noun} {row.id} ({self.where(row.assembly_id, self.ends.get(row.end_id))})"
+
+    def check(self, row: Row[Any], label: str, digest_in: Callable[[int], str]) -> None:
+        """The row against its event; ``digest_in(format)``: the row's digest now."""
+        sealed = self.sealed.get(row.id)
+        if sealed is None:
+            self.report.problems.append(f"{label}: no event records it (added outside the gate)")
+        elif digest_in(sealed[1]) != sealed[0]:
+            self.report.problems.append(f"{label}: was changed after it was recorded")
+
+    def missing(self) -> None:
+        """Every row an event seals that was not seen."""
+        for rid in sorted(set(self.sealed) - self.seen, key=lambda x: (x is None, x or 0)):
+            self.report.problems.append(
+                f"{self.noun} {rid}, recorded by {self.sealed[rid][2]}: is missing (removed from "
+                "the record)"
+            )
+
+
 def _check_inspections(
-    s: Session,
-    inspected: dict[int, _Sealed],
-    where: _Where,
-    ends: dict[int, str],
-    report: VerifyReport,
-    batch: int,
-    above: int = 0,
+    s: Session, inspections: _SealedRows, batch: int, above: int = 0
 ) -> dict[str, str]:
     """Inspections against their events; returns the images they name (sha -> who).
 
@@ -486,14 +506,12 @@ def _check_inspections(
     )
     pending = next(fibre_rows, None)
     named: dict[str, str] = {}
-    seen: set[int] = set()
     rows = s.execute(
         select(Inspection.__table__).where(Inspection.id > above).order_by(Inspection.id)
     ).yield_per(batch)
     for row in rows:
-        report.inspections += 1
-        seen.add(row.id)
-        label = f"inspection {row.id} ({where(row.assembly_id, ends.get(row.end_id))})"
+        inspections.report.inspections += 1
+        label = inspections.label(row)
         while pending is not None and pending.inspection_id < row.id:
             pending = next(fibre_rows, None)  # fibres of an inspection that is not there
         mine: list[Row[Any]] = []
@@ -507,43 +525,18 @@ def _check_inspections(
             named.setdefault(row.overview_sha256, f"{label} overview")
         for sha in whole_frames(row.result):  # kept whole by the image policy
             named.setdefault(sha, f"{label} whole frame")
-        sealed = inspected.get(row.id)
-        if sealed is None:
-            report.problems.append(f"{label}: no event records it (added outside the gate)")
-        elif inspection_digest(row, mine, sealed[1]) != sealed[0]:
-            report.problems.append(f"{label}: was changed after it was recorded")
-    for iid in sorted(set(inspected) - seen, key=lambda x: (x is None, x or 0)):
-        report.problems.append(
-            f"inspection {iid}, recorded by {inspected[iid][2]}: is missing (removed from the "
-            "record)"
-        )
+        inspections.check(row, label, partial(inspection_digest, row, mine))
+    inspections.missing()
     return named
 
 
-def _check_cleanings(
-    s: Session,
-    cleaned: dict[int, _Sealed],
-    where: _Where,
-    ends: dict[int, str],
-    report: VerifyReport,
-    batch: int,
-    above: int = 0,
-) -> None:
-    seen: set[int] = set()
+def _check_cleanings(s: Session, cleanings: _SealedRows, batch: int, above: int = 0) -> None:
     rows = select(Cleaning.__table__).where(Cleaning.id > above).order_by(Cleaning.id)
     for row in s.execute(rows).yield_per(batch):
-        report.cleanings += 1
-        seen.add(row.id)
-        label = f"cleaning {row.id} ({where(row.assembly_id, ends.get(row.end_id))})"
-        sealed = cleaned.get(row.id)
-        if sealed is None:
-            report.problems.append(f"{label}: no event records it (added outside the gate)")
-        elif cleaning_digest(row, sealed[1]) != sealed[0]:
-            report.problems.append(f"{label}: was changed after it was recorded")
-    for cid in sorted(set(cleaned) - seen, key=lambda x: (x is None, x or 0)):
-        report.problems.append(
-            f"cleaning {cid}, recorded by {cleaned[cid][2]}: is missing (removed from the record)"
-        )
+        cleanings.report.cleanings += 1
+        label = cleanings.label(row)
+        cleanings.check(row, label, partial(cleaning_digest, row))
+    cleanings.missing()
 
 
 def _check_images(
