@@ -13,6 +13,7 @@ import importlib
 import logging
 import os
 import sys
+from types import ModuleType
 
 from qa_station import __version__
 from qa_station.commands import start as start_cmd
@@ -87,11 +88,40 @@ def build_parser(only: object = ALL) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module, summary) in COMMANDS.items():
         if only is ALL or only == name:
-            command = importlib.import_module(f"qa_station.commands.{module}")
-            command.add_parser(sub, summary)
+            add_command(
+                sub, name, summary, importlib.import_module(f"qa_station.commands.{module}")
+            )
         else:
             sub.add_parser(name, help=summary, add_help=False)
     return parser
+
+
+def add_command(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    summary: str,
+    command: ModuleType,
+) -> None:
+    """One command's sub-parser, made here the same way for every command.
+
+    From the command's module: ``DESCRIPTION`` (if any) heads its ``--help``, shown as
+    written when it is the module's docstring, else wrapped; ``add_arguments(parser)`` adds
+    its own arguments (and sub-commands); ``run(args)``, if it has one, is what it runs (a
+    command with sub-commands sets each one's own).
+    """
+    description = getattr(command, "DESCRIPTION", None)
+    as_written = description is not None and description is command.__doc__
+    parser = sub.add_parser(
+        name,
+        help=summary,
+        description=description,
+        formatter_class=argparse.RawDescriptionHelpFormatter
+        if as_written
+        else argparse.HelpFormatter,
+    )
+    command.add_arguments(parser)
+    if hasattr(command, "run"):
+        parser.set_defaults(func=command.run)
 
 
 def command_in(args: list[str]) -> str | None:

@@ -21,8 +21,7 @@ from qa_station.store.verify import VerifyReport, verify
 from qa_station.text import shown
 
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], summary: str) -> None:
-    p = sub.add_parser("audit", help=summary)
+def add_arguments(p: argparse.ArgumentParser) -> None:
     asub = p.add_subparsers(dest="audit_command", metavar="COMMAND", required=True)
     v = asub.add_parser(
         "verify",

@@ -30,8 +30,7 @@ if TYPE_CHECKING:
     from asn1crypto import x509 as asn1_x509
 
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], summary: str) -> None:
-    p = sub.add_parser("images", help=summary)
+def add_arguments(p: argparse.ArgumentParser) -> None:
     isub = p.add_subparsers(dest="images_command", metavar="COMMAND", required=True)
     a = isub.add_parser(
         "archive", help="write the frames recorded before a date to a signed archive"

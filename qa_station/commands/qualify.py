@@ -42,13 +42,10 @@ from qa_station.store import Store, StoreError
 NAME = "qualify"
 
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], summary: str) -> None:
-    p = sub.add_parser(
-        NAME,
-        help=summary,
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+DESCRIPTION = __doc__
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
     q = p.add_subparsers(dest="qualify_command", metavar="COMMAND", required=True)
     r = q.add_parser("reference", help="grade a reference set; record and report the result")
     r.add_argument("--set", metavar="FOLDER", help="a factory's set: images + labels.toml")

@@ -13,8 +13,7 @@ from qa_station.store import StoreError
 OUTPUT_HELP = "a folder (default: the current one) or a file name ending in .pdf"
 
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], summary: str) -> None:
-    p = sub.add_parser("report", help=summary)
+def add_arguments(p: argparse.ArgumentParser) -> None:
     rsub = p.add_subparsers(dest="report_command", metavar="REPORT", required=True)
     r = rsub.add_parser(
         "rejection",

@@ -22,8 +22,7 @@ if TYPE_CHECKING:  # imported where a command opens it, as below
     from qa_station.store.store import Store
 
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], summary: str) -> None:
-    p = sub.add_parser("store", help=summary)
+def add_arguments(p: argparse.ArgumentParser) -> None:
     ssub = p.add_subparsers(dest="store_command", metavar="COMMAND", required=True)
     u = ssub.add_parser(
         "upgrade", help="the owner: bring the schema up to date, then give the roles' grants"

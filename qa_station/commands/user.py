@@ -21,8 +21,7 @@ from qa_station.text import shown
 SOURCE = "cli"  # where these sign-ins come from: failures slow down the command line only
 
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], summary: str) -> None:
-    p = sub.add_parser("user", help=summary)
+def add_arguments(p: argparse.ArgumentParser) -> None:
     usub = p.add_subparsers(dest="user_command", metavar="COMMAND", required=True)
     a = usub.add_parser(
         "add", help="add an account (an admin signs in to do it; the first one is an admin)"
