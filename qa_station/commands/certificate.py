@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from qa_station.certificates import issue
-from qa_station.commands.common import write_assembly_document
+from qa_station.commands.common import db_option, write_assembly_document
 
 DESCRIPTION = (
     "Write the signed PDF acceptance certificate of an accepted assembly and "
@@ -23,7 +23,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="a folder (default: the current one; the file is named SERIAL-CERTIFICATE_ID.pdf) "
         "or a file name ending in .pdf",
     )
-    p.add_argument("--db", metavar="URL", help="store URL (default: the station's)")
+    db_option(p)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -11,7 +11,7 @@ from hardware.simulated.assembly import SCENARIOS
 from qa_station.accounts import AuthError
 from qa_station.catalog import CatalogError
 from qa_station.certificates.errors import CertificateError
-from qa_station.commands.common import CommandError, fail, station
+from qa_station.commands.common import CommandError, db_option, fail, station
 from qa_station.demo import run_demo
 from qa_station.gate import GateRefused
 from qa_station.paths import ensure_dir, station_paths, write_whole
@@ -32,9 +32,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--out", metavar="DIR", help="write the signed certificate of every accepted assembly here"
     )
-    p.add_argument(
-        "--db", metavar="URL", help="store URL: an empty database, or the demo's (default: its own)"
-    )
+    db_option(p, "store URL: an empty database, or the demo's (default: its own)")
     p.add_argument("--json", action="store_true", help="print one JSON summary")
 
 

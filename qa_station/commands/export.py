@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 from qa_station import exports
-from qa_station.commands.common import CommandError, fail, station
+from qa_station.commands.common import CommandError, db_option, fail, station
 from qa_station.exports import DateError, parse_when
 from qa_station.store import StoreError
 from reports.export import (
@@ -47,7 +47,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="what to export (default: all in JSON; inspections in CSV, which holds one table)",
     )
     p.add_argument("-o", "--output", metavar="PATH", help="write to this file (default: stdout)")
-    p.add_argument("--db", metavar="URL", help="store URL (default: the station's)")
+    db_option(p)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -32,7 +32,7 @@ from qa_station.accounts import Accounts, AuthError, Session
 from qa_station.bench import open_bench
 from qa_station.catalog import CatalogError
 from qa_station.certificates.errors import CertificateError
-from qa_station.commands.common import CommandError, fail, station
+from qa_station.commands.common import CommandError, db_option, fail, station
 from qa_station.config import ConfigError
 from qa_station.qualification.labels import ReferenceSetError, load_folder
 from qa_station.qualification.reference import load_frames
@@ -53,7 +53,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     r.add_argument("--probe", metavar="ID", help="the probe qualified (default: the config's)")
     r.add_argument("-o", "--output", metavar="PATH", help="report folder or .pdf file")
     r.add_argument("--json", action="store_true", help="one JSON object on stdout")
-    r.add_argument("--db", metavar="URL")
+    db_option(r, help=None)
     r.set_defaults(func=run_reference)
     s = q.add_parser("repeatability", help="inspect one end N times per operator, re-seated")
     s.add_argument("--serial", required=True, help="the assembly's serial (or 'PART SERIAL')")
@@ -70,11 +70,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     _who(s)
     s.add_argument("-o", "--output", metavar="PATH", help="report folder or .pdf file")
     s.add_argument("--json", action="store_true")
-    s.add_argument("--db", metavar="URL")
+    db_option(s, help=None)
     s.set_defaults(func=run_repeatability)
     st = q.add_parser("status", help="the station's qualification and probe state")
     st.add_argument("--json", action="store_true")
-    st.add_argument("--db", metavar="URL")
+    db_option(st, help=None)
     st.set_defaults(func=run_status)
     e = q.add_parser("export", help="write the built-in reference set as a folder")
     e.add_argument("folder", type=Path)

@@ -18,7 +18,7 @@ import sys
 import threading
 
 from qa_station.certificates.errors import CertificateError
-from qa_station.commands.common import CommandError, fail, station
+from qa_station.commands.common import CommandError, db_option, fail, station
 from qa_station.exports import DateError, parse_when
 from qa_station.regrade import RegradeCancelled, RegradeError, load_table, record_regrade, regrade
 from qa_station.store import StoreError
@@ -34,7 +34,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--jobs", type=int, help="processes (default: every core)")
     p.add_argument("-o", "--output", metavar="FOLDER", help="where the PDF and CSV go")
     p.add_argument("--json", action="store_true", help="one JSON summary on stdout")
-    p.add_argument("--db", metavar="URL")
+    db_option(p, help=None)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -18,7 +18,13 @@ import sys
 from pathlib import Path
 
 from qa_station.certificates.verify import VerifyUsageError, verify_file
-from qa_station.commands.common import CommandError, fail, serial_arg, station
+from qa_station.commands.common import (
+    CommandError,
+    db_option,
+    fail,
+    serial_arg,
+    station,
+)
 from qa_station.config import ConfigError, load_config
 from qa_station.paths import station_paths
 from qa_station.store import Store
@@ -37,7 +43,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--serial", metavar="SN", help="the serial on the cord: the certificate must be its"
     )
-    p.add_argument("--db", metavar="URL", help="store URL (default: the station's)")
+    db_option(p)
     p.add_argument(
         "--offline",
         action="store_true",
