@@ -169,6 +169,17 @@ class SerialDevice(ABC):
     @abstractmethod
     def open(self) -> None: ...
 
+    def _open_line(self, what: str, error: type[Exception]) -> bool:
+        """Open the port: True when it opened now, False when it was open already. A port
+        that cannot be opened raises ``error``: "no <what> at <port>: <why>"."""
+        if self._line.is_open:
+            return False
+        try:
+            self._line.open()
+        except LineUnavailable as exc:
+            raise error(f"no {what} at {self._port}: {exc}") from exc
+        return True
+
     @abstractmethod
     def close(self) -> None: ...
 

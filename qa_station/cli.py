@@ -13,43 +13,29 @@ import importlib
 import logging
 import os
 import sys
+from types import ModuleType
 
 from qa_station import __version__
 from qa_station.commands import start as start_cmd
 
-# name: (module, the one-line summary --help lists)
+# name: the one-line summary --help lists; the module is qa_station/commands/<name, - as _>.py
 COMMANDS = {
-    "grade": ("grade", "grade end-face images against an IEC 61300-3-35 rule set"),
-    "scan": ("scan", "scan and grade every fibre of one end (a bench check; nothing is recorded)"),
-    "demo": ("demo", "run simulated assemblies through inspect-clean-inspect-connect, headless"),
-    "history": ("history", "every event of one assembly serial, in order"),
-    "audit": ("audit", "auditor tools"),
-    "user": ("user", "station accounts (operators, supervisors, auditors, admins)"),
-    "fixture-emulator": (
-        "fixture_emulator",
-        "serve the fixture's serial protocol on a pseudo-terminal (prints the port)",
-    ),
-    "certificate": (
-        "certificate",
-        "issue (or reissue) the signed acceptance certificate of an accepted assembly",
-    ),
-    "verify": (
-        "verify",
-        "check a certificate: signature, unchanged since signing, and the station's record",
-    ),
-    "report": ("report", "PDF reports: rejection of an assembly, lot / work order"),
-    "export": ("export", "export inspections and events of a period as CSV or JSON (for an MES)"),
-    "images": ("images", "the image store: signed archives and retention"),
-    "diagnostics": (
-        "diagnostics",
-        "zip the station's logs and config, without passwords or keys, for a support ticket",
-    ),
-    "store": ("store", "the floor database: schema upgrade, roles' grants, frames moved in"),
-    "qualify": ("qualify", "qualify the station: reference faces, repeatability studies, status"),
-    "regrade": (
-        "regrade",
-        "grade past inspections' frames under another rule table (a what-if report)",
-    ),
+    "grade": "grade end-face images against an IEC 61300-3-35 rule set",
+    "scan": "scan and grade every fibre of one end (a bench check; nothing is recorded)",
+    "demo": "run simulated assemblies through inspect-clean-inspect-connect, headless",
+    "history": "every event of one assembly serial, in order",
+    "audit": "auditor tools",
+    "user": "station accounts (operators, supervisors, auditors, admins)",
+    "fixture-emulator": "serve the fixture's serial protocol on a pseudo-terminal (prints the port)",
+    "certificate": "issue (or reissue) the signed acceptance certificate of an accepted assembly",
+    "verify": "check a certificate: signature, unchanged since signing, and the station's record",
+    "report": "PDF reports: rejection of an assembly, lot / work order",
+    "export": "export inspections and events of a period as CSV or JSON (for an MES)",
+    "images": "the image store: signed archives and retention",
+    "diagnostics": "zip the station's logs and config, without passwords or keys, for a support ticket",
+    "store": "the floor database: schema upgrade, roles' grants, frames moved in",
+    "qualify": "qualify the station: reference faces, repeatability studies, status",
+    "regrade": "grade past inspections' frames under another rule table (a what-if report)",
 }
 # Run by a customer or an auditor on their own machine: nothing is written where they run it,
 # not even the station's log.
@@ -85,13 +71,41 @@ def build_parser(only: object = ALL) -> argparse.ArgumentParser:
     )
     start_cmd.add_arguments(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, (module, summary) in COMMANDS.items():
+    for name, summary in COMMANDS.items():
         if only is ALL or only == name:
-            command = importlib.import_module(f"qa_station.commands.{module}")
-            command.add_parser(sub, summary)
+            module = importlib.import_module(f"qa_station.commands.{name.replace('-', '_')}")
+            add_command(sub, name, summary, module)
         else:
             sub.add_parser(name, help=summary, add_help=False)
     return parser
+
+
+def add_command(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    summary: str,
+    command: ModuleType,
+) -> None:
+    """One command's sub-parser, made here the same way for every command.
+
+    From the command's module: ``DESCRIPTION`` (if any) heads its ``--help``, shown as
+    written when it is the module's docstring, else wrapped; ``add_arguments(parser)`` adds
+    its own arguments (and sub-commands); ``run(args)``, if it has one, is what it runs (a
+    command with sub-commands sets each one's own).
+    """
+    description = getattr(command, "DESCRIPTION", None)
+    as_written = description is not None and description is command.__doc__
+    parser = sub.add_parser(
+        name,
+        help=summary,
+        description=description,
+        formatter_class=argparse.RawDescriptionHelpFormatter
+        if as_written
+        else argparse.HelpFormatter,
+    )
+    command.add_arguments(parser)
+    if hasattr(command, "run"):
+        parser.set_defaults(func=command.run)
 
 
 def command_in(args: list[str]) -> str | None:

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import platformdirs
 
@@ -24,55 +25,38 @@ ENV_HOME = "QA_STATION_HOME"
 DEMO_FOLDER = "demo"  # the demo's own station home, inside the station's data folder
 
 
+class _Inside:
+    """One file or folder of the station: a name inside its config or its data folder,
+    read as an attribute of StationPaths."""
+
+    def __init__(self, folder: Literal["config", "data"], name: str) -> None:
+        self.folder = folder
+        self.name = name
+
+    def __get__(self, paths: StationPaths, owner: object = None) -> Path:
+        return (paths.config_dir if self.folder == "config" else paths.data_dir) / self.name
+
+
 @dataclass(frozen=True)
 class StationPaths:
     config_dir: Path
     data_dir: Path
 
-    @property
-    def config_file(self) -> Path:
-        return self.config_dir / "station.toml"
-
-    @property
-    def products_file(self) -> Path:
-        """The factory's own products (same shape as the built-in ``catalog/products.toml``)."""
-        return self.config_dir / "products.toml"
-
-    @property
-    def database_file(self) -> Path:
-        return self.data_dir / "station.sqlite3"
-
-    @property
-    def images_dir(self) -> Path:
-        return self.data_dir / "images"
-
-    @property
-    def keys_dir(self) -> Path:
-        return self.config_dir / "keys"
-
-    @property
-    def logs_dir(self) -> Path:
-        return self.data_dir / "logs"
-
-    @property
-    def certificates_dir(self) -> Path:
-        """Where the bench writes each accepted assembly's certificate as it is accepted."""
-        return self.data_dir / "certificates"
-
-    @property
-    def reports_dir(self) -> Path:
-        """Where the station's own reports go: qualifications, studies, re-grades."""
-        return self.data_dir / "reports"
-
-    @property
-    def witness_dir(self) -> Path:
-        """The bench's witness of the record: its signed checkpoints, outside the database."""
-        return self.data_dir / "witness"
-
-    @property
-    def outbox_file(self) -> Path:
-        """What a bench on a floor database did while it was down (kept locally)."""
-        return self.data_dir / "outbox.sqlite3"
+    config_file = _Inside("config", "station.toml")
+    # The factory's own products (same shape as the built-in ``catalog/products.toml``).
+    products_file = _Inside("config", "products.toml")
+    database_file = _Inside("data", "station.sqlite3")
+    images_dir = _Inside("data", "images")
+    keys_dir = _Inside("config", "keys")
+    logs_dir = _Inside("data", "logs")
+    # Where the bench writes each accepted assembly's certificate as it is accepted.
+    certificates_dir = _Inside("data", "certificates")
+    # Where the station's own reports go: qualifications, studies, re-grades.
+    reports_dir = _Inside("data", "reports")
+    # The bench's witness of the record: its signed checkpoints, outside the database.
+    witness_dir = _Inside("data", "witness")
+    # What a bench on a floor database did while it was down (kept locally).
+    outbox_file = _Inside("data", "outbox.sqlite3")
 
 
 def station_paths() -> StationPaths:

@@ -15,7 +15,7 @@ from typing import Any
 
 import serial
 
-from hardware.serial_line import LineLost, LineUnavailable, SerialDevice, SerialLine
+from hardware.serial_line import LineLost, SerialDevice, SerialLine
 
 log = logging.getLogger(__name__)
 
@@ -51,14 +51,9 @@ class SerialBarcodeScanner(SerialDevice):
 
     def open(self) -> None:
         """Open the port; opening an open scanner does nothing."""
-        if self._line.is_open:
-            return
-        try:
-            self._line.open()
-        except LineUnavailable as exc:
-            raise ScannerError(f"no scanner at {self._port}: {exc}") from exc
-        self._pending.clear()
-        self._skipping = False
+        if self._open_line("scanner", ScannerError):
+            self._pending.clear()
+            self._skipping = False
 
     def close(self) -> None:
         """Release the port; closing twice is harmless."""

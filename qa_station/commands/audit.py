@@ -12,7 +12,7 @@ import json
 import sys
 from pathlib import Path
 
-from qa_station.commands.common import CommandError, fail, station
+from qa_station.commands.common import CommandError, db_option, fail, station
 from qa_station.paths import station_paths
 from qa_station.store import StoreError
 from qa_station.store.checkpoints import Checkpoint
@@ -21,14 +21,13 @@ from qa_station.store.verify import VerifyReport, verify
 from qa_station.text import shown
 
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], summary: str) -> None:
-    p = sub.add_parser("audit", help=summary)
+def add_arguments(p: argparse.ArgumentParser) -> None:
     asub = p.add_subparsers(dest="audit_command", metavar="COMMAND", required=True)
     v = asub.add_parser(
         "verify",
         help="check the whole record: exit 0 when intact, else name the first broken record",
     )
-    v.add_argument("--db", metavar="URL", help="store URL (default: the station's)")
+    db_option(v)
     v.add_argument(
         "--trust",
         metavar="PEM",
@@ -55,7 +54,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], summary
         "checkpoint",
         help="sign the record's head now and print it (one line of JSON) for you to keep",
     )
-    c.add_argument("--db", metavar="URL", help="store URL (default: the station's)")
+    db_option(c)
     c.add_argument("-o", "--output", metavar="FILE", type=Path, help="append it to this file")
     c.set_defaults(func=run_checkpoint)
 

@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from qa_station.catalog import Catalog, CatalogError, load_catalog
 from qa_station.certificates import CertificateError, NotAccepted
@@ -30,6 +31,15 @@ def station(db_url: str | None = None) -> tuple[StationConfig, Store, Catalog]:
     except (ConfigError, CatalogError, StoreError) as exc:
         raise CommandError(str(exc)) from None
     return config, store, catalog
+
+
+def db_option(
+    parser: argparse.ArgumentParser,
+    help: str | None = "store URL (default: the station's)",
+    **options: Any,
+) -> None:
+    """``--db URL``: the store a command opens instead of the station's (see ``station``)."""
+    parser.add_argument("--db", metavar="URL", help=help, **options)
 
 
 def serial_arg(value: str) -> str:

@@ -11,33 +11,29 @@ from hardware.simulated.assembly import SCENARIOS
 from qa_station.accounts import AuthError
 from qa_station.catalog import CatalogError
 from qa_station.certificates.errors import CertificateError
-from qa_station.commands.common import CommandError, fail, station
+from qa_station.commands.common import CommandError, db_option, fail, station
 from qa_station.demo import run_demo
 from qa_station.gate import GateRefused
 from qa_station.paths import ensure_dir, station_paths, write_whole
 from qa_station.store import StoreError
 
+DESCRIPTION = (
+    "Run N simulated assemblies of a product through the whole gate on the "
+    "simulated bench and print a summary. The demo keeps a record of its own (in the "
+    "station home's data/demo folder, with its own key): it never touches the station's "
+    "record or accounts. Look at it with qa-station --demo COMMAND."
+)
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], summary: str) -> None:
-    p = sub.add_parser(
-        "demo",
-        help=summary,
-        description="Run N simulated assemblies of a product through the whole gate on the "
-        "simulated bench and print a summary. The demo keeps a record of its own (in the "
-        "station home's data/demo folder, with its own key): it never touches the station's "
-        "record or accounts. Look at it with qa-station --demo COMMAND.",
-    )
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--assemblies", type=int, default=3, metavar="N")
     p.add_argument("--scenario", choices=SCENARIOS, help="how dirty (default: a realistic mix)")
     p.add_argument("--product", default="trunk-mpo12-sm-apc-b", help="catalog product id")
     p.add_argument(
         "--out", metavar="DIR", help="write the signed certificate of every accepted assembly here"
     )
-    p.add_argument(
-        "--db", metavar="URL", help="store URL: an empty database, or the demo's (default: its own)"
-    )
+    db_option(p, "store URL: an empty database, or the demo's (default: its own)")
     p.add_argument("--json", action="store_true", help="print one JSON summary")
-    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -9,8 +9,7 @@ from qa_station.commands.common import fail
 from qa_station.diagnostics import DiagnosticsError, save_diagnostics
 
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], summary: str) -> None:
-    p = sub.add_parser("diagnostics", help=summary)
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "-o",
         "--output",
@@ -18,7 +17,6 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], summary
         type=Path,
         help="the zip to write, or a folder for it (default: <data>/diagnostics/)",
     )
-    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

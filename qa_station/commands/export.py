@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 from qa_station import exports
-from qa_station.commands.common import CommandError, fail, station
+from qa_station.commands.common import CommandError, db_option, fail, station
 from qa_station.exports import DateError, parse_when
 from qa_station.store import StoreError
 from reports.export import (
@@ -30,15 +30,14 @@ from reports.export import (
     write_json,
 )
 
+DESCRIPTION = (
+    "Export the inspections (every fibre's verdict) and events recorded in a "
+    "period. Dates: YYYY-MM-DD (whole UTC days; --until includes its day) or ISO 8601 "
+    "date-times (UTC unless a zone is given)."
+)
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], summary: str) -> None:
-    p = sub.add_parser(
-        "export",
-        help=summary,
-        description="Export the inspections (every fibre's verdict) and events recorded in a "
-        "period. Dates: YYYY-MM-DD (whole UTC days; --until includes its day) or ISO 8601 "
-        "date-times (UTC unless a zone is given).",
-    )
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--since", metavar="DATE", required=True, help="from this date (inclusive)")
     p.add_argument("--until", metavar="DATE", help="up to this date (default: now)")
     p.add_argument("--format", choices=("csv", "json"), required=True)
@@ -48,8 +47,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], summary
         help="what to export (default: all in JSON; inspections in CSV, which holds one table)",
     )
     p.add_argument("-o", "--output", metavar="PATH", help="write to this file (default: stdout)")
-    p.add_argument("--db", metavar="URL", help="store URL (default: the station's)")
-    p.set_defaults(func=run)
+    db_option(p)
 
 
 def run(args: argparse.Namespace) -> int:

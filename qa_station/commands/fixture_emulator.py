@@ -23,13 +23,10 @@ from qa_station.paths import station_paths
 FAULTS = ("garbage", "silent")
 
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], summary: str) -> None:
-    p = sub.add_parser(
-        "fixture-emulator",
-        help=summary,
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+DESCRIPTION = __doc__
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--serial", default="T12B-000001", help="assembly held by the virtual fixture")
     p.add_argument("--scenario", choices=SCENARIOS, help="how dirty the virtual assembly is")
     p.add_argument(
@@ -37,7 +34,6 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], summary
     )
     p.add_argument("--vanish-after", type=int, metavar="N", help="drop the line after N commands")
     p.add_argument("--motion-delay", type=float, default=0.0, metavar="S", help="seconds per move")
-    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

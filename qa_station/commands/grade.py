@@ -20,14 +20,14 @@ from grading.results import ERROR, FAIL, EndFaceResult
 EXIT_PASS, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], summary: str) -> None:
-    p = sub.add_parser(
-        "grade",
-        help=summary,
-        description="Grade end-face images. With --json, stdout is one JSON list, one object "
-        "per image. Exit 0: all pass; 1: any fail; 2: bad usage or an input that "
-        "could not be judged.",
-    )
+DESCRIPTION = (
+    "Grade end-face images. With --json, stdout is one JSON list, one object "
+    "per image. Exit 0: all pass; 1: any fail; 2: bad usage or an input that "
+    "could not be judged."
+)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("images", nargs="+", metavar="IMAGE", help="image files (PNG, JPEG, TIFF, BMP)")
     p.add_argument(
         "--connector",
@@ -55,7 +55,6 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], summary
         help="vertical scale, when the pixels are not square (analog video); needs --um-per-px",
     )
     p.add_argument("--json", action="store_true", help="print one JSON list on stdout")
-    p.set_defaults(func=run)
 
 
 def _positive_float(text: str) -> float:

@@ -6,18 +6,22 @@ import argparse
 import json
 import sys
 
-from qa_station.commands.common import CommandError, fail, serial_arg, station
+from qa_station.commands.common import (
+    CommandError,
+    db_option,
+    fail,
+    serial_arg,
+    station,
+)
 from qa_station.record import describe_event
 from qa_station.store import StoreError
 from qa_station.text import shown
 
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], summary: str) -> None:
-    p = sub.add_parser("history", help=summary)
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("serial")
-    p.add_argument("--db", metavar="URL", help="store URL (default: the station's)")
+    db_option(p)
     p.add_argument("--json", action="store_true", help="one JSON list of events")
-    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from qa_station.accounts import Accounts, AuthError
 from qa_station.archive import ArchiveError, check_archive, export_archive, remove_archived
-from qa_station.commands.common import CommandError, fail, station
+from qa_station.commands.common import CommandError, db_option, fail, station
 from qa_station.exports import DateError, parse_when
 from qa_station.paths import station_paths
 from qa_station.store import StoreError
@@ -30,21 +30,20 @@ if TYPE_CHECKING:
     from asn1crypto import x509 as asn1_x509
 
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], summary: str) -> None:
-    p = sub.add_parser("images", help=summary)
+def add_arguments(p: argparse.ArgumentParser) -> None:
     isub = p.add_subparsers(dest="images_command", metavar="COMMAND", required=True)
     a = isub.add_parser(
         "archive", help="write the frames recorded before a date to a signed archive"
     )
     a.add_argument("--before", required=True, metavar="DATE", help="YYYY-MM-DD or ISO 8601")
     a.add_argument("-o", "--output", metavar="FILE", help="default: images-before-DATE.tar here")
-    a.add_argument("--db", metavar="URL")
+    db_option(a, help=None)
     a.set_defaults(func=run_archive)
     v = isub.add_parser("verify", help="check a signed archive of frames")
     v.add_argument("archive", metavar="ARCHIVE.tar")
     v.add_argument("--trust", metavar="PEM", action="append", help="certificate(s) to trust")
     v.add_argument("--offline", action="store_true", help="the file alone, not the record")
-    v.add_argument("--db", metavar="URL")
+    db_option(v, help=None)
     v.add_argument("--json", action="store_true")
     v.set_defaults(func=run_verify)
     r = isub.add_parser(
@@ -55,7 +54,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], summary
     r.add_argument("--admin", required=True, help="the admin who decides it")
     r.add_argument("--password-stdin", action="store_true")
     r.add_argument("--trust", metavar="PEM", action="append")
-    r.add_argument("--db", metavar="URL")
+    db_option(r, help=None)
     r.set_defaults(func=run_remove)
 
 

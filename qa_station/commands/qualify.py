@@ -32,7 +32,7 @@ from qa_station.accounts import Accounts, AuthError, Session
 from qa_station.bench import open_bench
 from qa_station.catalog import CatalogError
 from qa_station.certificates.errors import CertificateError
-from qa_station.commands.common import CommandError, fail, station
+from qa_station.commands.common import CommandError, db_option, fail, station
 from qa_station.config import ConfigError
 from qa_station.qualification.labels import ReferenceSetError, load_folder
 from qa_station.qualification.reference import load_frames
@@ -42,13 +42,10 @@ from qa_station.store import Store, StoreError
 NAME = "qualify"
 
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], summary: str) -> None:
-    p = sub.add_parser(
-        NAME,
-        help=summary,
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+DESCRIPTION = __doc__
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
     q = p.add_subparsers(dest="qualify_command", metavar="COMMAND", required=True)
     r = q.add_parser("reference", help="grade a reference set; record and report the result")
     r.add_argument("--set", metavar="FOLDER", help="a factory's set: images + labels.toml")
@@ -56,7 +53,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], summary
     r.add_argument("--probe", metavar="ID", help="the probe qualified (default: the config's)")
     r.add_argument("-o", "--output", metavar="PATH", help="report folder or .pdf file")
     r.add_argument("--json", action="store_true", help="one JSON object on stdout")
-    r.add_argument("--db", metavar="URL")
+    db_option(r, help=None)
     r.set_defaults(func=run_reference)
     s = q.add_parser("repeatability", help="inspect one end N times per operator, re-seated")
     s.add_argument("--serial", required=True, help="the assembly's serial (or 'PART SERIAL')")
@@ -73,11 +70,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], summary
     _who(s)
     s.add_argument("-o", "--output", metavar="PATH", help="report folder or .pdf file")
     s.add_argument("--json", action="store_true")
-    s.add_argument("--db", metavar="URL")
+    db_option(s, help=None)
     s.set_defaults(func=run_repeatability)
     st = q.add_parser("status", help="the station's qualification and probe state")
     st.add_argument("--json", action="store_true")
-    st.add_argument("--db", metavar="URL")
+    db_option(st, help=None)
     st.set_defaults(func=run_status)
     e = q.add_parser("export", help="write the built-in reference set as a folder")
     e.add_argument("folder", type=Path)

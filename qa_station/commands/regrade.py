@@ -18,19 +18,15 @@ import sys
 import threading
 
 from qa_station.certificates.errors import CertificateError
-from qa_station.commands.common import CommandError, fail, station
+from qa_station.commands.common import CommandError, db_option, fail, station
 from qa_station.exports import DateError, parse_when
 from qa_station.regrade import RegradeCancelled, RegradeError, load_table, record_regrade, regrade
 from qa_station.store import StoreError
 
+DESCRIPTION = __doc__
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], summary: str) -> None:
-    p = sub.add_parser(
-        "regrade",
-        help=summary,
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rules", required=True, metavar="TABLE", help="built-in name or TOML file")
     p.add_argument("--since", metavar="DATE", help="inspections from this date")
     p.add_argument("--until", metavar="DATE", help="up to this date (its day included)")
@@ -38,8 +34,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], summary
     p.add_argument("--jobs", type=int, help="processes (default: every core)")
     p.add_argument("-o", "--output", metavar="FOLDER", help="where the PDF and CSV go")
     p.add_argument("--json", action="store_true", help="one JSON summary on stdout")
-    p.add_argument("--db", metavar="URL")
-    p.set_defaults(func=run)
+    db_option(p, help=None)
 
 
 def run(args: argparse.Namespace) -> int:

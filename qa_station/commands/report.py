@@ -5,7 +5,13 @@ from __future__ import annotations
 import argparse
 
 from qa_station.certificates import CertificateError, issue_rejection_report
-from qa_station.commands.common import CommandError, fail, station, write_assembly_document
+from qa_station.commands.common import (
+    CommandError,
+    db_option,
+    fail,
+    station,
+    write_assembly_document,
+)
 from qa_station.exports import DateError, parse_when
 from qa_station.lots import write_lot_report
 from qa_station.store import StoreError
@@ -13,8 +19,7 @@ from qa_station.store import StoreError
 OUTPUT_HELP = "a folder (default: the current one) or a file name ending in .pdf"
 
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], summary: str) -> None:
-    p = sub.add_parser("report", help=summary)
+def add_arguments(p: argparse.ArgumentParser) -> None:
     rsub = p.add_subparsers(dest="report_command", metavar="REPORT", required=True)
     r = rsub.add_parser(
         "rejection",
@@ -24,7 +29,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], summary
     )
     r.add_argument("serial")
     r.add_argument("-o", "--output", metavar="PATH", help=OUTPUT_HELP)
-    r.add_argument("--db", metavar="URL", help="store URL (default: the station's)")
+    db_option(r)
     r.set_defaults(func=run_rejection)
     lot = rsub.add_parser(
         "lot",
@@ -37,7 +42,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], summary
     lot.add_argument("--until", metavar="DATE", help="up to this date (default: now)")
     lot.add_argument("--product", metavar="ID", help="only this catalog product")
     lot.add_argument("-o", "--output", metavar="PATH", help=OUTPUT_HELP)
-    lot.add_argument("--db", metavar="URL", help="store URL (default: the station's)")
+    db_option(lot)
     lot.set_defaults(func=run_lot)
 
 

@@ -22,14 +22,10 @@ from qa_station.config import ConfigError, load_config
 from qa_station.paths import station_paths
 from qa_station.scan import ScanError, ScanProgress, scan_end
 
+DESCRIPTION = __doc__
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], summary: str) -> None:
-    p = sub.add_parser(
-        "scan",
-        help=summary,
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--serial", required=True, help="the assembly's serial (or 'PART SERIAL')")
     p.add_argument("--end", required=True, help="which end (A, B, MPO, LC3...)")
     p.add_argument(
@@ -42,7 +38,6 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], summary
         help="simulated bench only: how dirty the virtual assembly is (default: from the serial)",
     )
     p.add_argument("--json", action="store_true", help="print the end face's result as JSON")
-    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

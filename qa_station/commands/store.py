@@ -14,25 +14,26 @@ import argparse
 import json
 from typing import TYPE_CHECKING
 
-from qa_station.commands.common import CommandError, fail, station
+from qa_station.commands.common import CommandError, db_option, fail, station
 from qa_station.store import StoreError
 from qa_station.store.images import DatabaseImages
 
 if TYPE_CHECKING:  # imported where a command opens it, as below
     from qa_station.store.store import Store
 
+OWNER_URL = "the floor database, as its owner"
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], summary: str) -> None:
-    p = sub.add_parser("store", help=summary)
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
     ssub = p.add_subparsers(dest="store_command", metavar="COMMAND", required=True)
     u = ssub.add_parser(
         "upgrade", help="the owner: bring the schema up to date, then give the roles' grants"
     )
-    u.add_argument("--db", metavar="URL", required=True, help="the floor database, as its owner")
+    db_option(u, OWNER_URL, required=True)
     _role_options(u)
     u.set_defaults(func=run_upgrade)
     g = ssub.add_parser("grant", help="give the bench's and the auditor's roles their rights")
-    g.add_argument("--db", metavar="URL", help="the floor database, as its owner")
+    db_option(g, OWNER_URL)
     g.add_argument("--print", action="store_true", help="print the SQL instead of running it")
     _role_options(g)
     g.set_defaults(func=run_grant)
@@ -40,7 +41,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], summary
         "move-frames",
         help="move this bench's frames into the floor database, each hash checked",
     )
-    m.add_argument("--db", metavar="URL", help="store URL (default: the station's)")
+    db_option(m)
     m.add_argument(
         "--delete-local",
         action="store_true",

@@ -14,15 +14,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from qa_station.accounts import ROLES, Accounts, AuthError, Session
-from qa_station.commands.common import CommandError, fail, station
+from qa_station.commands.common import CommandError, db_option, fail, station
 from qa_station.store import StoreError
 from qa_station.text import shown
 
 SOURCE = "cli"  # where these sign-ins come from: failures slow down the command line only
 
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], summary: str) -> None:
-    p = sub.add_parser("user", help=summary)
+def add_arguments(p: argparse.ArgumentParser) -> None:
     usub = p.add_subparsers(dest="user_command", metavar="COMMAND", required=True)
     a = usub.add_parser(
         "add", help="add an account (an admin signs in to do it; the first one is an admin)"
@@ -38,16 +37,16 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], summary
     a.add_argument(
         "--password-stdin", action="store_true", help="read passwords from stdin, one per line"
     )
-    a.add_argument("--db", metavar="URL")
+    db_option(a, help=None)
     a.set_defaults(func=run_add)
     ls = usub.add_parser("list", help="list accounts")
-    ls.add_argument("--db", metavar="URL")
+    db_option(ls, help=None)
     ls.set_defaults(func=run_list)
     pw = usub.add_parser("passwd", help="change a password (your own, or anyone's as an admin)")
     pw.add_argument("username")
     pw.add_argument("--admin", help="sign in as this admin instead of as the user")
     pw.add_argument("--password-stdin", action="store_true")
-    pw.add_argument("--db", metavar="URL")
+    db_option(pw, help=None)
     pw.set_defaults(func=run_passwd)
     for verb, helps in (
         ("disable", "disable an account: its sessions end at once (an admin signs in)"),
@@ -57,7 +56,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], summary
         d.add_argument("username")
         d.add_argument("--admin", required=True, help="the admin who authorises it")
         d.add_argument("--password-stdin", action="store_true")
-        d.add_argument("--db", metavar="URL")
+        db_option(d, help=None)
         d.set_defaults(func=run_set_active, active=verb == "enable")
     u = usub.add_parser(
         "unlock",
@@ -67,7 +66,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], summary
     u.add_argument("--all", action="store_true", help="every place")
     u.add_argument("--by", required=True, metavar="NAME", help="the supervisor or admin")
     u.add_argument("--password-stdin", action="store_true")
-    u.add_argument("--db", metavar="URL")
+    db_option(u, help=None)
     u.set_defaults(func=run_unlock)
 
 

@@ -18,27 +18,32 @@ import sys
 from pathlib import Path
 
 from qa_station.certificates.verify import VerifyUsageError, verify_file
-from qa_station.commands.common import CommandError, fail, serial_arg, station
+from qa_station.commands.common import (
+    CommandError,
+    db_option,
+    fail,
+    serial_arg,
+    station,
+)
 from qa_station.config import ConfigError, load_config
 from qa_station.paths import station_paths
 from qa_station.store import Store
 from qa_station.text import shown
 
+DESCRIPTION = (
+    "Check a certificate PDF: its signature, that not one byte changed since "
+    "signing, and (unless --offline) that it matches the station's record of its serial. "
+    "Exit 0 only when every check holds, 1 when one fails or could not be made, 2 on bad "
+    "usage or an unreadable file."
+)
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], summary: str) -> None:
-    p = sub.add_parser(
-        "verify",
-        help=summary,
-        description="Check a certificate PDF: its signature, that not one byte changed since "
-        "signing, and (unless --offline) that it matches the station's record of its serial. "
-        "Exit 0 only when every check holds, 1 when one fails or could not be made, 2 on bad "
-        "usage or an unreadable file.",
-    )
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", metavar="CERT.pdf")
     p.add_argument(
         "--serial", metavar="SN", help="the serial on the cord: the certificate must be its"
     )
-    p.add_argument("--db", metavar="URL", help="store URL (default: the station's)")
+    db_option(p)
     p.add_argument(
         "--offline",
         action="store_true",
@@ -52,7 +57,6 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], summary
         "(default: the station's trust.pem, else its station.crt)",
     )
     p.add_argument("--json", action="store_true", help="one JSON object with every check")
-    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

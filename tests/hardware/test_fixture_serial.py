@@ -13,7 +13,6 @@ from hardware.stages.base import (
     Fixture,
     FixtureDisconnected,
     FixtureError,
-    FixtureInfo,
     FixtureProtocolError,
     FixtureRefused,
     FixtureStatus,
@@ -37,17 +36,9 @@ def commands_after_open(emulator: FixtureEmulator) -> list[str]:
     return list(emulator.received[2:])  # *IDN? and CAPS? come first
 
 
-def test_open_fills_info_from_idn_and_caps(fixture, emulator):
+def test_open_fills_info_from_idn_and_caps(fixture, emulator, double):
     assert isinstance(fixture, Fixture)
-    assert fixture.info == FixtureInfo(
-        model="Bench Double",
-        serial="DBL-0001",
-        firmware="1.2.3",
-        ends=("A", "B"),
-        fiber_positions=12,
-        focus_range=(0, 4000),
-        has_autofocus=True,
-    )
+    assert fixture.info == double.info  # every field, as the device sent it
     assert emulator.received == ("*IDN?", "CAPS?")
 
 
