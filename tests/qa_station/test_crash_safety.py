@@ -45,6 +45,9 @@ ROUNDS = (
     ("assembly", 0.0, 2.5),
     ("assembly", 0.0, 2.5),
     ("start", 0.5, 6.0),
+    # A busy machine (a parallel suite) can make both "start" kills land before a run's
+    # first commit: this round keeps three kills of a run at work whatever the load.
+    ("assembly", 0.0, 2.5),
 )
 DEMO = (sys.executable, "-u", "-m", "qa_station", "demo")  # -u: each line as it is printed
 SERIAL_LINE = re.compile(r"^(LCD-\d{7}): ")
