@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select
 
 from grading.grade import with_zones
+from grading.projection import projected
 from grading.results import EndFaceResult, FiberResult
 from qa_station.fibre_regions import in_region
 from qa_station.store import Store
@@ -192,22 +193,16 @@ def load_record(store: Store, serial: str) -> AssemblyRecord:
     for i in inspections:
         fs = fibres.get(i.id, [])
         per_end_insp[by_end_id[i.end_id]].append(
-            InspectionEntry(
-                id=i.id,
+            projected(  # the row's id, verdict, operator, probe, scale and rules
+                InspectionEntry,
+                i,
                 at_us=i.created_us,
-                verdict=i.verdict,
-                operator=i.operator,
                 station=i.station_id,
-                probe_id=i.probe_id,
-                um_per_px=i.um_per_px,
-                rules=i.rules,
-                rules_sha256=i.rules_sha256,
                 result=with_zones(
                     EndFaceResult.from_dict(json.loads(i.result)), end_rules[i.end_id]
                 ),
                 fibre_images={f.fiber: f.image_sha256 for f in fs if f.image_sha256},
                 focus={f.fiber: f.focus_score for f in fs if f.focus_score is not None},
-                overview_sha256=i.overview_sha256,
             )
         )
     per_end_clean: dict[str, list[CleaningEntry]] = {e.label: [] for e in ends}

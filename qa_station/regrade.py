@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 
 from grading.grade import GradingUsageError, resolve, roll_up
+from grading.projection import projected
 from grading.results import FiberResult
 from grading.rules import RuleFileError, RuleSet, load_rules
 from qa_station.accounts import Accounts, Session
@@ -155,11 +156,9 @@ class RegradeResult:
                 if new is None or new.verdict == e.old_fibres.get(n):
                     continue
                 out.append(
-                    Change(
-                        serial=e.serial,
-                        product=e.product,
-                        end=e.end,
-                        inspection_id=e.inspection_id,
+                    projected(  # the end's serial, product, label and inspection
+                        Change,
+                        e,
                         fibre=n,
                         old=e.old_fibres.get(n, "?"),
                         new=new.verdict,
@@ -592,17 +591,4 @@ def _rows(store: Store, result: RegradeResult, changes: list[Change]) -> Iterato
                 )
             except (OSError, ValueError):
                 pic = None
-        yield ChangeRow(
-            serial=c.serial,
-            product=c.product,
-            end=c.end,
-            inspection_id=c.inspection_id,
-            inspected_us=e.inspected_us,
-            fibre=c.fibre,
-            old=c.old,
-            new=c.new,
-            accepted=c.accepted,
-            failures=c.failures,
-            image_sha256=c.image_sha256,
-            picture=pic,
-        )
+        yield projected(ChangeRow, c, inspected_us=e.inspected_us, picture=pic)

@@ -23,6 +23,7 @@ import numpy as np
 from grading.geometry import connector
 from grading.grade import zone_shapes
 from grading.pixels import scale_pair
+from grading.projection import projected
 from grading.rules import load_rules
 from qa_station.accounts import Session
 from qa_station.certificates import CertificateError, VerifyOutcome, output_path, write_file
@@ -201,12 +202,9 @@ def reference_report(
         )
         for tip, cal in sorted(result.calibrations.items())
     )
-    part = ReferencePart(
-        set_name=result.set_name,
-        set_source=result.set_source,
-        set_sha256=result.set_sha256,
-        labels_sha256=result.labels_sha256,
-        frames_as_shipped=result.frames_as_shipped,
+    part = projected(  # the set's name, source and hashes as the result has them
+        ReferencePart,
+        result,
         calibrations=cals,
         checks=tuple(checks),
         faces=tuple(_row(f, result.pictures.get(f.face.id)) for f in result.faces),
