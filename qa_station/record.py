@@ -30,6 +30,7 @@ from qa_station.store.models import (
     InspectionFiber,
     Product,
 )
+from reports.model import CleaningInfo
 
 
 class RecordError(LookupError):
@@ -37,14 +38,10 @@ class RecordError(LookupError):
 
 
 @dataclass(frozen=True)
-class CleaningEntry:
+class CleaningEntry(CleaningInfo):
+    """A cleaning as reports print it (when, which end, how, by whom, where), with its row."""
+
     id: int
-    at_us: int
-    method: str
-    tool: str
-    adapter: bool
-    operator: str
-    station: str
 
 
 @dataclass(frozen=True)
@@ -208,8 +205,14 @@ def load_record(store: Store, serial: str) -> AssemblyRecord:
     per_end_clean: dict[str, list[CleaningEntry]] = {e.label: [] for e in ends}
     for c in cleanings:
         per_end_clean[by_end_id[c.end_id]].append(
-            CleaningEntry(
-                c.id, c.created_us, c.method, c.tool_id, c.adapter_cleaned, c.operator, c.station_id
+            projected(  # its id, method and operator as the row has them
+                CleaningEntry,
+                c,
+                at_us=c.created_us,
+                end=by_end_id[c.end_id],
+                tool=c.tool_id,
+                adapter=c.adapter_cleaned,
+                station=c.station_id,
             )
         )
     connections: dict[str, Connection] = {}

@@ -26,7 +26,6 @@ from qa_station.store.checkpoints import Checkpoint
 from reports.model import (
     AssemblyReport,
     Certificate,
-    CleaningInfo,
     DeviationInfo,
     EndSection,
     EscalationInfo,
@@ -149,7 +148,6 @@ def end_section(
         )
         for i in e.inspections
     )
-    cleanings = tuple(projected(CleaningInfo, c, end=e.label) for c in e.cleanings)
     escalations = tuple(
         EscalationInfo(
             at_us=int(x.get("at_us", 0)),
@@ -181,7 +179,7 @@ def end_section(
         else None,
         overview_fibres=final.overview_fibres if final else None,
         inspections=inspections,
-        cleanings=cleanings,
+        cleanings=e.cleanings,  # the record's entries are the report's CleaningInfo
         escalations=escalations,
         connection=conn.mode if conn else None,
         connected_at_us=conn.at_us if conn else None,
