@@ -22,6 +22,7 @@ from grading.geometry import CLADDING_DIAMETER_UM, ConnectorGeometry, connector
 from grading.image_io import ImageError, prepared, read_image
 from grading.locate import Circle, Location, locate
 from grading.pixels import SQUARE_TOLERANCE, scale_pair, square
+from grading.projection import projected
 from grading.results import ERROR, FAIL, PASS, EndFaceResult, FiberResult, ZoneShape
 from grading.rules import RuleSet, load_rules, polish_mismatch
 
@@ -125,17 +126,7 @@ def _mirrored_beyond(gray: np.ndarray, cx: float, cy: float, radius: float) -> n
 
 def zone_shapes(ruleset: RuleSet, geometry: ConnectorGeometry) -> tuple[ZoneShape, ...]:
     """The connector's zones as graded (MT ferrules: the multi-fibre zones only)."""
-    return tuple(
-        ZoneShape(
-            name=z.name,
-            label=z.label,
-            inner_diameter_um=z.inner_diameter_um,
-            outer_diameter_um=z.outer_diameter_um,
-            graded=z.graded,
-            min_coverage=z.min_coverage,
-        )
-        for z in ruleset.zones_for(geometry.is_multi_fiber)
-    )
+    return tuple(projected(ZoneShape, z) for z in ruleset.zones_for(geometry.is_multi_fiber))
 
 
 def with_zones(result: EndFaceResult, rules: str | None = None) -> EndFaceResult:

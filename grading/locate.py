@@ -28,6 +28,7 @@ import cv2
 import numpy as np
 
 from grading.geometry import CLADDING_DIAMETER_UM, MT_PITCH_UM, MT_ROW_SPACING_UM
+from grading.projection import projected
 from grading.rays import (
     BRIGHTER_INSIDE,
     DARKER_INSIDE,
@@ -244,16 +245,8 @@ def find_cladding(
     # chamfer, after its bright rim) is the edge itself: the fibre ends where the
     # ferrule begins.
     glass = inner if inner is not None and _adhesive_ring(image, inner, boundary) else boundary
-    return Circle(
-        cx=glass.cx,
-        cy=glass.cy,
-        r=glass.r,
-        support=boundary.support,
-        contrast=boundary.contrast,
-        blur_px=boundary.blur_px,
-        polarity=boundary.polarity,
-        aspect=glass.aspect,
-    )
+    # The edge's evidence (support, contrast, blur, polarity) is the boundary's fit.
+    return projected(Circle, boundary, cx=glass.cx, cy=glass.cy, r=glass.r, aspect=glass.aspect)
 
 
 def _around(

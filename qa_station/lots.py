@@ -14,6 +14,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from grading.projection import projected
 from qa_station.certificates.files import output_path, write_file
 from qa_station.paths import safe_name
 from qa_station.record import load_record
@@ -64,18 +65,14 @@ def build_lot(
                         FibreFailure(serial, e.label, e.connector, f.index, f.verdict, words)
                     )
         assemblies.append(
-            LotAssembly(
-                serial=rec.serial,
-                product_id=rec.product_id,
-                status=rec.status,
-                registered_us=rec.registered_us,
-                closed_us=rec.closed_us,
+            projected(  # the rest (serial, status, times, reason) as the record has it
+                LotAssembly,
+                rec,
                 inspections=n_insp,
                 cleanings=n_clean,
                 first_pass=first_pass,
                 escalations=tuple(causes),
                 deviations=len(rec.deviations),
-                reason=rec.reason,
             )
         )
     return LotReport(

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select
 
 from grading.grade import with_zones
+from grading.projection import projected
 from grading.results import EndFaceResult, FiberResult
 from qa_station.catalog import EndDefinition
 from qa_station.fibre_regions import in_region
@@ -30,6 +31,7 @@ from qa_station.store.models import (
     InspectionFiber,
     Product,
 )
+from reports.model import CleaningInfo
 
 
 class RecordError(LookupError):
@@ -37,14 +39,10 @@ class RecordError(LookupError):
 
 
 @dataclass(frozen=True)
-class CleaningEntry:
+class CleaningEntry(CleaningInfo):
+    """A cleaning as reports print it (when, which end, how, by whom, where), with its row."""
+
     id: int
-    at_us: int
-    method: str
-    tool: str
-    adapter: bool
-    operator: str
-    station: str
 
 
 @dataclass(frozen=True)
@@ -190,29 +188,29 @@ def load_record(store: Store, serial: str) -> AssemblyRecord:
     for i in inspections:
         fs = fibres.get(i.id, [])
         per_end_insp[by_end_id[i.end_id]].append(
-            InspectionEntry(
-                id=i.id,
+            projected(  # the row's id, verdict, operator, probe, scale and rules
+                InspectionEntry,
+                i,
                 at_us=i.created_us,
-                verdict=i.verdict,
-                operator=i.operator,
                 station=i.station_id,
-                probe_id=i.probe_id,
-                um_per_px=i.um_per_px,
-                rules=i.rules,
-                rules_sha256=i.rules_sha256,
                 result=with_zones(
                     EndFaceResult.from_dict(json.loads(i.result)), end_rules[i.end_id]
                 ),
                 fibre_images={f.fiber: f.image_sha256 for f in fs if f.image_sha256},
                 focus={f.fiber: f.focus_score for f in fs if f.focus_score is not None},
-                overview_sha256=i.overview_sha256,
             )
         )
     per_end_clean: dict[str, list[CleaningEntry]] = {e.label: [] for e in ends}
     for c in cleanings:
         per_end_clean[by_end_id[c.end_id]].append(
-            CleaningEntry(
-                c.id, c.created_us, c.method, c.tool_id, c.adapter_cleaned, c.operator, c.station_id
+            projected(  # its id, method and operator as the row has them
+                CleaningEntry,
+                c,
+                at_us=c.created_us,
+                end=by_end_id[c.end_id],
+                tool=c.tool_id,
+                adapter=c.adapter_cleaned,
+                station=c.station_id,
             )
         )
     connections: dict[str, Connection] = {}

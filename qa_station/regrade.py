@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 
 from grading.grade import GradingUsageError, resolve, roll_up
+from grading.projection import projected
 from grading.results import FiberResult
 from grading.rules import RuleFileError, RuleSet, load_rules
 from qa_station.accounts import Accounts, Session
@@ -155,11 +156,9 @@ class RegradeResult:
                 if new is None or new.verdict == e.old_fibres.get(n):
                     continue
                 out.append(
-                    Change(
-                        serial=e.serial,
-                        product=e.product,
-                        end=e.end,
-                        inspection_id=e.inspection_id,
+                    projected(  # the end's serial, product, label and inspection
+                        Change,
+                        e,
                         fibre=n,
                         old=e.old_fibres.get(n, "?"),
                         new=new.verdict,
@@ -513,16 +512,13 @@ def record_regrade(
     import datetime as dt
     import hashlib
 
-    from qa_station.paths import ensure_dir, safe_name, station_paths, write_whole
-    from qa_station.qualification.issue import report_id, write_signed
+    from qa_station.paths import safe_name, write_whole
+    from qa_station.qualification.issue import new_report_id, write_signed
     from qa_station.qualification.record import IssuedReport, record_event
     from reports.regrade import RegradeReport, render_csv, render_regrade
 
     name = Accounts(store).check(who).username if who is not None else None
-    at_us = round(store.clock() * 1e6)
-    rid = report_id(
-        "QAG", store.station_id, result.rules_sha256, result.since_us, result.until_us, at_us
-    )
+    at_us, rid = new_report_id(store, "QAG", result.rules_sha256, result.since_us, result.until_us)
 
     def day(us: int | None, default: str) -> str:
         if us is None:
@@ -548,15 +544,9 @@ def record_regrade(
         data_extra={"summary": result.summary()},
         local_tz=local_tz,
     )
-    stem = f"regrade-{safe_name(result.rules.rsplit('/', 1)[-1].removesuffix('.toml'))}-{rid}"
-    folder = out if out is not None else ensure_dir(station_paths().reports_dir)
+    stem = f"regrade-{safe_name(result.rules.rsplit('/', 1)[-1].removesuffix('.toml'))}"
     pdf, issued = write_signed(
-        render_regrade(report),
-        report.data(),
-        store.station_id,
-        f"re-grade report {rid}",
-        folder,
-        f"{stem}.pdf",
+        render_regrade(report), report.data(), store.station_id, "re-grade report", out, stem
     )
     table = render_csv(report)
     csv_path = pdf.with_suffix(".csv")
@@ -592,17 +582,4 @@ def _rows(store: Store, result: RegradeResult, changes: list[Change]) -> Iterato
                 )
             except (OSError, ValueError):
                 pic = None
-        yield ChangeRow(
-            serial=c.serial,
-            product=c.product,
-            end=c.end,
-            inspection_id=c.inspection_id,
-            inspected_us=e.inspected_us,
-            fibre=c.fibre,
-            old=c.old,
-            new=c.new,
-            accepted=c.accepted,
-            failures=c.failures,
-            image_sha256=c.image_sha256,
-            picture=pic,
-        )
+        yield projected(ChangeRow, c, inspected_us=e.inspected_us, picture=pic)

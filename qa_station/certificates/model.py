@@ -15,6 +15,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from grading.projection import projected
 from grading.rules import RuleFileError, load_rules, shipped_sha256
 from qa_station.certificates.errors import CertificateError, NotAccepted
 from qa_station.certificates.files import certificate_id
@@ -25,7 +26,6 @@ from qa_station.store.checkpoints import Checkpoint
 from reports.model import (
     AssemblyReport,
     Certificate,
-    CleaningInfo,
     DeviationInfo,
     EndSection,
     EscalationInfo,
@@ -137,23 +137,16 @@ def end_section(
     final = e.final
     rules = _rules_info(e.rules, final.rules_sha256 if final else None)
     inspections = tuple(
-        InspectionInfo(
-            id=i.id,
-            at_us=i.at_us,
+        projected(
+            InspectionInfo,
+            i,
             end=e.label,
-            verdict=i.verdict,
-            operator=i.operator,
-            station=i.station,
             failed_fibres=tuple(f.index for f in i.result.fibers if f.verdict != "pass"),
             failures=tuple(
                 x for f in i.result.fibers for x in (f.failures or ((f.error,) if f.error else ()))
             )[:4],
         )
         for i in e.inspections
-    )
-    cleanings = tuple(
-        CleaningInfo(c.at_us, e.label, c.method, c.tool, c.adapter, c.operator, c.station)
-        for c in e.cleanings
     )
     escalations = tuple(
         EscalationInfo(
@@ -186,7 +179,7 @@ def end_section(
         else None,
         overview_fibres=final.overview_fibres if final else None,
         inspections=inspections,
-        cleanings=cleanings,
+        cleanings=e.cleanings,  # the record's entries are the report's CleaningInfo
         escalations=escalations,
         connection=conn.mode if conn else None,
         connected_at_us=conn.at_us if conn else None,
@@ -210,22 +203,10 @@ def assembly_report(
         )
         for d in rec.deviations
     )
-    return AssemblyReport(
-        serial=rec.serial,
-        product_id=rec.product_id,
-        product_name=rec.product_name,
-        part_number=rec.part_number,
-        station=rec.station,
-        status=rec.status,
-        registered_us=rec.registered_us,
+    return projected(  # the rest (serial, product, status, who and when, hash) as recorded
+        AssemblyReport,
+        rec,
         ends=tuple(end_section(store, e, config, history_images) for e in rec.ends),
-        record_hash=rec.record_hash,
-        last_event_id=rec.last_event_id,
-        operators=rec.operators,
-        registered_by=rec.registered_by,
-        closed_us=rec.closed_us,
-        closed_by=rec.closed_by,
-        reason=rec.reason,
         deviations=deviations,
         polarity=rec.product.get("polarity"),
     )

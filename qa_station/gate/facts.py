@@ -10,7 +10,7 @@ in its frame goes into the grade JSON (``regions``), sealed with it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from grading.geometry import connector
@@ -82,10 +82,10 @@ class InspectionFacts:
     def to_dict(self) -> dict[str, Any]:
         return {
             "result": self.result.to_dict(),
-            "images": {str(n): _stored(s) for n, s in self.images.items()},
-            "overview": _stored(self.overview) if self.overview else None,
+            "images": {str(n): asdict(s) for n, s in self.images.items()},
+            "overview": asdict(self.overview) if self.overview else None,
             "focus": {str(n): float(v) for n, v in self.focus_scores.items()},
-            "whole": [_stored(s) for s in self.whole],
+            "whole": [asdict(s) for s in self.whole],
         }
 
     @classmethod
@@ -104,13 +104,3 @@ def _multi(result: EndFaceResult) -> bool:
         return connector(result.connector).is_multi_fiber
     except (KeyError, ValueError):
         return False
-
-
-def _stored(s: StoredImage) -> dict[str, Any]:
-    return {
-        "sha256": s.sha256,
-        "relpath": s.relpath,
-        "width": s.width,
-        "height": s.height,
-        "size_bytes": s.size_bytes,
-    }

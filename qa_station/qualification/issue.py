@@ -23,6 +23,7 @@ import numpy as np
 from grading.geometry import connector
 from grading.grade import zone_shapes
 from grading.pixels import scale_pair
+from grading.projection import projected
 from grading.rules import load_rules
 from qa_station.accounts import Session
 from qa_station.certificates import CertificateError, VerifyOutcome, output_path, write_file
@@ -62,16 +63,24 @@ def report_id(prefix: str, *parts: object) -> str:
     return f"{prefix}-" + "-".join(code[i : i + 4] for i in range(0, 12, 4))
 
 
+def new_report_id(store: Store, prefix: str, *parts: object) -> tuple[int, str]:
+    """Now on the station's clock (us), and the id of the report the station issues now on
+    ``parts``: the same station, parts and time give the same id."""
+    at_us = round(store.clock() * 1e6)
+    return at_us, report_id(prefix, store.station_id, *parts, at_us)
+
+
 def write_signed(
     pdf: bytes,
     data: dict[str, Any],
     station: str,
-    reason: str,
+    what: str,
     out: Path | str | None,
-    name: str,
+    stem: str,
     keys_dir: Path | None = None,
 ) -> tuple[Path, IssuedReport]:
-    """Sign ``pdf`` with ``data`` embedded, write it whole; nothing is recorded yet."""
+    """Sign ``pdf`` with ``data`` embedded, write it whole; nothing is recorded yet. The
+    signature's reason is ``what`` and the report's id, the file ``<stem>-<id>.pdf``."""
     from reports.signing import SigningError, sign_pdf, station_identity
 
     try:
@@ -81,13 +90,13 @@ def write_signed(
             pdf,
             identity,
             [(DATA_FILE, blob, "machine-readable report data (inside the signed bytes)")],
-            reason=reason,
+            reason=f"{what} {data['report_id']}",
             location=station,
         )
     except SigningError as exc:
         raise CertificateError(f"cannot sign: {exc}") from None
     target = out if out is not None else ensure_dir(station_paths().reports_dir)
-    path = output_path(target, name)
+    path = output_path(target, f"{stem}-{data['report_id']}.pdf")
     write_file(path, signed)
     return path, IssuedReport(
         data["report_id"], path.name, hashlib.sha256(signed).hexdigest(), len(signed)
@@ -97,8 +106,8 @@ def write_signed(
 def sign_and_record(
     store: Store,
     report: QualificationReport,
-    title: str,
-    file_name: str,
+    what: str,
+    stem: str,
     out: Path | str | None,
     kind: Kind,
     payload: dict[str, Any],
@@ -110,7 +119,7 @@ def sign_and_record(
     Returns the file written and the event's id.
     """
     pdf = render_qualification(report)
-    path, issued = write_signed(pdf, report.data(), store.station_id, title, out, file_name)
+    path, issued = write_signed(pdf, report.data(), store.station_id, what, out, stem)
     event_id = record_event(store, kind, payload, who, issued, supervising=True)
     return path, event_id
 
@@ -136,13 +145,18 @@ def run_reference(
     name = supervisor_name(store, who)
     result = qualify(config, reference, probe_id=probe_id, progress=progress)
     result.station = store.station_id
-    at_us = round(store.clock() * 1e6)
-    rid = report_id("QAQ", store.station_id, result.probe, result.set_sha256, at_us)
+    at_us, rid = new_report_id(store, "QAQ", result.probe, result.set_sha256)
     report = reference_report(result, rid, name, at_us, local_tz)
-    file_name = f"qualification-{safe_name(store.station_id)}-{rid}.pdf"
-    title = f"station qualification {rid}"
+    stem = f"qualification-{safe_name(store.station_id)}"
     path, event_id = sign_and_record(
-        store, report, title, file_name, out, Kind.STATION_QUALIFIED, result.to_payload(), who
+        store,
+        report,
+        "station qualification",
+        stem,
+        out,
+        Kind.STATION_QUALIFIED,
+        result.to_payload(),
+        who,
     )
     return Qualified(result, path, event_id)
 
@@ -201,12 +215,9 @@ def reference_report(
         )
         for tip, cal in sorted(result.calibrations.items())
     )
-    part = ReferencePart(
-        set_name=result.set_name,
-        set_source=result.set_source,
-        set_sha256=result.set_sha256,
-        labels_sha256=result.labels_sha256,
-        frames_as_shipped=result.frames_as_shipped,
+    part = projected(  # the set's name, source and hashes as the result has them
+        ReferencePart,
+        result,
         calibrations=cals,
         checks=tuple(checks),
         faces=tuple(_row(f, result.pictures.get(f.face.id)) for f in result.faces),
@@ -315,13 +326,18 @@ def record_study(
 ) -> Studied:
     """Write the study's signed report and put the study on the record."""
     name = supervisor_name(store, who)
-    at_us = round(store.clock() * 1e6)
-    rid = report_id("QAR", store.station_id, study.serial, study.end, at_us)
+    at_us, rid = new_report_id(store, "QAR", study.serial, study.end)
     report = study_report(study, rid, store.station_id, name, at_us, local_tz)
-    file_name = f"repeatability-{safe_name(study.serial)}-{safe_name(study.end)}-{rid}.pdf"
-    title = f"repeatability study {rid}"
+    stem = f"repeatability-{safe_name(study.serial)}-{safe_name(study.end)}"
     path, event_id = sign_and_record(
-        store, report, title, file_name, out, Kind.REPEATABILITY_STUDIED, study.to_payload(), who
+        store,
+        report,
+        "repeatability study",
+        stem,
+        out,
+        Kind.REPEATABILITY_STUDIED,
+        study.to_payload(),
+        who,
     )
     return Studied(study, path, event_id)
 

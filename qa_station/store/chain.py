@@ -194,19 +194,8 @@ def legacy_event_hash(
 
 def hash_of(ev: Any) -> str:
     """Recompute the hash of an event row (any format) from its columns."""
-    if ev.format == LEGACY_FORMAT:
-        return legacy_event_hash(
-            ev.prev_hash,
-            ev.id,
-            ev.kind,
-            ev.assembly_id,
-            ev.end_label,
-            ev.payload,
-            ev.operator,
-            ev.station_id,
-            ev.created_us,
-        )
-    return event_hash(
+    # The columns both formats hash; format 2 adds the session and its monotonic time.
+    columns = (
         ev.prev_hash,
         ev.id,
         ev.kind,
@@ -216,9 +205,10 @@ def hash_of(ev: Any) -> str:
         ev.operator,
         ev.station_id,
         ev.created_us,
-        ev.session,
-        ev.mono_us,
     )
+    if ev.format == LEGACY_FORMAT:
+        return legacy_event_hash(*columns)
+    return event_hash(*columns, ev.session, ev.mono_us)
 
 
 def signed_text(event_hash_hex: str) -> bytes:

@@ -85,27 +85,31 @@ def role_name(role: str) -> str:
     return role
 
 
-def bench_grants(role: str) -> list[str]:
-    """What a bench's role may do (run by the owner after every upgrade)."""
+def _grants(role: str, *privileges: str) -> list[str]:
+    """A role's grants from nothing: whatever it had is revoked, then it may use the schema
+    and each of ``privileges`` (``"SELECT ON <tables>"``)."""
     r = role_name(role)
     return [
         f"REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {r}",
         f"GRANT USAGE ON SCHEMA public TO {r}",
-        f"GRANT SELECT, INSERT ON {', '.join(AUDIT_TABLES)} TO {r}",
-        f"GRANT SELECT, INSERT, UPDATE ON {', '.join(BENCH_MUTABLE)} TO {r}",
-        f"GRANT SELECT ON {', '.join(READ_ONLY)} TO {r}",
-        f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {r}",
+        *(f"GRANT {p} TO {r}" for p in privileges),
     ]
+
+
+def bench_grants(role: str) -> list[str]:
+    """What a bench's role may do (run by the owner after every upgrade)."""
+    return _grants(
+        role,
+        f"SELECT, INSERT ON {', '.join(AUDIT_TABLES)}",
+        f"SELECT, INSERT, UPDATE ON {', '.join(BENCH_MUTABLE)}",
+        f"SELECT ON {', '.join(READ_ONLY)}",
+        "USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public",
+    )
 
 
 def auditor_grants(role: str) -> list[str]:
     """An auditor's station reads the floor record and writes nothing."""
-    r = role_name(role)
-    return [
-        f"REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {r}",
-        f"GRANT USAGE ON SCHEMA public TO {r}",
-        f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {r}",
-    ]
+    return _grants(role, "SELECT ON ALL TABLES IN SCHEMA public")
 
 
 @dataclass

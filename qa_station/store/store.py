@@ -18,7 +18,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -246,16 +246,7 @@ class Writer:
         """The row of a frame ``put`` earlier; on the floor store its bytes go in now, in
         this transaction (a bench's folder has the file already)."""
         if self.session.get(Image, stored.sha256) is None:
-            self.session.add(
-                Image(
-                    sha256=stored.sha256,
-                    relpath=stored.relpath,
-                    width=stored.width,
-                    height=stored.height,
-                    size_bytes=stored.size_bytes,
-                    created_us=self.now_us(),
-                )
-            )
+            self.session.add(Image(**asdict(stored), created_us=self.now_us()))
         try:
             self.store.images.keep(self.session, stored)
         except ImageStoreError as exc:
