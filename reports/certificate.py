@@ -30,14 +30,13 @@ from reports.pdf import (
     GREEN,
     PALE_GREEN,
     both,
-    build,
     esc,
     fonts,
     key_values,
     para,
-    standard_footer,
 )
 from reports.sections import (
+    assembly_pdf,
     deviations_box,
     end_section,
     ends_summary,
@@ -85,10 +84,6 @@ class QrFlowable(Flowable):
                 c += count
         self.canv.setFillColorRGB(0, 0, 0)
         self.canv.drawPath(path, stroke=0, fill=1)
-
-
-def short(text: str, n: int = 40) -> str:
-    return text if len(text) <= n else text[: n - 1] + "…"
 
 
 def banner(
@@ -244,14 +239,6 @@ def render_certificate(cert: Certificate) -> bytes:
             ],
         )
     )
-    footer = standard_footer(
-        f"Acceptance certificate {cert.certificate_id} · serial {short(a.serial)} · ACCEPTED"
-    )
-    return build(
-        story,
-        footer,
-        title=f"Acceptance certificate {cert.certificate_id} - {a.serial}",
-        author=f"qa-station {cert.station}",
-        subject=f"End-face inspection acceptance certificate of {a.serial} ({a.product_id})",
-        keywords=[a.serial, cert.certificate_id, a.record_hash],
+    return assembly_pdf(
+        story, a, cert.station, "Acceptance certificate", "ACCEPTED", cert.certificate_id
     )

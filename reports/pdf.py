@@ -159,6 +159,11 @@ def esc(text: object) -> str:
     return escape("" if text is None else str(text))
 
 
+def short(text: str, n: int = 40) -> str:
+    """``text`` cut to ``n`` characters, an ellipsis at the cut (a serial in a page's foot)."""
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
 def para(text: str, style: str = "body") -> Paragraph:
     """A paragraph of reportlab markup (escape record values with ``esc``)."""
     return Paragraph(text, styles()[style])

@@ -14,7 +14,7 @@ from reportlab.platypus import CondPageBreak, Flowable, PageBreak, Spacer
 
 from grading.geometry import connector
 from grading.results import FiberResult
-from reports.certificate import banner, calibration_lines, rules_lines, short
+from reports.certificate import banner, calibration_lines, rules_lines
 from reports.model import EndSection, RejectionReport
 from reports.pdf import (
     CONTENT_WIDTH,
@@ -22,13 +22,12 @@ from reports.pdf import (
     RED,
     both,
     boxed,
-    build,
     esc,
     key_values,
     para,
-    standard_footer,
 )
 from reports.sections import (
+    assembly_pdf,
     deviations_box,
     end_section,
     ends_summary,
@@ -127,12 +126,4 @@ def render_rejection(report: RejectionReport) -> bytes:
     story.append(
         record_box(a, ["Every picture in this report is kept, lossless, in the station's record."])
     )
-    footer = standard_footer(f"Rejection report · serial {short(a.serial)} · REJECTED")
-    return build(
-        story,
-        footer,
-        title=f"Rejection report - {a.serial}",
-        author=f"qa-station {report.station}",
-        subject=f"End-face inspection rejection report of {a.serial} ({a.product_id})",
-        keywords=[a.serial, a.record_hash],
-    )
+    return assembly_pdf(story, a, report.station, "Rejection report", "REJECTED")

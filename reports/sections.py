@@ -1,4 +1,5 @@
-"""The parts certificates and rejection reports share: end sections, fibre tables, history.
+"""The parts certificates and rejection reports share: end sections, fibre tables, history,
+and how the document names itself.
 
 Pictures are prepared first, all at once and in parallel (OpenCV releases the
 GIL while it decodes, resizes and encodes), then laid out.
@@ -34,6 +35,7 @@ from reports.pdf import (
     StyleCommand,
     both,
     boxed,
+    build,
     cells,
     coloured,
     esc,
@@ -43,7 +45,9 @@ from reports.pdf import (
     key_values,
     para,
     picture,
+    short,
     short_utc,
+    standard_footer,
     styled,
     text,
     verdict_word,
@@ -680,6 +684,28 @@ def history(a: AssemblyReport, tz: dt.tzinfo | None) -> list[Flowable]:
     return story
 
 
+def assembly_pdf(
+    story: list[Flowable],
+    a: AssemblyReport,
+    station: str,
+    kind: str,
+    verdict: str,
+    number: str | None = None,
+) -> bytes:
+    """Lay out an assembly's document (a certificate, a rejection report). It names itself
+    the same way on every page's foot, in its title and in its subject: its ``kind`` and
+    ``number`` ("Acceptance certificate QAC-..."), the serial, and the ``verdict``."""
+    name = f"{kind} {number}" if number else kind
+    return build(
+        story,
+        standard_footer(f"{name} · serial {short(a.serial)} · {verdict}"),
+        title=f"{name} - {a.serial}",
+        author=f"qa-station {station}",
+        subject=f"End-face inspection {kind.lower()} of {a.serial} ({a.product_id})",
+        keywords=[a.serial, *([number] if number else []), a.record_hash],
+    )
+
+
 def record_box(a: AssemblyReport, lines: list[str]) -> Table:
     mono = _mono()
     body = [
@@ -709,6 +735,7 @@ __all__ = [
     "GREY",
     "RED",
     "EndPictures",
+    "assembly_pdf",
     "deviations_box",
     "end_section",
     "ends_summary",

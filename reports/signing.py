@@ -26,15 +26,16 @@ import io
 import json
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 from cryptography.x509.oid import NameOID
 
 if TYPE_CHECKING:  # imported where used: pyhanko is slow to import
@@ -46,6 +47,8 @@ CHAIN_FILE = "chain.pem"
 TRUST_FILE = "trust.pem"
 VALIDITY_DAYS = 20 * 365
 SIGNATURE_FIELD = "QA-Station-Signature"
+
+Cert = TypeVar("Cert")  # a certificate as one library or the other reads it
 
 # pyHanko logs each validation problem with its traceback. What it finds is reported in
 # words by check_pdf; with no handler of the application's, Python would print those logs
@@ -83,6 +86,43 @@ def _write_private(path: Path, data: bytes, mode: int) -> None:
         raise
 
 
+def certificate_builder(
+    subject: x509.Name,
+    issuer: x509.Name,
+    public_key: CertificatePublicKeyTypes,
+    now: dt.datetime,
+    days: int,
+    ca: bool = False,
+) -> x509.CertificateBuilder:
+    """A certificate of ``public_key`` for ``subject``, issued by ``issuer``, valid from an hour
+    before ``now`` for ``days`` days, to be signed: a CA's key signs certificates, a station's
+    key signs documents."""
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(hours=1))
+        .not_valid_after(now + dt.timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=not ca,
+                content_commitment=not ca,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=ca,
+                crl_sign=ca,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+    )
+
+
 def create_self_signed(keys_dir: Path, station_id: str) -> None:
     """A fresh EC P-256 key (file mode 0600) and a self-signed certificate for the station."""
     keys_dir.mkdir(parents=True, exist_ok=True)
@@ -97,28 +137,7 @@ def create_self_signed(keys_dir: Path, station_id: str) -> None:
     )
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(hours=1))
-        .not_valid_after(now + dt.timedelta(days=VALIDITY_DAYS))
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=True,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
+        certificate_builder(name, name, key.public_key(), now, VALIDITY_DAYS)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .sign(key, hashes.SHA256())
     )
@@ -129,18 +148,28 @@ def create_self_signed(keys_dir: Path, station_id: str) -> None:
     _write_private(keys_dir / CERT_FILE, cert.public_bytes(serialization.Encoding.PEM), 0o644)
 
 
+def read_certificates(
+    path: Path, parse: Callable[[bytes], list[Cert]], error: Callable[[str], Exception]
+) -> list[Cert]:
+    """The certificates ``parse`` reads from the file at ``path``; a file that cannot be read,
+    or is no certificate file, raises ``error`` with the words that say so."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise error(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    try:
+        return parse(data)
+    except Exception as exc:
+        raise error(f"{path}: not a PEM/DER certificate file ({exc})") from None
+
+
 def load_pem_certificates(path: Path) -> list[asn1_x509.Certificate]:
     """Every certificate in a PEM (or DER) file."""
     from pyhanko.keys.pemder import load_certs_from_pemder_data
 
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise SigningError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    try:
-        certs = list(load_certs_from_pemder_data(data))
-    except Exception as exc:
-        raise SigningError(f"{path}: not a PEM/DER certificate file ({exc})") from None
+    certs = read_certificates(
+        path, lambda data: list(load_certs_from_pemder_data(data)), SigningError
+    )
     if not certs:
         raise SigningError(f"{path}: holds no certificate")
     return certs

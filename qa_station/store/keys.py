@@ -25,7 +25,14 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes, PublicKeyTypes
 
-from reports.signing import CERT_FILE, CHAIN_FILE, KEY_FILE, TRUST_FILE, ensure_station_key
+from reports.signing import (
+    CERT_FILE,
+    CHAIN_FILE,
+    KEY_FILE,
+    TRUST_FILE,
+    ensure_station_key,
+    read_certificates,
+)
 
 # Any key a certificate can hold; only EC, Ed25519 and RSA keys sign the record
 # (``_sign``) or have their signatures accepted (``check_signature``).
@@ -172,14 +179,11 @@ def _issued(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
     return issuer.not_valid_before_utc <= now <= issuer.not_valid_after_utc
 
 
+def _parse(data: bytes) -> list[x509.Certificate]:
+    if b"-----BEGIN" in data:
+        return x509.load_pem_x509_certificates(data)
+    return [x509.load_der_x509_certificate(data)]
+
+
 def _read(path: Path) -> list[x509.Certificate]:
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise RecordKeyError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    try:
-        if b"-----BEGIN" in data:
-            return x509.load_pem_x509_certificates(data)
-        return [x509.load_der_x509_certificate(data)]
-    except ValueError as exc:
-        raise RecordKeyError(f"{path}: not a PEM/DER certificate file ({exc})") from None
+    return read_certificates(path, _parse, RecordKeyError)

@@ -17,7 +17,7 @@ from PySide6 import QtWidgets
 from qa_station.drift import DAY_US, ControlChart, Drift, drift
 from qa_station.ui import theme
 from qa_station.ui.record_reader import RecordReader
-from qa_station.ui.workers import Runner
+from qa_station.ui.widgets import Page
 
 BACKGROUND = "#ffffff"
 INK = "#2c3e50"
@@ -25,14 +25,10 @@ CENTRE = "#2c6fbb"
 LIMIT = "#95a5a6"
 
 
-class DriftPanel(QtWidgets.QWidget):
-    def __init__(
-        self, controller: RecordReader, runner: Runner, parent: QtWidgets.QWidget | None = None
-    ) -> None:
-        super().__init__(parent)
-        self.c = controller
-        self.runner = runner
-        self.data: Drift | None = None
+class DriftPanel(Page[RecordReader]):
+    data: Drift | None = None
+
+    def _build(self) -> None:
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         bar = QtWidgets.QHBoxLayout()

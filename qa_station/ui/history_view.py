@@ -26,6 +26,7 @@ from qa_station.text import shown
 from qa_station.ui import theme
 from qa_station.ui.live_view import LiveView
 from qa_station.ui.record_reader import RecordReader, Regrader
+from qa_station.ui.widgets import Page, button, hbox, note, period
 from qa_station.ui.workers import Report, Runner
 
 
@@ -33,33 +34,23 @@ def local(at_us: int) -> str:
     return dt.datetime.fromtimestamp(at_us / 1e6).strftime("%Y-%m-%d %H:%M:%S")
 
 
-class HistoryView(QtWidgets.QWidget):
-    def __init__(
-        self, controller: RecordReader, runner: Runner, parent: QtWidgets.QWidget | None = None
-    ) -> None:
-        super().__init__(parent)
-        self.c = controller
-        self.runner = runner
-        self.record: AssemblyRecord | None = None
+class HistoryView(Page[RecordReader]):
+    record: AssemblyRecord | None = None
+
+    def _build(self) -> None:
         lay = QtWidgets.QVBoxLayout(self)
         form = QtWidgets.QHBoxLayout()
         self.serial = QtWidgets.QLineEdit()
         self.serial.setPlaceholderText("serial contains")
         self.use_dates = QtWidgets.QCheckBox("from")
-        self.since = QtWidgets.QDateEdit(QtCore.QDate.currentDate().addDays(-30))
-        self.until = QtWidgets.QDateEdit(QtCore.QDate.currentDate())
-        for d in (self.since, self.until):
-            d.setCalendarPopup(True)
-            d.setDisplayFormat("yyyy-MM-dd")
+        self.since, self.until = period(30)
         self.status = QtWidgets.QComboBox()
         self.status.addItems(["any result", "open", "accepted", "rejected"])
         self.operator = QtWidgets.QLineEdit()
         self.operator.setPlaceholderText("operator")
-        self.search_btn = QtWidgets.QPushButton("Search")
-        self.search_btn.clicked.connect(self.search)
+        self.search_btn = button("Search", self.search)
         self.serial.returnPressed.connect(self.search)
-        self.audit_btn = QtWidgets.QPushButton("Verify the whole record")
-        self.audit_btn.clicked.connect(self.audit)
+        self.audit_btn = button("Verify the whole record", self.audit)
         for w in (
             self.serial,
             self.use_dates,
@@ -73,8 +64,7 @@ class HistoryView(QtWidgets.QWidget):
         ):
             form.addWidget(w)
         lay.addLayout(form)
-        self.message = QtWidgets.QLabel("")
-        self.message.setWordWrap(True)
+        self.message = note()
         self.message.setVisible(False)
         lay.addWidget(self.message)
         split = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
@@ -89,24 +79,19 @@ class HistoryView(QtWidgets.QWidget):
         split.addWidget(self.results)
         detail = QtWidgets.QWidget()
         dv = QtWidgets.QVBoxLayout(detail)
-        self.summary = QtWidgets.QLabel("select an assembly")
-        self.summary.setWordWrap(True)
-        self.summary.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.summary = note("select an assembly", selectable=True)
         dv.addWidget(self.summary)
-        buttons = QtWidgets.QHBoxLayout()
-        self.cert_btn = QtWidgets.QPushButton("Re-issue certificate...")
+        self.cert_btn = button("Re-issue certificate...", self.reissue)
         self.cert_btn.setEnabled(False)
-        self.cert_btn.clicked.connect(self.reissue)
-        buttons.addWidget(self.cert_btn)
         # An auditor's station issues nothing: certificates are issued at a bench.
-        self.cert_btn.setVisible(not getattr(controller, "auditor", False))
-        self.regrade_btn = QtWidgets.QPushButton("Re-grade...")
-        self.regrade_btn.setToolTip("the archive's frames under another rule table (a what-if)")
-        self.regrade_btn.clicked.connect(self.regrade)
-        self.regrade_btn.setVisible(isinstance(controller, Regrader))  # a bench's, recorded
-        buttons.addWidget(self.regrade_btn)
-        buttons.addStretch(1)
-        dv.addLayout(buttons)
+        self.cert_btn.setVisible(not getattr(self.c, "auditor", False))
+        self.regrade_btn = button(
+            "Re-grade...",
+            self.regrade,
+            tip="the archive's frames under another rule table (a what-if)",
+        )
+        self.regrade_btn.setVisible(isinstance(self.c, Regrader))  # a bench's, recorded
+        dv.addLayout(hbox(self.cert_btn, self.regrade_btn))
         self.ends = QtWidgets.QTreeWidget()
         self.ends.setHeaderLabels(["End / inspection", "Result", "Operator", "Cleanings"])
         self.ends.itemDoubleClicked.connect(self._open_inspection)

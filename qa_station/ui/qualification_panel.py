@@ -21,6 +21,7 @@ from PySide6 import QtCore, QtWidgets
 from qa_station.store import StoreError
 from qa_station.ui import theme
 from qa_station.ui.dialogs import hidden_field, ok_cancel
+from qa_station.ui.widgets import Page, button, hbox, note
 from qa_station.ui.workers import Report, Runner
 
 if TYPE_CHECKING:
@@ -49,11 +50,9 @@ class QualifyDialog(QtWidgets.QDialog):
         self.folder_choice = QtWidgets.QRadioButton("a folder of our own (images + labels.toml)")
         self.folder = QtWidgets.QLineEdit()
         self.folder.setPlaceholderText("folder of the factory's reference set")
-        browse = QtWidgets.QPushButton("Browse...")
-        browse.clicked.connect(self._browse)
         row = QtWidgets.QHBoxLayout()
         row.addWidget(self.folder, 1)
-        row.addWidget(browse)
+        row.addWidget(button("Browse...", self._browse))
         self.username = QtWidgets.QLineEdit()
         self.password = hidden_field()
         form.addRow("Reference set", self.builtin)
@@ -73,39 +72,23 @@ class QualifyDialog(QtWidgets.QDialog):
         return Path(self.folder.text().strip()) if self.folder_choice.isChecked() else None
 
 
-class QualificationPanel(QtWidgets.QWidget):
+class QualificationPanel(Page["StationController"]):
     """The Settings page: the qualification on record, and qualifying the station."""
 
     qualified = QtCore.Signal()
 
-    def __init__(
-        self, controller: StationController, runner: Runner, parent: QtWidgets.QWidget | None = None
-    ) -> None:
-        super().__init__(parent)
-        self.c = controller
-        self.runner = runner
+    def _build(self) -> None:
         lay = QtWidgets.QVBoxLayout(self)
-        self.state = QtWidgets.QLabel("")
-        self.state.setWordWrap(True)
-        self.state.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.state = note(selectable=True)
         lay.addWidget(self.state)
-        row = QtWidgets.QHBoxLayout()
-        self.qualify_btn = QtWidgets.QPushButton("Qualify the station...")
-        self.qualify_btn.clicked.connect(self.qualify)
-        self.cleaned_btn = QtWidgets.QPushButton("Probe tip cleaned")
-        self.cleaned_btn.clicked.connect(self.probe_cleaned)
-        self.refresh_btn = QtWidgets.QPushButton("Refresh")
-        self.refresh_btn.clicked.connect(self.refresh)
-        for b in (self.qualify_btn, self.cleaned_btn, self.refresh_btn):
-            row.addWidget(b)
-        row.addStretch(1)
-        lay.addLayout(row)
+        self.qualify_btn = button("Qualify the station...", self.qualify)
+        self.cleaned_btn = button("Probe tip cleaned", self.probe_cleaned)
+        self.refresh_btn = button("Refresh", self.refresh)
+        lay.addLayout(hbox(self.qualify_btn, self.cleaned_btn, self.refresh_btn))
         self.progress = QtWidgets.QProgressBar()
         self.progress.setVisible(False)
         lay.addWidget(self.progress)
-        self.result = QtWidgets.QLabel("")
-        self.result.setWordWrap(True)
-        self.result.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.result = note(selectable=True)
         lay.addWidget(self.result)
         lay.addStretch(1)
         self.refresh()
@@ -198,9 +181,8 @@ class StationState(QtWidgets.QWidget):
         lay = QtWidgets.QHBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         self.label = QtWidgets.QLabel("")
-        self.cleaned_btn = QtWidgets.QPushButton("Probe tip cleaned")
+        self.cleaned_btn = button("Probe tip cleaned", self.probe_cleaned)
         self.cleaned_btn.setVisible(False)
-        self.cleaned_btn.clicked.connect(self.probe_cleaned)
         lay.addWidget(self.label)
         lay.addWidget(self.cleaned_btn)
         self.timer = QtCore.QTimer(self)

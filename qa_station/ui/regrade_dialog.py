@@ -17,6 +17,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from grading.rules import builtin_names
 from qa_station.ui import theme
+from qa_station.ui.widgets import button, hbox, note, period
 from qa_station.ui.workers import Runner
 
 if TYPE_CHECKING:
@@ -47,42 +48,28 @@ class RegradeDialog(QtWidgets.QDialog):
         self.table.activated.connect(self._maybe_file)
         self.path = QtWidgets.QLineEdit()
         self.path.setPlaceholderText("or the path of a rule file")
-        today = QtCore.QDate.currentDate()
-        self.since = QtWidgets.QDateEdit(today.addDays(-30))
-        self.until = QtWidgets.QDateEdit(today)
-        for d in (self.since, self.until):
-            d.setCalendarPopup(True)
-            d.setDisplayFormat("yyyy-MM-dd")
-        period = QtWidgets.QHBoxLayout()
-        period.addWidget(self.since)
-        period.addWidget(QtWidgets.QLabel("to"))
-        period.addWidget(self.until)
+        self.since, self.until = period(30)
+        inspected = QtWidgets.QHBoxLayout()
+        inspected.addWidget(self.since)
+        inspected.addWidget(QtWidgets.QLabel("to"))
+        inspected.addWidget(self.until)
         self.product = QtWidgets.QComboBox()
         self.product.addItem("every product", None)
         for p in controller.catalog.products:
             self.product.addItem(p.id, p.id)
         form.addRow("Rule table", self.table)
         form.addRow("", self.path)
-        form.addRow("Inspected", period)
+        form.addRow("Inspected", inspected)
         form.addRow("Product", self.product)
         self.progress = QtWidgets.QProgressBar()
         self.progress.setVisible(False)
         form.addRow(self.progress)
-        self.message = QtWidgets.QLabel("")
-        self.message.setWordWrap(True)
-        self.message.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.message = note(selectable=True)
         form.addRow(self.message)
-        buttons = QtWidgets.QHBoxLayout()
-        self.start_btn = QtWidgets.QPushButton("Re-grade")
-        self.start_btn.clicked.connect(self.start)
-        self.cancel_btn = QtWidgets.QPushButton("Cancel")
-        self.cancel_btn.clicked.connect(self.stop)
-        self.close_btn = QtWidgets.QPushButton("Close")
-        self.close_btn.clicked.connect(self.close)
-        buttons.addStretch(1)
-        for b in (self.start_btn, self.cancel_btn, self.close_btn):
-            buttons.addWidget(b)
-        form.addRow(buttons)
+        self.start_btn = button("Re-grade", self.start)
+        self.cancel_btn = button("Cancel", self.stop)
+        self.close_btn = button("Close", self.close)
+        form.addRow(hbox(self.start_btn, self.cancel_btn, self.close_btn, right=True))
         self.cancel_btn.setEnabled(False)
 
     def _maybe_file(self) -> None:

@@ -39,9 +39,25 @@ from qa_station.settings_form import (
 )
 from qa_station.ui import theme
 from qa_station.ui.qualification_panel import QualificationPanel
+from qa_station.ui.widgets import button, hbox, note
 from qa_station.ui.workers import Runner
 
 INK_NOTE = "#34495e"
+# The kinds of each device (a value of the station config, and its words), in the order listed.
+PROBE_KINDS = (
+    ("simulated", "simulated probe"),
+    ("uvc", "UVC camera (uvc:INDEX or device path)"),
+    ("replay", "replay images or a video (replay:PATH)"),
+)
+FIXTURE_KINDS = (
+    ("simulated", "simulated stage"),
+    ("emulator", "emulated serial stage (simulated, over a pty)"),
+    ("serial", "serial stage (serial:PORT)"),
+)
+SCANNER_KINDS = (
+    ("keyboard", "keyboard-wedge scanner (types like a keyboard)"),
+    ("serial", "serial scanner (serial:PORT)"),
+)
 LARGE_CHANGE_PCT = 5.0  # a recalibration that moves this much deserves a second look
 IMAGE_FILTER = "Images (*.png *.tif *.tiff *.jpg *.jpeg *.bmp);;All files (*)"
 POLICY_WORDS = {
@@ -126,30 +142,27 @@ class SettingsView(QtWidgets.QWidget):
         self.station_id.setMaxLength(MAX_ID)
         row("Station id", "station_id", self.station_id)
 
-        self.probe_kind = QtWidgets.QComboBox()
-        for kind, words in (
-            ("simulated", "simulated probe"),
-            ("uvc", "UVC camera (uvc:INDEX or device path)"),
-            ("replay", "replay images or a video (replay:PATH)"),
-        ):
-            self.probe_kind.addItem(words, kind)
-        self.probe_arg = QtWidgets.QLineEdit()
-        self.probe_kind.currentIndexChanged.connect(self._kinds_changed)
-        row("Probe", "probe", self._pair(self.probe_kind, self.probe_arg))
+        def device(
+            label: str, field: str, kinds: tuple[tuple[str, str], ...]
+        ) -> tuple[QtWidgets.QComboBox, QtWidgets.QLineEdit]:
+            """The kinds of a device to pick from, beside the line for its port or path."""
+            kind = QtWidgets.QComboBox()
+            for value, words in kinds:
+                kind.addItem(words, value)
+            arg = QtWidgets.QLineEdit()
+            kind.currentIndexChanged.connect(self._kinds_changed)
+            h = QtWidgets.QHBoxLayout()
+            h.addWidget(kind)
+            h.addWidget(arg, 1)
+            row(label, field, h)
+            return kind, arg
+
+        self.probe_kind, self.probe_arg = device("Probe", "probe", PROBE_KINDS)
         self.probe_id = QtWidgets.QLineEdit()
         self.probe_id.setMaxLength(MAX_ID)
         row("Probe id", "probe_id", self.probe_id)
 
-        self.fixture_kind = QtWidgets.QComboBox()
-        for kind, words in (
-            ("simulated", "simulated stage"),
-            ("emulator", "emulated serial stage (simulated, over a pty)"),
-            ("serial", "serial stage (serial:PORT)"),
-        ):
-            self.fixture_kind.addItem(words, kind)
-        self.fixture_arg = QtWidgets.QLineEdit()
-        self.fixture_kind.currentIndexChanged.connect(self._kinds_changed)
-        row("Fixture", "fixture", self._pair(self.fixture_kind, self.fixture_arg))
+        self.fixture_kind, self.fixture_arg = device("Fixture", "fixture", FIXTURE_KINDS)
         self.baudrate = QtWidgets.QSpinBox()
         self.baudrate.setRange(300, 4_000_000)
         self.baudrate.setSingleStep(9600)
@@ -170,12 +183,7 @@ class SettingsView(QtWidgets.QWidget):
         serial_row.addStretch(1)
         row("Fixture line", "fixture_line", serial_row)
 
-        self.scanner_kind = QtWidgets.QComboBox()
-        self.scanner_kind.addItem("keyboard-wedge scanner (types like a keyboard)", "keyboard")
-        self.scanner_kind.addItem("serial scanner (serial:PORT)", "serial")
-        self.scanner_arg = QtWidgets.QLineEdit()
-        self.scanner_kind.currentIndexChanged.connect(self._kinds_changed)
-        row("Barcode scanner", "scanner", self._pair(self.scanner_kind, self.scanner_arg))
+        self.scanner_kind, self.scanner_arg = device("Barcode scanner", "scanner", SCANNER_KINDS)
         self.scanner_prefix = QtWidgets.QLineEdit()
         self.scanner_prefix.setMaxLength(8)
         self.scanner_prefix.setPlaceholderText("none: a scan is told from typing by its speed")
@@ -199,29 +207,12 @@ class SettingsView(QtWidgets.QWidget):
         )
         row("Store URL", "store_url", self.store_url)
 
-        buttons = QtWidgets.QHBoxLayout()
-        self.save_btn = QtWidgets.QPushButton("Save to the station config")
-        self.save_btn.clicked.connect(self.save_devices)
-        self.reload_btn = QtWidgets.QPushButton("Reload from the file")
-        self.reload_btn.clicked.connect(self.reload_devices)
-        buttons.addWidget(self.save_btn)
-        buttons.addWidget(self.reload_btn)
-        buttons.addStretch(1)
-        form.addRow(buttons)
-        self.devices_note = QtWidgets.QLabel("")
-        self.devices_note.setWordWrap(True)
-        self.devices_note.setTextInteractionFlags(
-            QtCore.Qt.TextInteractionFlag.TextSelectableByMouse
-        )
+        self.save_btn = button("Save to the station config", self.save_devices)
+        self.reload_btn = button("Reload from the file", self.reload_devices)
+        form.addRow(hbox(self.save_btn, self.reload_btn))
+        self.devices_note = note(selectable=True)
         form.addRow(self.devices_note)
         return page
-
-    @staticmethod
-    def _pair(kind: QtWidgets.QComboBox, arg: QtWidgets.QLineEdit) -> QtWidgets.QHBoxLayout:
-        h = QtWidgets.QHBoxLayout()
-        h.addWidget(kind)
-        h.addWidget(arg, 1)
-        return h
 
     def _kinds_changed(self) -> None:
         field_hints = {
@@ -368,8 +359,7 @@ class SettingsView(QtWidgets.QWidget):
         self.use_file.setChecked(True)
         self.image_path = QtWidgets.QLineEdit()
         self.image_path.setPlaceholderText("a PNG, TIFF, JPEG or BMP from this probe")
-        browse = QtWidgets.QPushButton("Choose...")
-        browse.clicked.connect(self._browse)
+        browse = button("Choose...", self._browse)
         self.live_state = QtWidgets.QLabel("")
         g.addWidget(self.use_file, 0, 0)
         g.addWidget(self.image_path, 0, 1)
@@ -388,8 +378,7 @@ class SettingsView(QtWidgets.QWidget):
         self.cal_connector.addItems(list(CONNECTORS))
         self.cal_connector.currentIndexChanged.connect(self._connector_changed)
         self.tip_label = QtWidgets.QLabel("")
-        self.measure_btn = QtWidgets.QPushButton("3. Measure")
-        self.measure_btn.clicked.connect(self.measure)
+        self.measure_btn = button("3. Measure", self.measure)
         h.addWidget(self.cal_connector)
         h.addWidget(self.tip_label, 1)
         h.addWidget(self.measure_btn)
@@ -423,15 +412,10 @@ class SettingsView(QtWidgets.QWidget):
         f.addRow("For", self.cal_probe)
         v.addWidget(res)
 
-        row = QtWidgets.QHBoxLayout()
-        self.save_cal_btn = QtWidgets.QPushButton("4. Save calibration")
+        self.save_cal_btn = button("4. Save calibration", self.save_calibration)
         self.save_cal_btn.setEnabled(False)
-        self.save_cal_btn.clicked.connect(self.save_calibration)
-        row.addWidget(self.save_cal_btn)
-        row.addStretch(1)
-        v.addLayout(row)
-        self.cal_note = QtWidgets.QLabel("")
-        self.cal_note.setWordWrap(True)
+        v.addLayout(hbox(self.save_cal_btn))
+        self.cal_note = note()
         v.addWidget(self.cal_note)
 
         saved = QtWidgets.QGroupBox("Calibrations in the station config")
@@ -633,8 +617,7 @@ class SettingsView(QtWidgets.QWidget):
         split = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
         left = QtWidgets.QWidget()
         lv = QtWidgets.QVBoxLayout(left)
-        self.products_note = QtWidgets.QLabel("")
-        self.products_note.setWordWrap(True)
+        self.products_note = note()
         lv.addWidget(self.products_note)
         self.products = QtWidgets.QTreeWidget()
         self.products.setHeaderLabels(

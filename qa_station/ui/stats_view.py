@@ -23,7 +23,7 @@ from qa_station.stats import CleaningHistogram, DefectMap, EscalationCauses, Fir
 from qa_station.ui import theme
 from qa_station.ui.drift_view import DriftPanel
 from qa_station.ui.record_reader import RecordReader
-from qa_station.ui.workers import Runner
+from qa_station.ui.widgets import Page, button, note, period
 
 pg.setConfigOptions(imageAxisOrder="row-major")
 
@@ -106,31 +106,17 @@ def _message(text: str = "") -> pg.TextItem:
     return t
 
 
-class StatsView(QtWidgets.QWidget):
-    def __init__(
-        self,
-        controller: RecordReader,
-        runner: Runner,
-        parent: QtWidgets.QWidget | None = None,
-    ) -> None:
-        super().__init__(parent)
-        self.c = controller
-        self.runner = runner
-        self.data: StatsData | None = None
-        self._generation = 0
-        self._shown_once = False
-        self._build()
+class StatsView(Page[RecordReader]):
+    data: StatsData | None = None
+    _generation = 0
+    _shown_once = False
 
     # -- layout ----------------------------------------------------------------------------
     def _build(self) -> None:
         outer = QtWidgets.QVBoxLayout(self)
         bar = QtWidgets.QHBoxLayout()
-        today = QtCore.QDate.currentDate()
-        self.since = QtWidgets.QDateEdit(today.addDays(-DEFAULT_DAYS))
-        self.until = QtWidgets.QDateEdit(today)
+        self.since, self.until = period(DEFAULT_DAYS)
         for d in (self.since, self.until):
-            d.setCalendarPopup(True)
-            d.setDisplayFormat("yyyy-MM-dd")
             d.dateChanged.connect(self._filters_changed)
         self.product = QtWidgets.QComboBox()
         self.product.addItem("All products", None)
@@ -150,8 +136,7 @@ class StatsView(QtWidgets.QWidget):
         self.ferrule.currentIndexChanged.connect(self._draw_map_from_data)
         self.ferrule.activated.connect(self._ferrule_picked)
         self._ferrule_chosen = False  # until the user picks one, show the busiest
-        self.refresh_btn = QtWidgets.QPushButton("Refresh")
-        self.refresh_btn.clicked.connect(self.refresh)
+        self.refresh_btn = button("Refresh", self.refresh)
         for label, w in (
             ("From", self.since),
             ("to", self.until),
@@ -164,8 +149,7 @@ class StatsView(QtWidgets.QWidget):
         bar.addWidget(self.refresh_btn)
         bar.addStretch(1)
         outer.addLayout(bar)
-        self.status = QtWidgets.QLabel("")
-        self.status.setWordWrap(True)
+        self.status = note()
         outer.addWidget(self.status)
 
         grid = QtWidgets.QGridLayout()

@@ -19,6 +19,7 @@ from reports.signing import (
     KEY_FILE,
     TRUST_FILE,
     SigningError,
+    certificate_builder,
     check_pdf,
     load_pem_certificates,
     sign_pdf,
@@ -102,30 +103,7 @@ def test_a_company_ca_signs_the_station_key_and_is_trusted(tmp_path):
     now = dt.datetime.now(dt.UTC)
 
     def cert(subject, issuer, pub, signer, ca, days=3650):
-        b = (
-            x509.CertificateBuilder()
-            .subject_name(_name(subject))
-            .issuer_name(_name(issuer))
-            .public_key(pub)
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(hours=1))
-            .not_valid_after(now + dt.timedelta(days=days))
-            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-            .add_extension(
-                x509.KeyUsage(
-                    digital_signature=not ca,
-                    content_commitment=not ca,
-                    key_encipherment=False,
-                    data_encipherment=False,
-                    key_agreement=False,
-                    key_cert_sign=ca,
-                    crl_sign=ca,
-                    encipher_only=False,
-                    decipher_only=False,
-                ),
-                critical=True,
-            )
-        )
+        b = certificate_builder(_name(subject), _name(issuer), pub, now, days, ca=ca)
         return b.sign(signer, hashes.SHA256())
 
     root_key = ec.generate_private_key(ec.SECP256R1())
