@@ -18,7 +18,6 @@ recorded, and the same figure on one core is reported for comparison.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
@@ -28,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.figures import write_figures
+from benchmarks.figures import repeat_parser, write_figures
 
 TARGETS = {"build_and_sign_s": 1.0, "size_mb": 3.0}
 
@@ -46,12 +45,7 @@ def _timed(fn, repeat: int) -> tuple[float, list[float]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    ap.add_argument("--repeat", type=int, default=7)
-    ap.add_argument("--out", type=Path, default=Path("benchmarks/results/certificate.json"))
-    args = ap.parse_args(argv)
+    args = repeat_parser(__doc__, "certificate", repeat=7).parse_args(argv)
     with tempfile.TemporaryDirectory() as home:
         os.environ["QA_STATION_HOME"] = home
         from qa_station.catalog import load_catalog

@@ -20,17 +20,15 @@ import os
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
     os.environ[_var] = "1"
 
-import argparse  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Callable  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
-from benchmarks.figures import write_figures  # noqa: E402
+from benchmarks.figures import repeat_parser, write_figures  # noqa: E402
 from grading import grade  # noqa: E402
 from grading.geometry import connector  # noqa: E402
 from grading.image_io import prepared  # noqa: E402
@@ -154,12 +152,7 @@ def run(repeat: int) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    ap.add_argument("--repeat", type=int, default=40)
-    ap.add_argument("--out", type=Path, default=Path("benchmarks/results/speed.json"))
-    args = ap.parse_args(argv)
+    args = repeat_parser(__doc__, "speed", repeat=40).parse_args(argv)
     figures = run(args.repeat)
     write_figures(args.out, figures)
     print(json.dumps(figures, indent=2))

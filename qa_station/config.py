@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Annotated, Any
@@ -134,6 +135,45 @@ def load_config(paths: StationPaths | None = None) -> StationConfig:
     return config
 
 
+def _as_is(value: Any) -> Any:
+    return value
+
+
+def _toml_int(value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"expected an integer, found {value!r}")
+    return value
+
+
+def _toml_float(value: float) -> float:
+    """A number as a float (written as its shortest exact form: it reads back bit for bit)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(f"expected a number, found {value!r}")
+    return float(value)
+
+
+# Where each of StationConfig's single values stands in the file, in the file's order, and
+# how it is written there: field -> (section, key, writer). The calibrations are tables apart.
+_FILE_KEYS: dict[str, tuple[str, str, Callable[[Any], Any]]] = {
+    "station_id": ("station", "id", _as_is),
+    "station_role": ("station", "role", _as_is),
+    "probe": ("probe", "source", _as_is),
+    "probe_id": ("probe", "id", _as_is),
+    "fixture": ("fixture", "source", _as_is),
+    "fixture_baudrate": ("fixture", "baudrate", _toml_int),
+    "fixture_timeout_s": ("fixture", "timeout_s", _toml_float),
+    "fixture_motion_timeout_s": ("fixture", "motion_timeout_s", _toml_float),
+    "scanner": ("scanner", "source", _as_is),
+    "scanner_prefix": ("scanner", "prefix", _as_is),
+    "scanner_suffix": ("scanner", "suffix", _as_is),
+    "store_url": ("store", "url", _as_is),
+    "store_ca_file": ("store", "ca_file", _as_is),
+    "image_full_frames": ("images", "full_frames", _as_is),
+    "image_retention_days": ("images", "retention_days", _toml_float),
+    "qualification_max_age_days": ("qualification", "max_age_days", _toml_float),
+}
+
+
 def parse_config(data: bytes, origin: Path) -> StationConfig:
     """A station file's bytes as a StationConfig; ConfigError naming the key at fault."""
     doc = read_model(StationFile, data, f"config file {origin}", ConfigError)
@@ -141,26 +181,11 @@ def parse_config(data: bytes, origin: Path) -> StationConfig:
     for c in doc.calibrations:
         cal = Calibration(**c.model_dump())
         parsed = [x for x in parsed if (x.probe, x.tip) != (cal.probe, cal.tip)] + [cal]
-    return StationConfig(
-        station_id=doc.station.id,
-        station_role=doc.station.role,
-        probe=doc.probe.source,
-        probe_id=doc.probe.id,
-        fixture=doc.fixture.source,
-        fixture_baudrate=doc.fixture.baudrate,
-        fixture_timeout_s=doc.fixture.timeout_s,
-        fixture_motion_timeout_s=doc.fixture.motion_timeout_s,
-        scanner=doc.scanner.source,
-        scanner_prefix=parse_scanner_keys(doc.scanner.prefix, doc.scanner.suffix).prefix,
-        scanner_suffix=doc.scanner.suffix,
-        store_url=doc.store.url,
-        store_ca_file=doc.store.ca_file,
-        image_full_frames=doc.images.full_frames,
-        image_retention_days=doc.images.retention_days,
-        qualification_max_age_days=doc.qualification.max_age_days,
-        calibrations=tuple(parsed),
-        path=origin,
-    )
+    values = {
+        name: getattr(getattr(doc, section), key) for name, (section, key, _) in _FILE_KEYS.items()
+    }
+    values["scanner_prefix"] = parse_scanner_keys(doc.scanner.prefix, doc.scanner.suffix).prefix
+    return StationConfig(**values, calibrations=tuple(parsed), path=origin)
 
 
 # -- the file's shape -----------------------------------------------------------------------------
@@ -335,27 +360,9 @@ def render_config(config: StationConfig, base: str = "") -> str:
             raise ConfigError(f"two calibrations for probe {c.probe!r} with {tip}: keep one")
         seen.add((c.probe, c.tip))
     doc = _base_document(base)
-    sections = {
-        "station": {"id": config.station_id, "role": config.station_role},
-        "probe": {"source": config.probe, "id": config.probe_id},
-        "fixture": {
-            "source": config.fixture,
-            "baudrate": _toml_int(config.fixture_baudrate),
-            "timeout_s": _toml_float(config.fixture_timeout_s),
-            "motion_timeout_s": _toml_float(config.fixture_motion_timeout_s),
-        },
-        "scanner": {
-            "source": config.scanner,
-            "prefix": config.scanner_prefix,
-            "suffix": config.scanner_suffix,
-        },
-        "store": {"url": config.store_url, "ca_file": config.store_ca_file},
-        "images": {
-            "full_frames": config.image_full_frames,
-            "retention_days": _toml_float(config.image_retention_days),
-        },
-        "qualification": {"max_age_days": _toml_float(config.qualification_max_age_days)},
-    }
+    sections: dict[str, dict[str, Any]] = {}
+    for name, (section, key, write) in _FILE_KEYS.items():
+        sections.setdefault(section, {})[key] = write(getattr(config, name))
     for name, values in sections.items():
         table = doc.get(name)
         if not isinstance(table, dict):
@@ -437,16 +444,3 @@ def save_config(config: StationConfig, paths: StationPaths | None = None) -> Pat
             f"config file {target}: cannot be written ({exc.strerror or exc})"
         ) from None
     return target
-
-
-def _toml_int(value: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(f"expected an integer, found {value!r}")
-    return value
-
-
-def _toml_float(value: float) -> float:
-    """A number as a float (written as its shortest exact form: it reads back bit for bit)."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ConfigError(f"expected a number, found {value!r}")
-    return float(value)

@@ -12,7 +12,7 @@ import json
 import sys
 from pathlib import Path
 
-from qa_station.commands.common import CommandError, db_option, fail, station
+from qa_station.commands.common import CommandError, db_option, fails_as, station
 from qa_station.paths import station_paths
 from qa_station.store import StoreError
 from qa_station.store.checkpoints import Checkpoint
@@ -77,19 +77,17 @@ def _kept(paths: list[Path]) -> list[Checkpoint]:
     return out
 
 
+@fails_as("audit verify", StoreError, RecordKeyError)
 def run_verify(args: argparse.Namespace) -> int:
-    try:
-        kept = _kept(args.checkpoint)
-        _, store, _ = station(args.db)
-        try:  # trust read once the store is open: a new station's key is made as it opens
-            trust = Trust.of(station_paths().keys_dir, args.trust)
-            report = verify(
-                store, trust=trust, checkpoints=kept, since_checkpoint=args.since_checkpoint
-            )
-        finally:
-            store.close()
-    except (CommandError, StoreError, RecordKeyError) as exc:
-        return fail("audit verify", str(exc))
+    kept = _kept(args.checkpoint)
+    _, store, _ = station(args.db)
+    try:  # trust read once the store is open: a new station's key is made as it opens
+        trust = Trust.of(station_paths().keys_dir, args.trust)
+        report = verify(
+            store, trust=trust, checkpoints=kept, since_checkpoint=args.since_checkpoint
+        )
+    finally:
+        store.close()
     if args.json:
         json.dump(report.to_dict(), sys.stdout, indent=1)
         sys.stdout.write("\n")
@@ -127,21 +125,19 @@ def _lines(report: VerifyReport) -> list[str]:
     return out
 
 
+@fails_as("audit checkpoint", StoreError)
 def run_checkpoint(args: argparse.Namespace) -> int:
+    _, store, _ = station(args.db)
     try:
-        _, store, _ = station(args.db)
-        try:
-            cp = store.checkpoint("audit")
-        finally:
-            store.close()
-    except (CommandError, StoreError) as exc:
-        return fail("audit checkpoint", str(exc))
+        cp = store.checkpoint("audit")
+    finally:
+        store.close()
     line = json.dumps(cp.to_dict(), sort_keys=True)
     if args.output is not None:
         try:
             with args.output.open("a", encoding="utf-8") as f:
                 f.write(line + "\n")
         except OSError as exc:
-            return fail("audit checkpoint", f"cannot write {args.output}: {exc.strerror or exc}")
+            raise CommandError(f"cannot write {args.output}: {exc.strerror or exc}") from None
     print(line)
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -54,6 +55,29 @@ def fail(command: str, message: str) -> int:
     """One line on stderr, control characters escaped, long text clipped; exit status 2."""
     print(f"qa-station {command}: error: {shown(message, MESSAGE_MAX)}", file=sys.stderr)
     return 2
+
+
+Run = Callable[[argparse.Namespace], int]
+"""A command's ``run``: its parsed arguments in, its exit status out."""
+
+
+def fails_as(command: str, *errors: type[Exception]) -> Callable[[Run], Run]:
+    """A command's foreseen errors reported as ``fail`` does (one line, exit status 2):
+    a CommandError always, and the exceptions named, wherever in ``run`` they are raised."""
+
+    caught: tuple[type[Exception], ...] = (CommandError, *errors)
+
+    def decorate(run: Run) -> Run:
+        @functools.wraps(run)
+        def reported(args: argparse.Namespace) -> int:
+            try:
+                return run(args)
+            except caught as exc:
+                return fail(command, str(exc))
+
+        return reported
+
+    return decorate
 
 
 WriteDocument = Callable[[Store, str, str | None, StationConfig], Path]

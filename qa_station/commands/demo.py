@@ -11,7 +11,7 @@ from hardware.simulated.assembly import SCENARIOS
 from qa_station.accounts import AuthError
 from qa_station.catalog import CatalogError
 from qa_station.certificates.errors import CertificateError
-from qa_station.commands.common import CommandError, db_option, fail, station
+from qa_station.commands.common import CommandError, db_option, fails_as, station
 from qa_station.demo import run_demo
 from qa_station.gate import GateRefused
 from qa_station.paths import ensure_dir, station_paths, write_whole
@@ -36,14 +36,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON summary")
 
 
+@fails_as(
+    "demo", OSError, AuthError, GateRefused, StoreError, ValueError, CatalogError, CertificateError
+)
 def run(args: argparse.Namespace) -> int:
     if args.assemblies < 1:
-        return fail("demo", "--assemblies must be at least 1")
-    try:
-        _ensure_demo_config()
-        config, store, catalog = station(args.db)
-    except (CommandError, OSError) as exc:
-        return fail("demo", str(exc))
+        raise CommandError("--assemblies must be at least 1")
+    _ensure_demo_config()
+    config, store, catalog = station(args.db)
     say = (lambda s: None) if args.json else print
     try:
         summary = run_demo(
@@ -56,8 +56,6 @@ def run(args: argparse.Namespace) -> int:
             say,
             out_dir=Path(args.out) if args.out else None,
         )
-    except (AuthError, GateRefused, StoreError, ValueError, CatalogError, CertificateError) as exc:
-        return fail("demo", str(exc))
     finally:
         store.close()
     if summary.qualification:  # the station had to be qualified before it could inspect

@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 from qa_station import exports
-from qa_station.commands.common import CommandError, db_option, fail, station
+from qa_station.commands.common import CommandError, db_option, fails_as, station
 from qa_station.exports import DateError, parse_when
 from qa_station.store import StoreError
 from reports.export import (
@@ -50,30 +50,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     db_option(p)
 
 
+@fails_as("export", DateError, StoreError)
 def run(args: argparse.Namespace) -> int:
-    try:
-        since = parse_when(args.since)
-        until = parse_when(args.until, upper=True) if args.until else None
-    except DateError as exc:
-        return fail("export", str(exc))
+    since = parse_when(args.since)
+    until = parse_when(args.until, upper=True) if args.until else None
     if until is not None and until <= since:
-        return fail("export", "--until must be after --since")
+        raise CommandError("--until must be after --since")
     records = args.records or ("all" if args.format == "json" else "inspections")
     if args.format == "csv" and records == "all":
-        return fail(
-            "export", "a CSV file holds one table: --records inspections or --records events"
-        )
-    try:
-        _, store, _ = station(args.db)
-    except CommandError as exc:
-        return fail("export", str(exc))
+        raise CommandError("a CSV file holds one table: --records inspections or --records events")
+    _, store, _ = station(args.db)
     try:
         insp = (
             exports.inspections(store, since, until) if records in ("inspections", "all") else None
         )
         evs = exports.events(store, since, until) if records in ("events", "all") else None
-    except StoreError as exc:
-        return fail("export", str(exc))
     finally:
         store.close()
     buf = io.StringIO()
@@ -100,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         _write(Path(args.output), buf.getvalue())
     except OSError as exc:
-        return fail("export", f"cannot write {args.output}: {exc.strerror or exc}")
+        raise CommandError(f"cannot write {args.output}: {exc.strerror or exc}") from None
     return 0
 
 

@@ -9,7 +9,7 @@ import sys
 from qa_station.commands.common import (
     CommandError,
     db_option,
-    fail,
+    fails_as,
     serial_arg,
     station,
 )
@@ -24,15 +24,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="one JSON list of events")
 
 
+@fails_as("history", StoreError)
 def run(args: argparse.Namespace) -> int:
-    try:
-        wanted = serial_arg(args.serial)
-        _, store, _ = station(args.db)
-        events = store.history(wanted)
-    except (CommandError, StoreError) as exc:
-        return fail("history", str(exc))
+    wanted = serial_arg(args.serial)
+    _, store, _ = station(args.db)
+    events = store.history(wanted)
     if not events:
-        return fail("history", f"no assembly with serial {wanted!r} in {store.safe_url}")
+        raise CommandError(f"no assembly with serial {wanted!r} in {store.safe_url}")
     if args.json:
         json.dump([e.to_dict() for e in events], sys.stdout, indent=1)
         sys.stdout.write("\n")

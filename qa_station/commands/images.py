@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from qa_station.accounts import Accounts, AuthError
 from qa_station.archive import ArchiveError, check_archive, export_archive, remove_archived
-from qa_station.commands.common import CommandError, db_option, fail, station
+from qa_station.commands.common import CommandError, db_option, fails_as, station
 from qa_station.exports import DateError, parse_when
 from qa_station.paths import station_paths
 from qa_station.store import StoreError
@@ -69,24 +69,21 @@ def _trust(given: list[str] | None) -> list[asn1_x509.Certificate]:
         raise CommandError(str(exc)) from None
 
 
+@fails_as("images archive", DateError, ArchiveError, StoreError)
 def run_archive(args: argparse.Namespace) -> int:
-    try:
-        before = parse_when(args.before)
-        config, store, _ = station(args.db)
-    except (DateError, CommandError) as exc:
-        return fail("images archive", str(exc))
+    before = parse_when(args.before)
+    config, store, _ = station(args.db)
     day = dt.datetime.fromtimestamp(before / 1e6, tz=dt.UTC).strftime("%Y%m%d")
     out = Path(args.output or f"images-before-{day}.tar")
     try:
         done = export_archive(store, before, out, station_paths().keys_dir, config.station_id)
-    except (ArchiveError, StoreError) as exc:
-        return fail("images archive", str(exc))
     finally:
         store.close()
     print(f"{done.path}: {done.images} images, {done.bytes} bytes, sha256 {done.sha256}")
     return 0
 
 
+@fails_as("images verify", ArchiveError, StoreError)
 def run_verify(args: argparse.Namespace) -> int:
     store = None
     try:
@@ -94,8 +91,6 @@ def run_verify(args: argparse.Namespace) -> int:
         if not args.offline:
             _, store, _ = station(args.db)
         check = check_archive(Path(args.archive), store, trust)
-    except (CommandError, ArchiveError, StoreError) as exc:
-        return fail("images verify", str(exc))
     finally:
         if store is not None:
             store.close()
@@ -112,14 +107,12 @@ def run_verify(args: argparse.Namespace) -> int:
     return 0 if check.ok else 1
 
 
+@fails_as("images remove", AuthError, ArchiveError, StoreError)
 def run_remove(args: argparse.Namespace) -> int:
     import getpass
 
-    try:
-        trust = _trust(args.trust)
-        config, store, _ = station(args.db)
-    except CommandError as exc:
-        return fail("images remove", str(exc))
+    trust = _trust(args.trust)
+    config, store, _ = station(args.db)
     try:
         accounts = Accounts(store)
         if args.password_stdin:
@@ -133,8 +126,6 @@ def run_remove(args: argparse.Namespace) -> int:
             )
         finally:
             accounts.sign_out(admin)
-    except (AuthError, ArchiveError, StoreError) as exc:
-        return fail("images remove", str(exc))
     finally:
         store.close()
     print(

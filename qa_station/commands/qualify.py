@@ -32,10 +32,11 @@ from qa_station.accounts import Accounts, AuthError, Session
 from qa_station.bench import open_bench
 from qa_station.catalog import CatalogError
 from qa_station.certificates.errors import CertificateError
-from qa_station.commands.common import CommandError, db_option, fail, station
+from qa_station.commands.common import db_option, fail, fails_as, station
 from qa_station.config import ConfigError
 from qa_station.qualification.labels import ReferenceSetError, load_folder
 from qa_station.qualification.reference import load_frames
+from qa_station.qualification.repeatability import StudyError, run_study
 from qa_station.scan import ScanError
 from qa_station.store import Store, StoreError
 
@@ -106,25 +107,19 @@ def _supervisor(store: Store, args: argparse.Namespace) -> Iterator[Session]:
             accounts.sign_out(actor)
 
 
+@fails_as(
+    f"{NAME} reference", AuthError, ReferenceSetError, CertificateError, StoreError, ConfigError
+)
 def run_reference(args: argparse.Namespace) -> int:
     from qa_station.qualification.issue import run_reference as qualify_station
 
-    command = f"{NAME} reference"
-    try:
-        reference = load_folder(args.set) if args.set else None
-        if reference is not None:  # every image read before anyone signs in for it
-            load_frames(reference)
-    except ReferenceSetError as exc:
-        return fail(command, str(exc))
-    try:
-        config, store, _ = station(args.db)
-    except CommandError as exc:
-        return fail(command, str(exc))
+    reference = load_folder(args.set) if args.set else None
+    if reference is not None:  # every image read before anyone signs in for it
+        load_frames(reference)
+    config, store, _ = station(args.db)
     try:
         with _supervisor(store, args) as who:
             done = qualify_station(store, config, who, reference, args.output, args.probe)
-    except (AuthError, ReferenceSetError, CertificateError, StoreError, ConfigError) as exc:
-        return fail(command, str(exc))
     finally:
         store.close()
     r = done.result
@@ -143,15 +138,23 @@ def run_reference(args: argparse.Namespace) -> int:
     return 0 if r.passed else 1
 
 
+@fails_as(
+    f"{NAME} repeatability",
+    AuthError,
+    CatalogError,
+    StudyError,
+    ConfigError,
+    ScanError,
+    ProbeError,
+    FixtureError,
+    CertificateError,
+    StoreError,
+    OSError,
+)
 def run_repeatability(args: argparse.Namespace) -> int:
     from qa_station.qualification.issue import record_study
-    from qa_station.qualification.repeatability import StudyError, run_study
 
-    command = f"{NAME} repeatability"
-    try:
-        config, store, catalog = station(args.db)
-    except CommandError as exc:
-        return fail(command, str(exc))
+    config, store, catalog = station(args.db)
     bench = None
     try:
         with _supervisor(store, args) as who:
@@ -187,19 +190,6 @@ def run_repeatability(args: argparse.Namespace) -> int:
                 progress=(lambda s: None) if args.json else (lambda s: print(s, file=sys.stderr)),
             )
             done = record_study(store, study, who, args.output)
-    except (
-        AuthError,
-        CatalogError,
-        StudyError,
-        ConfigError,
-        ScanError,
-        ProbeError,
-        FixtureError,
-        CertificateError,
-        StoreError,
-        OSError,
-    ) as exc:
-        return fail(command, str(exc))
     finally:
         if bench is not None:
             bench.close()
@@ -234,13 +224,11 @@ def run_repeatability(args: argparse.Namespace) -> int:
     return 0
 
 
+@fails_as(f"{NAME} status", StoreError)
 def run_status(args: argparse.Namespace) -> int:
     from qa_station.qualification.policy import QualificationPolicy, standing
 
-    try:
-        config, store, _ = station(args.db)
-    except CommandError as exc:
-        return fail(f"{NAME} status", str(exc))
+    config, store, _ = station(args.db)
     try:
         scales: dict[str, float | tuple[float, float] | None] = {
             c.tip: c.scale for c in config.calibrations if c.probe == config.probe_id and c.tip
@@ -253,8 +241,6 @@ def run_status(args: argparse.Namespace) -> int:
                 tip: standing(s, store.station_id, config.probe_id, {tip: scale}, now, policy)
                 for tip, scale in scales.items()
             }
-    except StoreError as exc:
-        return fail(f"{NAME} status", str(exc))
     finally:
         store.close()
     if args.json:

@@ -18,7 +18,7 @@ import sys
 import threading
 
 from qa_station.certificates.errors import CertificateError
-from qa_station.commands.common import CommandError, db_option, fail, station
+from qa_station.commands.common import CommandError, db_option, fails_as, station
 from qa_station.exports import DateError, parse_when
 from qa_station.regrade import RegradeCancelled, RegradeError, load_table, record_regrade, regrade
 from qa_station.store import StoreError
@@ -37,19 +37,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     db_option(p, help=None)
 
 
+@fails_as("regrade", DateError, RegradeError, CertificateError, StoreError, ValueError)
 def run(args: argparse.Namespace) -> int:
-    try:
-        since = parse_when(args.since) if args.since else None
-        until = parse_when(args.until, upper=True) if args.until else None
-        load_table(args.rules)
-    except (DateError, RegradeError) as exc:
-        return fail("regrade", str(exc))
+    since = parse_when(args.since) if args.since else None
+    until = parse_when(args.until, upper=True) if args.until else None
+    load_table(args.rules)
     if args.jobs is not None and not 1 <= args.jobs <= 256:
-        return fail("regrade", "--jobs must be 1 to 256")
-    try:
-        _, store, catalog = station(args.db)
-    except CommandError as exc:
-        return fail("regrade", str(exc))
+        raise CommandError("--jobs must be 1 to 256")
+    _, store, catalog = station(args.db)
     cancel = threading.Event()
     try:
         if args.product:
@@ -69,8 +64,6 @@ def run(args: argparse.Namespace) -> int:
         if not args.json:
             print(file=sys.stderr)
         done = record_regrade(store, result, None, args.output)
-    except (RegradeError, CertificateError, StoreError, ValueError) as exc:
-        return fail("regrade", str(exc))
     finally:
         store.close()
     s = result.summary()

@@ -8,7 +8,7 @@ from qa_station.certificates import CertificateError, issue_rejection_report
 from qa_station.commands.common import (
     CommandError,
     db_option,
-    fail,
+    fails_as,
     station,
     write_assembly_document,
 )
@@ -50,24 +50,17 @@ def run_rejection(args: argparse.Namespace) -> int:
     return write_assembly_document("report rejection", args, issue_rejection_report)
 
 
+@fails_as("report lot", DateError, CertificateError, StoreError, ValueError)
 def run_lot(args: argparse.Namespace) -> int:
-    try:
-        since = parse_when(args.since) if args.since else None
-        until = parse_when(args.until, upper=True) if args.until else None
-    except DateError as exc:
-        return fail("report lot", str(exc))
+    since = parse_when(args.since) if args.since else None
+    until = parse_when(args.until, upper=True) if args.until else None
     if since is not None and until is not None and until <= since:
-        return fail("report lot", "--until must be after --since")
-    try:
-        _, store, catalog = station(args.db)
-    except CommandError as exc:
-        return fail("report lot", str(exc))
+        raise CommandError("--until must be after --since")
+    _, store, catalog = station(args.db)
     try:
         if args.product:
             catalog.get(args.product)
         path = write_lot_report(store, args.output, since, until, args.product)
-    except (CertificateError, StoreError, ValueError) as exc:
-        return fail("report lot", str(exc))
     finally:
         store.close()
     print(path)

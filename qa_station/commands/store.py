@@ -14,7 +14,7 @@ import argparse
 import json
 from typing import TYPE_CHECKING
 
-from qa_station.commands.common import CommandError, db_option, fail, station
+from qa_station.commands.common import CommandError, db_option, fails_as, station
 from qa_station.store import StoreError
 from qa_station.store.images import DatabaseImages
 
@@ -92,16 +92,14 @@ def _owner_store(url: str) -> Store:
     return store
 
 
+@fails_as("store upgrade", StoreError)
 def run_upgrade(args: argparse.Namespace) -> int:
+    store = _owner_store(args.db)
     try:
-        store = _owner_store(args.db)
-        try:
-            was = store.upgrade()
-            _run_sql(store, _grants(args))
-        finally:
-            store.engine.dispose()
-    except (CommandError, StoreError) as exc:
-        return fail("store upgrade", str(exc))
+        was = store.upgrade()
+        _run_sql(store, _grants(args))
+    finally:
+        store.engine.dispose()
     from qa_station.store.store import head_revision
 
     print(f"schema {was or 'none'} -> {head_revision()}; grants given to: "
@@ -111,35 +109,31 @@ def run_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
+@fails_as("store grant")
 def run_grant(args: argparse.Namespace) -> int:
+    statements = _grants(args)
+    if not statements:
+        raise CommandError("name --bench-role, --auditor-role or both")
+    if args.print:
+        print(";\n".join(statements) + ";")
+        return 0
+    if not args.db:
+        raise CommandError("--db URL: the floor database, as its owner (or --print)")
+    store = _owner_store(args.db)
     try:
-        statements = _grants(args)
-        if not statements:
-            raise CommandError("name --bench-role, --auditor-role or both")
-        if args.print:
-            print(";\n".join(statements) + ";")
-            return 0
-        if not args.db:
-            raise CommandError("--db URL: the floor database, as its owner (or --print)")
-        store = _owner_store(args.db)
-        try:
-            _run_sql(store, statements)
-        finally:
-            store.engine.dispose()
-    except CommandError as exc:
-        return fail("store grant", str(exc))
+        _run_sql(store, statements)
+    finally:
+        store.engine.dispose()
     print(f"{len(statements)} grant statement(s) run")
     return 0
 
 
+@fails_as("store move-frames", StoreError, OSError)
 def run_move(args: argparse.Namespace) -> int:
     from qa_station.store.floor import delete_moved, move_frames
     from qa_station.store.images import DatabaseImages
 
-    try:
-        _, store, _ = station(args.db)
-    except CommandError as exc:
-        return fail("store move-frames", str(exc))
+    _, store, _ = station(args.db)
     try:
         if not isinstance(store.images, DatabaseImages):
             raise CommandError(
@@ -152,8 +146,6 @@ def run_move(args: argparse.Namespace) -> int:
         if args.delete_local:
             with store.engine.connect() as conn:
                 delete_moved(conn, folder, moved)
-    except (CommandError, StoreError, OSError) as exc:
-        return fail("store move-frames", str(exc))
     finally:
         store.close()
     if args.json:

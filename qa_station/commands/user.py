@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from qa_station.accounts import ROLES, Accounts, AuthError, Session
-from qa_station.commands.common import CommandError, db_option, fail, station
+from qa_station.commands.common import CommandError, db_option, fail, fails_as, station
 from qa_station.store import StoreError
 from qa_station.text import shown
 
@@ -82,40 +82,36 @@ class _Secrets:
         return getpass.getpass(prompt)
 
 
+@fails_as("user add", AuthError, StoreError)
 def run_add(args: argparse.Namespace) -> int:
-    try:
-        _, store, _ = station(args.db)
-        accounts = Accounts(store)
-        secrets = _Secrets(args.password_stdin)
-        admin = None
-        if accounts.count() > 0:
-            if not args.admin:
-                raise AuthError("accounts exist: sign in as an admin with --admin NAME to add one")
-            admin = accounts.sign_in(
-                args.admin, secrets.ask(f"password for {shown(args.admin, 40)}: "), SOURCE
-            )
-        password = None
-        if not args.no_password:
-            password = secrets.ask(f"new password for {shown(args.username, 40)}: ")
-            if secrets.ask("again: ") != password:
-                raise AuthError("the two passwords differ")
-        role = args.role or ("operator" if admin else "admin")
-        accounts.add(args.username, role, admin, args.name, password, args.badge)
-        if admin is not None:
-            accounts.sign_out(admin)
-    except (CommandError, AuthError, StoreError) as exc:
-        return fail("user add", str(exc))
+    _, store, _ = station(args.db)
+    accounts = Accounts(store)
+    secrets = _Secrets(args.password_stdin)
+    admin = None
+    if accounts.count() > 0:
+        if not args.admin:
+            raise AuthError("accounts exist: sign in as an admin with --admin NAME to add one")
+        admin = accounts.sign_in(
+            args.admin, secrets.ask(f"password for {shown(args.admin, 40)}: "), SOURCE
+        )
+    password = None
+    if not args.no_password:
+        password = secrets.ask(f"new password for {shown(args.username, 40)}: ")
+        if secrets.ask("again: ") != password:
+            raise AuthError("the two passwords differ")
+    role = args.role or ("operator" if admin else "admin")
+    accounts.add(args.username, role, admin, args.name, password, args.badge)
+    if admin is not None:
+        accounts.sign_out(admin)
     print(f"added {args.username} ({role})")
     return 0
 
 
+@fails_as("user list", StoreError)
 def run_list(args: argparse.Namespace) -> int:
-    try:
-        _, store, _ = station(args.db)
-        accounts = Accounts(store)
-        rows, delays = accounts.list(), accounts.delays()
-    except (CommandError, StoreError) as exc:
-        return fail("user list", str(exc))
+    _, store, _ = station(args.db)
+    accounts = Accounts(store)
+    rows, delays = accounts.list(), accounts.delays()
     for r in rows:
         how = "+".join(x for x, on in (("password", r.has_password), ("badge", r.has_badge)) if on)
         flags = "" if r.active else " disabled"
@@ -134,23 +130,21 @@ def run_list(args: argparse.Namespace) -> int:
     return 0
 
 
+@fails_as("user passwd", AuthError, StoreError)
 def run_passwd(args: argparse.Namespace) -> int:
+    _, store, _ = station(args.db)
+    accounts = Accounts(store)
+    secrets = _Secrets(args.password_stdin)
+    who = args.admin or args.username
+    old = secrets.ask(f"password for {shown(who, 40)}: ")
+    actor = accounts.sign_in(who, old, SOURCE)
     try:
-        _, store, _ = station(args.db)
-        accounts = Accounts(store)
-        secrets = _Secrets(args.password_stdin)
-        who = args.admin or args.username
-        old = secrets.ask(f"password for {shown(who, 40)}: ")
-        actor = accounts.sign_in(who, old, SOURCE)
-        try:
-            new = secrets.ask(f"new password for {shown(args.username, 40)}: ")
-            if secrets.ask("again: ") != new:
-                raise AuthError("the two passwords differ")
-            accounts.set_password(args.username, new, actor, old_password=old)
-        finally:
-            accounts.sign_out(actor)
-    except (CommandError, AuthError, StoreError) as exc:
-        return fail("user passwd", str(exc))
+        new = secrets.ask(f"new password for {shown(args.username, 40)}: ")
+        if secrets.ask("again: ") != new:
+            raise AuthError("the two passwords differ")
+        accounts.set_password(args.username, new, actor, old_password=old)
+    finally:
+        accounts.sign_out(actor)
     print(f"password changed for {shown(args.username, 40)}")
     return 0
 
@@ -180,13 +174,11 @@ def run_set_active(args: argparse.Namespace) -> int:
     return 0
 
 
+@fails_as("user unlock", AuthError, StoreError)
 def run_unlock(args: argparse.Namespace) -> int:
     if bool(args.source) == bool(args.all):
-        return fail("user unlock", "name one place (as user list shows it) or give --all")
-    try:
-        with _signed_in(args, args.by) as (accounts, boss):
-            cleared = accounts.unlock(None if args.all else args.source, boss)
-    except (CommandError, AuthError, StoreError) as exc:
-        return fail("user unlock", str(exc))
+        raise CommandError("name one place (as user list shows it) or give --all")
+    with _signed_in(args, args.by) as (accounts, boss):
+        cleared = accounts.unlock(None if args.all else args.source, boss)
     print(f"sign-in delays cleared: {cleared} place(s)")
     return 0
