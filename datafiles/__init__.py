@@ -5,29 +5,21 @@ NaN and infinity refused, nothing coerced); ``read_model`` decodes, parses and v
 it, and turns whatever is wrong into one line naming the file, the key and what was
 expected. It is its own package, below ``grading`` and ``qa_station``, because both read
 data files and ``grading`` may not import the application.
-
-``fields_dict`` is the other way: a record's fields as the dict it is written out as.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import tomllib
 import types
 import typing
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
-
-if TYPE_CHECKING:
-    from _typeshed import DataclassInstance
 
 __all__ = [
     "KeyFault",
     "StrictModel",
-    "fields_dict",
     "finite",
     "read_model",
     "shown",
@@ -206,14 +198,3 @@ def finite(value: float) -> bool:
 def shown(text: str) -> str:
     """Text from a file or a caller as it can be shown on one line: unprintables escaped."""
     return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
-
-
-def fields_dict(
-    record: DataclassInstance, rename: Mapping[str, str] | None = None
-) -> dict[str, Any]:
-    """A dataclass's fields as a dict in field order, each key renamed where ``rename`` says.
-
-    Unlike ``dataclasses.asdict`` the values are the record's own (nothing copied, nested
-    records left as they are), so the dict costs one pass over the fields."""
-    names = rename or {}
-    return {names.get(f.name, f.name): getattr(record, f.name) for f in dataclasses.fields(record)}

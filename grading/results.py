@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from datafiles import fields_dict
+from grading.projection import fields_dict
 
 PASS = "pass"
 FAIL = "fail"

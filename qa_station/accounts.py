@@ -37,7 +37,7 @@ from pathlib import Path
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session as DbSession
 
-from datafiles import fields_dict
+from grading.projection import fields_dict
 from qa_station.station_secret import SecretError, fingerprint, keyed, load_secret
 from qa_station.store import Store, Writer
 from qa_station.store.kinds import Kind

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from datafiles import fields_dict
+from grading.projection import fields_dict
 from qa_station.accounts import SUPERVISING, Accounts, AuthError, Session, signed_in
 from qa_station.store import Store
 from qa_station.store.kinds import Kind

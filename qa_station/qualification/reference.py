@@ -29,10 +29,10 @@ from typing import Any
 
 import numpy as np
 
-from datafiles import fields_dict
 from grading.geometry import CLADDING_DIAMETER_UM
 from grading.image_io import ImageError, read_image
 from grading.pixels import scale_pair
+from grading.projection import fields_dict
 from grading.results import FiberResult
 from grading.rules import load_rules
 from qa_station.config import Calibration, StationConfig

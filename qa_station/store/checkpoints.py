@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from datafiles import fields_dict
+from grading.projection import fields_dict
 from qa_station.store.chain import canonical
 from qa_station.store.keys import PublicKey, RecordKey, check_signature
 

@@ -38,7 +38,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import ArgumentError, DatabaseError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from datafiles import fields_dict
+from grading.projection import fields_dict
 from qa_station.store.chain import EVENT_FORMAT, canonical, hash_of, signed_text
 from qa_station.store.checkpoints import EVERY_EVENTS, Checkpoint, Witness, WitnessError
 from qa_station.store.clock import Instant, Jump, StationClock

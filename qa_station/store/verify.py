@@ -33,7 +33,7 @@ from sqlalchemy import Row, func, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 
-from datafiles import fields_dict
+from grading.projection import fields_dict
 from qa_station.store.chain import GENESIS, LEGACY_FORMAT, digest, hash_of, legacy_digest
 from qa_station.store.chain import signed_text as event_signed_text
 from qa_station.store.checkpoints import Checkpoint, Witness
