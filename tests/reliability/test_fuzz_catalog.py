@@ -21,6 +21,7 @@ from qa_station.catalog import (
     load_catalog,
     parse_products,
 )
+from tests.qa_station.files_kit import product_toml
 from tests.reliability.fuzzkit import assert_clear, bounded, dumps, mutated, renumbered
 
 ORIGIN = "fuzz/products.toml"
@@ -136,16 +137,7 @@ def test_any_scanned_label_identifies_one_product_or_is_refused_clearly(label):
 @given(LABELS)
 def test_labels_against_a_catalog_whose_serials_allow_any_printable_character(label):
     odd = parse_products(
-        b"""schema = 1
-[[product]]
-id = "odd"
-name = "Odd serials"
-part_numbers = ["ODD-*"]
-serial_pattern = '^\\S+$'
-serial_example = "ODD-1"
-ends = [{ label = "A", connector = "lc-upc", fiber = "sm", rules = "iec-61300-3-35-ed2/sm-pc" }]
-""",
-        "odd catalog",
+        product_toml("odd", "Odd serials", "ODD-*", r"^\S+$", "ODD-1"), "odd catalog"
     )
     check_label(Catalog(odd), label)
 
