@@ -15,7 +15,6 @@ from hypothesis import strategies as st
 
 from qa_station.config import (
     SOURCE_RE,
-    Calibration,
     ConfigError,
     StationConfig,
     load_config,
@@ -23,6 +22,7 @@ from qa_station.config import (
     render_config,
 )
 from qa_station.paths import station_paths
+from tests.qa_station.files_kit import FULL_CONFIG
 from tests.reliability.fuzzkit import (
     TOML_VALUES,
     assert_clear,
@@ -33,22 +33,7 @@ from tests.reliability.fuzzkit import (
 )
 
 ORIGIN = Path("fuzz/config/station.toml")  # only named in messages; nothing is read from it
-FULL = StationConfig(
-    station_id="bench-7",
-    probe="uvc:0",
-    probe_id="uvc-a",
-    fixture="serial:/dev/ttyUSB0",
-    fixture_baudrate=57600,
-    fixture_timeout_s=0.8,
-    fixture_motion_timeout_s=4.0,
-    scanner="serial:/dev/ttyACM0",
-    store_url="postgresql://qa@floor-db/qa",
-    calibrations=(
-        Calibration("uvc-a", 0.301, 18.0, "mpo", "2026-01-05"),
-        Calibration("uvc-a", 0.29, 12.0, "lc", ""),
-    ),
-)
-FULL_DOC = tomllib.loads(render_config(FULL))
+FULL_DOC = tomllib.loads(render_config(FULL_CONFIG))
 
 
 def outcome(data: bytes, *must_name: str) -> StationConfig | None:
