@@ -14,8 +14,9 @@ import math
 import os
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -44,6 +45,33 @@ def assert_clear(message: str, *must_contain: str) -> None:
     assert "Traceback" not in message, message
     for part in must_contain:
         assert part in message, f"{part!r} not in {message!r}"
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class FileFormat(Generic[T]):
+    """A file the station reads, under fuzzing: how it is parsed, the one error it may refuse
+    with (its message naming ``names``, e.g. the file), the check of what it accepts, and the
+    valid documents that damage starts from (tests/reliability/test_fuzz_files.py)."""
+
+    parse: Callable[[bytes], T]
+    error: type[Exception]
+    names: str
+    check: Callable[[T], None]
+    valid: tuple[dict[str, Any], ...]
+
+    def outcome(self, data: bytes, *must_name: str) -> T | None:
+        """What ``data`` reads as (checked), or None after checking the refusal is the
+        documented error, readable, naming the file and ``must_name``."""
+        try:
+            value = self.parse(data)
+        except self.error as exc:
+            assert_clear(str(exc), self.names, *must_name)
+            return None
+        self.check(value)
+        return value
 
 
 # -- TOML values ---------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """The product catalog and scanned labels: a usable product or a CatalogError, always readable.
 
-tests/qa_station/test_catalog.py holds the known cases; this adds random and damaged catalog
-files, and random labels as a barcode scanner or a keyboard could deliver them.
+tests/qa_station/test_catalog.py holds the known cases; random and damaged catalog files go
+through CATALOG_FILE in test_fuzz_files.py; this adds any value of a product's keys, and random
+labels as a barcode scanner or a keyboard could deliver them.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from qa_station.catalog import (
     parse_products,
 )
 from tests.qa_station.files_kit import product_toml
-from tests.reliability.fuzzkit import assert_clear, bounded, dumps, mutated, renumbered
+from tests.reliability.fuzzkit import FileFormat, assert_clear, bounded, dumps
 
 ORIGIN = "fuzz/products.toml"
 SHIPPED = resources.files("qa_station.catalog").joinpath("products.toml").read_bytes()
@@ -30,17 +31,6 @@ SHIPPED_DOC = tomllib.loads(SHIPPED.decode("utf-8"))
 CATALOG = load_catalog()
 SERIALS = [p.serial_example for p in CATALOG.products]
 PARTS = [p.part_numbers[0].replace("*", "X1") for p in CATALOG.products]
-
-
-def outcome(data: bytes, *must_name: str) -> list[Product] | None:
-    try:
-        products = parse_products(data, ORIGIN)
-    except CatalogError as exc:
-        assert_clear(str(exc), f"catalog {ORIGIN}", *must_name)
-        return None
-    for p in products:
-        assert_sane(p)
-    return products
 
 
 def assert_sane(p: Product) -> None:
@@ -56,29 +46,18 @@ def assert_sane(p: Product) -> None:
         assert e.ruleset().zones  # the rule set an end names loads
 
 
-@bounded(120)
-@given(st.binary(max_size=500))
-def test_random_bytes_are_a_catalog_or_a_clear_refusal(data):
-    outcome(data)
+def assert_all_sane(products: list[Product]) -> None:
+    for p in products:
+        assert_sane(p)
 
 
-@bounded(120)
-@given(st.text(max_size=500))
-def test_random_text_is_a_catalog_or_a_clear_refusal(text):
-    outcome(text.encode("utf-8"))
-
-
-@bounded(200)
-@given(mutated(SHIPPED_DOC, rounds=3))
-def test_a_damaged_shipped_catalog_names_the_key_at_fault(case):
-    doc, _ = case
-    outcome(dumps(doc).encode("utf-8"), "key '", "expected")
-
-
-@bounded(60)
-@given(renumbered(SHIPPED_DOC, rounds=2))
-def test_extreme_numbers_in_a_catalog_are_used_or_refused_by_name(doc):
-    outcome(dumps(doc).encode("utf-8"), "key '", "expected")
+CATALOG_FILE = FileFormat(
+    lambda data: parse_products(data, ORIGIN),
+    CatalogError,
+    f"catalog {ORIGIN}",
+    assert_all_sane,
+    (SHIPPED_DOC,),
+)
 
 
 @bounded(80)
@@ -95,7 +74,7 @@ def test_extreme_numbers_in_a_catalog_are_used_or_refused_by_name(doc):
 def test_any_value_of_a_product_key_is_used_or_refused_by_name(key, value):
     doc = {**SHIPPED_DOC, "product": [{**SHIPPED_DOC["product"][0], key: value}]}
     # A new serial_pattern may be refused through the example that no longer fits it.
-    outcome(dumps(doc).encode("utf-8"), "key 'product[0].")
+    CATALOG_FILE.outcome(dumps(doc).encode("utf-8"), "key 'product[0].")
 
 
 # -- labels ---------------------------------------------------------------------------------------
