@@ -97,6 +97,18 @@ def accept(c: StationController, serial: str) -> None:
         c.connect(end)
 
 
+def accepted_record(capsys) -> str:
+    """A station that worked JUMPER through (``accept``) and was shut down (its last
+    checkpoint is in the store and in the bench's witness); its record verifies. JUMPER."""
+    c = controller()
+    accept(c, JUMPER)
+    assert c.refresh().status == "accepted"
+    c.close()
+    code, out, err = qa(capsys, "audit", "verify")
+    assert code == 0 and out.startswith("intact:"), out + err
+    return JUMPER
+
+
 def events(store: Store, serial: str | None = None) -> list[tuple[str, str | None, dict, str]]:
     """(kind, end, payload, operator) of every event, or of one serial's."""
     if serial is not None:

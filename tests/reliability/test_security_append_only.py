@@ -32,7 +32,7 @@ from qa_station.store.models import Base
 from qa_station.store.store import Store, sqlite_url
 from tests.qa_station.cert_kit import flip, signed_ranges
 from tests.qa_station.gate_kit import dirty, scan
-from tests.reliability.security_kit import JUMPER, SUPERVISOR, accept, controller, qa, sql
+from tests.reliability.security_kit import JUMPER, SUPERVISOR, accepted_record, controller, qa, sql
 
 PACKAGE = Path(qa_station.__file__).parent
 # What may change in place: the chain head, and people's accounts (counters, locks, hashes).
@@ -253,12 +253,7 @@ def test_a_working_day_only_appends_audit_rows(watch, tmp_path):
 @pytest.fixture
 def record(capsys):
     """The station's own store: JUMPER failed on A1, cleaned, passed, all four connected."""
-    c = controller()
-    accept(c, JUMPER)
-    assert c.refresh().status == "accepted"
-    c.close()
-    code, out, err = qa(capsys, "audit", "verify")
-    assert code == 0 and out.startswith("intact:"), out + err
+    accepted_record(capsys)
 
 
 def forge_payload() -> str:

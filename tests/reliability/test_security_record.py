@@ -35,22 +35,14 @@ from qa_station.store.verify import verify
 from tests.qa_station.gate_kit import dirty, scan
 from tests.qualify_kit import qualify_store
 from tests.reliability.forger import attack
-from tests.reliability.security_kit import accept, controller, qa, sql
-
-JUMPER = "LCD-0004242"
+from tests.reliability.security_kit import JUMPER, accepted_record, qa, sql
 
 
 @pytest.fixture
 def accepted(capsys):
     """JUMPER failed on A1, was cleaned, passed, and every end was connected; the station
     was shut down (its last checkpoint is in the store and in the bench's witness)."""
-    c = controller()
-    accept(c, JUMPER)
-    assert c.refresh().status == "accepted"
-    c.close()
-    code, out, err = qa(capsys, "audit", "verify")
-    assert code == 0 and out.startswith("intact:"), out + err
-    return JUMPER
+    return accepted_record(capsys)
 
 
 # -- 1. deleted sealed rows ------------------------------------------------------------------
