@@ -13,22 +13,20 @@ from qa_station.catalog import Catalog, load_catalog, parse_products
 from qa_station.gate import Gate
 from qa_station.scan import ScanResult
 from qa_station.store import Store
+from tests.qa_station.files_kit import product_toml
 from tests.qualify_kit import qualify_store
 
 TRUNK = "T12B-000321"  # MPO-12 trunk: ends A and B, 12 fibres, clean-if-fail
 JUMPER = "LCD-0004242"  # LC duplex jumper: ends A1 A2 B1 B2, one fibre each
 
 # A product whose serials may hold any printable character: for file-name and path tests.
-ODD_PRODUCT = b"""
-schema = 1
-[[product]]
-id = "odd-serials"
-name = "Jumper whose serials allow any printable character"
-part_numbers = ["ODD-*"]
-serial_pattern = '^ODD\\S+$'
-serial_example = "ODD-1"
-ends = [{ label = "A", connector = "lc-upc", fiber = "sm", rules = "iec-61300-3-35-ed2/sm-pc" }]
-"""
+ODD_PRODUCT = product_toml(
+    "odd-serials",
+    "Jumper whose serials allow any printable character",
+    "ODD-*",
+    r"^ODD\S+$",
+    "ODD-1",
+)
 
 
 def catalog_with_odd_serials() -> Catalog:

@@ -32,6 +32,7 @@ from qa_station.store.chain import canonical
 from qa_station.store.models import Event, Operator
 from qa_station.store.store import Store, sqlite_url
 from qa_station.store.verify import verify
+from tests.qa_station.gate_kit import Clock
 
 ROOT_PW = "root-secret-1"
 OP_PW = "operator-pass-2"
@@ -39,20 +40,9 @@ SUP_PW = "supervisor-pass-3"
 WRONG_PW = "not-the-password"
 
 
-class FakeClock:
-    def __init__(self, t: float = 1_700_000_000.0) -> None:
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
-
-    def advance(self, seconds: float) -> None:
-        self.t += seconds
-
-
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
+def clock() -> Clock:
+    return Clock(1_700_000_000.0)
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from qa_station.catalog import CatalogError, load_catalog, parse_products
+from tests.qa_station.files_kit import product_toml
 
 
 @pytest.fixture(scope="module")
@@ -66,16 +67,15 @@ def test_an_end_the_product_does_not_have(catalog):
         catalog.get("trunk-mpo12-sm-apc-b").end("C")
 
 
-GOOD = b"""
-schema = 1
-[[product]]
-id = "custom"
-name = "Custom MPO-16"
-part_numbers = ["C16-*"]
-serial_pattern = '^C16-[0-9]{4}$'
-serial_example = "C16-0001"
-ends = [{ label = "A", connector = "mpo16", fiber = "sm", rules = "iec-61300-3-35-ed2/sm-apc" }]
-"""
+GOOD = product_toml(
+    "custom",
+    "Custom MPO-16",
+    "C16-*",
+    "^C16-[0-9]{4}$",
+    "C16-0001",
+    connector="mpo16",
+    rules="iec-61300-3-35-ed2/sm-apc",
+)
 
 
 @pytest.mark.parametrize(

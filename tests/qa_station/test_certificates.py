@@ -354,14 +354,20 @@ def test_an_open_assembly_gets_no_certificate(tmp_path):
 # -- the demo --------------------------------------------------------------------------------
 
 
-def test_demo_out_writes_one_certificate_per_accepted_assembly(capsys, tmp_path):
-    out = tmp_path / "certs"
+def demo_with_certificates(capsys, product: str, out: Path) -> dict:
+    """``qa-station demo`` of one clean assembly of ``product``, certificates to ``out``:
+    its JSON summary."""
     code, stdout, err = qa(
-        capsys, "demo", "--assemblies", "1", "--scenario", "clean", "--product",
-        "jumper-lc-duplex-sm-upc", "--out", str(out), "--json",
+        capsys, "demo", "--assemblies", "1", "--scenario", "clean", "--product", product,
+        "--out", str(out), "--json",
     )  # fmt: skip
     assert code == 0, err
-    summary = json.loads(stdout)
+    return json.loads(stdout)
+
+
+def test_demo_out_writes_one_certificate_per_accepted_assembly(capsys, tmp_path):
+    out = tmp_path / "certs"
+    summary = demo_with_certificates(capsys, "jumper-lc-duplex-sm-upc", out)
     assert len(summary["certificates"]) == summary["accepted"] == 1
     (path,) = summary["certificates"]
     assert path.startswith(str(out)) and Path(path).read_bytes()[:5] == b"%PDF-"
@@ -372,12 +378,7 @@ def test_demo_out_writes_one_certificate_per_accepted_assembly(capsys, tmp_path)
 @needs_poppler
 def test_an_mpo_trunk_certificate_shows_every_fibre_of_both_ends(capsys, tmp_path):
     out = tmp_path / "certs"
-    code, stdout, err = qa(
-        capsys, "demo", "--assemblies", "1", "--scenario", "clean", "--product",
-        "trunk-mpo12-sm-apc-b", "--out", str(out), "--json",
-    )  # fmt: skip
-    assert code == 0, err
-    (path,) = json.loads(stdout)["certificates"]
+    (path,) = demo_with_certificates(capsys, "trunk-mpo12-sm-apc-b", out)["certificates"]
     text = pdftotext(path)
     serial = re.search(r"Serial number\s+(T12B-\d{6})", text).group(1)
     assert path.startswith(str(out / serial))

@@ -37,17 +37,14 @@ def run(capsys, *args) -> tuple[int, str, str]:
     return code, out, err
 
 
+def run_json(capsys, *args) -> tuple[int, list[dict]]:
+    """``grade ARGS`` of LC/UPC faces with ``--json``: exit status, one object per image."""
+    code, out, _ = run(capsys, *args, *LC_UPC, "--json")
+    return code, json.loads(out)
+
+
 def test_json_is_one_list_one_object_per_image(capsys, images):
-    code, out, _ = run(
-        capsys,
-        images["clean"],
-        images["dirty"],
-        *LC_UPC,
-        "--um-per-px",
-        str(SCALE),
-        "--json",
-    )
-    data = json.loads(out)
+    code, data = run_json(capsys, images["clean"], images["dirty"], "--um-per-px", str(SCALE))
     assert isinstance(data, list) and len(data) == 2
     assert [d["image"] for d in data] == [images["clean"], images["dirty"]]
     assert [d["verdict"] for d in data] == ["pass", "fail"]
@@ -61,21 +58,13 @@ def test_json_is_one_list_one_object_per_image(capsys, images):
 
 
 def test_all_pass_exits_zero(capsys, images):
-    code, out, _ = run(capsys, images["clean"], *LC_UPC, "--json")
+    code, (d,) = run_json(capsys, images["clean"])
     assert code == 0
-    (d,) = json.loads(out)
     assert d["scale_source"] == "cladding"
 
 
 def test_a_corrupt_file_is_an_error_entry_and_the_others_are_still_graded(capsys, images):
-    code, out, _ = run(
-        capsys,
-        images["corrupt"],
-        images["dirty"],
-        *LC_UPC,
-        "--json",
-    )
-    data = json.loads(out)
+    code, data = run_json(capsys, images["corrupt"], images["dirty"])
     assert data[0]["verdict"] == "error" and "truncated PNG" in data[0]["error"]
     assert data[1]["verdict"] == "fail"
     assert code == 2

@@ -19,16 +19,14 @@ from qa_station.config import (
     with_calibration,
 )
 from qa_station.paths import station_paths
+from tests.qa_station.files_kit import FULL_CONFIG
 
-FULL = StationConfig(
-    station_id="bench-7",
+# A camera by its device path, a store URL with a password.
+FULL = replace(
+    FULL_CONFIG,
     probe="uvc:/dev/video2",
     probe_id="westover-fbp-42",
-    fixture="serial:/dev/ttyUSB0",
-    fixture_baudrate=57600,
-    fixture_timeout_s=0.75,
     fixture_motion_timeout_s=12.5,
-    scanner="serial:/dev/ttyACM0",
     store_url="postgresql://qa:s3cret@floor-db/qa",
 )
 

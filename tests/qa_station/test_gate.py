@@ -10,6 +10,7 @@ from sqlalchemy import select
 from qa_station.catalog import Catalog, CatalogError, load_catalog, parse_products
 from qa_station.gate import Gate, GateRefused
 from qa_station.store.models import Event
+from tests.qa_station.files_kit import product_toml
 from tests.qa_station.gate_kit import JUMPER, TRUNK, dirty, make_kit, scan
 
 
@@ -250,17 +251,14 @@ def test_two_benches_on_one_store_see_each_others_actions(kit, tmp_path):
     assert kit.gate.state(TRUNK).end("B").connected == "connected"
 
 
-ALWAYS = b"""
-schema = 1
-[[product]]
-id = "mac-jumper"
-name = "LC jumper for moves, adds and changes"
-part_numbers = ["MAC-*"]
-serial_pattern = '^MAC-[0-9]{4}$'
-serial_example = "MAC-0001"
-policy = "always-clean"
-ends = [{ label = "A", connector = "lc-upc", fiber = "sm", rules = "iec-61300-3-35-ed2/sm-pc" }]
-"""
+ALWAYS = product_toml(
+    "mac-jumper",
+    "LC jumper for moves, adds and changes",
+    "MAC-*",
+    "^MAC-[0-9]{4}$",
+    "MAC-0001",
+    policy="always-clean",
+)
 
 
 def test_always_clean_needs_connector_and_adapter_cleaned_then_a_pass(tmp_path):

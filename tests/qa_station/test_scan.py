@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import threading
+from contextlib import contextmanager
 
 import pytest
 
@@ -22,11 +23,17 @@ CATALOG = load_catalog()
 FAST = StationConfig(fixture_timeout_s=0.3, fixture_motion_timeout_s=0.2)
 
 
+@contextmanager
 def bench_for(serial: str, scenario: str, fixture: str = "simulated"):
+    """The simulated bench with ``serial``'s assembly in ``scenario`` loaded, and its identity;
+    the bench is closed when the block ends."""
     identified = CATALOG.identify(serial)
     bench = open_bench(FAST, fixture=fixture, realtime=False)
-    bench.load(identified, scenario)
-    return bench, identified
+    try:
+        bench.load(identified, scenario)
+        yield bench, identified
+    finally:
+        bench.close()
 
 
 def scan(bench, end, **kw):
@@ -35,11 +42,8 @@ def scan(bench, end, **kw):
 
 
 def test_a_clean_mpo_end_passes_with_fibres_numbered_by_the_fixture():
-    bench, ident = bench_for("T12B-000200", "clean")
-    try:
+    with bench_for("T12B-000200", "clean") as (bench, ident):
         result = scan(bench, ident.product.end("A"))
-    finally:
-        bench.close()
     assert result.complete and result.overview is not None and result.overview.view == "overview"
     r = result.result()
     assert r.verdict == "pass", r.to_dict()
@@ -52,32 +56,25 @@ def test_a_clean_mpo_end_passes_with_fibres_numbered_by_the_fixture():
 
 
 def test_a_damaged_fibre_fails_and_the_scan_points_at_it():
-    bench, ident = bench_for("T12B-000201", "damaged")
-    damaged_end = next(
-        label
-        for label, end in bench.simulated.assembly.ends.items()
-        if any(not f.loose for f in end.dirt.features)
-    )
-    try:
+    with bench_for("T12B-000201", "damaged") as (bench, ident):
+        damaged_end = next(
+            label
+            for label, end in bench.simulated.assembly.ends.items()
+            if any(not f.loose for f in end.dirt.features)
+        )
         r = scan(bench, ident.product.end(damaged_end)).result()
-    finally:
-        bench.close()
     assert r.verdict == "fail"
     failing = [f for f in r.fibers if f.verdict == "fail"]
     assert failing and all("zone A" in f.failures[0] for f in failing[:1])
 
 
 def test_each_row_of_a_two_row_apc_ferrule_is_refocused():
-    bench, ident = bench_for("T24M-000300", "clean")
-    try:
+    with bench_for("T24M-000300", "clean") as (bench, ident):
         result = scan(bench, ident.product.end("A"))
-    finally:
-        bench.close()
     assert result.complete and result.result().verdict == "pass"
 
 
 def test_progress_is_reported_and_a_scan_can_be_cancelled():
-    bench, ident = bench_for("T12B-000202", "clean")
     cancel = threading.Event()
     seen = []
 
@@ -86,24 +83,23 @@ def test_progress_is_reported_and_a_scan_can_be_cancelled():
         if p.fiber == 4 and p.result is not None:
             cancel.set()
 
-    try:
-        with pytest.raises(ScanCancelled) as err:
-            scan(bench, ident.product.end("A"), progress=progress, cancel=cancel)
-    finally:
-        bench.close()
+    with (
+        bench_for("T12B-000202", "clean") as (bench, ident),
+        pytest.raises(ScanCancelled) as err,
+    ):
+        scan(bench, ident.product.end("A"), progress=progress, cancel=cancel)
     assert sorted(err.value.partial.fibers) == [1, 2, 3, 4]
     assert seen[0].message == "overview of the ferrule"
 
 
 def test_a_probe_unplugged_mid_scan_stops_it_and_the_scan_resumes_where_it_stopped():
-    bench, ident = bench_for("T12B-000203", "dusty")
-    end = ident.product.end("B")
+    with bench_for("T12B-000203", "dusty") as (bench, ident):
+        end = ident.product.end("B")
 
-    def unplug(p):
-        if p.fiber == 5 and p.result is not None:
-            bench.simulated.probe_plugged = False
+        def unplug(p):
+            if p.fiber == 5 and p.result is not None:
+                bench.simulated.probe_plugged = False
 
-    try:
         with pytest.raises(ScanError, match="probe problem during the scan of end B") as err:
             scan(bench, end, progress=unplug)
         partial = err.value.partial
@@ -111,23 +107,18 @@ def test_a_probe_unplugged_mid_scan_stops_it_and_the_scan_resumes_where_it_stopp
         assert partial.result().verdict == "error"  # never a pass while incomplete
         bench.simulated.probe_plugged = True
         done = scan(bench, end, resume=partial)
-    finally:
-        bench.close()
     assert done.complete and sorted(done.fibers) == list(range(1, 13))
 
 
 def test_a_fixture_that_stops_answering_mid_scan_stops_it_clearly():
-    bench, ident = bench_for("T12B-000204", "clean", fixture="emulator")
+    with bench_for("T12B-000204", "clean", fixture="emulator") as (bench, ident):
 
-    def silence(p):
-        if p.fiber == 3 and p.result is not None:
-            bench.emulator.faults.silent = True
+        def silence(p):
+            if p.fiber == 3 and p.result is not None:
+                bench.emulator.faults.silent = True
 
-    try:
         with pytest.raises(ScanError, match="fixture problem during the scan of end A") as err:
             scan(bench, ident.product.end("A"), progress=silence)
-    finally:
-        bench.close()
     assert sorted(err.value.partial.fibers) == [1, 2, 3]
     assert "no reply from the fixture" in str(err.value) and "tried 3 times" in str(err.value)
 
@@ -135,11 +126,8 @@ def test_a_fixture_that_stops_answering_mid_scan_stops_it_clearly():
 def test_a_scan_through_the_emulator_matches_a_direct_one():
     results = []
     for fixture in ("simulated", "emulator"):
-        bench, ident = bench_for("T12B-000205", "dusty", fixture=fixture)
-        try:
+        with bench_for("T12B-000205", "dusty", fixture=fixture) as (bench, ident):
             r = scan(bench, ident.product.end("A"))
-        finally:
-            bench.close()
         results.append([f.verdict for f in r.result().fibers])
     assert results[0] == results[1]
 

@@ -7,6 +7,7 @@ import pytest
 from qa_station.config import ConfigError, StationConfig, load_config, parse_config, save_config
 from qa_station.scanner_keys import ScannerKeyError, parse_scanner_keys
 from qa_station.settings_form import DeviceForm, apply_devices, check_devices
+from tests.qa_station.files_kit import device_form
 
 KEY_B, KEY_F12 = 0x42, 0x01000030 + 11
 
@@ -43,22 +44,8 @@ def test_the_config_keeps_the_scanner_keys_and_refuses_wrong_ones(tmp_path):
 
 
 def form(**changes) -> DeviceForm:
-    base = dict(
-        station_id="bench-1",
-        probe_kind="simulated",
-        probe_arg="",
-        probe_id="",
-        fixture_kind="simulated",
-        fixture_arg="",
-        baudrate=115200,
-        timeout_s=1.0,
-        motion_timeout_s=5.0,
-        scanner_kind="keyboard",
-        scanner_arg="",
-        store_url="",
-    )
-    base.update(changes)
-    return DeviceForm(**base)
+    """The Devices page of a fresh station, with ``changes`` typed over it."""
+    return device_form(StationConfig(), **changes)
 
 
 def test_the_settings_form_checks_the_scanner_keys_before_anything_is_written():

@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-from qa_station.settings_form import check_devices
+from qa_station.settings_form import apply_devices, check_devices
+from tests.qa_station.files_kit import FULL_CONFIG, device_form
 from tests.qa_station.test_scanner_keys import form
 
 
 def test_a_good_form_has_no_errors():
     assert check_devices(form()) == {}
-    real = form(
-        probe_kind="uvc",
-        probe_arg="0",
-        probe_id="uvc-a",
-        fixture_kind="serial",
-        fixture_arg="/dev/ttyUSB0",
-        scanner_kind="serial",
-        scanner_arg="/dev/ttyACM0",
-        store_url="postgresql://qa@floor-db/qa",
-    )
-    assert check_devices(real) == {}
+    assert check_devices(device_form(FULL_CONFIG)) == {}  # a camera, serial stage and scanner
+    assert apply_devices(FULL_CONFIG, device_form(FULL_CONFIG)) == FULL_CONFIG  # shown as it is
 
 
 def test_every_row_at_fault_is_reported_at_once():

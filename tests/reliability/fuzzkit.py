@@ -9,10 +9,14 @@ minutes on two slow cores, so each target gets tens to a couple of hundred examp
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 import os
-from collections.abc import Iterator
-from typing import Any
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -41,6 +45,33 @@ def assert_clear(message: str, *must_contain: str) -> None:
     assert "Traceback" not in message, message
     for part in must_contain:
         assert part in message, f"{part!r} not in {message!r}"
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class FileFormat(Generic[T]):
+    """A file the station reads, under fuzzing: how it is parsed, the one error it may refuse
+    with (its message naming ``names``, e.g. the file), the check of what it accepts, and the
+    valid documents that damage starts from (tests/reliability/test_fuzz_files.py)."""
+
+    parse: Callable[[bytes], T]
+    error: type[Exception]
+    names: str
+    check: Callable[[T], None]
+    valid: tuple[dict[str, Any], ...]
+
+    def outcome(self, data: bytes, *must_name: str) -> T | None:
+        """What ``data`` reads as (checked), or None after checking the refusal is the
+        documented error, readable, naming the file and ``must_name``."""
+        try:
+            value = self.parse(data)
+        except self.error as exc:
+            assert_clear(str(exc), self.names, *must_name)
+            return None
+        self.check(value)
+        return value
 
 
 # -- TOML values ---------------------------------------------------------------------------------
@@ -214,3 +245,40 @@ def renumbered(draw, valid: dict[str, Any], rounds: int = 3) -> dict[str, Any]:
         path = draw(st.sampled_from(numeric))
         _get(doc, path[:-1])[path[-1]] = draw(EXTREME_NUMBERS)
     return doc
+
+
+# -- in-memory serial ports ----------------------------------------------------------------------
+
+
+def pieces(data: bytes, cuts: list[int]) -> list[bytes]:
+    """``data`` cut at the given offsets: a reply trickling in over several reads."""
+    points = sorted({c % (len(data) + 1) for c in cuts} | {0, len(data)})
+    return [data[a:b] for a, b in itertools.pairwise(points)]
+
+
+class ChunkedPort:
+    """The reading half of a pyserial-like port: the bytes it holds go out in the pieces they
+    came in, at most ``size`` bytes a read; with nothing held a read waits ``idle_s`` (a real
+    port's read timeout, shortened) and returns nothing."""
+
+    idle_s = 0.0
+
+    def __init__(self, chunks: Iterable[bytes] = ()) -> None:
+        self.pending: deque[bytes] = deque(c for c in chunks if c)
+
+    @property
+    def in_waiting(self) -> int:
+        return len(self.pending[0]) if self.pending else 0
+
+    def read(self, size: int = 1) -> bytes:
+        if not self.pending:
+            time.sleep(self.idle_s)
+            return b""
+        head = self.pending.popleft()
+        if len(head) > size:
+            self.pending.appendleft(head[size:])
+            head = head[:size]
+        return head
+
+    def close(self) -> None:
+        pass

@@ -9,6 +9,7 @@ writes without a minute of scanning.
 from __future__ import annotations
 
 import json
+import sqlite3
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -17,6 +18,7 @@ from qa_station.accounts import Accounts, Session
 from qa_station.cli import main
 from qa_station.config import StationConfig
 from qa_station.controller import StationController
+from qa_station.paths import station_paths
 from qa_station.store import Store
 from qa_station.store.models import Event
 from tests.qa_station.gate_kit import dirty, scan
@@ -83,6 +85,30 @@ def fail_end(c: StationController, serial: str, end: str) -> None:
     c.refresh()
 
 
+def accept(c: StationController, serial: str) -> None:
+    """Work the LC duplex jumper ``serial`` through the bench: A1 fails, is cleaned and
+    passes; every end passes and is connected."""
+    c.open_serial(serial)
+    for end in ("A1", "A2", "B1", "B2"):
+        if end == "A1":
+            c.gate.record_inspection(serial, end, scan(serial, end, dirty(1)), c.actor, "sim")
+            c.clean(end, "dry-one-click", "OC-1", True)
+        c.gate.record_inspection(serial, end, scan(serial, end), c.actor, "sim")
+        c.connect(end)
+
+
+def accepted_record(capsys) -> str:
+    """A station that worked JUMPER through (``accept``) and was shut down (its last
+    checkpoint is in the store and in the bench's witness); its record verifies. JUMPER."""
+    c = controller()
+    accept(c, JUMPER)
+    assert c.refresh().status == "accepted"
+    c.close()
+    code, out, err = qa(capsys, "audit", "verify")
+    assert code == 0 and out.startswith("intact:"), out + err
+    return JUMPER
+
+
 def events(store: Store, serial: str | None = None) -> list[tuple[str, str | None, dict, str]]:
     """(kind, end, payload, operator) of every event, or of one serial's."""
     if serial is not None:
@@ -97,3 +123,11 @@ def qa(capsys, *args: str) -> tuple[int, str, str]:
     code = main(list(args))
     out, err = capsys.readouterr()
     return code, out, err
+
+
+def sql(statement: str, **params) -> list[tuple]:
+    """Behind the station's back, with the plain sqlite3 module."""
+    with sqlite3.connect(station_paths().database_file) as db:
+        rows = db.execute(statement, params).fetchall()
+    db.close()
+    return rows

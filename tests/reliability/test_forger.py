@@ -15,10 +15,9 @@ import shutil
 import pytest
 
 from qa_station.paths import station_paths
-from tests.qa_station.gate_kit import dirty, scan
 from tests.reliability.forger import ATTACKS, attack, copy_db
 from tests.reliability.fuzzkit import FUZZ_SCALE
-from tests.reliability.security_kit import controller, qa
+from tests.reliability.security_kit import accept, controller, qa
 
 SERIALS = ("LCD-0007001", "LCD-0007002", "LCD-0007003", "LCD-0007004")
 TRIALS = max(1, round(8 * FUZZ_SCALE))
@@ -35,13 +34,7 @@ def bench(tmp_path_factory):
         c = controller()
         db = station_paths().database_file
         for n, serial in enumerate(SERIALS):
-            c.open_serial(serial)
-            for end in ("A1", "A2", "B1", "B2"):
-                if end == "A1":
-                    c.gate.record_inspection(serial, end, scan(serial, end, dirty(1)), c.actor, "p")
-                    c.clean(end, "dry-one-click", "OC-1", True)
-                c.gate.record_inspection(serial, end, scan(serial, end), c.actor, "p")
-                c.connect(end)
+            accept(c, serial)
             c.issue_certificate(serial, home / "certs")
             snap = home / f"after-{n}.sqlite3"
             copy_db(db, snap)

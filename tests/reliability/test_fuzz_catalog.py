@@ -1,7 +1,8 @@
 """The product catalog and scanned labels: a usable product or a CatalogError, always readable.
 
-tests/qa_station/test_catalog.py holds the known cases; this adds random and damaged catalog
-files, and random labels as a barcode scanner or a keyboard could deliver them.
+tests/qa_station/test_catalog.py holds the known cases; random and damaged catalog files go
+through CATALOG_FILE in test_fuzz_files.py; this adds any value of a product's keys, and random
+labels as a barcode scanner or a keyboard could deliver them.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from qa_station.catalog import (
     load_catalog,
     parse_products,
 )
-from tests.reliability.fuzzkit import assert_clear, bounded, dumps, mutated, renumbered
+from tests.qa_station.files_kit import product_toml
+from tests.reliability.fuzzkit import FileFormat, assert_clear, bounded, dumps
 
 ORIGIN = "fuzz/products.toml"
 SHIPPED = resources.files("qa_station.catalog").joinpath("products.toml").read_bytes()
@@ -29,17 +31,6 @@ SHIPPED_DOC = tomllib.loads(SHIPPED.decode("utf-8"))
 CATALOG = load_catalog()
 SERIALS = [p.serial_example for p in CATALOG.products]
 PARTS = [p.part_numbers[0].replace("*", "X1") for p in CATALOG.products]
-
-
-def outcome(data: bytes, *must_name: str) -> list[Product] | None:
-    try:
-        products = parse_products(data, ORIGIN)
-    except CatalogError as exc:
-        assert_clear(str(exc), f"catalog {ORIGIN}", *must_name)
-        return None
-    for p in products:
-        assert_sane(p)
-    return products
 
 
 def assert_sane(p: Product) -> None:
@@ -55,29 +46,18 @@ def assert_sane(p: Product) -> None:
         assert e.ruleset().zones  # the rule set an end names loads
 
 
-@bounded(120)
-@given(st.binary(max_size=500))
-def test_random_bytes_are_a_catalog_or_a_clear_refusal(data):
-    outcome(data)
+def assert_all_sane(products: list[Product]) -> None:
+    for p in products:
+        assert_sane(p)
 
 
-@bounded(120)
-@given(st.text(max_size=500))
-def test_random_text_is_a_catalog_or_a_clear_refusal(text):
-    outcome(text.encode("utf-8"))
-
-
-@bounded(200)
-@given(mutated(SHIPPED_DOC, rounds=3))
-def test_a_damaged_shipped_catalog_names_the_key_at_fault(case):
-    doc, _ = case
-    outcome(dumps(doc).encode("utf-8"), "key '", "expected")
-
-
-@bounded(60)
-@given(renumbered(SHIPPED_DOC, rounds=2))
-def test_extreme_numbers_in_a_catalog_are_used_or_refused_by_name(doc):
-    outcome(dumps(doc).encode("utf-8"), "key '", "expected")
+CATALOG_FILE = FileFormat(
+    lambda data: parse_products(data, ORIGIN),
+    CatalogError,
+    f"catalog {ORIGIN}",
+    assert_all_sane,
+    (SHIPPED_DOC,),
+)
 
 
 @bounded(80)
@@ -94,7 +74,7 @@ def test_extreme_numbers_in_a_catalog_are_used_or_refused_by_name(doc):
 def test_any_value_of_a_product_key_is_used_or_refused_by_name(key, value):
     doc = {**SHIPPED_DOC, "product": [{**SHIPPED_DOC["product"][0], key: value}]}
     # A new serial_pattern may be refused through the example that no longer fits it.
-    outcome(dumps(doc).encode("utf-8"), "key 'product[0].")
+    CATALOG_FILE.outcome(dumps(doc).encode("utf-8"), "key 'product[0].")
 
 
 # -- labels ---------------------------------------------------------------------------------------
@@ -136,16 +116,7 @@ def test_any_scanned_label_identifies_one_product_or_is_refused_clearly(label):
 @given(LABELS)
 def test_labels_against_a_catalog_whose_serials_allow_any_printable_character(label):
     odd = parse_products(
-        b"""schema = 1
-[[product]]
-id = "odd"
-name = "Odd serials"
-part_numbers = ["ODD-*"]
-serial_pattern = '^\\S+$'
-serial_example = "ODD-1"
-ends = [{ label = "A", connector = "lc-upc", fiber = "sm", rules = "iec-61300-3-35-ed2/sm-pc" }]
-""",
-        "odd catalog",
+        product_toml("odd", "Odd serials", "ODD-*", r"^\S+$", "ODD-1"), "odd catalog"
     )
     check_label(Catalog(odd), label)
 

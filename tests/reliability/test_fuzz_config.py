@@ -1,7 +1,8 @@
 """The station config: any file is a usable config or a ConfigError naming the file and the key.
 
-tests/qa_station/test_config.py holds the table of known-bad files; this adds random bytes,
-random text and random damage to a complete, valid config (every section, calibrations).
+tests/qa_station/test_config.py holds the table of known-bad files; test_fuzz_files.py runs
+random bytes, random text and random damage to a complete, valid config (every section,
+calibrations) through CONFIG; this adds any value of each setting and the file on disk.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from hypothesis import strategies as st
 
 from qa_station.config import (
     SOURCE_RE,
-    Calibration,
     ConfigError,
     StationConfig,
     load_config,
@@ -23,42 +23,17 @@ from qa_station.config import (
     render_config,
 )
 from qa_station.paths import station_paths
+from tests.qa_station.files_kit import FULL_CONFIG
 from tests.reliability.fuzzkit import (
     TOML_VALUES,
+    FileFormat,
     assert_clear,
     bounded,
     dumps,
-    mutated,
-    renumbered,
 )
 
 ORIGIN = Path("fuzz/config/station.toml")  # only named in messages; nothing is read from it
-FULL = StationConfig(
-    station_id="bench-7",
-    probe="uvc:0",
-    probe_id="uvc-a",
-    fixture="serial:/dev/ttyUSB0",
-    fixture_baudrate=57600,
-    fixture_timeout_s=0.8,
-    fixture_motion_timeout_s=4.0,
-    scanner="serial:/dev/ttyACM0",
-    store_url="postgresql://qa@floor-db/qa",
-    calibrations=(
-        Calibration("uvc-a", 0.301, 18.0, "mpo", "2026-01-05"),
-        Calibration("uvc-a", 0.29, 12.0, "lc", ""),
-    ),
-)
-FULL_DOC = tomllib.loads(render_config(FULL))
-
-
-def outcome(data: bytes, *must_name: str) -> StationConfig | None:
-    try:
-        cfg = parse_config(data, ORIGIN)
-    except ConfigError as exc:
-        assert_clear(str(exc), f"config file {ORIGIN}", *must_name)
-        return None
-    assert_sane(cfg)
-    return cfg
+FULL_DOC = tomllib.loads(render_config(FULL_CONFIG))
 
 
 def assert_sane(cfg: StationConfig) -> None:
@@ -81,29 +56,13 @@ def assert_sane(cfg: StationConfig) -> None:
     assert parse_config(render_config(cfg).encode("utf-8"), ORIGIN).calibrations == cfg.calibrations
 
 
-@bounded(150)
-@given(st.binary(max_size=500))
-def test_random_bytes_are_a_config_or_a_clear_refusal(data):
-    outcome(data)
-
-
-@bounded(150)
-@given(st.text(max_size=500))
-def test_random_text_is_a_config_or_a_clear_refusal(text):
-    outcome(text.encode("utf-8"))
-
-
-@bounded(200)
-@given(mutated(FULL_DOC, rounds=3))
-def test_a_damaged_config_names_the_key_at_fault(case):
-    doc, _ = case
-    outcome(dumps(doc).encode("utf-8"), "key '", "expected")
-
-
-@bounded(100)
-@given(renumbered(FULL_DOC, rounds=2))
-def test_extreme_numbers_in_a_config_are_used_or_refused_by_name(doc):
-    outcome(dumps(doc).encode("utf-8"), "key '", "expected")
+CONFIG = FileFormat(
+    lambda data: parse_config(data, ORIGIN),
+    ConfigError,
+    f"config file {ORIGIN}",
+    assert_sane,
+    (FULL_DOC,),
+)
 
 
 @bounded(100)
@@ -124,7 +83,7 @@ def test_extreme_numbers_in_a_config_are_used_or_refused_by_name(doc):
 def test_any_value_of_a_setting_is_used_or_refused_by_name(where, value):
     section, key = where
     doc = {**FULL_DOC, section: {**FULL_DOC[section], key: value}}
-    outcome(dumps(doc).encode("utf-8"), f"key '{section}.{key}'")
+    CONFIG.outcome(dumps(doc).encode("utf-8"), f"key '{section}.{key}'")
 
 
 @bounded(40)

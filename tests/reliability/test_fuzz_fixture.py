@@ -12,13 +12,11 @@ Most examples go through an in-memory port handed to SerialFixture's ``serial_fa
 
 from __future__ import annotations
 
-import itertools
 import os
 import select
 import threading
 import time
 import tty
-from collections import deque
 from collections.abc import Callable
 
 import pytest
@@ -39,7 +37,7 @@ from hardware.stages.protocol import (
 from hardware.stages.serial_fixture import SerialFixture
 from tests.hardware.fixture_double import FixtureDouble
 from tests.hardware.test_fixture_emulator import Terminal
-from tests.reliability.fuzzkit import assert_clear, bounded
+from tests.reliability.fuzzkit import ChunkedPort, assert_clear, bounded, pieces
 
 IDN = b"OK Fuzz,F-1,0.1\r\n"
 CAPS = b"OK ENDS=A,B FIBERS=12 FOCUS=0..4000 AF=1\r\n"
@@ -57,17 +55,15 @@ CALLS: dict[str, tuple[str, Callable[[SerialFixture], object]]] = {
 }
 
 
-class MemoryPort:
+class MemoryPort(ChunkedPort):
     """A pyserial-like port whose device answers each line from a script, in given pieces."""
 
-    def __init__(self, answer: Callable[[str], list[bytes] | None]) -> None:
-        self.answer = answer
-        self.pending: deque[bytes] = deque()
-        self.closed = False
+    idle_s = 0.002
 
-    @property
-    def in_waiting(self) -> int:
-        return len(self.pending[0]) if self.pending else 0
+    def __init__(self, answer: Callable[[str], list[bytes] | None]) -> None:
+        super().__init__()
+        self.answer = answer
+        self.closed = False
 
     def reset_input_buffer(self) -> None:
         self.pending.clear()
@@ -76,16 +72,6 @@ class MemoryPort:
         pieces = self.answer(data.decode("ascii").rstrip("\n"))
         self.pending.extend(p for p in pieces or [] if p)
         return len(data)
-
-    def read(self, size: int = 1) -> bytes:
-        if not self.pending:
-            time.sleep(0.002)  # what a real port's read timeout does, shortened
-            return b""
-        head = self.pending.popleft()
-        if len(head) > size:
-            self.pending.appendleft(head[size:])
-            head = head[:size]
-        return head
 
     def close(self) -> None:
         self.closed = True
@@ -99,12 +85,6 @@ def memory_fixture(answer: Callable[[str], list[bytes] | None]) -> SerialFixture
         retries=0,
         serial_factory=lambda *a, **k: MemoryPort(answer),
     )
-
-
-def pieces(data: bytes, cuts: list[int]) -> list[bytes]:
-    """``data`` cut at the given offsets: a reply trickling in over several reads."""
-    points = sorted({c % (len(data) + 1) for c in cuts} | {0, len(data)})
-    return [data[a:b] for a, b in itertools.pairwise(points)]
 
 
 def damaged(valid: bytes) -> st.SearchStrategy[bytes]:

@@ -2,7 +2,8 @@
 or a RuleFileError naming the file, the key and what was expected; and a rule set that loads
 grades an image without crashing.
 
-The table-driven cases live in tests/grading/test_rules.py; these add property-based coverage.
+The table-driven cases live in tests/grading/test_rules.py; these add property-based coverage
+(random bytes, text and damage go through RULES in test_fuzz_files.py).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from grading.rules import (
 from tests.grading.renders import SCALE, face
 from tests.reliability.fuzzkit import (
     TOML_VALUES,
+    FileFormat,
     assert_clear,
     bounded,
     dumps,
@@ -43,17 +45,6 @@ BUILTIN = {
     for name in builtin_names()
 }
 BUILTIN_DOCS = {name: tomllib.loads(data.decode()) for name, data in BUILTIN.items()}
-
-
-def outcome(data: bytes) -> RuleSet | None:
-    """The rule set, or None after checking the refusal is the documented one, readable."""
-    try:
-        rs = parse_rules(data, origin=ORIGIN, source=ORIGIN)
-    except RuleFileError as exc:
-        assert_clear(str(exc), f"rules file {ORIGIN}")
-        return None
-    assert_sane(rs)
-    return rs
 
 
 def assert_sane(rs: RuleSet) -> None:
@@ -78,29 +69,13 @@ def assert_sane(rs: RuleSet) -> None:
             lim.describe()  # every limit can be put in words on a certificate
 
 
-@bounded(150)
-@given(st.binary(max_size=600))
-def test_random_bytes_are_a_rule_set_or_a_clear_refusal(data):
-    outcome(data)
-
-
-@bounded(150)
-@given(st.text(max_size=600))
-def test_random_text_is_a_rule_set_or_a_clear_refusal(text):
-    outcome(text.encode("utf-8"))
-
-
-@bounded(200)
-@given(st.sampled_from(sorted(BUILTIN_DOCS)).flatmap(lambda n: mutated(BUILTIN_DOCS[n], rounds=3)))
-def test_a_damaged_shipped_rule_file_names_the_key_at_fault(case):
-    doc, _ = case
-    try:
-        rs = parse_rules(dumps(doc).encode("utf-8"), origin=ORIGIN, source=ORIGIN)
-    except RuleFileError as exc:
-        # The document is valid TOML, so the refusal is about a key and what it should be.
-        assert_clear(str(exc), f"rules file {ORIGIN}", "key '", "expected")
-        return
-    assert_sane(rs)
+RULES = FileFormat(
+    lambda data: parse_rules(data, origin=ORIGIN, source=ORIGIN),
+    RuleFileError,
+    f"rules file {ORIGIN}",
+    assert_sane,
+    tuple(BUILTIN_DOCS[name] for name in sorted(BUILTIN_DOCS)),
+)
 
 
 @bounded(100)
@@ -110,12 +85,7 @@ def test_a_damaged_shipped_rule_file_names_the_key_at_fault(case):
 )
 def test_any_value_for_a_top_level_key_is_used_or_refused_by_name(key, value):
     doc = dict(BUILTIN_DOCS["iec-61300-3-35-ed2/sm-pc"], **{key: value})
-    try:
-        rs = parse_rules(dumps(doc).encode("utf-8"), origin=ORIGIN, source=ORIGIN)
-    except RuleFileError as exc:
-        assert_clear(str(exc), f"key '{key}'", "expected")
-        return
-    assert_sane(rs)
+    RULES.outcome(dumps(doc).encode("utf-8"), f"key '{key}'", "expected")
 
 
 @bounded(60)

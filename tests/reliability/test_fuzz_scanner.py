@@ -11,11 +11,9 @@ tests/hardware/test_scanner_serial.py has the named cases over a pty; here an in
 
 from __future__ import annotations
 
-import itertools
 import os
 import time
 import tty
-from collections import deque
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -23,38 +21,10 @@ from hypothesis import strategies as st
 from hardware.scanners import ScannerError, SerialBarcodeScanner
 from hardware.scanners.serial_scanner import MAX_CODE_CHARS
 from qa_station.catalog import CatalogError, load_catalog
-from tests.reliability.fuzzkit import assert_clear, bounded
+from tests.reliability.fuzzkit import ChunkedPort, assert_clear, bounded, pieces
 
 CATALOG = load_catalog()
 FINAL = b"T12B-000321"  # a good scan after the junk: it must still come through
-
-
-class StreamPort:
-    """Hands out a byte stream in the given pieces, one piece per read, like a real port."""
-
-    def __init__(self, chunks: list[bytes]) -> None:
-        self.chunks = deque(c for c in chunks if c)
-
-    @property
-    def in_waiting(self) -> int:
-        return len(self.chunks[0]) if self.chunks else 0
-
-    def read(self, size: int = 1) -> bytes:
-        if not self.chunks:
-            return b""
-        head = self.chunks.popleft()
-        if len(head) > size:
-            self.chunks.appendleft(head[size:])
-            head = head[:size]
-        return head
-
-    def close(self) -> None:
-        pass
-
-
-def pieces(data: bytes, cuts: list[int]) -> list[bytes]:
-    points = sorted({c % (len(data) + 1) for c in cuts} | {0, len(data)})
-    return [data[a:b] for a, b in itertools.pairwise(points)]
 
 
 STREAMS = st.one_of(
@@ -100,7 +70,7 @@ def test_any_byte_stream_gives_plain_codes_or_scanner_errors(stream, cuts, end):
     # The junk ends with a line end, so the good scan after it starts a line of its own.
     data = stream + b"\r\n" + FINAL + end
     scanner = SerialBarcodeScanner(
-        "mem0", timeout_s=0, serial_factory=lambda *a, **k: StreamPort(pieces(data, cuts))
+        "mem0", timeout_s=0, serial_factory=lambda *a, **k: ChunkedPort(pieces(data, cuts))
     )
     scanner.open()
     started = time.monotonic()

@@ -13,7 +13,6 @@ from __future__ import annotations
 import ast
 import json
 import re
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -33,7 +32,7 @@ from qa_station.store.models import Base
 from qa_station.store.store import Store, sqlite_url
 from tests.qa_station.cert_kit import flip, signed_ranges
 from tests.qa_station.gate_kit import dirty, scan
-from tests.reliability.security_kit import JUMPER, SUPERVISOR, controller, qa
+from tests.reliability.security_kit import JUMPER, SUPERVISOR, accepted_record, controller, qa, sql
 
 PACKAGE = Path(qa_station.__file__).parent
 # What may change in place: the chain head, and people's accounts (counters, locks, hashes).
@@ -254,26 +253,7 @@ def test_a_working_day_only_appends_audit_rows(watch, tmp_path):
 @pytest.fixture
 def record(capsys):
     """The station's own store: JUMPER failed on A1, cleaned, passed, all four connected."""
-    c = controller()
-    c.open_serial(JUMPER)
-    for end in ("A1", "A2", "B1", "B2"):
-        if end == "A1":
-            c.gate.record_inspection(JUMPER, end, scan(JUMPER, end, dirty(1)), c.actor, "sim")
-            c.clean(end, "dry-one-click", "OC-1", True)
-        c.gate.record_inspection(JUMPER, end, scan(JUMPER, end), c.actor, "sim")
-        c.connect(end)
-    assert c.refresh().status == "accepted"
-    c.close()
-    code, out, err = qa(capsys, "audit", "verify")
-    assert code == 0 and out.startswith("intact:"), out + err
-
-
-def sql(statement: str, **params) -> list[tuple]:
-    """Behind the station's back, with the plain sqlite3 module."""
-    with sqlite3.connect(station_paths().database_file) as db:
-        rows = db.execute(statement, params).fetchall()
-    db.close()
-    return rows
+    accepted_record(capsys)
 
 
 def forge_payload() -> str:

@@ -35,36 +35,14 @@ from qa_station.store.verify import verify
 from tests.qa_station.gate_kit import dirty, scan
 from tests.qualify_kit import qualify_store
 from tests.reliability.forger import attack
-from tests.reliability.security_kit import controller, qa
-
-JUMPER = "LCD-0004242"
-ENDS = ("A1", "A2", "B1", "B2")
-
-
-def sql(statement: str, **params) -> list[tuple]:
-    with sqlite3.connect(station_paths().database_file) as db:
-        rows = db.execute(statement, params).fetchall()
-    db.close()
-    return rows
+from tests.reliability.security_kit import JUMPER, accepted_record, qa, sql
 
 
 @pytest.fixture
 def accepted(capsys):
     """JUMPER failed on A1, was cleaned, passed, and every end was connected; the station
     was shut down (its last checkpoint is in the store and in the bench's witness)."""
-    c = controller()
-    c.open_serial(JUMPER)
-    for end in ENDS:
-        if end == "A1":
-            c.gate.record_inspection(JUMPER, end, scan(JUMPER, end, dirty(1)), c.actor, "sim")
-            c.clean(end, "dry-one-click", "OC-1", True)
-        c.gate.record_inspection(JUMPER, end, scan(JUMPER, end, {1: []}), c.actor, "sim")
-        c.connect(end)
-    assert c.refresh().status == "accepted"
-    c.close()
-    code, out, err = qa(capsys, "audit", "verify")
-    assert code == 0 and out.startswith("intact:"), out + err
-    return JUMPER
+    return accepted_record(capsys)
 
 
 # -- 1. deleted sealed rows ------------------------------------------------------------------

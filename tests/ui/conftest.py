@@ -135,13 +135,23 @@ def press(qtbot, w, key: QtCore.Qt.Key) -> None:
     wait_for_wedge(qtbot)  # the wedge filter holds a key until it knows it is not a scan
 
 
-def failed_inspection(qtbot, w, serial: str = "T12B-000003") -> None:
-    """Open the dusty trunk and inspect end A by key: it fails on the simulated line."""
+def gate_key(qtbot, w, key: QtCore.Qt.Key) -> None:
+    """A gate key typed with the live view focused; then wait for what it started."""
+    put_focus(qtbot, w.view)
+    press(qtbot, w, key)
+    settle(qtbot, w)
+
+
+def open_and_press(qtbot, w, serial: str, key: QtCore.Qt.Key) -> None:
+    """Open ``serial`` on the bench, then type the gate key ``key`` (``gate_key``)."""
     w.open_serial(serial)
     settle(qtbot, w)
-    put_focus(qtbot, w.view)
-    press(qtbot, w, QtCore.Qt.Key.Key_I)
-    settle(qtbot, w)
+    gate_key(qtbot, w, key)
+
+
+def failed_inspection(qtbot, w, serial: str = "T12B-000003") -> None:
+    """Open the dusty trunk and inspect end A by key: it fails on the simulated line."""
+    open_and_press(qtbot, w, serial, QtCore.Qt.Key.Key_I)
     assert w.c.session.state.end("A").status == "failed"
 
 

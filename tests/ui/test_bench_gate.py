@@ -7,7 +7,15 @@ import math
 import pytest
 from PySide6 import QtCore, QtWidgets
 
-from tests.ui.conftest import SUPERVISOR, press, put_focus, scan_barcode, settle, supervisor_signs
+from tests.ui.conftest import (
+    SUPERVISOR,
+    gate_key,
+    press,
+    put_focus,
+    scan_barcode,
+    settle,
+    supervisor_signs,
+)
 
 DUSTY_TRUNK = "T12B-000003"  # the simulated line makes this one dusty: it fails first time
 K = QtCore.Qt.Key
@@ -30,9 +38,7 @@ def test_a_dusty_trunk_goes_through_the_whole_gate(qtbot, window):
     for end in ("A", "B"):
         w.gate.end.setCurrentText(end)
         settle(qtbot, w)
-        put_focus(qtbot, w.view)
-        press(qtbot, w, K.Key_I)
-        settle(qtbot, w)
+        gate_key(qtbot, w, K.Key_I)
         state = w.c.session.state.end(end)
         assert state.status in ("passed", "failed")
         result = w.c.session.scans[end].result()
@@ -53,9 +59,7 @@ def test_a_dusty_trunk_goes_through_the_whole_gate(qtbot, window):
             settle(qtbot, w)
             assert "clean it" in w.gate.refusal.text()
             w.gate.tool.setText("CLETOP-S-0042")
-            put_focus(qtbot, w.view)
-            press(qtbot, w, K.Key_C)
-            settle(qtbot, w)
+            gate_key(qtbot, w, K.Key_C)
             assert w.c.session.state.end(end).status == "cleaned", w.gate.refusal.text()
             assert not w.gate.refusal.isVisible()
             press(qtbot, w, K.Key_I)
@@ -86,9 +90,7 @@ def test_a_dusty_trunk_goes_through_the_whole_gate(qtbot, window):
 def test_failing_fibres_show_on_the_map_and_the_overlay_sits_on_the_fibre(qtbot, window):
     w = window
     open_by_scan(qtbot, w, DUSTY_TRUNK)
-    put_focus(qtbot, w.view)
-    press(qtbot, w, K.Key_I)
-    settle(qtbot, w)
+    gate_key(qtbot, w, K.Key_I)
     scan = w.c.session.scans["A"]
     failing = [f for f in scan.result().fibers if f.verdict == "fail"]
     assert failing, "the dusty trunk fails its first inspection"
@@ -126,9 +128,7 @@ def test_failing_fibres_show_on_the_map_and_the_overlay_sits_on_the_fibre(qtbot,
 def test_refusals_appear_in_the_window(qtbot, window):
     w = window
     open_by_scan(qtbot, w, DUSTY_TRUNK)
-    put_focus(qtbot, w.view)
-    press(qtbot, w, K.Key_N)
-    settle(qtbot, w)
+    gate_key(qtbot, w, K.Key_N)
     assert w.gate.refusal.isVisible()
     assert w.gate.refusal.text() == "end A has not been inspected: inspect it before connecting"
     press(qtbot, w, K.Key_C)  # no tool id
@@ -143,9 +143,7 @@ def test_refusals_appear_in_the_window(qtbot, window):
 def test_a_supervisor_override_is_signed_and_shown(qtbot, window, monkeypatch):
     w = window
     open_by_scan(qtbot, w, DUSTY_TRUNK)
-    put_focus(qtbot, w.view)
-    press(qtbot, w, K.Key_I)
-    settle(qtbot, w)
+    gate_key(qtbot, w, K.Key_I)
     assert w.c.session.state.end("A").status == "failed"
     reason = "ferrule chipped at fibre 4, back to polishing"
     supervisor_signs(monkeypatch, SUPERVISOR, reason, "release for rework")
@@ -257,9 +255,7 @@ def test_probe_unplugged_mid_scan_says_so_and_the_window_survives(qtbot, window)
     graded_before = sum(1 for x in seen if x.result is not None)
     seen.clear()
     w._scan_progress = lambda p: (original(p), seen.append(p))
-    put_focus(qtbot, w.view)
-    press(qtbot, w, K.Key_I)
-    settle(qtbot, w)
+    gate_key(qtbot, w, K.Key_I)
     assert w.c.session.state.end("A").status in ("passed", "failed")
     regraded = {x.fiber for x in seen if x.result is not None}
     assert len(regraded) == 12 - graded_before and min(regraded) > 3

@@ -14,7 +14,7 @@ import pytest
 from PySide6 import QtCore
 
 from grading.results import Defect, EndFaceResult, FiberResult, ZoneShape
-from tests.ui.conftest import failed_inspection, press, put_focus, settle
+from tests.ui.conftest import failed_inspection, open_and_press, press
 from tests.ui.reference import assert_looks_like, compare, to_array, view_picture
 
 SIZE = (1400, 900)
@@ -56,11 +56,7 @@ def test_a_failed_inspection(qtbot, still, tmp_path):
 
 def test_a_refusal(qtbot, still, tmp_path):
     w = still
-    w.open_serial("T12B-000003")
-    settle(qtbot, w)
-    put_focus(qtbot, w.view)
-    press(qtbot, w, K.Key_N)
-    settle(qtbot, w)
+    open_and_press(qtbot, w, "T12B-000003", K.Key_N)
     assert w.gate.refusal.isVisible()
     settled(qtbot, w)
     assert_looks_like(w.gate.grab().toImage(), "gate-refusal", tmp_path)
@@ -69,11 +65,7 @@ def test_a_refusal(qtbot, still, tmp_path):
 def test_the_comparison_fails_when_the_overlay_is_gone(qtbot, still):
     """The tolerance is tight enough to see a missing overlay (the reason for these tests)."""
     w = still
-    w.open_serial("T12B-000003")
-    settle(qtbot, w)
-    put_focus(qtbot, w.view)
-    press(qtbot, w, K.Key_I)
-    settle(qtbot, w)
+    open_and_press(qtbot, w, "T12B-000003", K.Key_I)
     with_overlay = to_array(view_picture(w.view))
     press(qtbot, w, K.Key_O)
     without = to_array(view_picture(w.view))
