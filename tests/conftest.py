@@ -6,6 +6,12 @@ tmp_path, and PostgreSQL in a database of its own. The PostgreSQL server is
 tests), else a throwaway server started here when the binaries are installed
 (tests/pg.py), else those tests are skipped with the reason.
 ``pytest -m "not postgres"`` leaves them out.
+
+Passwords hashed in the test process use a sixteenth of the station's scrypt work
+(``cheap_scrypt``): the suite hashes and checks some three thousand of them, at about
+40 ms of CPU each with the full work (two minutes of the suite's time). The hash records its
+own cost, so checking works the same; the tests of the shipped cost are marked
+``shipped_scrypt`` and the real processes (the CLI run as a child) use the full cost.
 """
 
 from __future__ import annotations
@@ -28,6 +34,11 @@ def pytest_configure(config):
     )
     config.addinivalue_line(
         "markers",
+        "shipped_scrypt: hash passwords with the station's own scrypt cost, not the tests' "
+        "cheaper one",
+    )
+    config.addinivalue_line(
+        "markers",
         "pg_owner: store_url on PostgreSQL is an empty database, as its owner (old schemas)",
     )
 
@@ -37,6 +48,20 @@ def station_home(tmp_path_factory, monkeypatch):
     home = tmp_path_factory.mktemp("station-home")
     monkeypatch.setenv("QA_STATION_HOME", str(home))
     return home
+
+
+CHEAP_SCRYPT = {"n": 2**10, "r": 8, "p": 1}
+
+
+@pytest.fixture(autouse=True)
+def cheap_scrypt(request, monkeypatch):
+    from qa_station import accounts
+
+    if not request.node.get_closest_marker("shipped_scrypt"):
+        monkeypatch.setattr(accounts, "SCRYPT", CHEAP_SCRYPT)
+    accounts._dummy_hash.cache_clear()  # an unknown user costs what a known one does
+    yield
+    accounts._dummy_hash.cache_clear()
 
 
 @pytest.fixture(scope="session")
