@@ -192,10 +192,15 @@ def expose(
 
 def noise_scale_for(optical: np.ndarray, view: View) -> np.ndarray:
     """Read noise plus a signal-dependent (shot-like) part, as on a real sensor."""
-    signal = optical * np.float32(view.exposure)
-    return np.float32(view.noise) * (
-        np.float32(0.6) + np.float32(0.5) * np.sqrt(np.maximum(signal, 0))
-    )
+    # In place on one array (the same operations in the same order as the formula
+    # noise * (0.6 + 0.5 * sqrt(max(signal, 0))): five passes, no temporaries.
+    out = optical * np.float32(view.exposure)
+    np.maximum(out, 0, out=out)
+    np.sqrt(out, out=out)
+    out *= np.float32(0.5)
+    out += np.float32(0.6)
+    out *= np.float32(view.noise)
+    return out
 
 
 _BANK: dict[tuple[int, int], np.ndarray] = {}
@@ -414,10 +419,31 @@ def _illuminate(img: np.ndarray, view: View) -> None:
     vignetting = view.vignetting + view.appearance.vignetting
     if view.light_gradient == 0 and vignetting == 0:
         return
-    u = np.linspace(-1.0, 1.0, view.width_px, dtype=np.float32)[None, :]
-    v = np.linspace(-1.0, 1.0, view.height_px, dtype=np.float32)[:, None]
-    a = math.radians(view.light_angle_deg)
-    field = 1.0 + (view.light_gradient / 2.0) * (u * math.cos(a) + v * math.sin(a))
-    if vignetting:
-        field = field * (1.0 - vignetting * (u * u + v * v) / 2.0)
-    img *= field.astype(np.float32)
+    img *= _light_field(
+        view.width_px, view.height_px, view.light_gradient, view.light_angle_deg, vignetting
+    )
+
+
+_FIELDS: dict[tuple[int, int, float, float, float], np.ndarray] = {}
+
+
+def _light_field(
+    width_px: int, height_px: int, gradient: float, angle_deg: float, vignetting: float
+) -> np.ndarray:
+    """The illumination over the frame: the same for every frame of one probe, so it is
+    made once (a few fields at most: one per probe and lighting in a process)."""
+    key = (width_px, height_px, gradient, angle_deg, vignetting)
+    field = _FIELDS.get(key)
+    if field is None:
+        u = np.linspace(-1.0, 1.0, width_px, dtype=np.float32)[None, :]
+        v = np.linspace(-1.0, 1.0, height_px, dtype=np.float32)[:, None]
+        a = math.radians(angle_deg)
+        f = 1.0 + (gradient / 2.0) * (u * math.cos(a) + v * math.sin(a))
+        if vignetting:
+            f = f * (1.0 - vignetting * (u * u + v * v) / 2.0)
+        field = f.astype(np.float32)
+        field.setflags(write=False)
+        if len(_FIELDS) >= 8:
+            _FIELDS.clear()
+        _FIELDS[key] = field
+    return field
