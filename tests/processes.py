@@ -7,6 +7,7 @@ process that imports and connects first would otherwise finish before the next b
 from __future__ import annotations
 
 import subprocess
+import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -57,3 +58,18 @@ def all_done(procs: Sequence[subprocess.Popen[str]], timeout: float) -> None:
         out, err = p.communicate(timeout=timeout)
         assert p.returncode == 0, err
         assert out.strip() == "done"
+
+
+def python_child_succeeds(code: str) -> None:
+    """``code`` run by a fresh interpreter (nothing imported yet) exits 0."""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def imports_load_none_of(imports: str, packages: Sequence[str]) -> None:
+    """In a fresh interpreter, ``imports`` loads no module of ``packages`` (top-level names)."""
+    python_child_succeeds(
+        f"import sys\n{imports}\n"
+        f"bad = [m for m in sys.modules if m.split('.')[0] in {tuple(packages)!r}]\n"
+        "print(bad); sys.exit(1 if bad else 0)"
+    )

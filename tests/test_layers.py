@@ -5,20 +5,19 @@ from __future__ import annotations
 import subprocess
 import sys
 
+from tests.processes import imports_load_none_of, python_child_succeeds
+
 
 def test_engine_packages_import_without_qt_or_the_application():
-    code = (
-        "import sys, grading, hardware, reports, grading.grade, hardware.optics.render\n"
-        "bad = [m for m in sys.modules if m.split('.')[0] in ('PySide6', 'pyqtgraph', 'qa_station')]\n"
-        "print(bad); sys.exit(1 if bad else 0)"
+    imports_load_none_of(
+        "import grading, hardware, reports, grading.grade, hardware.optics.render",
+        ("PySide6", "pyqtgraph", "qa_station"),
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 def test_the_station_core_imports_without_qt():
     """Every qa_station module outside qa_station.ui loads on a machine without a display."""
-    code = (
+    python_child_succeeds(
         "import importlib, pkgutil, sys, qa_station\n"
         "skip = ('qa_station.ui', 'qa_station.__main__')\n"
         "names = [m.name for m in pkgutil.walk_packages(qa_station.__path__, 'qa_station.')\n"
@@ -28,8 +27,6 @@ def test_the_station_core_imports_without_qt():
         "       or m.startswith('qa_station.ui.')]\n"
         "print(len(names), bad); sys.exit(1 if bad or len(names) < 20 else 0)"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 def test_a_new_core_module_that_reaches_the_window_breaks_the_contract(tmp_path):
