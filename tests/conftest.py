@@ -12,6 +12,11 @@ Passwords hashed in the test process use a sixteenth of the station's scrypt wor
 40 ms of CPU each with the full work (two minutes of the suite's time). The hash records its
 own cost, so checking works the same; the tests of the shipped cost are marked
 ``shipped_scrypt`` and the real processes (the CLI run as a child) use the full cost.
+
+The built-in reference set's frames are drawn once per test process
+(``reference_frames_drawn_once``): a frame is a pure function of its recipe, checked
+against the recipe's sha256 by ``test_qualification``, and every demo that qualifies its
+fresh home would otherwise draw all sixty again (about 1.7 s). Their grading stays real.
 """
 
 from __future__ import annotations
@@ -62,6 +67,27 @@ def cheap_scrypt(request, monkeypatch):
     accounts._dummy_hash.cache_clear()  # an unknown user costs what a known one does
     yield
     accounts._dummy_hash.cache_clear()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def reference_frames_drawn_once():
+    from qa_station.qualification import reference
+    from qa_station.qualification.labels import Face
+
+    drawn: dict[tuple[object, str], object] = {}
+    draw = reference.face_frame
+
+    def face_frame(face: Face):
+        key = (face.recipe, face.connector)
+        if key not in drawn:
+            frame = draw(face)
+            frame.setflags(write=False)  # shared: a grader that wrote into it would fail here
+            drawn[key] = frame
+        return drawn[key]
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(reference, "face_frame", face_frame)
+        yield
 
 
 @pytest.fixture(scope="session")
