@@ -48,6 +48,24 @@ def pytest_configure(config):
     )
 
 
+def pytest_collection_modifyitems(config, items):
+    """Files marked ``slow`` first, then the rest by their number of tests.
+
+    The parallel run hands out whole files (``--dist loadfile``, ``--no-loadscope-reorder``
+    keeps this order): a file of tens of seconds handed out last would leave one worker
+    busy alone at the end. A file keeps its tests in their written order.
+    """
+    by_file: dict[str, list[pytest.Item]] = {}
+    for item in items:
+        by_file.setdefault(item.nodeid.split("::")[0], []).append(item)
+
+    def slow(path: str) -> bool:
+        return any(item.get_closest_marker("slow") for item in by_file[path])
+
+    order = sorted(by_file, key=lambda path: (not slow(path), -len(by_file[path])))
+    items[:] = [item for path in order for item in by_file[path]]
+
+
 @pytest.fixture(autouse=True)
 def station_home(tmp_path_factory, monkeypatch):
     home = tmp_path_factory.mktemp("station-home")

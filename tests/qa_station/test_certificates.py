@@ -39,6 +39,8 @@ from tests.qa_station.cert_kit import (
 )
 from tests.qa_station.test_store_outage import closed_port
 
+pytestmark = pytest.mark.slow  # a file of tens of seconds: a parallel run starts it first
+
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):

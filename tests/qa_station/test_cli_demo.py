@@ -16,6 +16,8 @@ from qa_station.paths import demo_home, station_paths
 from qa_station.store.models import Assembly, Cleaning, Inspection
 from qa_station.store.store import open_store
 
+pytestmark = pytest.mark.slow  # a file of tens of seconds: a parallel run starts it first
+
 JUMPER = "jumper-lc-duplex-sm-upc"  # four single-fibre ends: quick assemblies
 JUMPER_ENDS = 4
 SUMMARY_KEYS = {"assemblies", "accepted", "rejected", "inspections", "cleanings", "certificates"}

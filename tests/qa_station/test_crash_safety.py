@@ -34,7 +34,10 @@ from qa_station.paths import demo_home, station_paths
 from qa_station.store.models import Assembly, Event, Image, Inspection, InspectionFiber
 from qa_station.store.store import open_store
 
-pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL (POSIX)")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL (POSIX)"),
+]
 
 PRODUCT = "jumper-lc-duplex-sm-upc"  # four single-fibre ends: quick assemblies
 SEED = 61300335

@@ -44,7 +44,7 @@ from tests import pg
 from tests.qa_station.gate_kit import dirty, scan
 from tests.qualify_kit import qualify_store
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 CATALOG = load_catalog()
 SERIAL = "T12B-000777"
 PASSWORD = "floor operator password"

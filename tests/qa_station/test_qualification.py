@@ -29,6 +29,8 @@ from qa_station.store.models import Event
 from qa_station.store.store import open_store
 from tests.qualify_kit import builtin_result
 
+pytestmark = pytest.mark.slow  # a file of tens of seconds: a parallel run starts it first
+
 SUPERVISOR = ("sam", "sam-password-1")
 ADMIN = ("root", "root-password-1")
 

@@ -29,6 +29,8 @@ from qa_station.store.store import open_store
 from qa_station.store.verify import verify
 from reports.regrade import CSV_COLUMNS
 
+pytestmark = pytest.mark.slow  # a file of tens of seconds: a parallel run starts it first
+
 JUMPER = "jumper-lc-duplex-sm-upc"
 TIGHT = """schema = 1
 name = "customer-x/tight-pc"

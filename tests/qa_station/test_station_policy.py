@@ -27,6 +27,8 @@ from qa_station.store.models import Event
 from tests.qa_station.gate_kit import JUMPER, TRUNK, Clock, dirty, make_kit, scan
 from tests.qualify_kit import builtin_result, qualify_store, record_qualification
 
+pytestmark = pytest.mark.slow  # a file of tens of seconds: a parallel run starts it first
+
 DAY_S = 86_400
 
 

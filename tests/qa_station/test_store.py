@@ -42,6 +42,8 @@ from qa_station.store.verify import verify
 from tests import pg
 from tests.qualify_kit import qualify_store
 
+pytestmark = pytest.mark.slow  # a file of tens of seconds: a parallel run starts it first
+
 CATALOG = load_catalog()
 SERIAL = "LCD-0012345"  # LC duplex jumper: ends A1, A2, B1, B2, one lc-upc fibre each
 OTHER = "LCD-0012346"

@@ -14,6 +14,8 @@ from qa_station import bench_view as bv
 from tests.ui.conftest import OPERATOR, SUPERVISOR, press, put_focus, settle, supervisor_signs
 from tests.ui.keys import scanner
 
+pytestmark = pytest.mark.slow  # a file of tens of seconds: a parallel run starts it first
+
 DUSTY_TRUNK = "T12B-000003"  # fails its first inspection on the simulated line
 K = QtCore.Qt.Key
 

@@ -17,6 +17,8 @@ from tests.ui.conftest import (
     supervisor_signs,
 )
 
+pytestmark = pytest.mark.slow  # a file of tens of seconds: a parallel run starts it first
+
 DUSTY_TRUNK = "T12B-000003"  # the simulated line makes this one dusty: it fails first time
 K = QtCore.Qt.Key
 

@@ -19,6 +19,8 @@ from PySide6 import QtCore, QtWidgets
 
 from tests.ui.conftest import failed_inspection, press, settle
 
+pytestmark = pytest.mark.slow  # a file of tens of seconds: a parallel run starts it first
+
 K = QtCore.Qt.Key
 CONTROLS = (
     QtWidgets.QAbstractButton,

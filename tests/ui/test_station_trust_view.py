@@ -13,6 +13,8 @@ from qa_station.drift import Drift, p_chart, u_chart
 from qa_station.ui.workers import Runner
 from tests.ui.conftest import SUPERVISOR, accept_headless, settle
 
+pytestmark = pytest.mark.slow  # a file of tens of seconds: a parallel run starts it first
+
 
 @pytest.fixture
 def unqualified():

@@ -11,6 +11,8 @@ from PySide6.QtTest import QTest
 from tests.ui.conftest import put_focus, settle, wait_for_wedge
 from tests.ui.keys import K, M, scanner, type_keys
 
+pytestmark = pytest.mark.slow  # a file of tens of seconds: a parallel run starts it first
+
 SPEEDS = [5, 10, 30, 80]  # ms per key: fast scanners, slow ones, a scanner set to its slowest
 SERIAL = "T12B-000123"
 TOOL = "CLN-0042"
