@@ -95,19 +95,17 @@ def cheap_scrypt(request, monkeypatch):
 
 @pytest.fixture(autouse=True, scope="session")
 def reference_frames_drawn_once():
-    from qa_station.qualification import reference
-    from qa_station.qualification.labels import Face
+    import functools
 
-    drawn: dict[tuple[object, str], object] = {}
+    from qa_station.qualification import reference
+
     draw = reference.face_frame
 
-    def face_frame(face: Face):
-        key = (face.recipe, face.connector)
-        if key not in drawn:
-            frame = draw(face)
-            frame.setflags(write=False)  # shared: a grader that wrote into it would fail here
-            drawn[key] = frame
-        return drawn[key]
+    @functools.cache
+    def face_frame(face):
+        frame = draw(face)
+        frame.setflags(write=False)  # shared: a grader that wrote into it would fail here
+        return frame
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(reference, "face_frame", face_frame)

@@ -13,6 +13,7 @@ add fresh noise to every frame.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -424,26 +425,18 @@ def _illuminate(img: np.ndarray, view: View) -> None:
     )
 
 
-_FIELDS: dict[tuple[int, int, float, float, float], np.ndarray] = {}
-
-
+@functools.lru_cache(maxsize=8)
 def _light_field(
     width_px: int, height_px: int, gradient: float, angle_deg: float, vignetting: float
 ) -> np.ndarray:
     """The illumination over the frame: the same for every frame of one probe, so it is
     made once (a few fields at most: one per probe and lighting in a process)."""
-    key = (width_px, height_px, gradient, angle_deg, vignetting)
-    field = _FIELDS.get(key)
-    if field is None:
-        u = np.linspace(-1.0, 1.0, width_px, dtype=np.float32)[None, :]
-        v = np.linspace(-1.0, 1.0, height_px, dtype=np.float32)[:, None]
-        a = math.radians(angle_deg)
-        f = 1.0 + (gradient / 2.0) * (u * math.cos(a) + v * math.sin(a))
-        if vignetting:
-            f = f * (1.0 - vignetting * (u * u + v * v) / 2.0)
-        field = f.astype(np.float32)
-        field.setflags(write=False)
-        if len(_FIELDS) >= 8:
-            _FIELDS.clear()
-        _FIELDS[key] = field
+    u = np.linspace(-1.0, 1.0, width_px, dtype=np.float32)[None, :]
+    v = np.linspace(-1.0, 1.0, height_px, dtype=np.float32)[:, None]
+    a = math.radians(angle_deg)
+    f = 1.0 + (gradient / 2.0) * (u * math.cos(a) + v * math.sin(a))
+    if vignetting:
+        f = f * (1.0 - vignetting * (u * u + v * v) / 2.0)
+    field = f.astype(np.float32)
+    field.setflags(write=False)  # shared by every frame
     return field
